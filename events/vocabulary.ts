@@ -1,0 +1,82 @@
+// The shared vocabulary of every event: countries, stances, scopes, speakers,
+// sources and the three kinds of time. One zod schema per notion; the
+// TypeScript types are inferred from them, never written twice.
+import countries from 'i18n-iso-countries';
+import en from 'i18n-iso-countries/langs/en.json' with { type: 'json' };
+import { z } from 'zod';
+
+countries.registerLocale(en);
+
+/** ISO 3166-1 alpha-2, upper case. Unknown codes are rejected. */
+export const CountryCode = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in upper case, e.g. "US"')
+  .refine((code) => countries.isValid(code), { message: 'is not an ISO 3166-1 alpha-2 country code' });
+export type CountryCode = z.infer<typeof CountryCode>;
+
+export function countryName(code: string): string | undefined {
+  return countries.getName(code, 'en') ?? undefined;
+}
+
+/** A calendar day, `YYYY-MM-DD`, rejecting impossible dates such as 2024-02-30. */
+export const Day = z.iso.date();
+export type Day = z.infer<typeof Day>;
+
+/** An instant with an explicit offset, e.g. `2024-05-30T14:00:00Z`. */
+export const Instant = z.iso.datetime({ offset: true });
+
+/** A day or an instant. A bare day means the start of that UTC day. */
+export const DayOrInstant = z.union([Day, Instant]);
+export type DayOrInstant = z.infer<typeof DayOrInstant>;
+
+export const Stance = z.enum(['permits', 'prohibits', 'reviewing', 'endorses']);
+export type Stance = z.infer<typeof Stance>;
+
+export const Attribution = z.enum(['official', 'anonymous-official', 'media-report', 'non-government']);
+export type Attribution = z.infer<typeof Attribution>;
+
+export const DatePrecision = z.enum(['day', 'month', 'approximate']);
+export type DatePrecision = z.infer<typeof DatePrecision>;
+
+const Text = z.string().trim().min(1).max(2_000);
+const TextList = z.array(Text).max(100);
+
+/** Limits on a permission or prohibition. Every field is optional; no field means no limit. */
+export const Scope = z
+  .object({
+    regions: TextList.optional(),
+    targets: TextList.optional(),
+    excludedTargets: TextList.optional(),
+    purposes: TextList.optional(),
+    weapons: TextList.optional(),
+    excludedWeapons: TextList.optional(),
+    conditions: TextList.optional(),
+  })
+  .strict();
+export type Scope = z.infer<typeof Scope>;
+
+export const Speaker = z
+  .object({
+    name: Text.max(300).optional(),
+    role: Text.max(300).optional(),
+    attribution: Attribution,
+  })
+  .strict();
+export type Speaker = z.infer<typeof Speaker>;
+
+export const Source = z
+  .object({
+    publisher: Text.max(300).optional(),
+    title: Text.max(500),
+    url: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
+    publishedAt: DayOrInstant,
+    quote: z.string().trim().min(1).max(5_000),
+  })
+  .strict();
+export type Source = z.infer<typeof Source>;
+
+/** Statement ids are chosen by the service (uuid) or by a dataset (readable slugs). */
+export const StatementId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"');
+export type StatementId = z.infer<typeof StatementId>;

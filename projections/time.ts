@@ -1,0 +1,25 @@
+// Valid time is a calendar day; knowledge time is an instant. These helpers
+// keep the two from being mixed up.
+
+/** A bare day means the start of that UTC day. */
+export function instantOf(dayOrInstant: string): number {
+  return Date.parse(dayOrInstant.length === 10 ? `${dayOrInstant}T00:00:00.000Z` : dayOrInstant);
+}
+
+/** `knownAt` given as a day means the end of that UTC day. */
+export function knownAtInstant(dayOrInstant: string): number {
+  return dayOrInstant.length === 10 ? Date.parse(`${dayOrInstant}T23:59:59.999Z`) : Date.parse(dayOrInstant);
+}
+
+export function dayOf(instant: number | string): string {
+  return new Date(instant).toISOString().slice(0, 10);
+}
+
+export function addDays(day: string, days: number): string {
+  const date = new Date(`${day}T00:00:00.000Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return date.toISOString().slice(0, 10);
+}
+
+/** Knowledge time with nothing hidden: every reported statement counts. */
+export const KNOWN_NOW = Number.POSITIVE_INFINITY;
