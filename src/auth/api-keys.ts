@@ -1,0 +1,48 @@
+// API keys: `name:secret:role` from API_KEYS, or, when that is unset, one
+// admin key generated on the first start and kept in DATA_DIR. Secrets are
+// compared in constant time and never logged; only key names are.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ApiKey } from '../config.js';
+
+export type Role = ApiKey['role'];
+
+const ROLE_RANK: Record<Role, number> = { writer: 1, admin: 2 };
+
+export function roleAllows(held: Role, needed: Role): boolean {
+  return ROLE_RANK[held] >= ROLE_RANK[needed];
+}
+
+export const ADMIN_KEY_FILE = 'admin-api-key';
+
+export interface KeyRing {
+  keys: ApiKey[];
+  /** Set when the admin key was generated into DATA_DIR. */
+  generatedFile?: string;
+}
+
+/** The configured keys, or the admin key in DATA_DIR (created on first start). */
+export function loadKeyRing(configured: ApiKey[] | undefined, dataDir: string): KeyRing {
+  if (configured && configured.length > 0) return { keys: configured };
+  const file = path.join(dataDir, ADMIN_KEY_FILE);
+  if (!existsSync(file)) {
+    const secret = `ps_admin_${randomBytes(24).toString('base64url')}`;
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  const secret = readFileSync(file, 'utf8').trim();
+  return { keys: [{ name: 'admin', secret, role: 'admin' }], generatedFile: file };
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Finds the key a presented secret belongs to, comparing every key in constant time. */
+export function findKey(keys: readonly ApiKey[], presented: string): ApiKey | undefined {
+  const presentedDigest = digest(presented);
+  let match: ApiKey | undefined;
+  for (const key of keys) {
+    // Digests have equal length, so timingSafeEqual never throws and time does not depend on the secret.
+    if (timingSafeEqual(digest(key.secret), presentedDigest)) match = key;
+  }
+  return match;
+}

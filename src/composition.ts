@@ -1,0 +1,63 @@
+// The composition root: the only place that knows how the object graph is
+// built. tsyringe holds the factories; domain code and projections never see
+// the container.
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import { container, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { loadKeyRing, type KeyRing } from './auth/api-keys.js';
+import type { Config } from './config.js';
+import { ProjectionRunner } from './read-model/projection-runner.js';
+import { ReadModel } from './read-model/read-model.js';
+import { StatementService } from './statements/statement-service.js';
+import type { EventStore } from './store/event-store.js';
+import { SqliteEventStore } from './store/sqlite-event-store.js';
+
+export const Tokens = {
+  Config: Symbol('Config'),
+  Logger: Symbol('Logger'),
+  Clock: Symbol('Clock'),
+  EventStore: Symbol('EventStore'),
+  ReadModel: Symbol('ReadModel'),
+  Runner: Symbol('ProjectionRunner'),
+  Statements: Symbol('StatementService'),
+  KeyRing: Symbol('KeyRing'),
+} as const;
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    // Secrets never reach a log line, even when a header or a key is logged by mistake.
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'secret', '*.secret', 'apiKey.secret'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export function compose(config: Config, logger: Logger, now: () => Date = () => new Date()): DependencyContainer {
+  mkdirSync(config.DATA_DIR, { recursive: true });
+  const c = container.createChildContainer();
+  c.register(Tokens.Config, { useValue: config });
+  c.register(Tokens.Logger, { useValue: logger });
+  c.register(Tokens.Clock, { useValue: now });
+  c.register<EventStore>(Tokens.EventStore, {
+    useFactory: instanceCachingFactory(() => new SqliteEventStore(path.join(config.DATA_DIR, 'events.db'))),
+  });
+  c.register<ReadModel>(Tokens.ReadModel, {
+    useFactory: instanceCachingFactory(() => new ReadModel(path.join(config.DATA_DIR, 'read-model.db'))),
+  });
+  c.register<ProjectionRunner>(Tokens.Runner, {
+    useFactory: instanceCachingFactory(
+      (d) => new ProjectionRunner(d.resolve(Tokens.EventStore), d.resolve(Tokens.ReadModel), logger.child({ component: 'projections' }), now),
+    ),
+  });
+  c.register<StatementService>(Tokens.Statements, {
+    useFactory: instanceCachingFactory(
+      (d) => new StatementService(d.resolve(Tokens.EventStore), d.resolve(Tokens.ReadModel), d.resolve(Tokens.Runner), () => now().getTime()),
+    ),
+  });
+  c.register<KeyRing>(Tokens.KeyRing, { useFactory: instanceCachingFactory(() => loadKeyRing(config.API_KEYS, config.DATA_DIR)) });
+  return c;
+}

@@ -1,0 +1,58 @@
+// Configuration comes from the environment, parsed once at start with zod.
+// A bad value stops the start with a message naming the variable.
+import { z } from 'zod';
+
+const ApiKeySpec = z
+  .string()
+  .transform((value, ctx) => {
+    const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const keys = [];
+    for (const entry of entries) {
+      const [name, secret, role, ...rest] = entry.split(':');
+      if (rest.length > 0 || !name || !secret || (role !== 'writer' && role !== 'admin')) {
+        ctx.addIssue({ code: 'custom', message: 'each entry must be name:secret:role with role writer or admin' });
+        return z.NEVER;
+      }
+      if (secret.length < 16) {
+        ctx.addIssue({ code: 'custom', message: `the secret of key "${name}" must be at least 16 characters` });
+        return z.NEVER;
+      }
+      keys.push({ name, secret, role: role as 'writer' | 'admin' });
+    }
+    return keys;
+  });
+
+const HostList = z.string().transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+
+export const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  EVENT_STORE: z.enum(['sqlite', 'kurrentdb']).default('sqlite'),
+  KURRENTDB_URL: z.string().optional(),
+  API_KEYS: ApiKeySpec.optional(),
+  WEBHOOK_ALLOWED_HOSTS: HostList.default([]),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Load the seed dataset into an empty store on start. */
+  SEED_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+}).refine((c) => c.EVENT_STORE !== 'kurrentdb' || Boolean(c.KURRENTDB_URL), {
+  message: 'KURRENTDB_URL is required when EVENT_STORE=kurrentdb',
+  path: ['KURRENTDB_URL'],
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ApiKey = NonNullable<Config['API_KEYS']>[number];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = ConfigSchema.safeParse(defined);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,74 @@
+// The app is not the server: buildApp returns a fastify instance that tests
+// drive with inject(); only src/main.ts listens.
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ApiKey } from '../config.js';
+import type { ProjectionRunner } from '../read-model/projection-runner.js';
+import type { ReadModel } from '../read-model/read-model.js';
+import type { StatementService } from '../statements/statement-service.js';
+import type { EventStore } from '../store/event-store.js';
+import { installErrorHandling } from './error-handler.js';
+import { countryRoutes } from './routes/countries.js';
+import { feedRoutes } from './routes/feeds.js';
+import { healthRoutes } from './routes/health.js';
+import { statementRoutes } from './routes/statements.js';
+
+export interface AppDeps {
+  store: EventStore;
+  readModel: ReadModel;
+  runner: ProjectionRunner;
+  statements: StatementService;
+  keys: ApiKey[];
+  logger: Logger;
+  now: () => Date;
+}
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    // Only ids a log reader can trust: a client's x-request-id is kept if it is short and plain.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandling(app);
+  // JSON only: any other body type is a 415, not a string handed to the handlers.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Policy-state service',
+        version: '1.0.0',
+        description:
+          "What each country has said about Ukraine's use of the weapons it supplied against targets on Russian territory, and the position that follows, for any date, with the evidence.",
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(deps));
+  await app.register(countryRoutes(deps));
+  await app.register(statementRoutes(deps));
+  await app.register(feedRoutes(deps));
+  return app;
+}

@@ -1,0 +1,59 @@
+// Idempotency-Key on POST. The key (scoped to the API key and the route)
+// becomes the id of the event the request appends, so the log itself
+// remembers it: a retry finds that event and gets the first answer back; the
+// same key with another body is refused.
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { EventMetadata, StoredEvent } from '../../events/envelope.js';
+import type { EventStore } from '../store/event-store.js';
+import { unprocessable } from './problems.js';
+
+export interface IdempotentWrite {
+  eventId?: string;
+  metadata: EventMetadata;
+}
+
+function uuidFromHash(input: string): string {
+  const hex = createHash('sha256').update(input).digest('hex');
+  // Shaped as a version-8 (custom) UUID so every store accepts it as an event id.
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function writeContext(request: FastifyRequest): IdempotentWrite {
+  const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
+  const metadata: EventMetadata = {
+    correlationId: (request.headers['x-correlation-id'] as string | undefined) ?? request.id,
+    causationId: request.id,
+    ...(request.apiKey ? { apiKey: request.apiKey.name } : {}),
+  };
+  if (!idempotencyKey) return { metadata };
+  const scope = `${request.apiKey?.name ?? ''}|${request.routeOptions.url}|${idempotencyKey}`;
+  return {
+    eventId: uuidFromHash(scope),
+    metadata: {
+      ...metadata,
+      idempotencyKey,
+      requestHash: createHash('sha256').update(canonical({ params: request.params, body: request.body })).digest('hex'),
+    },
+  };
+}
+
+/** The event an earlier request with the same key appended, if any; 422 if that request had another body. */
+export async function earlierWrite(store: EventStore, write: IdempotentWrite): Promise<StoredEvent | undefined> {
+  if (!write.eventId) return undefined;
+  const earlier = await store.findEvent(write.eventId);
+  if (earlier && earlier.metadata.requestHash !== write.metadata.requestHash) {
+    throw unprocessable('this Idempotency-Key was already used with a different request body', [
+      { path: 'headers.idempotency-key', message: 'was used before with a different body' },
+    ]);
+  }
+  return earlier;
+}

@@ -1,0 +1,33 @@
+// The catalogue of errors the API answers with, each with its status, mapped
+// once to an RFC 9457 problem document in the error handler.
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+    readonly errors?: FieldError[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+
+  get type(): string {
+    return `https://policy-state.dev/problems/${this.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  }
+}
+
+export const badRequest = (detail: string, errors?: FieldError[]) => new HttpProblem(400, 'Bad Request', detail, errors);
+export const unauthorized = (detail = 'a Bearer API key is required') =>
+  new HttpProblem(401, 'Unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
+export const forbidden = (detail: string) => new HttpProblem(403, 'Forbidden', detail);
+export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail);
+export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', detail);
+export const unprocessable = (detail: string, errors?: FieldError[]) => new HttpProblem(422, 'Unprocessable Content', detail, errors);
+export const unavailable = (detail: string, retryAfterSeconds = 5) =>
+  new HttpProblem(503, 'Service Unavailable', detail, undefined, { 'retry-after': String(retryAfterSeconds) });

@@ -1,0 +1,22 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppDeps } from '../app.js';
+import { AfterQuery, ChangePage, EventPage, Problem } from '../schemas.js';
+
+export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+  app.get('/v1/changes', {
+    schema: { summary: 'The change feed, paged by log position', tags: ['changes'], querystring: AfterQuery, response: { 200: ChangePage, 400: Problem } },
+  }, async (request) => {
+    const items = deps.readModel.changes(request.query.after, request.query.limit);
+    return { items, nextAfter: items.length > 0 ? items[items.length - 1].position : request.query.after };
+  });
+
+  app.get('/v1/events', {
+    schema: { summary: 'The raw event log, page by page, for auditors', tags: ['audit'], querystring: AfterQuery, response: { 200: EventPage, 400: Problem } },
+  }, async (request) => {
+    const items = await deps.store.readAll({ after: request.query.after, limit: request.query.limit });
+    return {
+      items: items.map((e) => ({ ...e, metadata: { ...e.metadata } })),
+      nextAfter: items.length > 0 ? items[items.length - 1].position : request.query.after,
+    };
+  });
+};

@@ -1,0 +1,129 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { DuplicateEventError } from '../../store/event-store.js';
+import type { WriteResult } from '../../statements/statement-service.js';
+import type { AppDeps } from '../app.js';
+import { requireRole } from '../auth.js';
+import { earlierWrite, writeContext, type IdempotentWrite } from '../idempotency.js';
+import { notFound } from '../problems.js';
+import {
+  AttachSourceBody,
+  Problem,
+  RecordStatementBody,
+  RetractBody,
+  StatementPage,
+  StatementParams,
+  StatementsQuery,
+  StatementView,
+  WriteHeaders,
+  WriteResultView,
+} from '../schemas.js';
+import { statementView } from '../views.js';
+
+export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+  const writer = requireRole(deps.keys, 'writer');
+  const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem };
+
+  /** Runs a write once per Idempotency-Key; a repeat gets the first answer, rebuilt from the event it appended. */
+  async function idempotent(write: IdempotentWrite, run: () => Promise<WriteResult>): Promise<{ result: WriteResult; replayed: boolean }> {
+    const answerOf = (event: { data: unknown; streamId: string; position: number; streamRevision: number }) => ({
+      statementId: (event.data as { statementId: string }).statementId,
+      country: event.streamId.replace(/^country-/, ''),
+      position: event.position,
+      revision: event.streamRevision,
+    });
+    const earlier = await earlierWrite(deps.store, write);
+    if (earlier) return { result: answerOf(earlier), replayed: true };
+    try {
+      return { result: await run(), replayed: false };
+    } catch (error) {
+      // Two requests with the same key raced; the loser answers as a repeat.
+      if (!(error instanceof DuplicateEventError)) throw error;
+      const winner = await earlierWrite(deps.store, write);
+      if (!winner) throw error;
+      return { result: answerOf(winner), replayed: true };
+    }
+  }
+
+  const expectedRevision = (ifMatch: string | undefined) => (ifMatch ? Number(ifMatch.replace(/\D/g, '')) : undefined);
+
+  app.get('/v1/statements', {
+    schema: { summary: 'Statements, in log order, paged', tags: ['statements'], querystring: StatementsQuery, response: { 200: StatementPage, 400: Problem } },
+  }, async (request) => {
+    const { cursor, limit, ...filter } = request.query;
+    const items = deps.readModel.statements({ ...filter, afterPosition: cursor ? Number(cursor) : 0, limit });
+    return {
+      items: items.map(statementView),
+      nextCursor: items.length === limit ? String(items[items.length - 1].position) : null,
+    };
+  });
+
+  app.get('/v1/statements/:id', {
+    schema: { summary: 'One statement with its sources and whether it was retracted', tags: ['statements'], params: StatementParams, response: { 200: StatementView, 404: Problem } },
+  }, async (request) => {
+    const statement = deps.readModel.statement(request.params.id);
+    if (!statement) throw notFound(`no statement with id "${request.params.id}" is on record`);
+    return statementView(statement);
+  });
+
+  app.post('/v1/statements', {
+    preHandler: writer,
+    schema: {
+      summary: 'Record a statement',
+      description: 'Appends a StatementRecorded event to the country stream. Send If-Match with a revision to write only against that state; send Idempotency-Key to make retries safe.',
+      tags: ['statements'],
+      security: [{ bearer: [] }],
+      headers: WriteHeaders,
+      body: RecordStatementBody,
+      response: { 201: WriteResultView, 200: WriteResultView, ...problems },
+    },
+  }, async (request, reply) => {
+    const write = writeContext(request);
+    const { result, replayed } = await idempotent(write, () =>
+      deps.statements.record(request.body, { ...write, expectedRevision: expectedRevision(request.headers['if-match']) }),
+    );
+    return reply
+      .code(201)
+      .header('location', `/v1/statements/${encodeURIComponent(result.statementId)}`)
+      .header('etag', `"${result.revision}"`)
+      .header('idempotent-replayed', String(replayed))
+      .send(result);
+  });
+
+  app.post('/v1/statements/:id/retraction', {
+    preHandler: writer,
+    schema: {
+      summary: 'Retract a statement that was misreported or never said',
+      tags: ['statements'],
+      security: [{ bearer: [] }],
+      headers: WriteHeaders,
+      params: StatementParams,
+      body: RetractBody,
+      response: { 201: WriteResultView, ...problems },
+    },
+  }, async (request, reply) => {
+    const write = writeContext(request);
+    const { result, replayed } = await idempotent(write, () =>
+      deps.statements.retract(request.params.id, request.body, { ...write, expectedRevision: expectedRevision(request.headers['if-match']) }),
+    );
+    return reply.code(201).header('etag', `"${result.revision}"`).header('idempotent-replayed', String(replayed)).send(result);
+  });
+
+  app.post('/v1/statements/:id/sources', {
+    preHandler: writer,
+    schema: {
+      summary: 'Attach a corroborating source to a statement',
+      tags: ['statements'],
+      security: [{ bearer: [] }],
+      headers: WriteHeaders,
+      params: StatementParams,
+      body: AttachSourceBody,
+      response: { 201: WriteResultView, ...problems },
+    },
+  }, async (request, reply) => {
+    const write = writeContext(request);
+    const { result, replayed } = await idempotent(write, () =>
+      deps.statements.attachSource(request.params.id, request.body.source, { ...write, expectedRevision: expectedRevision(request.headers['if-match']) }),
+    );
+    return reply.code(201).header('etag', `"${result.revision}"`).header('idempotent-replayed', String(replayed)).send(result);
+  });
+};

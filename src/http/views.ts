@@ -1,0 +1,58 @@
+// How read-model records are shown: internal bookkeeping (the log position of
+// each source) stays inside; everything a reader needs to check the evidence
+// goes out.
+import { countryName } from '../../events/vocabulary.js';
+import type { Derivation } from '../../projections/position.js';
+import type { StatementRecord } from '../../projections/statement-record.js';
+
+export function statementView(s: StatementRecord) {
+  return {
+    statementId: s.statementId,
+    country: s.country,
+    stance: s.stance,
+    scope: s.scope,
+    speaker: s.speaker,
+    sources: s.sources.map(({ position: _position, ...source }) => source),
+    effectiveAt: s.effectiveAt,
+    datePrecision: s.datePrecision,
+    reportedAt: s.reportedAt,
+    ...(s.notes ? { notes: s.notes } : {}),
+    ...(s.supersedes ? { supersedes: s.supersedes } : {}),
+    position: s.position,
+    recordedAt: s.recordedAt,
+    retraction: s.retraction ?? null,
+  };
+}
+
+export function positionView(
+  country: string,
+  derivation: Derivation,
+  statements: readonly StatementRecord[],
+  query: { at: string; knownAt: string; position: number; revision: number },
+) {
+  const byId = new Map(statements.map((s) => [s.statementId, s]));
+  return {
+    country,
+    name: countryName(country),
+    at: query.at,
+    knownAt: query.knownAt,
+    status: derivation.status,
+    scope: derivation.scope,
+    weapons: derivation.weapons,
+    underReview: derivation.underReview,
+    endorsesLifting: derivation.endorsesLifting,
+    confidence: derivation.confidence,
+    deciding: derivation.deciding ? statementView(derivation.deciding) : null,
+    basis: {
+      at: query.at,
+      knownAt: query.knownAt,
+      position: query.position,
+      decidingStatementId: derivation.decidingStatementId,
+      others: derivation.notDeciding.map(({ statementId, reason }) => {
+        const s = byId.get(statementId)!;
+        return { statementId, stance: s.stance, attribution: s.speaker.attribution, effectiveAt: s.effectiveAt, reportedAt: s.reportedAt, reason };
+      }),
+    },
+    revision: query.revision,
+  };
+}

@@ -1,0 +1,41 @@
+// `npm start`: the service on the embedded store, listening on HOST:PORT.
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './composition.js';
+import { startService } from './service.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`policy-state: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  let service;
+  try {
+    service = await startService(config, logger);
+    await service.app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    logger.fatal({ err: error }, 'the service could not start');
+    await service?.close().catch(() => undefined);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    service
+      .close()
+      .then(() => process.exit(0))
+      .catch((error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

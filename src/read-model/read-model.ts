@@ -1,0 +1,256 @@
+// The SQLite read model: statements, countries with their current position
+// and timeline, and the change feed. `apply` is the only writer; it runs the
+// pure projections and stores their results with the checkpoint in one
+// transaction, so every event is applied exactly once, even across a crash.
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import type { StoredEvent } from '../../events/envelope.js';
+import { decodeEvent, isKnownEventType } from '../../events/registry.js';
+import { changesOf, changesOfDays, positionToday, timelineOf, type Change } from '../../projections/changes.js';
+import { countryOfStream, emptyCountry, evolveCountry, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
+import { dayOf } from '../../projections/time.js';
+import type { Interval } from '../../projections/timeline.js';
+import type { PositionState } from '../../projections/position.js';
+import { READ_MODEL_SCHEMA } from './schema.js';
+
+export interface Checkpoint {
+  position: number;
+  today: string | null;
+}
+
+export interface CountrySummary {
+  code: string;
+  revision: number;
+  position: number;
+  current: PositionState;
+  timeline: Interval[];
+  statements: number;
+}
+
+export interface StatementPageQuery {
+  country?: string;
+  from?: string;
+  to?: string;
+  afterPosition: number;
+  limit: number;
+}
+
+interface ChangeRow {
+  seq: number;
+  id: string;
+  type: Change['type'];
+  country: string;
+  position: number;
+  recorded_at: string;
+  data: string;
+}
+
+export class ReadModel {
+  private readonly db: Database.Database;
+  private readonly countries = new Map<string, CountryRecord>();
+  /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
+  readonly events = new EventEmitter();
+  private readonly sql;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is enough here: a lost tail of read-model commits takes its checkpoint with
+    // it, and those events are applied again from the log.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(READ_MODEL_SCHEMA);
+    this.events.setMaxListeners(0);
+    this.sql = {
+      checkpoint: this.db.prepare<[], Checkpoint>('SELECT position, today FROM checkpoint WHERE id = 1'),
+      setCheckpoint: this.db.prepare<[number, string | null]>('UPDATE checkpoint SET position = ?, today = ? WHERE id = 1'),
+      countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
+      countryRow: this.db.prepare<[string], { code: string; revision: number; position: number; current: string; timeline: string }>(
+        'SELECT * FROM countries WHERE code = ?',
+      ),
+      countryCodes: this.db.prepare<[], { code: string }>('SELECT code FROM countries ORDER BY code'),
+      upsertStatement: this.db.prepare(
+        `INSERT INTO statements (statement_id, country, effective_at, position, record) VALUES (@statementId, @country, @effectiveAt, @position, @record)
+         ON CONFLICT (statement_id) DO UPDATE SET record = excluded.record`,
+      ),
+      upsertCountry: this.db.prepare(
+        `INSERT INTO countries (code, revision, position, current, timeline) VALUES (@code, @revision, @position, @current, @timeline)
+         ON CONFLICT (code) DO UPDATE SET revision = excluded.revision, position = excluded.position, current = excluded.current, timeline = excluded.timeline`,
+      ),
+      insertChange: this.db.prepare(
+        'INSERT OR IGNORE INTO changes (id, type, country, position, recorded_at, data) VALUES (@id, @type, @country, @position, @recordedAt, @data)',
+      ),
+      statementById: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE statement_id = ?'),
+      countStatements: this.db.prepare<[], { country: string; n: number }>('SELECT country, COUNT(*) AS n FROM statements GROUP BY country'),
+      changesAfter: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position > ? ORDER BY seq LIMIT ?'),
+      changesAtPosition: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position = ? AND seq > ? ORDER BY seq'),
+    };
+  }
+
+  checkpoint(): Checkpoint {
+    return this.sql.checkpoint.get() as Checkpoint;
+  }
+
+  /**
+   * Applies a batch of events in one transaction. Events at or before the
+   * checkpoint are skipped, which is what makes a re-delivered batch harmless.
+   */
+  apply(events: readonly StoredEvent[]): Change[] {
+    const staged = new Map<string, CountryRecord>();
+    const emitted: Change[] = [];
+    const run = this.db.transaction(() => {
+      let { position, today } = this.checkpoint();
+      for (const event of events) {
+        if (event.position <= position) continue;
+        const day = dayOf(event.recordedAt);
+        if (today === null) today = day;
+        if (day > today) {
+          emitted.push(...this.rollDays(today, day, position, staged));
+          today = day;
+        }
+        const country = countryOfStream(event.streamId);
+        if (country && isKnownEventType(event.type)) {
+          const before = staged.get(country) ?? this.country(country) ?? emptyCountry(country);
+          const decoded = decodeEvent(event);
+          const after = evolveCountry(before, decoded);
+          const changes = changesOf(before, after, decoded, today);
+          this.store(after, event.position, today, statementIdOf(decoded.data));
+          for (const change of changes) this.insertChange(change);
+          emitted.push(...changes);
+          staged.set(country, after);
+        }
+        position = event.position;
+      }
+      this.sql.setCheckpoint.run(position, today);
+      return position;
+    });
+    const position = run.immediate();
+    for (const [code, record] of staged) this.countries.set(code, record);
+    this.events.emit('applied', position);
+    if (emitted.length > 0) this.events.emit('changes', emitted);
+    return emitted;
+  }
+
+  /** Moves "today" forward when no event does: statements that take effect on the new days change today's position. */
+  advanceTo(day: string): Change[] {
+    const staged = new Map<string, CountryRecord>();
+    const run = this.db.transaction(() => {
+      const { position, today } = this.checkpoint();
+      if (today === null || day <= today) return [];
+      const changes = this.rollDays(today, day, position, staged);
+      this.sql.setCheckpoint.run(position, day);
+      return changes;
+    });
+    const emitted = run.immediate();
+    if (emitted.length > 0) this.events.emit('changes', emitted);
+    return emitted;
+  }
+
+  private rollDays(fromDay: string, toDay: string, position: number, staged: Map<string, CountryRecord>): Change[] {
+    const changes: Change[] = [];
+    for (const { code } of this.sql.countryCodes.all()) {
+      const record = staged.get(code) ?? this.country(code);
+      if (!record) continue;
+      const dayChanges = changesOfDays(record, fromDay, toDay, position);
+      if (dayChanges.length === 0) continue;
+      const row = this.sql.countryRow.get(code);
+      this.sql.upsertCountry.run({
+        code,
+        revision: record.revision,
+        position: row?.position ?? position,
+        current: JSON.stringify(positionToday(record, toDay)),
+        timeline: row?.timeline ?? JSON.stringify(timelineOf(record)),
+      });
+      for (const change of dayChanges) this.insertChange(change);
+      changes.push(...dayChanges);
+    }
+    return changes;
+  }
+
+  private store(record: CountryRecord, position: number, today: string, statementId: string): void {
+    const statement = record.statements.find((s) => s.statementId === statementId);
+    if (statement) {
+      this.sql.upsertStatement.run({
+        statementId: statement.statementId,
+        country: statement.country,
+        effectiveAt: statement.effectiveAt,
+        position: statement.position,
+        record: JSON.stringify(statement),
+      });
+    }
+    this.sql.upsertCountry.run({
+      code: record.country,
+      revision: record.revision,
+      position,
+      current: JSON.stringify(positionToday(record, today)),
+      timeline: JSON.stringify(timelineOf(record)),
+    });
+  }
+
+  private insertChange(change: Change): void {
+    this.sql.insertChange.run({ ...change, data: JSON.stringify(change.data) });
+  }
+
+  /** A country's statements as the read model holds them; cached after the first read. */
+  country(code: string): CountryRecord | undefined {
+    const cached = this.countries.get(code);
+    if (cached) return cached;
+    const row = this.sql.countryRow.get(code);
+    if (!row) return undefined;
+    const statements = this.sql.countryStatements.all(code).map((r) => JSON.parse(r.record) as StatementRecord);
+    const record: CountryRecord = { country: code, revision: row.revision, statements };
+    this.countries.set(code, record);
+    return record;
+  }
+
+  countrySummaries(): CountrySummary[] {
+    const counts = new Map(this.sql.countStatements.all().map((r) => [r.country, r.n]));
+    return this.sql.countryCodes.all().map(({ code }) => {
+      const row = this.sql.countryRow.get(code)!;
+      return {
+        code,
+        revision: row.revision,
+        position: row.position,
+        current: JSON.parse(row.current) as PositionState,
+        timeline: JSON.parse(row.timeline) as Interval[],
+        statements: counts.get(code) ?? 0,
+      };
+    });
+  }
+
+  statement(statementId: string): StatementRecord | undefined {
+    const row = this.sql.statementById.get(statementId);
+    return row ? (JSON.parse(row.record) as StatementRecord) : undefined;
+  }
+
+  statements(query: StatementPageQuery): StatementRecord[] {
+    const where = ['position > @afterPosition'];
+    if (query.country) where.push('country = @country');
+    if (query.from) where.push('effective_at >= @from');
+    if (query.to) where.push('effective_at <= @to');
+    return this.db
+      .prepare<Record<string, unknown>, { record: string }>(
+        `SELECT record FROM statements WHERE ${where.join(' AND ')} ORDER BY position LIMIT @limit`,
+      )
+      .all({ ...query })
+      .map((r) => JSON.parse(r.record) as StatementRecord);
+  }
+
+  /** Changes after a log position. A page never splits the changes of one event. */
+  changes(afterPosition: number, limit: number): Change[] {
+    const rows = this.sql.changesAfter.all(afterPosition, limit);
+    if (rows.length === limit) {
+      const last = rows[rows.length - 1];
+      rows.push(...this.sql.changesAtPosition.all(last.position, last.seq));
+    }
+    return rows.map((r) => ({ id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data: JSON.parse(r.data) }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function statementIdOf(data: unknown): string {
+  return (data as { statementId: string }).statementId;
+}

@@ -1,0 +1,41 @@
+// The read model's tables. Everything here can be rebuilt from the log; the
+// checkpoint row says how far the log has been applied, and it is written in
+// the same transaction as the rows it covers.
+export const READ_MODEL_SCHEMA = `
+CREATE TABLE IF NOT EXISTS checkpoint (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  position INTEGER NOT NULL,
+  -- The day the projections last rolled forward to (changes of day are emitted up to it).
+  today    TEXT
+);
+INSERT OR IGNORE INTO checkpoint (id, position, today) VALUES (1, 0, NULL);
+
+CREATE TABLE IF NOT EXISTS statements (
+  statement_id TEXT PRIMARY KEY,
+  country      TEXT NOT NULL,
+  effective_at TEXT NOT NULL,
+  position     INTEGER NOT NULL,
+  record       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS statements_by_country ON statements (country, position);
+CREATE INDEX IF NOT EXISTS statements_by_position ON statements (position);
+
+CREATE TABLE IF NOT EXISTS countries (
+  code     TEXT PRIMARY KEY,
+  revision INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  current  TEXT NOT NULL,
+  timeline TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS changes (
+  seq         INTEGER PRIMARY KEY,
+  id          TEXT NOT NULL UNIQUE,
+  type        TEXT NOT NULL,
+  country     TEXT NOT NULL,
+  position    INTEGER NOT NULL,
+  recorded_at TEXT NOT NULL,
+  data        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_position ON changes (position, seq);
+`;

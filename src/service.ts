@@ -1,0 +1,57 @@
+// Starts and stops the whole service: store, projections, seed data, HTTP.
+// Used by `npm start`, the CLI and the tests, so all three run the same path.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { DependencyContainer } from 'tsyringe';
+import type { KeyRing } from './auth/api-keys.js';
+import { compose, Tokens } from './composition.js';
+import type { Config } from './config.js';
+import { buildApp } from './http/app.js';
+import type { ProjectionRunner } from './read-model/projection-runner.js';
+import type { ReadModel } from './read-model/read-model.js';
+import { loadSeeds } from './seed/load-seeds.js';
+import type { EventStore } from './store/event-store.js';
+
+export interface Service {
+  app: FastifyInstance;
+  container: DependencyContainer;
+  keyRing: KeyRing;
+  close(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Service> {
+  const container = compose(config, logger, now);
+  const store = container.resolve<EventStore>(Tokens.EventStore);
+  const readModel = container.resolve<ReadModel>(Tokens.ReadModel);
+  const runner = container.resolve<ProjectionRunner>(Tokens.Runner);
+  const keyRing = container.resolve<KeyRing>(Tokens.KeyRing);
+  if (keyRing.generatedFile) {
+    logger.info({ file: keyRing.generatedFile }, 'API_KEYS is not set: the admin key is in this file');
+  }
+
+  runner.start();
+  if (config.SEED_ON_START && (await store.headPosition()) === 0) {
+    const seeded = await loadSeeds(store);
+    logger.info(seeded, 'the store was empty: seed statements loaded');
+  }
+
+  const app = await buildApp({
+    store,
+    readModel,
+    runner,
+    statements: container.resolve(Tokens.Statements),
+    keys: keyRing.keys,
+    logger,
+    now,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await app.close(); // stops accepting, lets in-flight requests finish
+      await runner.stop();
+      await store.close();
+      readModel.close();
+    })());
+  return { app, container, keyRing, close };
+}

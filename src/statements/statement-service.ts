@@ -1,0 +1,116 @@
+// The write side for statements: checks a command against what the log holds,
+// then appends to the country's stream with optimistic concurrency. Replies
+// only once the read model has applied the append, so a client reads its own
+// write straight away.
+import { randomUUID } from 'node:crypto';
+import type { EventMetadata } from '../../events/envelope.js';
+import { countryStream, decodeEvent, newEvent } from '../../events/registry.js';
+import type { SourceAttached } from '../../events/source-attached.js';
+import type { StatementRecorded } from '../../events/statement-recorded.js';
+import type { StatementRetracted } from '../../events/statement-retracted.js';
+import { emptyCountry, evolveCountry, type CountryRecord } from '../../projections/statement-record.js';
+import { instantOf } from '../../projections/time.js';
+import type { ProjectionRunner } from '../read-model/projection-runner.js';
+import type { ReadModel } from '../read-model/read-model.js';
+import { StreamConflictError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
+import { DomainRuleError, StatementExistsError, StatementNotFoundError } from './errors.js';
+
+export interface WriteOptions {
+  /** Used as the event id, so the same idempotent request can never append twice. */
+  eventId?: string;
+  metadata?: EventMetadata;
+  /** The country stream revision the client last saw (If-Match); any when absent. */
+  expectedRevision?: number;
+}
+
+export interface WriteResult {
+  statementId: string;
+  country: string;
+  position: number;
+  revision: number;
+}
+
+/** Clients and sources may run a little ahead of this server's clock. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const RETRIES_ON_CONFLICT = 5;
+
+export type RecordStatement = Omit<StatementRecorded, 'statementId'> & { statementId?: string };
+
+export class StatementService {
+  constructor(
+    private readonly store: EventStore,
+    private readonly readModel: ReadModel,
+    private readonly runner: ProjectionRunner,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async record(command: RecordStatement, options: WriteOptions = {}): Promise<WriteResult> {
+    const statementId = command.statementId ?? randomUUID();
+    this.notInFuture(command.reportedAt, 'reportedAt');
+    if (command.statementId && this.readModel.statement(command.statementId)) throw new StatementExistsError(command.statementId);
+    if (command.supersedes) {
+      const corrected = this.readModel.statement(command.supersedes);
+      if (!corrected || corrected.country !== command.country) {
+        throw new DomainRuleError('supersedes', `must name a statement of ${command.country} already on record`);
+      }
+    }
+    const event = newEvent('StatementRecorded', { ...command, statementId }, options.metadata, options.eventId);
+    const expected: ExpectedRevision = options.expectedRevision ?? 'any';
+    const result = await this.store.append(countryStream(command.country), [event], expected);
+    return this.settled({ statementId, country: command.country, position: result.positions[0], revision: result.nextExpectedRevision });
+  }
+
+  async retract(statementId: string, retraction: Omit<StatementRetracted, 'statementId'>, options: WriteOptions = {}): Promise<WriteResult> {
+    this.notInFuture(retraction.reportedAt, 'reportedAt');
+    return this.decideAndAppend(statementId, options, (record) => {
+      const statement = record.statements.find((s) => s.statementId === statementId)!;
+      if (statement.retraction) throw new DomainRuleError('statementId', 'the statement is already retracted', 409);
+      if (instantOf(retraction.reportedAt) < instantOf(statement.reportedAt)) {
+        throw new DomainRuleError('reportedAt', 'a retraction cannot be reported before the statement it retracts');
+      }
+      return newEvent('StatementRetracted', { ...retraction, statementId }, options.metadata, options.eventId);
+    });
+  }
+
+  async attachSource(statementId: string, source: SourceAttached['source'], options: WriteOptions = {}): Promise<WriteResult> {
+    this.notInFuture(source.publishedAt, 'source.publishedAt');
+    return this.decideAndAppend(statementId, options, () =>
+      newEvent('SourceAttached', { statementId, source }, options.metadata, options.eventId),
+    );
+  }
+
+  /**
+   * Decides against the country's stream as the log holds it (not the read model,
+   * which may lag), and appends expecting the revision it decided on. A conflict with
+   * an unrelated concurrent write is decided again, unless the client pinned a revision.
+   */
+  private async decideAndAppend(
+    statementId: string,
+    options: WriteOptions,
+    decide: (record: CountryRecord) => ReturnType<typeof newEvent>,
+  ): Promise<WriteResult> {
+    const country = this.readModel.statement(statementId)?.country;
+    if (!country) throw new StatementNotFoundError(statementId);
+    for (let attempt = 0; ; attempt++) {
+      const events = (await this.store.readStream(countryStream(country))).map(decodeEvent);
+      const record = events.reduce(evolveCountry, emptyCountry(country));
+      if (!record.statements.some((s) => s.statementId === statementId)) throw new StatementNotFoundError(statementId);
+      const expected = options.expectedRevision ?? record.revision;
+      try {
+        const result = await this.store.append(countryStream(country), [decide(record)], expected);
+        return this.settled({ statementId, country, position: result.positions[0], revision: result.nextExpectedRevision });
+      } catch (error) {
+        if (!(error instanceof StreamConflictError) || options.expectedRevision !== undefined || attempt >= RETRIES_ON_CONFLICT) throw error;
+      }
+    }
+  }
+
+  private async settled(result: WriteResult): Promise<WriteResult> {
+    await this.runner.waitFor(result.position);
+    return result;
+  }
+
+  private notInFuture(dayOrInstant: string, field: string): void {
+    if (instantOf(dayOrInstant) > this.now() + CLOCK_SKEW_MS) throw new DomainRuleError(field, 'cannot be in the future');
+  }
+}
