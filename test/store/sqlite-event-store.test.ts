@@ -1,0 +1,73 @@
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StreamConflictError } from '../../src/store/event-store.js';
+import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { eventStoreContract } from './contract.js';
+
+eventStoreContract('SQLite', async () => {
+  const { dir, cleanup } = tempDir();
+  const store = new SqliteEventStore(path.join(dir, 'events.db'), { pollIntervalMs: 50 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      cleanup();
+    },
+  };
+});
+
+const anEvent = (n: number) => ({ eventId: randomUUID(), type: 'T', schemaVersion: 1, data: { n }, metadata: {} });
+
+describe('the embedded SQLite store', () => {
+  it('commits appends issued together in one group, each with its own expected-revision check', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = new SqliteEventStore(path.join(dir, 'events.db'));
+    await store.append('s', [anEvent(0)], 'no-stream');
+    const outcomes = await Promise.allSettled([
+      store.append('s', [anEvent(1)], 0),
+      store.append('s', [anEvent(2)], 0), // stale once the first one is in
+      store.append('t', [anEvent(3)], 'no-stream'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(StreamConflictError);
+    expect((await store.readStream('s')).map((e) => e.data)).toEqual([{ n: 0 }, { n: 1 }]);
+    await store.close();
+    cleanup();
+  });
+
+  it('keeps acknowledged events across a reopen, and refuses to update or delete them', async () => {
+    const { dir, cleanup } = tempDir();
+    const file = path.join(dir, 'events.db');
+    const store = new SqliteEventStore(file);
+    await store.append('s', [anEvent(1)], 'any');
+    await store.close();
+    const db = new Database(file);
+    expect(() => db.prepare("UPDATE events SET data = '{}'").run()).toThrow(/immutable/);
+    expect(() => db.prepare('DELETE FROM events').run()).toThrow(/immutable/);
+    db.close();
+    const reopened = new SqliteEventStore(file);
+    expect((await reopened.readStream('s')).map((e) => e.data)).toEqual([{ n: 1 }]);
+    await reopened.close();
+    cleanup();
+  });
+
+  it('a follower sees events committed by another process on the same file', async () => {
+    const { dir, cleanup } = tempDir();
+    const file = path.join(dir, 'events.db');
+    const follower = new SqliteEventStore(file, { pollIntervalMs: 20 });
+    const writer = new SqliteEventStore(file); // a second connection stands in for another process
+    const seen: unknown[] = [];
+    const subscription = follower.subscribe(0, (events) => {
+      seen.push(...events.map((e) => e.data));
+    });
+    await writer.append('s', [anEvent(1)], 'any');
+    await expect.poll(() => seen, { timeout: 5_000 }).toEqual([{ n: 1 }]);
+    await subscription.close();
+    await writer.close();
+    await follower.close();
+    cleanup();
+  });
+});
