@@ -246,9 +246,38 @@ export class ReadModel {
     return rows.map((r) => ({ id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data: JSON.parse(r.data) }));
   }
 
+  /**
+   * The read model's whole content in a canonical order, free of storage details
+   * (no seq numbers): two read models built from the same log dump the same.
+   */
+  dump(): ReadModelDump {
+    return {
+      checkpoint: this.checkpoint(),
+      statements: this.db
+        .prepare<[], { record: string }>('SELECT record FROM statements ORDER BY statement_id')
+        .all()
+        .map((r) => JSON.parse(r.record) as StatementRecord),
+      countries: this.db
+        .prepare<[], { code: string; revision: number; position: number; current: string; timeline: string }>('SELECT * FROM countries ORDER BY code')
+        .all()
+        .map((r) => ({ ...r, current: JSON.parse(r.current), timeline: JSON.parse(r.timeline) })),
+      changes: this.db
+        .prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY seq')
+        .all()
+        .map(({ seq: _seq, data, ...r }) => ({ ...r, data: JSON.parse(data) })),
+    };
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+export interface ReadModelDump {
+  checkpoint: Checkpoint;
+  statements: StatementRecord[];
+  countries: Array<{ code: string; revision: number; position: number; current: PositionState; timeline: Interval[] }>;
+  changes: Array<Omit<ChangeRow, 'seq' | 'data'> & { data: unknown }>;
 }
 
 function statementIdOf(data: unknown): string {

@@ -1,0 +1,131 @@
+// Property: however a random statement history is fed to the read model (one
+// event at a time, or all at once), the read model equals what the pure
+// projections derive from scratch.
+import fc from 'fast-check';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../events/envelope.js';
+import { decodeEvent } from '../../events/registry.js';
+import { positionToday, timelineOf } from '../../projections/changes.js';
+import { emptyCountry, evolveCountry } from '../../projections/statement-record.js';
+import { dayOf } from '../../projections/time.js';
+import { ReadModel } from '../../src/read-model/read-model.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const COUNTRIES = ['US', 'FR', 'DE'];
+// The last three take effect after the first recording: two while the log moves day by day, one never.
+const DAYS = ['2024-05-01', '2024-05-10', '2024-05-20', '2024-05-28', '2024-05-30', '2024-06-15', '2026-03-02', '2026-03-03', '2027-01-01'];
+
+const recordCommand = fc.record({
+  kind: fc.constant('record' as const),
+  country: fc.constantFrom(...COUNTRIES),
+  stance: fc.constantFrom('permits', 'prohibits', 'reviewing', 'endorses'),
+  attribution: fc.constantFrom('official', 'anonymous-official', 'media-report', 'non-government'),
+  effectiveAt: fc.constantFrom(...DAYS),
+  reportedAt: fc.constantFrom(...DAYS.slice(0, 6)),
+  regions: fc.boolean(),
+  weapons: fc.constantFrom([], ['ATACMS'], ['HIMARS']),
+  excludedWeapons: fc.constantFrom([], ['ATACMS']),
+});
+const retractCommand = fc.record({ kind: fc.constant('retract' as const), pick: fc.nat(), reportedAt: fc.constantFrom(...DAYS.slice(0, 6)) });
+const attachCommand = fc.record({ kind: fc.constant('attach' as const), pick: fc.nat(), publishedAt: fc.constantFrom(...DAYS.slice(0, 6)) });
+const nextDay = fc.record({ kind: fc.constant('next-day' as const) });
+
+const history = fc.array(fc.oneof({ weight: 5, arbitrary: recordCommand }, retractCommand, attachCommand, nextDay), { minLength: 1, maxLength: 25 });
+
+/** Turns commands into a log as the store would hold it, recordedAt moving forward a day at a time. */
+function toLog(commands: Array<Record<string, unknown>>): StoredEvent[] {
+  const log: StoredEvent[] = [];
+  const recorded: Array<{ id: string; country: string }> = [];
+  const revisions = new Map<string, number>();
+  let day = Date.parse('2026-03-01T10:00:00Z');
+  const push = (country: string, type: string, data: unknown) => {
+    const revision = (revisions.get(country) ?? -1) + 1;
+    revisions.set(country, revision);
+    log.push({
+      eventId: `e${log.length + 1}`,
+      type,
+      schemaVersion: type === 'StatementRecorded' ? 2 : 1,
+      data,
+      metadata: {},
+      streamId: `country-${country}`,
+      streamRevision: revision,
+      position: log.length + 1,
+      recordedAt: new Date(day).toISOString(),
+    });
+  };
+  for (const c of commands) {
+    if (c.kind === 'next-day') day += 86_400_000;
+    else if (c.kind === 'record') {
+      const id = `s${recorded.length + 1}`;
+      recorded.push({ id, country: c.country as string });
+      const scope = {
+        ...(c.regions ? { regions: ['near Kharkiv'] } : {}),
+        ...((c.weapons as string[]).length ? { weapons: c.weapons } : {}),
+        ...((c.excludedWeapons as string[]).length ? { excludedWeapons: c.excludedWeapons } : {}),
+      };
+      push(c.country as string, 'StatementRecorded', {
+        statementId: id,
+        country: c.country,
+        stance: c.stance,
+        scope,
+        speaker: { attribution: c.attribution },
+        sources: [{ title: 't', publishedAt: c.reportedAt, quote: 'q' }],
+        effectiveAt: c.effectiveAt,
+        datePrecision: 'day',
+        reportedAt: c.reportedAt,
+      });
+    } else if (recorded.length > 0) {
+      const target = recorded[(c.pick as number) % recorded.length];
+      if (c.kind === 'retract') push(target.country, 'StatementRetracted', { statementId: target.id, reason: 'misreported', reportedAt: c.reportedAt });
+      else push(target.country, 'SourceAttached', { statementId: target.id, source: { title: 'u', publishedAt: c.publishedAt, quote: 'q' } });
+    }
+  }
+  return log;
+}
+
+describe('the read model, fed event by event, equals a derivation from scratch', () => {
+  it('for random statement histories', () => {
+    const { dir, cleanup } = tempDir();
+    let run = 0;
+    try {
+      fc.assert(
+        fc.property(history, (commands) => {
+          const log = toLog(commands as Array<Record<string, unknown>>);
+          run += 1;
+          const oneByOne = new ReadModel(path.join(dir, `one-${run}.db`));
+          const allAtOnce = new ReadModel(path.join(dir, `all-${run}.db`));
+          try {
+            for (const event of log) oneByOne.apply([event]);
+            allAtOnce.apply(log);
+            const incremental = oneByOne.dump();
+            expect(incremental).toEqual(allAtOnce.dump());
+
+            if (log.length === 0) return;
+            const today = dayOf(log[log.length - 1].recordedAt);
+            for (const country of COUNTRIES) {
+              const events = log.filter((e) => e.streamId === `country-${country}`).map(decodeEvent);
+              const row = incremental.countries.find((c) => c.code === country);
+              if (events.length === 0) {
+                expect(row).toBeUndefined();
+                continue;
+              }
+              const fromScratch = events.reduce(evolveCountry, emptyCountry(country));
+              expect(row?.timeline).toEqual(timelineOf(fromScratch));
+              expect(row?.current).toEqual(positionToday(fromScratch, today));
+              expect(incremental.statements.filter((s) => s.country === country)).toEqual(
+                [...fromScratch.statements].sort((a, b) => (a.statementId < b.statementId ? -1 : 1)),
+              );
+            }
+          } finally {
+            oneByOne.close();
+            allAtOnce.close();
+          }
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      cleanup();
+    }
+  });
+});
