@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// policy-state: the service's command line. Reads the same configuration
+// (environment variables) as the server. Exit codes: 0 success, 1 failure,
+// 78 bad configuration.
+import { Command } from 'commander';
+import path from 'node:path';
+import { compose, createLogger, Tokens } from '../composition.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { defaultSeedFile, loadSeeds } from '../seed/load-seeds.js';
+import type { EventStore } from '../store/event-store.js';
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`policy-state: ${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}
+
+const program = new Command()
+  .name('policy-state')
+  .description("Countries' stated policies on Ukraine's use of supplied weapons against targets in Russia, as an event log.")
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the HTTP service (the same as npm start)')
+  .action(async () => {
+    await import('../main.js');
+  });
+
+program
+  .command('seed')
+  .description('load the seed dataset into the configured store; loading twice appends nothing')
+  .option('--file <path>', 'seed events file', defaultSeedFile())
+  .action(async (options: { file: string }) => {
+    const cfg = config();
+    const container = compose(cfg, createLogger(cfg.LOG_LEVEL));
+    const store = container.resolve<EventStore>(Tokens.EventStore);
+    try {
+      const result = await loadSeeds(store, path.resolve(options.file));
+      process.stdout.write(`seed: ${result.appended} events appended, ${result.alreadyPresent} already in the log\n`);
+    } finally {
+      await store.close();
+    }
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`policy-state: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,231 @@
+// The REST API through the real app: SQLite files in a temp dir, fastify via inject().
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, kharkiv, kirby, startTestService, writer, type TestService } from '../helpers/service.js';
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService();
+});
+afterAll(async () => service.stop());
+
+const post = (url: string, payload: unknown, headers: Record<string, string> = writer) =>
+  service.app.inject({ method: 'POST', url, payload: payload as object, headers });
+const get = (url: string) => service.app.inject({ method: 'GET', url });
+
+describe('recording statements and reading positions', () => {
+  it('records a statement (201 with its id and log position) and reads it back at once', async () => {
+    const created = await post('/v1/statements', { ...kirby, statementId: 'us-kirby' });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ statementId: 'us-kirby', country: 'US', revision: 0 });
+    expect(created.headers.location).toBe('/v1/statements/us-kirby');
+    const read = await get('/v1/statements/us-kirby');
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toMatchObject({ statementId: 'us-kirby', retraction: null, sources: kirby.sources });
+  });
+
+  it('answers the position as of a day and as known at a time, with the evidence', async () => {
+    await post('/v1/statements', { ...kharkiv, statementId: 'us-kharkiv' });
+    const june = (await get('/v1/countries/US/position?at=2024-06-05')).json();
+    expect(june).toMatchObject({
+      country: 'US',
+      status: 'restricted',
+      weapons: [{ system: 'ATACMS', status: 'prohibited', statementId: 'us-kharkiv' }],
+      confidence: { attribution: 'anonymous-official', sources: 1 },
+      deciding: { statementId: 'us-kharkiv' },
+      basis: { decidingStatementId: 'us-kharkiv', others: [{ statementId: 'us-kirby', reason: 'older' }] },
+    });
+    const knownBefore = (await get('/v1/countries/US/position?at=2024-06-05&knownAt=2024-05-29')).json();
+    expect(knownBefore.status).toBe('prohibited');
+    expect(knownBefore.basis.others).toContainEqual(expect.objectContaining({ statementId: 'us-kharkiv', reason: 'not-yet-reported' }));
+  });
+
+  it('lists countries with their current status and serves the history as intervals', async () => {
+    const countries = (await get('/v1/countries')).json().countries;
+    expect(countries).toContainEqual(expect.objectContaining({ code: 'US', status: 'restricted', since: '2024-05-30', statements: 2 }));
+    const history = (await get('/v1/countries/US/history')).json();
+    expect(history.intervals.map((i: { from: string; status: string }) => [i.from, i.status])).toEqual([
+      ['2024-05-28', 'prohibited'],
+      ['2024-05-30', 'restricted'],
+    ]);
+    expect(history.statements).toHaveLength(2);
+  });
+
+  it('a valid country with nothing on record is unknown, not an error', async () => {
+    const position = await get('/v1/countries/NZ/position');
+    expect(position.statusCode).toBe(200);
+    expect(position.json()).toMatchObject({ status: 'unknown', deciding: null });
+  });
+
+  it('attaches a corroborating source and retracts a statement', async () => {
+    const attached = await post('/v1/statements/us-kharkiv/sources', {
+      source: { publisher: 'Reuters', title: 'US allows limited strikes', publishedAt: '2024-05-31', quote: 'counter-fire' },
+    });
+    expect(attached.statusCode).toBe(201);
+    expect((await get('/v1/statements/us-kharkiv')).json().sources).toHaveLength(2);
+
+    const retracted = await post('/v1/statements/us-kharkiv/retraction', { reason: 'the report was withdrawn', reportedAt: '2024-06-03' });
+    expect(retracted.statusCode).toBe(201);
+    expect((await get('/v1/statements/us-kharkiv')).json().retraction).toMatchObject({ reason: 'the report was withdrawn' });
+    expect((await get('/v1/countries/US/position?at=2024-06-05')).json().status).toBe('prohibited');
+    expect((await get('/v1/countries/US/position?at=2024-06-05&knownAt=2024-06-02')).json().status).toBe('restricted');
+
+    const again = await post('/v1/statements/us-kharkiv/retraction', { reason: 'twice', reportedAt: '2024-06-04' });
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('answers as of a point in the log', async () => {
+    const events = (await get('/v1/events?limit=500')).json().items as Array<{ position: number; data: { statementId: string } }>;
+    const kharkivAt = events.find((e) => e.data.statementId === 'us-kharkiv')!.position;
+    expect((await get(`/v1/countries/US/position?at=2024-06-05&position=${kharkivAt - 1}`)).json().status).toBe('prohibited');
+    expect((await get(`/v1/countries/US/position?at=2024-06-05&position=${kharkivAt}`)).json().status).toBe('restricted');
+    expect((await get('/v1/countries/US/position?position=999999')).statusCode).toBe(400);
+  });
+
+  it('pages statements, changes and the raw event log', async () => {
+    for (const [i, code] of ['FR', 'CA', 'BE'].entries()) {
+      await post('/v1/statements', { ...kirby, country: code, statementId: `page-${i}` });
+    }
+    const first = (await get('/v1/statements?limit=2')).json();
+    expect(first.items).toHaveLength(2);
+    const second = (await get(`/v1/statements?limit=2&cursor=${first.nextCursor}`)).json();
+    expect(second.items[0].position).toBeGreaterThan(first.items[1].position);
+    expect((await get('/v1/statements?country=FR')).json().items.map((s: { statementId: string }) => s.statementId)).toEqual(['page-0']);
+
+    const changes = (await get('/v1/changes?limit=3')).json();
+    expect(changes.items.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(changes.items.map((c: { position: number }) => c.position)).size).toBeLessThanOrEqual(3);
+    const rest = (await get(`/v1/changes?after=${changes.nextAfter}`)).json();
+    expect(rest.items.every((c: { position: number }) => c.position > changes.nextAfter)).toBe(true);
+    expect(rest.items.map((c: { type: string }) => c.type)).toContain('statement.retracted');
+
+    const log = (await get('/v1/events?after=0&limit=2')).json();
+    expect(log.items.map((e: { position: number }) => e.position)).toEqual([1, 2]);
+    expect(log.items[0]).toMatchObject({ streamId: 'country-US', type: 'StatementRecorded', schemaVersion: 2, streamRevision: 0 });
+    expect(log.items[0].metadata).toMatchObject({ apiKey: 'writer' });
+  });
+});
+
+describe('idempotent writes', () => {
+  it('the same Idempotency-Key and body return the first answer and append nothing', async () => {
+    const headers = { ...writer, 'idempotency-key': 'retry-1' };
+    const body = { ...kirby, country: 'DE' };
+    const first = await post('/v1/statements', body, headers);
+    const head = (await get('/v1/events?limit=500')).json().items.length;
+    const second = await post('/v1/statements', body, headers);
+    expect(second.statusCode).toBe(201);
+    expect(second.json()).toEqual(first.json());
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect((await get('/v1/events?limit=500')).json().items).toHaveLength(head);
+  });
+
+  it('the same Idempotency-Key with another body is refused with 422', async () => {
+    const headers = { ...writer, 'idempotency-key': 'retry-2' };
+    await post('/v1/statements', { ...kirby, country: 'PL' }, headers);
+    const other = await post('/v1/statements', { ...kirby, country: 'SE' }, headers);
+    expect(other.statusCode).toBe(422);
+    expect(other.headers['content-type']).toMatch(/application\/problem\+json/);
+  });
+});
+
+describe('optimistic concurrency on a country', () => {
+  it('a write with a stale If-Match revision gets 409; with the current one it commits', async () => {
+    await post('/v1/statements', { ...kirby, country: 'NL' });
+    const position = await get('/v1/countries/NL/position');
+    const revision = position.json().revision;
+    expect(position.headers.etag).toBe(`"${revision}"`);
+    const ok = await post('/v1/statements', { ...kirby, country: 'NL' }, { ...writer, 'if-match': `"${revision}"` });
+    expect(ok.statusCode).toBe(201);
+    const stale = await post('/v1/statements', { ...kirby, country: 'NL' }, { ...writer, 'if-match': `"${revision}"` });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json()).toMatchObject({ status: 409, title: 'Conflict' });
+  });
+});
+
+describe('bad input gets a clear 4xx problem naming the field', () => {
+  const expectProblem = (response: Awaited<ReturnType<typeof get>>, status: number) => {
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = response.json();
+    expect(problem).toMatchObject({ status, title: expect.any(String), detail: expect.any(String), type: expect.any(String) });
+    return problem;
+  };
+
+  it('an unknown country code is 400 naming params.code', async () => {
+    const problem = expectProblem(await get('/v1/countries/XX/position'), 400);
+    expect(problem.errors).toEqual([{ path: 'params.code', message: expect.stringContaining('ISO 3166-1') }]);
+  });
+
+  it('an impossible date is 400 naming the query field', async () => {
+    const problem = expectProblem(await get('/v1/countries/US/position?at=2024-02-30'), 400);
+    expect(problem.errors[0].path).toBe('querystring.at');
+  });
+
+  it('malformed JSON is 400', async () => {
+    expectProblem(await service.app.inject({ method: 'POST', url: '/v1/statements', headers: { ...writer, 'content-type': 'application/json' }, payload: '{"country":' }), 400);
+  });
+
+  it('an invalid statement lists each bad field by path', async () => {
+    const problem = expectProblem(await post('/v1/statements', { ...kirby, stance: 'maybe', sources: [{ title: 't', publishedAt: 'yesterday' }] }), 400);
+    const paths = problem.errors.map((e: { path: string }) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['body.stance', 'body.sources.0.publishedAt', 'body.sources.0.quote']));
+  });
+
+  it('a report dated in the future is 422 naming the field', async () => {
+    const problem = expectProblem(await post('/v1/statements', { ...kirby, reportedAt: '2999-01-01' }), 422);
+    expect(problem.errors).toEqual([{ path: 'body.reportedAt', message: 'cannot be in the future' }]);
+  });
+
+  it('an unknown statement is 404', async () => {
+    expectProblem(await get('/v1/statements/no-such-statement'), 404);
+    expectProblem(await post('/v1/statements/no-such-statement/retraction', { reason: 'x', reportedAt: '2024-06-01' }), 404);
+  });
+
+  it('a body over 1 MB is 413', async () => {
+    const huge = { ...kirby, notes: 'x'.repeat(1024 * 1024 + 10) };
+    expectProblem(await post('/v1/statements', huge), 413);
+  });
+
+  it('a wrong content type is 415', async () => {
+    expectProblem(await service.app.inject({ method: 'POST', url: '/v1/statements', headers: { ...writer, 'content-type': 'text/plain' }, payload: 'hello' }), 415);
+    expectProblem(await service.app.inject({ method: 'POST', url: '/v1/statements', headers: { ...writer, 'content-type': 'application/xml' }, payload: '<a/>' }), 415);
+  });
+
+  it('writes without a key are 401, with an unknown key 401', async () => {
+    expectProblem(await post('/v1/statements', kirby, {}), 401);
+    expectProblem(await post('/v1/statements', kirby, { authorization: 'Bearer not-a-key' }), 401);
+  });
+
+  it('an unknown route is a 404 problem, and a bad cursor a 400', async () => {
+    expectProblem(await get('/v1/nothing-here'), 404);
+    expectProblem(await get('/v1/statements?cursor=abc'), 400);
+    expectProblem(await get('/v1/changes?limit=100000'), 400);
+  });
+
+  it('none of that changed what was already accepted', async () => {
+    const before = (await get('/v1/events?limit=500')).json().items.length;
+    await post('/v1/statements', { ...kirby, country: 'XX' });
+    await post('/v1/statements', { ...kirby, stance: 'maybe' });
+    expect((await get('/v1/events?limit=500')).json().items.length).toBe(before);
+  });
+});
+
+describe('health and documentation', () => {
+  it('is live, and ready once the projections have caught up', async () => {
+    expect((await get('/health/live')).statusCode).toBe(200);
+    const ready = await get('/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().position).toBe(ready.json().head);
+  });
+
+  it('serves an OpenAPI 3 document generated from the schemas, and the docs page', async () => {
+    const doc = (await get('/openapi.json')).json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/countries', '/v1/countries/{code}/position', '/v1/statements', '/v1/changes', '/v1/events']));
+    expect(doc.paths['/v1/statements'].post.requestBody.content['application/json'].schema.properties.stance.enum).toEqual(['permits', 'prohibits', 'reviewing', 'endorses']);
+    expect((await get('/docs')).statusCode).toBeLessThan(400);
+  });
+
+  it('an admin key may write too', async () => {
+    expect((await post('/v1/statements', { ...kirby, country: 'FI' }, admin)).statusCode).toBe(201);
+  });
+});

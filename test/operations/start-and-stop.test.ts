@@ -1,0 +1,88 @@
+// Starting the service as `npm start` does (src/main.ts in a child process):
+// configuration errors stop it with a clear message; the first start loads the
+// seeds and writes an admin key whose path, never the key, is logged; SIGTERM
+// shuts it down gracefully.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const main = path.resolve(__dirname, '../../src/main.ts');
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('starting and stopping the service', () => {
+  it('a bad configuration value stops the start with a message naming the variable', async () => {
+    const { dir, cleanup } = tempDir();
+    const run = start({ DATA_DIR: dir, PORT: 'eighty', API_KEYS: 'nocolons' });
+    const { code } = await run.exited;
+    expect(code).toBe(78);
+    expect(run.output().stderr).toMatch(/PORT:/);
+    expect(run.output().stderr).toMatch(/API_KEYS: each entry must be name:secret:role/);
+    cleanup();
+  });
+
+  it('first start: seeds loaded, admin key written to DATA_DIR and its path logged (never the key), request ids on every request line, and SIGTERM stops it cleanly', async () => {
+    const { dir, cleanup } = tempDir();
+    const port = await freePort();
+    const run = start({ DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1' });
+    const base = `http://127.0.0.1:${port}`;
+    await expect
+      .poll(async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.status, { timeout: 20_000, interval: 200 })
+      .toBe(200);
+
+    const keyFile = path.join(dir, 'admin-api-key');
+    const key = readFileSync(keyFile, 'utf8').trim();
+    const countries = await (await fetch(`${base}/v1/countries`)).json();
+    expect(countries.countries.map((c: { code: string }) => c.code)).toEqual(expect.arrayContaining(['US', 'FR', 'CA', 'BE']));
+
+    const write = await fetch(`${base}/v1/statements`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': 'trace-me-123' },
+      body: JSON.stringify({
+        country: 'NO', stance: 'endorses', speaker: { attribution: 'official' },
+        sources: [{ title: 't', publishedAt: '2024-06-01', quote: 'q' }], effectiveAt: '2024-06-01', reportedAt: '2024-06-01',
+      }),
+    });
+    expect(write.status).toBe(201);
+    expect(write.headers.get('x-request-id')).toBe('trace-me-123');
+
+    run.child.kill('SIGTERM');
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+
+    const lines = run.output().stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.msg?.includes('admin key'))).toMatchObject({ file: keyFile });
+    expect(run.output().stdout).not.toContain(key);
+    const requestLines = lines.filter((l) => l.req || l.res);
+    expect(requestLines.length).toBeGreaterThan(0);
+    for (const line of requestLines) expect(line.reqId).toEqual(expect.any(String));
+    expect(requestLines.filter((l) => l.reqId === 'trace-me-123').length).toBeGreaterThanOrEqual(2);
+    expect(lines.some((l) => l.msg?.includes('shutting down'))).toBe(true);
+    cleanup();
+  });
+});

@@ -1,0 +1,64 @@
+// The seed dataset as a user meets it: loaded by the CLI into a store
+// (idempotently), then asked through the HTTP API.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../helpers/service.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const run = promisify(execFile);
+const cli = path.resolve(__dirname, '../../src/cli/main.ts');
+
+let service: TestService;
+let dataDir: { dir: string; cleanup: () => void };
+
+beforeAll(async () => {
+  dataDir = tempDir();
+  const env = { ...process.env, DATA_DIR: dataDir.dir, LOG_LEVEL: 'silent' };
+  const first = await run(process.execPath, ['--import', 'tsx', cli, 'seed'], { env });
+  expect(first.stdout).toMatch(/^seed: [1-9]\d* events appended, 0 already in the log/);
+  const second = await run(process.execPath, ['--import', 'tsx', cli, 'seed'], { env });
+  expect(second.stdout).toMatch(/^seed: 0 events appended, [1-9]\d* already in the log/);
+  service = await startTestService({ dataDir: dataDir.dir });
+  for (let i = 0; i < 100 && (await service.app.inject('/health/ready')).statusCode !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+}, 60_000);
+
+afterAll(async () => {
+  await service?.close();
+  dataDir?.cleanup();
+});
+
+const position = async (code: string, query = '') => (await service.app.inject(`/v1/countries/${code}/position${query}`)).json();
+
+describe('the seed dataset through the API', () => {
+  it('the US on 2024-05-20 prohibited', async () => {
+    expect((await position('US', '?at=2024-05-20')).status).toBe('prohibited');
+  });
+
+  it('the US on 2024-06-05 restricted to counter-fire across the border from Kharkiv, with ATACMS prohibited', async () => {
+    const us = await position('US', '?at=2024-06-05');
+    expect(us.status).toBe('restricted');
+    expect(us.scope.purposes).toContain('counter-fire');
+    expect(us.scope.regions.join(' ')).toMatch(/Kharkiv/);
+    expect(us.weapons).toContainEqual(expect.objectContaining({ system: 'ATACMS', status: 'prohibited' }));
+  });
+
+  it('the same question as known on 2024-05-29: still prohibited', async () => {
+    expect((await position('US', '?at=2024-06-05&knownAt=2024-05-29')).status).toBe('prohibited');
+  });
+
+  it('Belgium prohibited, Canada unrestricted, France restricted to the launch sites', async () => {
+    expect((await position('BE', '?at=2024-06-05')).status).toBe('prohibited');
+    expect((await position('CA', '?at=2024-06-05')).status).toBe('unrestricted');
+    const france = await position('FR', '?at=2024-06-05');
+    expect(france.status).toBe('restricted');
+    expect(JSON.stringify(france.scope)).toMatch(/missiles are fired|launched/);
+  });
+
+  it('every answer carries its evidence: a deciding statement with a source and a quote', async () => {
+    const us = await position('US', '?at=2024-06-05');
+    expect(us.deciding.sources[0].quote.length).toBeGreaterThan(10);
+    expect(us.basis.others.some((o: { reason: string }) => o.reason === 'non-government')).toBe(true);
+  });
+});
