@@ -7,6 +7,7 @@ import type { EventMetadata, NewEvent, StoredEvent } from './envelope.js';
 import { SourceAttached } from './source-attached.js';
 import { StatementRecorded, upcastStatementRecordedV1 } from './statement-recorded.js';
 import { StatementRetracted } from './statement-retracted.js';
+import { webhookEndpointCatalog } from './webhook-endpoint.js';
 
 type Upcaster = (data: unknown) => unknown;
 
@@ -30,6 +31,9 @@ export const eventCatalog = {
 export type EventType = keyof typeof eventCatalog;
 export type EventData<T extends EventType> = z.infer<(typeof eventCatalog)[T]['schema']>;
 
+/** Every type the log may hold: the statement events above and the webhook endpoint events (decoded in src/webhooks/). */
+const everyDefinition: Record<string, EventDefinition<z.ZodType>> = { ...eventCatalog, ...webhookEndpointCatalog };
+
 /** A decoded event: a discriminated union on `type`, with data in the current version. */
 export type DomainEvent = {
   [T in EventType]: Omit<StoredEvent, 'type' | 'data' | 'schemaVersion'> & { type: T; schemaVersion: number; data: EventData<T> };
@@ -47,8 +51,8 @@ export function isKnownEventType(type: string): type is EventType {
 
 /** Lifts stored data to the current version and validates it. */
 export function upcast(type: string, schemaVersion: number, data: unknown): unknown {
-  if (!isKnownEventType(type)) throw new UnknownEventTypeError(type);
-  const definition: EventDefinition<z.ZodType> = eventCatalog[type];
+  const definition = Object.hasOwn(everyDefinition, type) ? everyDefinition[type] : undefined;
+  if (!definition) throw new UnknownEventTypeError(type);
   if (schemaVersion > definition.version) {
     throw new Error(`${type} version ${schemaVersion} is newer than this code knows (${definition.version})`);
   }
@@ -64,7 +68,7 @@ export function upcast(type: string, schemaVersion: number, data: unknown): unkn
 export function decodeEvent(stored: StoredEvent): DomainEvent {
   return {
     ...stored,
-    schemaVersion: eventCatalog[stored.type as EventType]?.version ?? stored.schemaVersion,
+    schemaVersion: everyDefinition[stored.type]?.version ?? stored.schemaVersion,
     data: upcast(stored.type, stored.schemaVersion, stored.data),
   } as DomainEvent;
 }
