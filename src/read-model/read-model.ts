@@ -1,21 +1,30 @@
 // The SQLite read model: statements, countries with their current position
-// and timeline, and the change feed. `apply` is the only writer; it runs the
-// pure projections and stores their results with the checkpoint in one
-// transaction, so every event is applied exactly once, even across a crash.
+// and timeline, the change feed, and a content fingerprint after every log
+// position. `apply` is the only writer; it runs the pure projections and
+// stores their results with the checkpoint in one transaction, so every event
+// is applied exactly once, even across a crash.
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent, isKnownEventType } from '../../events/registry.js';
 import { changesOf, changesOfDays, positionToday, timelineOf, type Change } from '../../projections/changes.js';
+import { PROJECTION_VERSION } from '../../projections/versions.js';
+import type { PositionState } from '../../projections/position.js';
 import { countryOfStream, emptyCountry, evolveCountry, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
 import { dayOf } from '../../projections/time.js';
 import type { Interval } from '../../projections/timeline.js';
-import type { PositionState } from '../../projections/position.js';
+import { ContentFingerprint } from './fingerprint.js';
 import { READ_MODEL_SCHEMA } from './schema.js';
 
 export interface Checkpoint {
   position: number;
   today: string | null;
+}
+
+export interface Fingerprint {
+  position: number;
+  today: string | null;
+  fingerprint: string;
 }
 
 export interface CountrySummary {
@@ -45,14 +54,34 @@ interface ChangeRow {
   data: string;
 }
 
+interface CountryRow {
+  code: string;
+  revision: number;
+  position: number;
+  current: string;
+  timeline: string;
+}
+
+export interface ReadModelOptions {
+  /** Shared by a read model and the shadow that replaces it, so listeners survive the swap. */
+  events?: EventEmitter;
+  /** The projection version this read model is built with; PROJECTION_VERSION unless a test says otherwise. */
+  version?: string;
+}
+
+const countryContent = (row: Omit<CountryRow, 'code'>) => `${row.revision}|${row.position}|${row.current}|${row.timeline}`;
+
 export class ReadModel {
   private readonly db: Database.Database;
   private readonly countries = new Map<string, CountryRecord>();
+  private readonly countryRows = new Map<string, CountryRow>();
+  private fingerprint: ContentFingerprint;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
-  readonly events = new EventEmitter();
+  readonly events: EventEmitter;
+  readonly version: string;
   private readonly sql;
 
-  constructor(readonly file: string) {
+  constructor(readonly file: string, options: ReadModelOptions = {}) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // NORMAL is enough here: a lost tail of read-model commits takes its checkpoint with
@@ -60,14 +89,16 @@ export class ReadModel {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(READ_MODEL_SCHEMA);
+    this.events = options.events ?? new EventEmitter();
     this.events.setMaxListeners(0);
+    this.version = options.version ?? PROJECTION_VERSION;
     this.sql = {
       checkpoint: this.db.prepare<[], Checkpoint>('SELECT position, today FROM checkpoint WHERE id = 1'),
       setCheckpoint: this.db.prepare<[number, string | null]>('UPDATE checkpoint SET position = ?, today = ? WHERE id = 1'),
+      meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
-      countryRow: this.db.prepare<[string], { code: string; revision: number; position: number; current: string; timeline: string }>(
-        'SELECT * FROM countries WHERE code = ?',
-      ),
+      countryRow: this.db.prepare<[string], CountryRow>('SELECT * FROM countries WHERE code = ?'),
       countryCodes: this.db.prepare<[], { code: string }>('SELECT code FROM countries ORDER BY code'),
       upsertStatement: this.db.prepare(
         `INSERT INTO statements (statement_id, country, effective_at, position, record) VALUES (@statementId, @country, @effectiveAt, @position, @record)
@@ -84,7 +115,20 @@ export class ReadModel {
       countStatements: this.db.prepare<[], { country: string; n: number }>('SELECT country, COUNT(*) AS n FROM statements GROUP BY country'),
       changesAfter: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position > ? ORDER BY seq LIMIT ?'),
       changesAtPosition: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position = ? AND seq > ? ORDER BY seq'),
+      setFingerprint: this.db.prepare<[number, string | null, string]>(
+        'INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?) ON CONFLICT (position) DO UPDATE SET today = excluded.today, hash = excluded.hash',
+      ),
+      fingerprintAt: this.db.prepare<[number], Fingerprint>(
+        'SELECT position, today, hash AS fingerprint FROM fingerprints WHERE position <= ? ORDER BY position DESC LIMIT 1',
+      ),
     };
+    if (!this.builtWith()) this.sql.setMeta.run('projection_version', this.version);
+    this.fingerprint = ContentFingerprint.fromHex(this.sql.fingerprintAt.get(Number.MAX_SAFE_INTEGER)?.fingerprint);
+  }
+
+  /** The projection version the stored rows were built with. */
+  builtWith(): string | undefined {
+    return this.sql.meta.get('projection_version')?.value;
   }
 
   checkpoint(): Checkpoint {
@@ -98,6 +142,7 @@ export class ReadModel {
   apply(events: readonly StoredEvent[]): Change[] {
     const staged = new Map<string, CountryRecord>();
     const emitted: Change[] = [];
+    const fingerprintBefore = this.fingerprint.hex;
     const run = this.db.transaction(() => {
       let { position, today } = this.checkpoint();
       for (const event of events) {
@@ -114,17 +159,25 @@ export class ReadModel {
           const decoded = decodeEvent(event);
           const after = evolveCountry(before, decoded);
           const changes = changesOf(before, after, decoded, today);
-          this.store(after, event.position, today, statementIdOf(decoded.data));
+          this.storeStatement(before, after, statementIdOf(decoded.data));
+          this.storeCountry(after, { position: event.position, current: positionToday(after, today), timeline: timelineOf(after) });
           for (const change of changes) this.insertChange(change);
           emitted.push(...changes);
           staged.set(country, after);
         }
         position = event.position;
+        this.sql.setFingerprint.run(position, today, this.fingerprint.hex);
       }
       this.sql.setCheckpoint.run(position, today);
       return position;
     });
-    const position = run.immediate();
+    let position: number;
+    try {
+      position = run.immediate();
+    } catch (error) {
+      this.forgetUncommitted(fingerprintBefore);
+      throw error;
+    }
     for (const [code, record] of staged) this.countries.set(code, record);
     this.events.emit('applied', position);
     if (emitted.length > 0) this.events.emit('changes', emitted);
@@ -133,17 +186,30 @@ export class ReadModel {
 
   /** Moves "today" forward when no event does: statements that take effect on the new days change today's position. */
   advanceTo(day: string): Change[] {
-    const staged = new Map<string, CountryRecord>();
+    const fingerprintBefore = this.fingerprint.hex;
     const run = this.db.transaction(() => {
       const { position, today } = this.checkpoint();
       if (today === null || day <= today) return [];
-      const changes = this.rollDays(today, day, position, staged);
+      const changes = this.rollDays(today, day, position, new Map());
       this.sql.setCheckpoint.run(position, day);
+      this.sql.setFingerprint.run(position, day, this.fingerprint.hex);
       return changes;
     });
-    const emitted = run.immediate();
+    let emitted: Change[];
+    try {
+      emitted = run.immediate();
+    } catch (error) {
+      this.forgetUncommitted(fingerprintBefore);
+      throw error;
+    }
     if (emitted.length > 0) this.events.emit('changes', emitted);
     return emitted;
+  }
+
+  /** After a rolled-back transaction, in-memory state must not run ahead of the rows. */
+  private forgetUncommitted(fingerprintHex: string): void {
+    this.fingerprint = ContentFingerprint.fromHex(fingerprintHex);
+    this.countryRows.clear();
   }
 
   private rollDays(fromDay: string, toDay: string, position: number, staged: Map<string, CountryRecord>): Change[] {
@@ -153,49 +219,59 @@ export class ReadModel {
       if (!record) continue;
       const dayChanges = changesOfDays(record, fromDay, toDay, position);
       if (dayChanges.length === 0) continue;
-      const row = this.sql.countryRow.get(code);
-      this.sql.upsertCountry.run({
-        code,
-        revision: record.revision,
-        position: row?.position ?? position,
-        current: JSON.stringify(positionToday(record, toDay)),
-        timeline: row?.timeline ?? JSON.stringify(timelineOf(record)),
-      });
+      const row = this.countryRow(code)!;
+      this.storeCountry(record, { position: row.position, current: positionToday(record, toDay), timeline: JSON.parse(row.timeline) });
       for (const change of dayChanges) this.insertChange(change);
       changes.push(...dayChanges);
     }
     return changes;
   }
 
-  private store(record: CountryRecord, position: number, today: string, statementId: string): void {
-    const statement = record.statements.find((s) => s.statementId === statementId);
-    if (statement) {
-      this.sql.upsertStatement.run({
-        statementId: statement.statementId,
-        country: statement.country,
-        effectiveAt: statement.effectiveAt,
-        position: statement.position,
-        record: JSON.stringify(statement),
-      });
-    }
-    this.sql.upsertCountry.run({
+  private storeStatement(before: CountryRecord, after: CountryRecord, statementId: string): void {
+    const statement = after.statements.find((s) => s.statementId === statementId);
+    if (!statement) return;
+    const previous = before.statements.find((s) => s.statementId === statementId);
+    const record = JSON.stringify(statement);
+    const previousRecord = previous ? JSON.stringify(previous) : undefined;
+    if (record === previousRecord) return;
+    this.sql.upsertStatement.run({ statementId, country: statement.country, effectiveAt: statement.effectiveAt, position: statement.position, record });
+    this.fingerprint.replace('statements', statementId, previousRecord, record);
+  }
+
+  private storeCountry(record: CountryRecord, derived: { position: number; current: PositionState; timeline: Interval[] }): void {
+    const row: CountryRow = {
       code: record.country,
       revision: record.revision,
-      position,
-      current: JSON.stringify(positionToday(record, today)),
-      timeline: JSON.stringify(timelineOf(record)),
-    });
+      position: derived.position,
+      current: JSON.stringify(derived.current),
+      timeline: JSON.stringify(derived.timeline),
+    };
+    const previous = this.countryRow(record.country);
+    this.sql.upsertCountry.run(row);
+    this.fingerprint.replace('countries', row.code, previous ? countryContent(previous) : undefined, countryContent(row));
+    this.countryRows.set(row.code, row);
+  }
+
+  private countryRow(code: string): CountryRow | undefined {
+    let row = this.countryRows.get(code);
+    if (!row) {
+      row = this.sql.countryRow.get(code);
+      if (row) this.countryRows.set(code, row);
+    }
+    return row;
   }
 
   private insertChange(change: Change): void {
-    this.sql.insertChange.run({ ...change, data: JSON.stringify(change.data) });
+    const data = JSON.stringify(change.data);
+    const inserted = this.sql.insertChange.run({ ...change, data }).changes > 0;
+    if (inserted) this.fingerprint.replace('changes', change.id, undefined, `${change.type}|${change.country}|${change.position}|${change.recordedAt}|${data}`);
   }
 
   /** A country's statements as the read model holds them; cached after the first read. */
   country(code: string): CountryRecord | undefined {
     const cached = this.countries.get(code);
     if (cached) return cached;
-    const row = this.sql.countryRow.get(code);
+    const row = this.countryRow(code);
     if (!row) return undefined;
     const statements = this.sql.countryStatements.all(code).map((r) => JSON.parse(r.record) as StatementRecord);
     const record: CountryRecord = { country: code, revision: row.revision, statements };
@@ -206,7 +282,7 @@ export class ReadModel {
   countrySummaries(): CountrySummary[] {
     const counts = new Map(this.sql.countStatements.all().map((r) => [r.country, r.n]));
     return this.sql.countryCodes.all().map(({ code }) => {
-      const row = this.sql.countryRow.get(code)!;
+      const row = this.countryRow(code)!;
       return {
         code,
         revision: row.revision,
@@ -246,6 +322,11 @@ export class ReadModel {
     return rows.map((r) => ({ id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data: JSON.parse(r.data) }));
   }
 
+  /** The content fingerprint after log position `position` (the latest when omitted). */
+  fingerprintAt(position: number = Number.MAX_SAFE_INTEGER): Fingerprint {
+    return this.sql.fingerprintAt.get(position) ?? { position: 0, today: null, fingerprint: new ContentFingerprint().hex };
+  }
+
   /**
    * The read model's whole content in a canonical order, free of storage details
    * (no seq numbers): two read models built from the same log dump the same.
@@ -258,7 +339,7 @@ export class ReadModel {
         .all()
         .map((r) => JSON.parse(r.record) as StatementRecord),
       countries: this.db
-        .prepare<[], { code: string; revision: number; position: number; current: string; timeline: string }>('SELECT * FROM countries ORDER BY code')
+        .prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code')
         .all()
         .map((r) => ({ ...r, current: JSON.parse(r.current), timeline: JSON.parse(r.timeline) })),
       changes: this.db

@@ -10,6 +10,11 @@ CREATE TABLE IF NOT EXISTS checkpoint (
 );
 INSERT OR IGNORE INTO checkpoint (id, position, today) VALUES (1, 0, NULL);
 
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS statements (
   statement_id TEXT PRIMARY KEY,
   country      TEXT NOT NULL,
@@ -38,4 +43,11 @@ CREATE TABLE IF NOT EXISTS changes (
   data        TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_by_position ON changes (position, seq);
+
+-- The content fingerprint after each log position, and the day it had rolled to.
+CREATE TABLE IF NOT EXISTS fingerprints (
+  position INTEGER PRIMARY KEY,
+  today    TEXT,
+  hash     TEXT NOT NULL
+);
 `;

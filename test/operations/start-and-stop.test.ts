@@ -57,7 +57,7 @@ describe('starting and stopping the service', () => {
 
     const keyFile = path.join(dir, 'admin-api-key');
     const key = readFileSync(keyFile, 'utf8').trim();
-    const countries = await (await fetch(`${base}/v1/countries`)).json();
+    const countries = (await (await fetch(`${base}/v1/countries`)).json()) as { countries: Array<{ code: string }> };
     expect(countries.countries.map((c: { code: string }) => c.code)).toEqual(expect.arrayContaining(['US', 'FR', 'CA', 'BE']));
 
     const write = await fetch(`${base}/v1/statements`, {

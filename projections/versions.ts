@@ -1,0 +1,13 @@
+// Each projection declares a version. Change a projection's output and bump
+// its version: the service then rebuilds the read model in a shadow while the
+// old one keeps serving, and swaps when the shadow has caught up.
+export const PROJECTION_VERSIONS = {
+  statements: 1,
+  positions: 1,
+  timelines: 1,
+  changes: 1,
+} as const;
+
+export const PROJECTION_VERSION = Object.entries(PROJECTION_VERSIONS)
+  .map(([name, version]) => `${name}@${version}`)
+  .join(',');
