@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { container, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { loadKeyRing, type KeyRing } from './auth/api-keys.js';
 import type { Config } from './config.js';
+import { Metrics } from './metrics/metrics.js';
 import { ProjectionRunner } from './read-model/projection-runner.js';
 import { ReadModel } from './read-model/read-model.js';
 import { StatementService } from './statements/statement-service.js';
@@ -23,6 +24,7 @@ export const Tokens = {
   Runner: Symbol('ProjectionRunner'),
   Statements: Symbol('StatementService'),
   KeyRing: Symbol('KeyRing'),
+  Metrics: Symbol('Metrics'),
 } as const;
 
 export function createLogger(level: string): Logger {
@@ -42,6 +44,7 @@ export function compose(config: Config, logger: Logger, now: () => Date = () => 
   c.register(Tokens.Config, { useValue: config });
   c.register(Tokens.Logger, { useValue: logger });
   c.register(Tokens.Clock, { useValue: now });
+  c.register<Metrics>(Tokens.Metrics, { useFactory: instanceCachingFactory(() => new Metrics()) });
   c.register<EventStore>(Tokens.EventStore, {
     useFactory: instanceCachingFactory(() => new SqliteEventStore(path.join(config.DATA_DIR, 'events.db'))),
   });

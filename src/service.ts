@@ -43,6 +43,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     keys: keyRing.keys,
     logger,
     now,
+    metrics: container.resolve(Tokens.Metrics),
   });
 
   let closing: Promise<void> | undefined;

@@ -7,6 +7,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ApiKey } from '../config.js';
+import { installMetrics } from '../metrics/http.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ProjectionRunner } from '../read-model/projection-runner.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import type { StatementService } from '../statements/statement-service.js';
@@ -25,6 +27,7 @@ export interface AppDeps {
   keys: ApiKey[];
   logger: Logger;
   now: () => Date;
+  metrics: Metrics;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -47,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   installErrorHandling(app);
+  installMetrics(app, deps);
   // JSON only: any other body type is a 415, not a string handed to the handlers.
   app.removeContentTypeParser('text/plain');
 
