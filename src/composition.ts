@@ -14,6 +14,8 @@ import { ReadModel } from './read-model/read-model.js';
 import { StatementService } from './statements/statement-service.js';
 import type { EventStore } from './store/event-store.js';
 import { SqliteEventStore } from './store/sqlite-event-store.js';
+import { loadWebhookSettings } from './webhooks/settings.js';
+import { Webhooks, type WebhookOverrides } from './webhooks/webhooks.js';
 
 export const Tokens = {
   Config: Symbol('Config'),
@@ -24,6 +26,7 @@ export const Tokens = {
   Runner: Symbol('ProjectionRunner'),
   Statements: Symbol('StatementService'),
   KeyRing: Symbol('KeyRing'),
+  Webhooks: Symbol('Webhooks'),
   Metrics: Symbol('Metrics'),
 } as const;
 
@@ -38,7 +41,12 @@ export function createLogger(level: string): Logger {
   });
 }
 
-export function compose(config: Config, logger: Logger, now: () => Date = () => new Date()): DependencyContainer {
+export function compose(
+  config: Config,
+  logger: Logger,
+  now: () => Date = () => new Date(),
+  webhooks: WebhookOverrides = {},
+): DependencyContainer {
   mkdirSync(config.DATA_DIR, { recursive: true });
   const c = container.createChildContainer();
   c.register(Tokens.Config, { useValue: config });
@@ -62,5 +70,20 @@ export function compose(config: Config, logger: Logger, now: () => Date = () => 
     ),
   });
   c.register<KeyRing>(Tokens.KeyRing, { useFactory: instanceCachingFactory(() => loadKeyRing(config.API_KEYS, config.DATA_DIR)) });
+  c.register<Webhooks>(Tokens.Webhooks, {
+    useFactory: instanceCachingFactory(
+      (d) =>
+        new Webhooks({
+          store: d.resolve(Tokens.EventStore),
+          readModel: d.resolve(Tokens.ReadModel),
+          settings: loadWebhookSettings(process.env, webhooks.settings),
+          allowedHosts: config.WEBHOOK_ALLOWED_HOSTS,
+          dataDir: config.DATA_DIR,
+          logger: logger.child({ component: 'webhooks' }),
+          now: () => now().getTime(),
+          resolve: webhooks.resolve,
+        }),
+    ),
+  });
   return c;
 }

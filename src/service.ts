@@ -11,6 +11,7 @@ import type { ProjectionRunner } from './read-model/projection-runner.js';
 import type { ReadModel } from './read-model/read-model.js';
 import { loadSeeds } from './seed/load-seeds.js';
 import type { EventStore } from './store/event-store.js';
+import type { WebhookOverrides, Webhooks } from './webhooks/webhooks.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -19,8 +20,12 @@ export interface Service {
   close(): Promise<void>;
 }
 
-export async function startService(config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Service> {
-  const container = compose(config, logger, now);
+export interface StartOptions {
+  webhooks?: WebhookOverrides;
+}
+
+export async function startService(config: Config, logger: Logger, now: () => Date = () => new Date(), options: StartOptions = {}): Promise<Service> {
+  const container = compose(config, logger, now, options.webhooks);
   const store = container.resolve<EventStore>(Tokens.EventStore);
   const readModel = container.resolve<ReadModel>(Tokens.ReadModel);
   const runner = container.resolve<ProjectionRunner>(Tokens.Runner);
@@ -30,6 +35,8 @@ export async function startService(config: Config, logger: Logger, now: () => Da
   }
 
   runner.start();
+  const webhooks = container.resolve<Webhooks>(Tokens.Webhooks);
+  webhooks.start();
   if (config.SEED_ON_START && (await store.headPosition()) === 0) {
     const seeded = await loadSeeds(store);
     logger.info(seeded, 'the store was empty: seed statements loaded');
@@ -43,6 +50,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     keys: keyRing.keys,
     logger,
     now,
+    webhooks,
     metrics: container.resolve(Tokens.Metrics),
   });
 
@@ -50,6 +58,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
   const close = () =>
     (closing ??= (async () => {
       await app.close(); // stops accepting, lets in-flight requests finish
+      await webhooks.stop(); // lets deliveries in flight finish; the rest stay pending for the next start
       await runner.stop();
       await store.close();
       readModel.close();

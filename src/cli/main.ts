@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // policy-state: the service's command line. Reads the same configuration
 // (environment variables) as the server. Exit codes: 0 success, 1 failure,
-// 78 bad configuration.
-import { Command } from 'commander';
+// 2 usage error (unknown command or option, bad option value), 78 bad
+// configuration.
+import { Command, CommanderError } from 'commander';
 import path from 'node:path';
 import { compose, createLogger, Tokens } from '../composition.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { defaultSeedFile, loadSeeds } from '../seed/load-seeds.js';
 import type { EventStore } from '../store/event-store.js';
+import { registerKeyCommands } from './keys.js';
 
 function config(): Config {
   try {
@@ -24,7 +27,9 @@ function config(): Config {
 const program = new Command()
   .name('policy-state')
   .description("Countries' stated policies on Ukraine's use of supplied weapons against targets in Russia, as an event log.")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Throw instead of exiting, so usage errors exit 2 (below); subcommands inherit this.
+  .exitOverride();
 
 program
   .command('serve')
@@ -49,7 +54,13 @@ program
     }
   });
 
+registerKeyCommands(program);
+
+registerAuditCommands(program, config);
+
 program.parseAsync().catch((error: unknown) => {
+  // Commander has printed the message (and the help): --help exits 0, anything else it rejects is a usage error.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   process.stderr.write(`policy-state: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

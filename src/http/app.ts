@@ -13,6 +13,9 @@ import type { ProjectionRunner } from '../read-model/projection-runner.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import type { StatementService } from '../statements/statement-service.js';
 import type { EventStore } from '../store/event-store.js';
+import { changeStreamRoutes } from '../webhooks/http/change-stream.js';
+import { webhookRoutes } from '../webhooks/http/routes.js';
+import type { Webhooks } from '../webhooks/webhooks.js';
 import { installErrorHandling } from './error-handler.js';
 import { countryRoutes } from './routes/countries.js';
 import { feedRoutes } from './routes/feeds.js';
@@ -27,6 +30,8 @@ export interface AppDeps {
   keys: ApiKey[];
   logger: Logger;
   now: () => Date;
+  /** Change webhooks; their routes are registered when present. */
+  webhooks?: Webhooks;
   metrics: Metrics;
 }
 
@@ -74,5 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(countryRoutes(deps));
   await app.register(statementRoutes(deps));
   await app.register(feedRoutes(deps));
+  await app.register(changeStreamRoutes(deps.readModel));
+  if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys));
   return app;
 }

@@ -69,7 +69,11 @@ export interface ReadModelOptions {
   version?: string;
 }
 
-const countryContent = (row: Omit<CountryRow, 'code'>) => `${row.revision}|${row.position}|${row.current}|${row.timeline}`;
+// The content of a row as the fingerprint and the audit diff see it: JSON, built from the stored text.
+const countryContent = (row: Omit<CountryRow, 'code'>) =>
+  `{"revision":${row.revision},"position":${row.position},"current":${row.current},"timeline":${row.timeline}}`;
+const changeContent = (row: { type: string; country: string; position: number; recordedAt: string; data: string }) =>
+  `{"type":${JSON.stringify(row.type)},"country":${JSON.stringify(row.country)},"position":${row.position},"recordedAt":${JSON.stringify(row.recordedAt)},"data":${row.data}}`;
 
 export class ReadModel {
   private readonly db: Database.Database;
@@ -264,7 +268,7 @@ export class ReadModel {
   private insertChange(change: Change): void {
     const data = JSON.stringify(change.data);
     const inserted = this.sql.insertChange.run({ ...change, data }).changes > 0;
-    if (inserted) this.fingerprint.replace('changes', change.id, undefined, `${change.type}|${change.country}|${change.position}|${change.recordedAt}|${data}`);
+    if (inserted) this.fingerprint.replace('changes', change.id, undefined, changeContent({ ...change, data }));
   }
 
   /** A country's statements as the read model holds them; cached after the first read. */
@@ -327,6 +331,30 @@ export class ReadModel {
     return this.sql.fingerprintAt.get(position) ?? { position: 0, today: null, fingerprint: new ContentFingerprint().hex };
   }
 
+  /** Every row as (table, key, content), ordered by table then key: what the fingerprint sums over. */
+  *contentRows(): Generator<ContentRow> {
+    for (const r of this.db.prepare<[], { key: string; content: string }>('SELECT statement_id AS key, record AS content FROM statements ORDER BY statement_id').iterate()) {
+      yield { table: 'statements', key: r.key, content: r.content };
+    }
+    for (const r of this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code').iterate()) {
+      yield { table: 'countries', key: r.code, content: countryContent(r) };
+    }
+    for (const r of this.db.prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY id').iterate()) {
+      yield { table: 'changes', key: r.id, content: changeContent({ ...r, recordedAt: r.recorded_at }) };
+    }
+  }
+
+  /**
+   * The fingerprint computed afresh from the rows as they are, trusting nothing
+   * recorded: what an audit compares, since a row changed behind the service's
+   * back leaves the recorded fingerprint as it was.
+   */
+  recomputeFingerprint(): string {
+    const fingerprint = new ContentFingerprint();
+    for (const row of this.contentRows()) fingerprint.replace(row.table, row.key, undefined, row.content);
+    return fingerprint.hex;
+  }
+
   /**
    * The read model's whole content in a canonical order, free of storage details
    * (no seq numbers): two read models built from the same log dump the same.
@@ -352,6 +380,12 @@ export class ReadModel {
   close(): void {
     this.db.close();
   }
+}
+
+export interface ContentRow {
+  table: 'statements' | 'countries' | 'changes';
+  key: string;
+  content: string;
 }
 
 export interface ReadModelDump {

@@ -73,6 +73,7 @@ export class SqliteEventStore implements EventStore {
   private readonly pollIntervalMs: number;
   private readonly readBatchSize: number;
   private closed = false;
+  private importing = false;
 
   constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
@@ -105,6 +106,7 @@ export class SqliteEventStore implements EventStore {
 
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('the event store is closed'));
+    if (this.importing) return Promise.reject(new Error('the event store is importing a log'));
     if (events.length === 0) return Promise.reject(new Error('an append needs at least one event'));
     return new Promise((resolve, reject) => {
       this.pending.push({ streamId, events, expected, resolve, reject });
@@ -179,6 +181,43 @@ export class SqliteEventStore implements EventStore {
 
   private currentRevision(streamId: string): number {
     return this.statements.streamRevision.get(streamId)?.revision ?? -1;
+  }
+
+  /**
+   * Copies a log exported from another store into this empty one, keeping event ids,
+   * streams, revisions and recordedAt (the original system time, not this one's).
+   * One transaction: an error anywhere leaves the store as empty as it was.
+   */
+  async importEvents(events: AsyncIterable<StoredEvent>): Promise<number> {
+    if ((await this.headPosition()) > 0) throw new Error('an import needs an empty event store');
+    this.importing = true;
+    let count = 0;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for await (const event of events) {
+        this.statements.insert.run({
+          eventId: event.eventId,
+          streamId: event.streamId,
+          streamRevision: event.streamRevision,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          data: JSON.stringify(event.data),
+          metadata: JSON.stringify(event.metadata ?? {}),
+          recordedAt: event.recordedAt,
+        });
+        count += 1;
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    } finally {
+      this.importing = false;
+    }
+    const last = this.statements.lastRecordedAt.get();
+    if (last) this.lastRecordedAt = Math.max(this.lastRecordedAt, Date.parse(last.recorded_at));
+    for (const listener of this.commitListeners) listener();
+    return count;
   }
 
   async readStream(streamId: string): Promise<StoredEvent[]> {

@@ -56,3 +56,12 @@ export const kharkiv = {
   effectiveAt: '2024-05-30',
   reportedAt: '2024-05-30',
 } as const;
+
+/** Polls /health/ready until the projections have caught up (usable in hooks, where expect.poll is not). */
+export async function untilReady(app: { inject(path: string): Promise<{ statusCode: number }> }, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await app.inject('/health/ready')).statusCode !== 200) {
+    if (Date.now() > deadline) throw new Error(`not ready within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -100,6 +100,9 @@ describe('the read model, fed event by event, equals a derivation from scratch',
             allAtOnce.apply(log);
             const incremental = oneByOne.dump();
             expect(incremental).toEqual(allAtOnce.dump());
+            // The fingerprint kept event by event is the one computed afresh from the rows.
+            expect(oneByOne.fingerprintAt().fingerprint).toBe(oneByOne.recomputeFingerprint());
+            expect(allAtOnce.fingerprintAt().fingerprint).toBe(oneByOne.fingerprintAt().fingerprint);
 
             if (log.length === 0) return;
             const today = dayOf(log[log.length - 1].recordedAt);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startTestService, untilReady, type TestService } from '../helpers/service.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const run = promisify(execFile);
@@ -21,7 +21,7 @@ beforeAll(async () => {
   const second = await run(process.execPath, ['--import', 'tsx', cli, 'seed'], { env });
   expect(second.stdout).toMatch(/^seed: 0 events appended, [1-9]\d* already in the log/);
   service = await startTestService({ dataDir: dataDir.dir });
-  for (let i = 0; i < 100 && (await service.app.inject('/health/ready')).statusCode !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  await untilReady(service.app);
 }, 60_000);
 
 afterAll(async () => {

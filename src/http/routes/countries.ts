@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { countryName } from '../../../events/vocabulary.js';
+import { explainPosition } from '../../../projections/explain.js';
 import { derivePosition } from '../../../projections/position.js';
 import { emptyCountry } from '../../../projections/statement-record.js';
 import { dayOf, KNOWN_NOW, knownAtInstant } from '../../../projections/time.js';
 import { deriveTimeline, intervalAt } from '../../../projections/timeline.js';
 import type { AppDeps } from '../app.js';
 import { badRequest } from '../problems.js';
-import { CountriesView, CountryParams, HistoryQuery, HistoryView, PositionQuery, PositionView } from '../schemas.js';
+import { z } from 'zod';
+import { CountriesView, CountryParams, HistoryQuery, HistoryView, PositionQuery, PositionView, Status } from '../schemas.js';
 import { positionView, statementView } from '../views.js';
 
 export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
@@ -48,13 +50,39 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
         { path: 'querystring.position', message: `must be at most ${checkpoint}` },
       ]);
     }
-    const at = request.query.at ?? today();
-    const knownAt = request.query.knownAt ?? deps.now().toISOString();
-    const record = deps.readModel.country(code) ?? emptyCountry(code);
-    const derivation = derivePosition(record.statements, { at, knownAt: knownAtInstant(knownAt), position: logPosition });
+    const { at, knownAt, record, derivation } = derive(code, request.query, logPosition);
     reply.header('etag', `"${record.revision}"`);
     return positionView(code, derivation, record.statements, { at, knownAt, position: logPosition, revision: record.revision });
   });
+
+  app.get('/v1/countries/:code/explain', {
+    schema: {
+      summary: 'Why the position is what it is, in sentences with the quotes and sources',
+      description: 'JSON with a `text` field by default; `Accept: text/markdown` gives Markdown.',
+      tags: ['positions'],
+      params: CountryParams,
+      querystring: PositionQuery.omit({ position: true }),
+      response: {
+        200: z.object({ country: z.string(), at: z.string(), knownAt: z.string(), status: Status, text: z.string(), markdown: z.string() }),
+      },
+    },
+  }, async (request, reply) => {
+    const { code } = request.params;
+    const { at, knownAt, record, derivation } = derive(code, request.query, deps.readModel.checkpoint().position);
+    const explanation = explainPosition(countryName(code) ?? code, derivation, record.statements, { at, knownAt });
+    if (/\btext\/markdown\b/.test(request.headers.accept ?? '')) {
+      return reply.type('text/markdown; charset=utf-8').serializer((payload) => payload as string).send(explanation.markdown as never);
+    }
+    return { country: code, at, knownAt, status: derivation.status, ...explanation };
+  });
+
+  function derive(code: string, query: { at?: string; knownAt?: string }, logPosition: number) {
+    const at = query.at ?? today();
+    const knownAt = query.knownAt ?? deps.now().toISOString();
+    const record = deps.readModel.country(code) ?? emptyCountry(code);
+    const derivation = derivePosition(record.statements, { at, knownAt: knownAtInstant(knownAt), position: logPosition });
+    return { at, knownAt, record, derivation };
+  }
 
   app.get('/v1/countries/:code/history', {
     schema: {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.js';
+import { publicEvent } from '../../webhooks/public-log.js';
 import { AfterQuery, ChangePage, EventPage, Problem } from '../schemas.js';
 
 export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
@@ -15,7 +16,8 @@ export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) 
   }, async (request) => {
     const items = await deps.store.readAll({ after: request.query.after, limit: request.query.limit });
     return {
-      items: items.map((e) => ({ ...e, metadata: { ...e.metadata } })),
+      // Webhook endpoint events keep their place in the log but not their URL or sealed secret.
+      items: items.map((e) => ({ ...publicEvent(e), metadata: { ...e.metadata } })),
       nextAfter: items.length > 0 ? items[items.length - 1].position : request.query.after,
     };
   });

@@ -1,0 +1,102 @@
+// Keeps webhooks from reaching inside the network (SSRF). A host is resolved
+// once, every address it resolves to is checked, and the connection is made to
+// those checked addresses (the undici lookup below hands them to the socket),
+// so a DNS answer that changes between the check and the connect (rebinding)
+// cannot slip through. Hosts in WEBHOOK_ALLOWED_HOSTS skip the range check.
+import ipaddr from 'ipaddr.js';
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export const systemResolver: Resolver = async (hostname) =>
+  (await lookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+
+/** Cloud metadata services outside the link-local range (AWS IPv6, Alibaba, Oracle). */
+const METADATA_ADDRESSES = new Set(['fd00:ec2::254', '100.100.100.200', '192.0.0.192']);
+
+const RANGE_NAMES: Record<string, string> = {
+  loopback: 'a loopback address',
+  private: 'a private address',
+  uniqueLocal: 'a private address',
+  linkLocal: 'a link-local address (cloud metadata lives there)',
+  carrierGradeNat: 'a shared (carrier-grade NAT) address',
+  unspecified: 'an unspecified address',
+  multicast: 'a multicast address',
+  broadcast: 'a broadcast address',
+};
+
+/** Why an address may not be called, or undefined when it is a public unicast address. */
+export function refusalOf(address: string): string | undefined {
+  if (!ipaddr.isValid(address)) return 'is not an IP address';
+  const ip = ipaddr.process(address); // IPv4-mapped IPv6 becomes the IPv4 it maps
+  const normalised = ip.toString();
+  if (METADATA_ADDRESSES.has(normalised) || normalised === '169.254.169.254') return 'a cloud metadata address';
+  const range = ip.range();
+  if (range === 'unicast') return undefined;
+  return RANGE_NAMES[range] ?? `a reserved address (${range})`;
+}
+
+export class RefusedAddressError extends Error {
+  override readonly name = 'RefusedAddressError';
+  constructor(readonly host: string, message: string) {
+    super(message);
+  }
+}
+
+export function hostOf(url: string): string {
+  return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+}
+
+export class AddressPolicy {
+  private readonly allowed: Set<string>;
+
+  constructor(allowedHosts: readonly string[], private readonly resolve: Resolver = systemResolver) {
+    this.allowed = new Set(allowedHosts.map((h) => h.replace(/^\[(.*)\]$/, '$1').toLowerCase()));
+  }
+
+  /** Resolves the host once and checks every address; the addresses returned are the ones to connect to. */
+  async vet(hostname: string): Promise<ResolvedAddress[]> {
+    const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+    const literal = isIP(host);
+    let addresses: ResolvedAddress[];
+    if (literal) addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];
+    else {
+      try {
+        addresses = await this.resolve(host);
+      } catch (error) {
+        throw new RefusedAddressError(host, `host "${host}" does not resolve (${(error as NodeJS.ErrnoException).code ?? 'lookup failed'})`);
+      }
+    }
+    if (addresses.length === 0) throw new RefusedAddressError(host, `host "${host}" does not resolve to any address`);
+    if (this.allowed.has(host)) return addresses;
+    for (const { address } of addresses) {
+      const why = refusalOf(address);
+      if (why) {
+        throw new RefusedAddressError(host, `host "${host}" resolves to ${address}, ${why}; list the host in WEBHOOK_ALLOWED_HOSTS to allow it`);
+      }
+    }
+    return addresses;
+  }
+
+  /** A `lookup` for net/tls.connect (undici's `connect` options) that only ever yields vetted addresses. */
+  readonly lookup = (
+    hostname: string,
+    options: LookupOneOptions | LookupAllOptions,
+    callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
+    this.vet(hostname).then(
+      (addresses) => {
+        if ((options as LookupAllOptions).all) callback(null, addresses);
+        else callback(null, addresses[0].address, addresses[0].family);
+      },
+      (error: Error) => callback(Object.assign(error, { code: 'EADDRREFUSED' }), ''),
+    );
+  };
+}

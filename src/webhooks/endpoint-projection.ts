@@ -1,0 +1,107 @@
+// Keeps the endpoints in webhooks.db following the log, with their checkpoint
+// in the same transaction. A disabled or deleted endpoint's pending deliveries
+// are cancelled in that transaction too; its `endpoint.disabled` note says
+// where a replay picks up.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { StoredEvent } from '../../events/envelope.js';
+import { isEndpointStream, isWebhookEndpointEventType } from '../../events/webhook-endpoint.js';
+import type { EventStore, Subscription } from '../store/event-store.js';
+import { decodeEndpointEvent, evolveEndpoint, type Endpoint } from './endpoint.js';
+import type { WebhookDb } from './webhook-db.js';
+
+export class EndpointProjection {
+  private readonly endpoints = new Map<string, Endpoint>();
+  /** Emits 'applied' (log position) after each commit. */
+  readonly events = new EventEmitter();
+  private position = 0;
+  private subscription?: Subscription;
+  failure?: Error;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly db: WebhookDb,
+    private readonly logger: Logger,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  start(): void {
+    for (const endpoint of this.db.endpoints()) this.endpoints.set(endpoint.id, endpoint);
+    this.position = this.db.checkpoint('endpoints');
+    this.subscription = this.store.subscribe(
+      this.position,
+      (events) => this.apply(events),
+      (error) => {
+        this.failure = error instanceof Error ? error : new Error(String(error));
+        this.logger.error({ err: error }, 'the webhook endpoint projection stopped; deliveries wait at its checkpoint');
+      },
+    );
+  }
+
+  apply(events: readonly StoredEvent[]): void {
+    const staged = new Map<string, Endpoint>();
+    const position = this.db.transaction(() => {
+      let position = this.db.checkpoint('endpoints');
+      for (const event of events) {
+        if (event.position <= position) continue;
+        position = event.position;
+        if (!isEndpointStream(event.streamId) || !isWebhookEndpointEventType(event.type)) continue;
+        const decoded = decodeEndpointEvent(event);
+        const id = decoded.data.endpointId;
+        const after = evolveEndpoint(staged.get(id) ?? this.endpoints.get(id), decoded);
+        if (!after) continue;
+        this.db.putEndpoint(after);
+        staged.set(id, after);
+        const at = Date.parse(event.recordedAt);
+        if (decoded.type === 'WebhookEndpointDisabled' || decoded.type === 'WebhookEndpointDeleted') this.db.cancelPending(id, at);
+        // A re-enabled endpoint starts its five days afresh.
+        if (decoded.type === 'WebhookEndpointEnabled') this.db.resetFailing(id);
+      }
+      this.db.setCheckpoint('endpoints', position);
+      return position;
+    });
+    for (const [id, endpoint] of staged) this.endpoints.set(id, endpoint);
+    this.position = position;
+    this.events.emit('applied', position);
+  }
+
+  checkpoint(): number {
+    return this.position;
+  }
+
+  get(id: string): Endpoint | undefined {
+    const endpoint = this.endpoints.get(id);
+    return endpoint && !endpoint.deleted ? endpoint : undefined;
+  }
+
+  /** Every endpoint not deleted, oldest first. */
+  all(): Endpoint[] {
+    return [...this.endpoints.values()].filter((e) => !e.deleted).sort((a, b) => a.createdPosition - b.createdPosition);
+  }
+
+  /** Resolves once the projection has applied `position` (read your own writes); false on timeout. */
+  waitFor(position: number, timeoutMs = 5_000): Promise<boolean> {
+    if (this.position >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onApplied = (applied: number) => {
+        if (applied < position) return;
+        cleanup();
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        resolve(false);
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.events.off('applied', onApplied);
+      };
+      this.events.on('applied', onApplied);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.close();
+  }
+}

@@ -1,0 +1,168 @@
+// Webhook endpoints and their deliveries. Every route needs an admin key.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiKey } from '../../config.js';
+import { requireRole } from '../../http/auth.js';
+import { writeContext } from '../../http/idempotency.js';
+import { conflict, notFound } from '../../http/problems.js';
+import { Problem } from '../../http/schemas.js';
+import type { Webhooks } from '../webhooks.js';
+import {
+  CreateEndpointBody,
+  DeliveriesQuery,
+  DeliveryPage,
+  DeliveryParams,
+  DeliveryView,
+  EndpointList,
+  EndpointParams,
+  EndpointView,
+  EndpointWithSecretView,
+  ReplayBody,
+  ReplayView,
+  RotatedSecretView,
+  UpdateEndpointBody,
+} from './schemas.js';
+import { deliveryView, endpointView } from './views.js';
+
+export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): FastifyPluginAsyncZod => async (app) => {
+  const admin = requireRole(keys, 'admin');
+  const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 415: Problem, 422: Problem };
+  const common = { preHandler: admin, tags: ['webhooks'], security: [{ bearer: [] }] };
+  const view = (id: string) => {
+    const endpoint = webhooks.endpoints.get(id);
+    if (!endpoint) throw notFound(`no webhook endpoint with id "${id}"`);
+    return endpointView(endpoint, webhooks.health(id));
+  };
+  const found = <T>(value: T | undefined, id: string): T => {
+    if (value === undefined) throw notFound(`no webhook endpoint with id "${id}"`);
+    return value;
+  };
+
+  app.post('/v1/webhooks', {
+    preHandler: admin,
+    schema: {
+      summary: 'Create a webhook endpoint; its signing secret is in this answer and never again',
+      tags: common.tags,
+      security: common.security,
+      body: CreateEndpointBody,
+      response: { 201: EndpointWithSecretView, ...problems },
+    },
+  }, async (request, reply) => {
+    const { endpoint, secret } = await webhooks.commands.create(request.body, writeContext(request).metadata);
+    return reply.code(201).header('location', `/v1/webhooks/${endpoint.id}`).send({ ...view(endpoint.id), secret });
+  });
+
+  app.get('/v1/webhooks', {
+    preHandler: admin,
+    schema: { summary: 'Every webhook endpoint', tags: common.tags, security: common.security, response: { 200: EndpointList, 401: Problem, 403: Problem } },
+  }, async () => ({ items: webhooks.endpoints.all().map((e) => endpointView(e, webhooks.health(e.id))) }));
+
+  app.get('/v1/webhooks/:id', {
+    preHandler: admin,
+    schema: { summary: 'One endpoint (never its secret)', tags: common.tags, security: common.security, params: EndpointParams, response: { 200: EndpointView, ...problems } },
+  }, async (request) => view(request.params.id));
+
+  app.patch('/v1/webhooks/:id', {
+    preHandler: admin,
+    schema: {
+      summary: 'Change the URL, filters or description; disable or enable',
+      tags: common.tags,
+      security: common.security,
+      params: EndpointParams,
+      body: UpdateEndpointBody,
+      response: { 200: EndpointView, ...problems },
+    },
+  }, async (request) => {
+    found(await webhooks.commands.update(request.params.id, request.body, writeContext(request).metadata), request.params.id);
+    return view(request.params.id);
+  });
+
+  app.delete('/v1/webhooks/:id', {
+    preHandler: admin,
+    schema: { summary: 'Delete an endpoint; its pending deliveries are cancelled', tags: common.tags, security: common.security, params: EndpointParams, response: { 204: z.null().describe('deleted'), ...problems } },
+  }, async (request, reply) => {
+    if (!(await webhooks.commands.delete(request.params.id, writeContext(request).metadata))) found(undefined, request.params.id);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/v1/webhooks/:id/rotate-secret', {
+    preHandler: admin,
+    schema: {
+      summary: 'Issue a new secret; the previous one keeps signing beside it for 24 hours',
+      tags: common.tags,
+      security: common.security,
+      params: EndpointParams,
+      response: { 200: RotatedSecretView, ...problems },
+    },
+  }, async (request) => {
+    const rotated = found(await webhooks.commands.rotateSecret(request.params.id, writeContext(request).metadata), request.params.id);
+    return { id: rotated.endpoint.id, secret: rotated.secret, previousSecretValidUntil: rotated.previousValidUntil };
+  });
+
+  app.get('/v1/webhooks/:id/deliveries', {
+    preHandler: admin,
+    schema: {
+      summary: 'The delivery log, newest first, with every attempt',
+      tags: common.tags,
+      security: common.security,
+      params: EndpointParams,
+      querystring: DeliveriesQuery,
+      response: { 200: DeliveryPage, ...problems },
+    },
+  }, async (request) => {
+    view(request.params.id);
+    const { cursor, status, limit } = request.query;
+    const rows = webhooks.deliveries(request.params.id, { before: cursor ? Number(cursor) : undefined, status, limit });
+    return { items: rows.map(deliveryView), nextCursor: rows.length === limit ? String(rows[rows.length - 1].n) : null };
+  });
+
+  app.post('/v1/webhooks/:id/deliveries/:deliveryId/retry', {
+    preHandler: admin,
+    schema: {
+      summary: 'Send a delivery again now, with a fresh retry schedule',
+      tags: common.tags,
+      security: common.security,
+      params: DeliveryParams,
+      response: { 202: DeliveryView, ...problems },
+    },
+  }, async (request, reply) => {
+    view(request.params.id);
+    const outcome = webhooks.retry(request.params.id, request.params.deliveryId);
+    if ('notFound' in outcome) throw notFound(`endpoint "${request.params.id}" has no delivery "${request.params.deliveryId}"`);
+    if ('inFlight' in outcome) throw conflict('an attempt of this delivery is in flight; look again when it has finished');
+    return reply.code(202).send(deliveryView({ ...outcome.delivery, attemptLog: webhooks.delivery(request.params.id, request.params.deliveryId)!.attemptLog }));
+  });
+
+  app.post('/v1/webhooks/:id/replay', {
+    preHandler: admin,
+    schema: {
+      summary: 'Send again every change after a log position',
+      description: 'Each replayed change keeps its webhook-id (the change id) and gets a new sequence number. The endpoint must be enabled.',
+      tags: common.tags,
+      security: common.security,
+      params: EndpointParams,
+      body: ReplayBody,
+      response: { 202: ReplayView, ...problems },
+    },
+  }, async (request, reply) => {
+    view(request.params.id);
+    const endpoint = webhooks.endpoints.get(request.params.id)!;
+    if (!endpoint.enabled) throw conflict('the endpoint is disabled; enable it (PATCH {"enabled": true}) before replaying');
+    const { deliveries, through } = webhooks.replay(endpoint, request.body.after);
+    return reply.code(202).send({ deliveries, after: request.body.after, through });
+  });
+
+  app.post('/v1/webhooks/:id/test', {
+    preHandler: admin,
+    schema: {
+      summary: 'Send a signed webhook.test ping, and answer with its first attempt',
+      tags: common.tags,
+      security: common.security,
+      params: EndpointParams,
+      response: { 200: DeliveryView, ...problems },
+    },
+  }, async (request) => {
+    view(request.params.id);
+    return deliveryView(await webhooks.ping(request.params.id, webhooks.settings.timeoutMs + 1_000));
+  });
+};

@@ -1,0 +1,107 @@
+// Request and response schemas of the webhook routes, built from the endpoint
+// events' vocabulary, so validation, types and /openapi.json agree.
+import { z } from 'zod';
+import { ChangeTypeName, DisabledReason, EndpointId, EndpointUrl } from '../../../events/webhook-endpoint.js';
+import { CountryCode } from '../../../events/vocabulary.js';
+
+export const EndpointParams = z.object({ id: EndpointId });
+export const DeliveryParams = z.object({ id: EndpointId, deliveryId: z.string().regex(/^dlv_[A-Za-z0-9_-]{8,64}$/, 'must be a delivery id') });
+
+const Types = z.array(ChangeTypeName).min(1).max(4).describe('change types to receive; omit or null for every type');
+const Countries = z.array(CountryCode).min(1).max(300).describe('countries to receive changes about; omit or null for every country');
+
+export const CreateEndpointBody = z
+  .object({
+    url: EndpointUrl.describe('http(s) URL; its host must not resolve to a loopback, private, link-local or metadata address unless listed in WEBHOOK_ALLOWED_HOSTS'),
+    description: z.string().trim().max(500).optional(),
+    types: Types.nullable().optional(),
+    countries: Countries.nullable().optional(),
+  })
+  .strict();
+
+export const UpdateEndpointBody = CreateEndpointBody.partial()
+  .extend({ enabled: z.boolean().optional().describe('false disables the endpoint; true enables it again (then replay what it missed)') })
+  .strict();
+
+export const ReplayBody = z
+  .object({ after: z.number().int().min(0).describe("log position: every change after it that the endpoint's filters take is sent again") })
+  .strict();
+
+export const DeliveriesQuery = z
+  .object({
+    status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().regex(/^[0-9]{1,15}$/, 'must be a cursor returned by a previous page').optional(),
+  })
+  .strict();
+
+export const DisabledNoteView = z.object({
+  type: z.literal('endpoint.disabled'),
+  reason: DisabledReason.describe('gone: it answered 410; failing: every attempt failed for the configured time; manual: through the API'),
+  detail: z.string(),
+  at: z.string(),
+  position: z.number().int(),
+  failingSince: z.string().nullable(),
+  replayAfter: z.number().int().describe('send this as "after" to POST /v1/webhooks/{id}/replay to get every change the endpoint missed'),
+});
+
+export const EndpointView = z.object({
+  id: EndpointId,
+  url: z.string(),
+  description: z.string(),
+  types: z.array(ChangeTypeName).nullable(),
+  countries: z.array(CountryCode).nullable(),
+  enabled: z.boolean(),
+  disabled: DisabledNoteView.nullable(),
+  previousSecretValidUntil: z.string().nullable().describe('after a rotation, until when the previous secret still signs beside the new one'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  deliveries: z.object({
+    pending: z.number().int(),
+    failingSince: z.string().nullable(),
+    lastSuccessAt: z.string().nullable(),
+  }),
+});
+
+export const EndpointWithSecretView = EndpointView.extend({
+  secret: z.string().describe('whsec_...; shown only now, never again'),
+});
+
+export const RotatedSecretView = z.object({
+  id: EndpointId,
+  secret: z.string().describe('the new whsec_ secret; shown only now'),
+  previousSecretValidUntil: z.string(),
+});
+
+export const EndpointList = z.object({ items: z.array(EndpointView) });
+
+export const AttemptView = z.object({
+  at: z.string(),
+  statusCode: z.number().int().nullable(),
+  durationMs: z.number().int(),
+  error: z.string().nullable(),
+  responseStart: z.string().nullable().describe('the first 1,024 bytes of the answer'),
+});
+
+export const DeliveryView = z.object({
+  id: z.string(),
+  endpointId: EndpointId,
+  origin: z.enum(['live', 'replay', 'test']),
+  webhookId: z.string().describe('the webhook-id header: the change id, the same on every retry'),
+  type: z.string(),
+  position: z.number().int().nullable(),
+  sequence: z.number().int().nullable(),
+  status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']),
+  attemptCount: z.number().int(),
+  nextAttemptAt: z.string().nullable(),
+  createdAt: z.string(),
+  attempts: z.array(AttemptView),
+});
+
+export const DeliveryPage = z.object({ items: z.array(DeliveryView), nextCursor: z.string().nullable() });
+
+export const ReplayView = z.object({
+  deliveries: z.number().int().describe('changes queued again'),
+  after: z.number().int(),
+  through: z.number().int().describe('the last log position covered; later changes are delivered live'),
+});

@@ -1,0 +1,45 @@
+// How endpoints and deliveries are shown: never a secret, sealed or not.
+import type { Endpoint } from '../endpoint.js';
+import type { AttemptRow, DeliveryRow } from '../webhook-db.js';
+import type { EndpointHealth } from '../webhooks.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function endpointView(endpoint: Endpoint, health: EndpointHealth) {
+  return {
+    id: endpoint.id,
+    url: endpoint.url,
+    description: endpoint.description,
+    types: endpoint.types,
+    countries: endpoint.countries,
+    enabled: endpoint.enabled,
+    disabled: endpoint.disabled,
+    previousSecretValidUntil: endpoint.secrets[1]?.until ?? null,
+    createdAt: endpoint.createdAt,
+    updatedAt: endpoint.updatedAt,
+    deliveries: { pending: health.pending, failingSince: iso(health.failingSince), lastSuccessAt: iso(health.lastSuccessAt) },
+  };
+}
+
+export function deliveryView(row: DeliveryRow & { attemptLog: AttemptRow[] }) {
+  return {
+    id: row.id,
+    endpointId: row.endpoint_id,
+    origin: row.origin,
+    webhookId: row.message_id,
+    type: row.type,
+    position: row.position,
+    sequence: row.sequence,
+    status: row.status,
+    attemptCount: row.attempts,
+    nextAttemptAt: iso(row.next_attempt_at),
+    createdAt: new Date(row.created_at).toISOString(),
+    attempts: row.attemptLog.map((a) => ({
+      at: new Date(a.attempted_at).toISOString(),
+      statusCode: a.status_code,
+      durationMs: a.duration_ms,
+      error: a.error,
+      responseStart: a.response,
+    })),
+  };
+}

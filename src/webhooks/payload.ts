@@ -1,0 +1,27 @@
+// What a delivery's body says. The Standard Webhooks envelope {type, timestamp,
+// data}; `data` is the change's data plus four fields of ours:
+//   changeId   the change id, also sent as the webhook-id header
+//   country    the country it is about
+//   position   the log position of the event that caused it (replay from here)
+//   sequence   1, 2, 3, ... per endpoint, in the order deliveries were created,
+//              so a receiver can see a gap and put what arrives in order
+// `timestamp` is when the change was recorded. A test ping has type
+// `webhook.test` and no position or sequence.
+import type { Change } from '../../projections/changes.js';
+
+/** The body for each sequence number; the JSON of the change is built once for every endpoint. */
+export function changeBody(change: Change): (sequence: number) => string {
+  const data = { ...change.data, changeId: change.id, country: change.country, position: change.position };
+  const json = JSON.stringify({ type: change.type, timestamp: change.recordedAt, data });
+  // `sequence` goes last in `data`, which ends the document: `...}}`.
+  const prefix = `${json.slice(0, -2)},"sequence":`;
+  return (sequence) => `${prefix}${sequence}}}`;
+}
+
+export function testBody(endpointId: string, at: number): string {
+  return JSON.stringify({
+    type: 'webhook.test',
+    timestamp: new Date(at).toISOString(),
+    data: { endpointId, message: 'a test delivery from the policy-state service' },
+  });
+}

@@ -1,0 +1,29 @@
+// When a failed delivery is tried again. The schedule gives the delay before
+// each attempt (the first is immediate); each delay is spread by jitter so the
+// retries of many deliveries that failed together do not arrive together. On
+// 429 and 503 a Retry-After takes the place of the schedule's delay.
+import type { WebhookSettings } from './settings.js';
+
+/** A receiver cannot park a delivery for longer than this with Retry-After. */
+const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000;
+
+export interface FailedAttempt {
+  /** Attempts made so far in the current schedule (1 after the first). */
+  step: number;
+  statusCode: number | null;
+  retryAfterMs: number | null;
+}
+
+/** Milliseconds until the next attempt, or null when the schedule is spent. */
+export function nextDelay(
+  settings: Pick<WebhookSettings, 'retryScheduleMs' | 'retryJitter'>,
+  failed: FailedAttempt,
+  random: () => number = Math.random,
+): number | null {
+  if (failed.step >= settings.retryScheduleMs.length) return null;
+  if ((failed.statusCode === 429 || failed.statusCode === 503) && failed.retryAfterMs !== null) {
+    return Math.min(failed.retryAfterMs, MAX_RETRY_AFTER_MS);
+  }
+  const base = settings.retryScheduleMs[failed.step];
+  return Math.round(base * (1 - settings.retryJitter + 2 * settings.retryJitter * random()));
+}

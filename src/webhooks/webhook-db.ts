@@ -1,0 +1,282 @@
+// webhooks.db: the endpoint projection and the durable delivery queue. Every
+// writer keeps its checkpoint in the same transaction as the rows it writes:
+// the endpoints with the log position they reflect, the deliveries with the
+// change-feed `seq` they were created from. So a crash loses nothing and
+// creates nothing twice; an attempt cut short by a crash is simply made again
+// (at least once).
+import Database from 'better-sqlite3';
+import type { Endpoint } from './endpoint.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS checkpoints (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+-- 'endpoints': log position applied; 'dispatch_seq' / 'dispatch_position': the last change dispatched.
+INSERT OR IGNORE INTO checkpoints (name, value) VALUES ('endpoints', 0), ('dispatch_seq', 0), ('dispatch_position', 0);
+
+CREATE TABLE IF NOT EXISTS endpoints (
+  id    TEXT PRIMARY KEY,
+  state TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS endpoint_status (
+  endpoint_id     TEXT PRIMARY KEY,
+  last_sequence   INTEGER NOT NULL DEFAULT 0,
+  failing_since   INTEGER,
+  last_success_at INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+  n               INTEGER PRIMARY KEY,
+  id              TEXT    NOT NULL UNIQUE,
+  endpoint_id     TEXT    NOT NULL,
+  origin          TEXT    NOT NULL CHECK (origin IN ('live', 'replay', 'test')),
+  message_id      TEXT    NOT NULL,
+  type            TEXT    NOT NULL,
+  position        INTEGER,
+  sequence        INTEGER,
+  payload         TEXT    NOT NULL,
+  status          TEXT    NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  step            INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+-- A change goes live to an endpoint once, whatever happens to the checkpoints.
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_live_once ON deliveries (endpoint_id, message_id) WHERE origin = 'live';
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (endpoint_id, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries (endpoint_id, n);
+
+CREATE TABLE IF NOT EXISTS attempts (
+  n            INTEGER PRIMARY KEY,
+  delivery     INTEGER NOT NULL,
+  attempted_at INTEGER NOT NULL,
+  status_code  INTEGER,
+  duration_ms  INTEGER NOT NULL,
+  error        TEXT,
+  response     TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery);
+`;
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
+export type DeliveryOrigin = 'live' | 'replay' | 'test';
+
+export interface DeliveryRow {
+  n: number;
+  id: string;
+  endpoint_id: string;
+  origin: DeliveryOrigin;
+  message_id: string;
+  type: string;
+  position: number | null;
+  sequence: number | null;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  step: number;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AttemptRow {
+  n: number;
+  delivery: number;
+  attempted_at: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response: string | null;
+}
+
+export interface NewDelivery {
+  id: string;
+  endpointId: string;
+  origin: DeliveryOrigin;
+  messageId: string;
+  type: string;
+  position: number | null;
+  sequence: number | null;
+  payload: string;
+  at: number;
+}
+
+export interface EndpointStatusRow {
+  endpoint_id: string;
+  last_sequence: number;
+  failing_since: number | null;
+  last_success_at: number | null;
+}
+
+export class WebhookDb {
+  private readonly db: Database.Database;
+  private readonly sql;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL: a power cut may lose the last commits, and their checkpoints with them, so the
+    // deliveries are created again from the change feed and attempts are made again: at least once.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.sql = {
+      checkpoint: this.db.prepare<[string], { value: number }>('SELECT value FROM checkpoints WHERE name = ?'),
+      setCheckpoint: this.db.prepare<[number, string]>('UPDATE checkpoints SET value = ? WHERE name = ?'),
+      endpoints: this.db.prepare<[], { state: string }>('SELECT state FROM endpoints'),
+      putEndpoint: this.db.prepare<[string, string]>('INSERT INTO endpoints (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state'),
+      status: this.db.prepare<[string], EndpointStatusRow>('SELECT * FROM endpoint_status WHERE endpoint_id = ?'),
+      ensureStatus: this.db.prepare<[string]>('INSERT OR IGNORE INTO endpoint_status (endpoint_id) VALUES (?)'),
+      setLastSequence: this.db.prepare<[number, string]>('UPDATE endpoint_status SET last_sequence = ? WHERE endpoint_id = ?'),
+      succeededAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = NULL, last_success_at = ? WHERE endpoint_id = ?'),
+      failedAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = COALESCE(failing_since, ?) WHERE endpoint_id = ?'),
+      resetFailing: this.db.prepare<[string]>('UPDATE endpoint_status SET failing_since = NULL WHERE endpoint_id = ?'),
+      insertDelivery: this.db.prepare(
+        `INSERT OR IGNORE INTO deliveries (id, endpoint_id, origin, message_id, type, position, sequence, payload, status, next_attempt_at, created_at, updated_at)
+         VALUES (@id, @endpointId, @origin, @messageId, @type, @position, @sequence, @payload, 'pending', @at, @at, @at)`,
+      ),
+      due: this.db.prepare<[string, number, number, number], DeliveryRow>(
+        `SELECT * FROM deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ? AND (? = 0 OR origin = 'test')
+         ORDER BY next_attempt_at, n LIMIT ?`,
+      ),
+      nextDue: this.db.prepare<[number], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?"),
+      insertAttempt: this.db.prepare(
+        'INSERT INTO attempts (delivery, attempted_at, status_code, duration_ms, error, response) VALUES (@delivery, @at, @statusCode, @durationMs, @error, @response)',
+      ),
+      settle: this.db.prepare<[DeliveryStatus, number, number]>('UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = NULL, updated_at = ? WHERE n = ?'),
+      reschedule: this.db.prepare<[number, number, number, number]>(
+        "UPDATE deliveries SET attempts = attempts + 1, step = ?, next_attempt_at = ?, updated_at = ? WHERE n = ? AND status = 'pending'",
+      ),
+      cancelPending: this.db.prepare<[number, string]>("UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = 'pending'"),
+      retryNow: this.db.prepare<[number, number, number]>("UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = ?, updated_at = ? WHERE n = ?"),
+      delivery: this.db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE endpoint_id = ? AND id = ?'),
+      pendingCount: this.db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status = 'pending'"),
+      earliestMissed: this.db.prepare<[string, number], { position: number | null }>(
+        "SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status = 'pending' OR created_at >= ?)",
+      ),
+      prune: this.db.prepare<[number]>("DELETE FROM deliveries WHERE status != 'pending' AND updated_at < ?"),
+      pruneAttempts: this.db.prepare('DELETE FROM attempts WHERE delivery NOT IN (SELECT n FROM deliveries)'),
+    };
+  }
+
+  transaction<T>(run: () => T): T {
+    return this.db.transaction(run).immediate();
+  }
+
+  checkpoint(name: 'endpoints' | 'dispatch_seq' | 'dispatch_position'): number {
+    return this.sql.checkpoint.get(name)?.value ?? 0;
+  }
+
+  setCheckpoint(name: 'endpoints' | 'dispatch_seq' | 'dispatch_position', value: number): void {
+    this.sql.setCheckpoint.run(value, name);
+  }
+
+  endpoints(): Endpoint[] {
+    return this.sql.endpoints.all().map((r) => JSON.parse(r.state) as Endpoint);
+  }
+
+  putEndpoint(endpoint: Endpoint): void {
+    this.sql.putEndpoint.run(endpoint.id, JSON.stringify(endpoint));
+    this.sql.ensureStatus.run(endpoint.id);
+  }
+
+  status(endpointId: string): EndpointStatusRow | undefined {
+    return this.sql.status.get(endpointId);
+  }
+
+  setLastSequence(endpointId: string, sequence: number): void {
+    this.sql.setLastSequence.run(sequence, endpointId);
+  }
+
+  /** False when a live delivery of that message to that endpoint already exists. */
+  insertDelivery(delivery: NewDelivery): boolean {
+    return this.sql.insertDelivery.run(delivery).changes === 1;
+  }
+
+  due(endpointId: string, now: number, limit: number, testsOnly: boolean): DeliveryRow[] {
+    return this.sql.due.all(endpointId, now, testsOnly ? 1 : 0, limit);
+  }
+
+  nextDueAfter(now: number): number | undefined {
+    return this.sql.nextDue.get(now)?.at ?? undefined;
+  }
+
+  insertAttempt(attempt: { delivery: number; at: number; statusCode: number | null; durationMs: number; error: string | null; response: string | null }): void {
+    this.sql.insertAttempt.run(attempt);
+  }
+
+  settle(n: number, status: 'succeeded' | 'failed', at: number): void {
+    this.sql.settle.run(status, at, n);
+  }
+
+  reschedule(n: number, step: number, nextAttemptAt: number, at: number): void {
+    this.sql.reschedule.run(step, nextAttemptAt, at, n);
+  }
+
+  succeeded(endpointId: string, at: number): void {
+    this.sql.succeededAt.run(at, endpointId);
+  }
+
+  /** Marks a failure; returns since when the endpoint has been failing without a success. */
+  failed(endpointId: string, at: number): number {
+    this.sql.failedAt.run(at, endpointId);
+    return this.status(endpointId)?.failing_since ?? at;
+  }
+
+  resetFailing(endpointId: string): void {
+    this.sql.resetFailing.run(endpointId);
+  }
+
+  cancelPending(endpointId: string, at: number): number {
+    return this.sql.cancelPending.run(at, endpointId).changes;
+  }
+
+  retryNow(n: number, at: number): void {
+    this.sql.retryNow.run(at, at, n);
+  }
+
+  delivery(endpointId: string, deliveryId: string): DeliveryRow | undefined {
+    return this.sql.delivery.get(endpointId, deliveryId);
+  }
+
+  deliveries(endpointId: string, query: { before?: number; status?: DeliveryStatus; limit: number }): DeliveryRow[] {
+    const where = ['endpoint_id = @endpointId'];
+    if (query.before !== undefined) where.push('n < @before');
+    if (query.status) where.push('status = @status');
+    return this.db
+      .prepare<Record<string, unknown>, DeliveryRow>(`SELECT * FROM deliveries WHERE ${where.join(' AND ')} ORDER BY n DESC LIMIT @limit`)
+      .all({ endpointId, ...query });
+  }
+
+  attemptsOf(deliveries: readonly number[]): AttemptRow[] {
+    if (deliveries.length === 0) return [];
+    return this.db
+      .prepare<number[], AttemptRow>(`SELECT * FROM attempts WHERE delivery IN (${deliveries.map(() => '?').join(',')}) ORDER BY n`)
+      .all(...deliveries);
+  }
+
+  pendingCount(endpointId: string): number {
+    return this.sql.pendingCount.get(endpointId)?.n ?? 0;
+  }
+
+  /** The smallest log position of a change not delivered: pending, or given up on since `since`. */
+  earliestMissed(endpointId: string, since: number): number | undefined {
+    return this.sql.earliestMissed.get(endpointId, since)?.position ?? undefined;
+  }
+
+  /** Drops finished deliveries (and their attempts) last touched before `before`. */
+  prune(before: number): number {
+    return this.transaction(() => {
+      const removed = this.sql.prune.run(before).changes;
+      if (removed > 0) this.sql.pruneAttempts.run();
+      return removed;
+    });
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,199 @@
+// Change webhooks on the embedded store, assembled from their parts: the
+// endpoint projection and the delivery queue in webhooks.db, the dispatcher
+// that follows the read model's change feed, and the worker that delivers.
+// The composition root builds one of these; the routes use its queries.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { ReadModel } from '../read-model/read-model.js';
+import type { EventStore } from '../store/event-store.js';
+import { AddressPolicy, systemResolver, type Resolver } from './address-safety.js';
+import { ChangeFeed } from './change-feed.js';
+import { DeliveryClient } from './delivery-client.js';
+import { DeliveryWorker } from './delivery-worker.js';
+import { deliveryId, Dispatcher } from './dispatcher.js';
+import { wants, type Endpoint } from './endpoint.js';
+import { EndpointProjection } from './endpoint-projection.js';
+import { EndpointService } from './endpoint-service.js';
+import { changeBody, testBody } from './payload.js';
+import { SecretBox } from './secret-box.js';
+import type { WebhookSettings } from './settings.js';
+import { WebhookDb, type AttemptRow, type DeliveryRow, type DeliveryStatus } from './webhook-db.js';
+
+export interface WebhooksOptions {
+  store: EventStore;
+  readModel: ReadModel;
+  settings: WebhookSettings;
+  /** WEBHOOK_ALLOWED_HOSTS. */
+  allowedHosts: readonly string[];
+  dataDir: string;
+  logger: Logger;
+  now: () => number;
+  /** DNS resolution; tests replace it to stage a rebinding. */
+  resolve?: Resolver;
+}
+
+/** What a caller of startService may change: settings beyond the environment, and DNS (for tests). */
+export interface WebhookOverrides {
+  settings?: Partial<WebhookSettings>;
+  resolve?: Resolver;
+}
+
+export interface EndpointHealth {
+  pending: number;
+  failingSince: number | null;
+  lastSuccessAt: number | null;
+}
+
+export type RetryOutcome = { delivery: DeliveryRow } | { notFound: true } | { inFlight: true };
+
+export class Webhooks {
+  readonly db: WebhookDb;
+  readonly feed: ChangeFeed;
+  readonly endpoints: EndpointProjection;
+  readonly commands: EndpointService;
+  private readonly worker: DeliveryWorker;
+  private readonly dispatcher: Dispatcher;
+  readonly settings: WebhookSettings;
+  private readonly now: () => number;
+  private started = false;
+
+  constructor(options: WebhooksOptions) {
+    const { store, readModel, settings, logger, now } = options;
+    this.now = now;
+    this.settings = settings;
+    this.db = new WebhookDb(path.join(options.dataDir, 'webhooks.db'));
+    this.feed = new ChangeFeed(readModel.file);
+    const box = SecretBox.load(options.dataDir, settings.secretsKey);
+    const policy = new AddressPolicy(options.allowedHosts, options.resolve ?? systemResolver);
+    this.endpoints = new EndpointProjection(store, this.db, logger);
+    this.commands = new EndpointService(store, this.endpoints, box, policy, settings.rotationOverlapMs, now, (id, since) => this.replayAfter(id, since));
+    this.worker = new DeliveryWorker(this.db, this.endpoints, new DeliveryClient(policy, settings.timeoutMs, now), box, settings, logger, now, (request) =>
+      this.commands.disable(request),
+    );
+    this.dispatcher = new Dispatcher(this.db, this.feed, this.endpoints, readModel.events, (ids) => this.worker.notify(ids), logger, now, settings.pollIntervalMs);
+  }
+
+  start(): void {
+    this.started = true;
+    this.endpoints.start();
+    this.dispatcher.start();
+    this.worker.start();
+  }
+
+  /** Stops dispatching, lets deliveries in flight finish (within the grace period), and closes webhooks.db. */
+  async stop(): Promise<void> {
+    if (this.started) {
+      await this.dispatcher.stop();
+      await this.worker.stop();
+      await this.endpoints.stop();
+    }
+    this.feed.close();
+    this.db.close();
+  }
+
+  health(endpointId: string): EndpointHealth {
+    const status = this.db.status(endpointId);
+    return { pending: this.db.pendingCount(endpointId), failingSince: status?.failing_since ?? null, lastSuccessAt: status?.last_success_at ?? null };
+  }
+
+  deliveries(endpointId: string, query: { before?: number; status?: DeliveryStatus; limit: number }): Array<DeliveryRow & { attemptLog: AttemptRow[] }> {
+    const rows = this.db.deliveries(endpointId, query);
+    const attempts = this.db.attemptsOf(rows.map((r) => r.n));
+    return rows.map((row) => ({ ...row, attemptLog: attempts.filter((a) => a.delivery === row.n) }));
+  }
+
+  delivery(endpointId: string, id: string): (DeliveryRow & { attemptLog: AttemptRow[] }) | undefined {
+    const row = this.db.delivery(endpointId, id);
+    return row && { ...row, attemptLog: this.db.attemptsOf([row.n]) };
+  }
+
+  /** Sends a delivery again now, with a fresh retry schedule, whatever its state. */
+  retry(endpointId: string, id: string): RetryOutcome {
+    const row = this.db.delivery(endpointId, id);
+    if (!row) return { notFound: true };
+    if (this.worker.isClaimed(row.n)) return { inFlight: true };
+    this.db.retryNow(row.n, this.now());
+    this.worker.notify([endpointId]);
+    return { delivery: this.db.delivery(endpointId, id)! };
+  }
+
+  /**
+   * Queues again every change after log position `after` that the endpoint's filters take,
+   * up to what the dispatcher has reached (later changes go out live). Each gets a new
+   * sequence number; the webhook-id stays the change id, so a receiver can dedupe.
+   */
+  replay(endpoint: Endpoint, after: number): { deliveries: number; through: number } {
+    const at = this.now();
+    const result = this.db.transaction(() => {
+      const throughSeq = this.db.checkpoint('dispatch_seq');
+      let sequence = this.db.status(endpoint.id)?.last_sequence ?? 0;
+      let seq = this.feed.seqBefore(after);
+      let created = 0;
+      for (;;) {
+        const page = this.feed.after(seq, 500).filter((c) => c.seq <= throughSeq);
+        if (page.length === 0) break;
+        for (const change of page) {
+          seq = change.seq;
+          if (change.position <= after || !wants(endpoint, change)) continue;
+          sequence += 1;
+          this.db.insertDelivery({
+            id: deliveryId(),
+            endpointId: endpoint.id,
+            origin: 'replay',
+            messageId: change.id,
+            type: change.type,
+            position: change.position,
+            sequence,
+            payload: changeBody(change)(sequence),
+            at,
+          });
+          created += 1;
+        }
+      }
+      this.db.setLastSequence(endpoint.id, sequence);
+      return { deliveries: created, through: this.db.checkpoint('dispatch_position') };
+    });
+    this.worker.notify([endpoint.id]);
+    return result;
+  }
+
+  /** Queues a `webhook.test` delivery and waits (up to `waitMs`) for its first attempt. */
+  async ping(endpointId: string, waitMs: number): Promise<DeliveryRow & { attemptLog: AttemptRow[] }> {
+    const id = deliveryId();
+    const at = this.now();
+    this.db.insertDelivery({
+      id,
+      endpointId,
+      origin: 'test',
+      messageId: `msg_test_${randomBytes(12).toString('base64url')}`,
+      type: 'webhook.test',
+      position: null,
+      sequence: null,
+      payload: testBody(endpointId, at),
+      at,
+    });
+    const row = this.db.delivery(endpointId, id)!;
+    await new Promise<void>((resolve) => {
+      const onRecorded = (rows: number[]) => {
+        if (!rows.includes(row.n)) return;
+        done();
+      };
+      const timer = setTimeout(() => done(), waitMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.worker.events.off('recorded', onRecorded);
+        resolve();
+      };
+      this.worker.events.on('recorded', onRecorded);
+      this.worker.notify([endpointId]);
+    });
+    return this.delivery(endpointId, id)!;
+  }
+
+  /** Where a replay should start so the endpoint gets everything it has not received. */
+  private replayAfter(endpointId: string, failingSince?: number): number {
+    const missed = this.db.earliestMissed(endpointId, failingSince ?? this.now());
+    return missed !== undefined ? missed - 1 : this.db.checkpoint('dispatch_position');
+  }
+}

@@ -1,0 +1,163 @@
+// Replay and audit, as an auditor uses it: rebuild from the log, compare,
+// fingerprints that agree across processes and across a replay, explanations,
+// and the log exported and imported elsewhere.
+import Database from 'better-sqlite3';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLogFile } from '../../src/audit/log-file.js';
+import { replayFingerprint } from '../../src/audit/replay.js';
+import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
+import { admin, kharkiv, kirby, startTestService, untilReady, writer, type TestService } from '../helpers/service.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const run = promisify(execFile);
+const cli = path.resolve(__dirname, '../../src/cli/main.ts');
+const replica = path.resolve(__dirname, '../fixtures/replica.ts');
+const runCli = (args: string[], env: Record<string, string>) =>
+  run(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+
+let service: TestService;
+const get = (url: string, headers: Record<string, string> = {}) => service.app.inject({ method: 'GET', url, headers });
+const post = (url: string, payload: unknown, headers: Record<string, string> = writer) =>
+  service.app.inject({ method: 'POST', url, payload: payload as object, headers });
+
+beforeAll(async () => {
+  service = await startTestService({ env: { SEED_ON_START: 'true' } });
+  await untilReady(service.app);
+  await post('/v1/statements', { ...kirby, statementId: 'audit-kirby', effectiveAt: '2024-06-10', reportedAt: '2024-06-10' });
+  await post('/v1/statements', { ...kharkiv, statementId: 'audit-leak', effectiveAt: '2024-06-11', reportedAt: '2024-06-11' });
+  await post('/v1/statements/audit-leak/retraction', { reason: 'misreported', reportedAt: '2024-06-12' });
+});
+afterAll(async () => service.stop());
+
+describe('replay', () => {
+  it('rebuilds every projection from the first event and finds no difference with the live read model', async () => {
+    const response = await post('/v1/admin/replay', {}, admin);
+    expect(response.statusCode).toBe(200);
+    const report = response.json();
+    const head = (await get('/health/ready')).json().head;
+    expect(report).toMatchObject({ eventsReplayed: head, position: head, differences: [] });
+    expect(report.live.fingerprint).toBe(report.replay.fingerprint);
+    expect(report.eventsPerSecond).toBeGreaterThan(0);
+  });
+
+  it('is for admins only', async () => {
+    expect((await post('/v1/admin/replay', {}, writer)).statusCode).toBe(403);
+    expect((await post('/v1/admin/replay', {}, {})).statusCode).toBe(401);
+  });
+
+  it('reports every difference as a readable diff, and the CLI exits non-zero, when the live read model was tampered with', async () => {
+    const { dir, cleanup } = tempDir();
+    const seeded = await runCli(['seed'], { DATA_DIR: dir });
+    expect(seeded.code).toBe(0);
+    const follower = await startTestService({ dataDir: dir });
+    await expect.poll(async () => (await follower.app.inject('/health/ready')).statusCode).toBe(200);
+    await follower.close();
+
+    const clean = await runCli(['replay'], { DATA_DIR: dir });
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout).differences).toEqual([]);
+
+    const db = new Database(path.join(dir, 'read-model.db'));
+    db.prepare("UPDATE countries SET current = json_set(current, '$.status', 'unrestricted') WHERE code = 'BE'").run();
+    db.close();
+    const tampered = await runCli(['replay'], { DATA_DIR: dir });
+    expect(tampered.code).toBe(3);
+    expect(JSON.parse(tampered.stdout).differences).toEqual(['countries/BE current.status: live has "unrestricted", replay has "prohibited"']);
+    cleanup();
+  });
+});
+
+describe('fingerprints', () => {
+  it('a second process following the same log reports the same fingerprint at the same position', async () => {
+    const { dir, cleanup } = tempDir();
+    const { position, fingerprint } = (await get('/v1/audit/fingerprint')).json();
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', replica, path.join(service.dataDir, 'events.db'), path.join(dir, 'replica.db'), String(position)]);
+    expect(JSON.parse(stdout)).toMatchObject({ position, fingerprint });
+    cleanup();
+  });
+
+  it('a replay to position N gives the fingerprint recorded at N', async () => {
+    const events = (await get('/v1/events?limit=500')).json().items as Array<{ position: number; data: { statementId: string } }>;
+    const n = events.find((e) => e.data.statementId === 'audit-leak')!.position;
+    const recorded = (await get(`/v1/audit/fingerprint?position=${n}`)).json();
+    expect(recorded.position).toBe(n);
+    const store = new SqliteEventStore(path.join(service.dataDir, 'events.db'));
+    expect(await replayFingerprint(store, n, recorded.today)).toBe(recorded.fingerprint);
+    expect(await replayFingerprint(store, n - 1, recorded.today)).not.toBe(recorded.fingerprint);
+    await store.close();
+    expect((await get(`/v1/audit/fingerprint?position=${n - 1}`)).json().fingerprint).not.toBe(recorded.fingerprint);
+    expect((await get('/v1/audit/fingerprint?position=99999999')).statusCode).toBe(400);
+  });
+});
+
+describe('explain', () => {
+  it('says why the US position is what it is, with the quote and its source, as JSON', async () => {
+    const response = await get('/v1/countries/US/explain?at=2024-06-05');
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.status).toBe('restricted');
+    expect(body.text).toMatch(/^As of 5 June 2024, as known on .*, United States of America's position is restricted/);
+    const deciding = (await get('/v1/countries/US/position?at=2024-06-05')).json().deciding;
+    expect(body.text).toContain(deciding.sources[0].quote);
+    expect(body.text).toContain(deciding.sources[0].title);
+    expect(body.text).toMatch(/ATACMS is prohibited/);
+  });
+
+  it('answers in Markdown when asked', async () => {
+    const response = await get('/v1/countries/BE/explain?at=2024-06-05', { accept: 'text/markdown' });
+    expect(response.headers['content-type']).toMatch(/^text\/markdown/);
+    expect(response.body).toMatch(/^\*\*As of 5 June 2024.*position is prohibited\*\*/);
+    expect(response.body).toMatch(/\n> /);
+  });
+});
+
+describe('export and import of the log', () => {
+  it('an exported log imported elsewhere replays to the same fingerprint', async () => {
+    const { dir, cleanup } = tempDir();
+    const file = path.join(dir, 'log.jsonl');
+    const exported = await runCli(['export', '--out', file], { DATA_DIR: service.dataDir });
+    expect(exported.code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const head = (await get('/health/ready')).json().head;
+    expect(lines).toHaveLength(head);
+
+    const elsewhere = path.join(dir, 'elsewhere');
+    const imported = await runCli(['import', file], { DATA_DIR: elsewhere });
+    expect(imported.stderr).toContain(`import: ${head} events imported`);
+    const { today, fingerprint } = (await get(`/v1/audit/fingerprint?position=${head}`)).json();
+    const store = new SqliteEventStore(path.join(elsewhere, 'events.db'));
+    expect(await replayFingerprint(store, head, today)).toBe(fingerprint);
+    await store.close();
+    cleanup();
+  });
+
+  it('an invalid line stops the import with its line number, and nothing of it is written', async () => {
+    const { dir, cleanup } = tempDir();
+    const file = path.join(dir, 'log.jsonl');
+    await runCli(['export', '--out', file], { DATA_DIR: service.dataDir });
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const bad = JSON.parse(lines[4]);
+    bad.data.country = 'XX';
+    lines[4] = JSON.stringify(bad);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+
+    const elsewhere = path.join(dir, 'elsewhere');
+    const imported = await runCli(['import', file], { DATA_DIR: elsewhere });
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toMatch(/nothing was written: line 5: /);
+    const store = new SqliteEventStore(path.join(elsewhere, 'events.db'));
+    expect(await store.headPosition()).toBe(0);
+    await store.close();
+    await expect(async () => {
+      for await (const _ of readLogFile(file)) void _;
+    }).rejects.toThrow(/^line 5: StatementRecorded data is not valid/);
+    cleanup();
+  });
+});
