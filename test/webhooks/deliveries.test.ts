@@ -1,0 +1,220 @@
+// Deliveries as a subscriber sees them: real receivers on 127.0.0.1, the real
+// service, signatures checked with the standardwebhooks package.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WebhookSettings } from '../../src/webhooks/settings.js';
+import { client, startReceiver, startWebhookService, statement, verify, type Receiver, type TestService } from './helpers.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+async function setUp(settings: Partial<WebhookSettings> = {}) {
+  const service = await startWebhookService({ settings });
+  cleanup.push(() => service.stop());
+  return { service, api: client(service) };
+}
+
+async function receiver(answer?: Receiver['answer']) {
+  const r = await startReceiver(answer);
+  cleanup.push(() => r.close());
+  return r;
+}
+
+const deliveriesOf = async (api: ReturnType<typeof client>, endpointId: string) =>
+  (await api.get(`/v1/webhooks/${endpointId}/deliveries`)).json().items as Array<{
+    id: string;
+    status: string;
+    webhookId: string;
+    attempts: Array<{ statusCode: number | null; durationMs: number; responseStart: string | null; error: string | null; at: string }>;
+  }>;
+
+const endpointOf = async (api: ReturnType<typeof client>, endpointId: string) => (await api.get(`/v1/webhooks/${endpointId}`)).json();
+
+describe('a subscriber receives every change, signed as Standard Webhooks says', () => {
+  it('with the change id as webhook-id, the log position, and a sequence number without gaps', async () => {
+    const { service, api } = await setUp();
+    const r = await receiver();
+    const endpoint = await api.createEndpoint({ url: r.url, description: 'newsroom' });
+    await api.record(statement('us-ban', { country: 'US', stance: 'prohibits', effectiveAt: '2024-05-01' }));
+    await api.record(statement('fr-sites', { country: 'FR', stance: 'permits', effectiveAt: '2024-05-28', scope: { targets: ['launch sites'] } }));
+    await api.record(statement('us-kharkiv', { country: 'US', stance: 'permits', effectiveAt: '2024-05-30', scope: { purposes: ['counter-fire'] } }));
+    const changes = await api.changes();
+    expect(changes.length).toBeGreaterThanOrEqual(6);
+
+    await expect.poll(() => r.ids().size, { timeout: 10_000 }).toBe(changes.length);
+    expect(r.ids()).toEqual(new Set(changes.map((c) => c.id)));
+    for (const received of r.received) {
+      const payload = verify(endpoint.secret, received) as { type: string; timestamp: string; data: { changeId: string; position: number; sequence: number } };
+      const change = changes.find((c) => c.id === received.headers['webhook-id'])!;
+      expect(payload).toMatchObject({ type: change.type, data: { ...change.data, changeId: change.id, position: change.position } });
+      expect(received.headers['content-type']).toBe('application/json');
+    }
+    const sequences = r.received.map((x) => x.json.data.sequence as number).sort((a, b) => a - b);
+    expect(sequences).toEqual(changes.map((_, i) => i + 1));
+    // Sequence follows the feed: ordering by it gives the log's order.
+    const bySequence = [...r.received].sort((a, b) => (a.json.data.sequence as number) - (b.json.data.sequence as number));
+    expect(bySequence.map((x) => x.headers['webhook-id'])).toEqual(changes.map((c) => c.id));
+    expect(service.dataDir).toBeTruthy();
+  });
+
+  it('only the change types and countries an endpoint filters on', async () => {
+    const { api } = await setUp();
+    const everything = await receiver();
+    const filtered = await receiver();
+    await api.createEndpoint({ url: everything.url });
+    await api.createEndpoint({ url: filtered.url, types: ['position.changed'], countries: ['FR'] });
+    await api.record(statement('us-ban', { country: 'US' }));
+    await api.record(statement('fr-sites', { country: 'FR', stance: 'permits', scope: { targets: ['launch sites'] } }));
+    const changes = await api.changes();
+    const wanted = changes.filter((c) => c.type === 'position.changed' && c.country === 'FR');
+    expect(wanted).toHaveLength(1);
+
+    await expect.poll(() => everything.ids().size, { timeout: 10_000 }).toBe(changes.length);
+    await expect.poll(() => filtered.ids(), { timeout: 10_000 }).toEqual(new Set(wanted.map((c) => c.id)));
+    expect(filtered.received).toHaveLength(1);
+  });
+});
+
+describe('retries', () => {
+  it('a failed delivery is sent again with the same webhook-id and body, and the log shows each attempt', async () => {
+    const { api } = await setUp();
+    const r = await receiver((_request, index) => (index < 2 ? { status: 500, body: 'boom: the database is down' } : { status: 204, body: '' }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+
+    await expect.poll(() => r.ids().size, { timeout: 10_000 }).toBe(1);
+    expect(r.received).toHaveLength(3);
+    expect(new Set(r.received.map((x) => x.headers['webhook-id'])).size).toBe(1);
+    expect(new Set(r.received.map((x) => x.body)).size).toBe(1);
+    for (const received of r.received) verify(endpoint.secret, received);
+
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 5_000 }).toBe('succeeded');
+    const [delivery] = await deliveriesOf(api, endpoint.id);
+    expect(delivery.attempts.map((a) => a.statusCode)).toEqual([500, 500, 204]);
+    expect(delivery.attempts[0]).toMatchObject({ responseStart: 'boom: the database is down', error: null });
+    for (const attempt of delivery.attempts) {
+      expect(attempt.durationMs).toBeGreaterThanOrEqual(0);
+      expect(Date.parse(attempt.at)).not.toBeNaN();
+    }
+  });
+
+  it.each([429, 503])('a %i with Retry-After is retried when the receiver asked, not when the schedule says', async (status) => {
+    // Without Retry-After the second attempt would come a minute later.
+    const { api } = await setUp({ retryScheduleMs: [0, 60_000] });
+    const r = await receiver((_request, index) => (index === 0 ? { status, headers: { 'retry-after': '1' } } : { status: 200 }));
+    await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+
+    await expect.poll(() => r.ids().size, { timeout: 10_000 }).toBe(1);
+    expect(r.received).toHaveLength(2);
+    expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('a redirect is not followed: a 3xx is a failed attempt', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0] });
+    const elsewhere = await receiver();
+    const r = await receiver(() => ({ status: 307, headers: { location: elsewhere.url } }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('failed');
+    expect((await deliveriesOf(api, endpoint.id))[0].attempts.map((a) => a.statusCode)).toEqual([307]);
+    expect(elsewhere.received).toHaveLength(0);
+  });
+
+  it('a delivery that gave up can be sent again by hand', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0] });
+    let up = false;
+    const r = await receiver(() => ({ status: up ? 200 : 500 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('failed');
+
+    up = true;
+    const [failed] = await deliveriesOf(api, endpoint.id);
+    const retried = await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${failed.id}/retry`);
+    expect(retried.statusCode).toBe(202);
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('succeeded');
+    expect((await deliveriesOf(api, endpoint.id))[0].attempts.map((a) => a.statusCode)).toEqual([500, 200]);
+    expect(r.ids()).toEqual(new Set([failed.webhookId]));
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/dlv_nosuchdelivery/retry`)).statusCode).toBe(404);
+  });
+});
+
+describe('endpoints that stop answering', () => {
+  it('410 Gone disables the endpoint with an endpoint.disabled note, and nothing more is sent to it', async () => {
+    const { api } = await setUp();
+    const gone = await receiver(() => ({ status: 410 }));
+    const witness = await receiver();
+    const endpoint = await api.createEndpoint({ url: gone.url, types: ['statement.recorded'] });
+    await api.createEndpoint({ url: witness.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+
+    await expect.poll(async () => (await endpointOf(api, endpoint.id)).enabled, { timeout: 10_000 }).toBe(false);
+    expect((await endpointOf(api, endpoint.id)).disabled).toMatchObject({ type: 'endpoint.disabled', reason: 'gone' });
+    await api.record(statement('fr-sites', { country: 'FR', stance: 'permits' }));
+    await expect.poll(() => witness.ids().size, { timeout: 10_000 }).toBe(2);
+    expect(gone.received).toHaveLength(1);
+  });
+
+  it('failing continuously for the configured time disables it; enabled again, a replay from its note brings every change it missed', async () => {
+    const { api } = await setUp({ disableAfterMs: 400, retryScheduleMs: [0, ...Array(40).fill(100)] });
+    let up = false;
+    const r = await receiver(() => ({ status: up ? 200 : 500 }));
+    const witness = await receiver();
+    const endpoint = await api.createEndpoint({ url: r.url });
+    await api.createEndpoint({ url: witness.url });
+    const missed = await api.record(statement('us-ban'));
+
+    await expect.poll(async () => (await endpointOf(api, endpoint.id)).disabled?.reason, { timeout: 10_000 }).toBe('failing');
+    const { disabled } = await endpointOf(api, endpoint.id);
+    expect(disabled).toMatchObject({ type: 'endpoint.disabled', replayAfter: missed.position - 1 });
+    expect(disabled.failingSince).not.toBeNull();
+    // Its pending deliveries were given up with it.
+    expect(new Set((await deliveriesOf(api, endpoint.id)).map((d) => d.status))).toEqual(new Set(['cancelled']));
+
+    // Changes while it is disabled are not sent to it.
+    await api.record(statement('fr-sites', { country: 'FR', stance: 'permits' }));
+    const changes = await api.changes();
+    await expect.poll(() => witness.ids().size, { timeout: 10_000 }).toBe(changes.length);
+    expect(r.ids().size).toBe(0);
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: disabled.replayAfter })).statusCode).toBe(409);
+
+    up = true;
+    const enabled = await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: true });
+    expect(enabled.json()).toMatchObject({ enabled: true, disabled: null });
+    const replay = await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: disabled.replayAfter });
+    expect(replay.statusCode).toBe(202);
+    expect(replay.json()).toMatchObject({ deliveries: changes.length });
+    await expect.poll(() => r.ids(), { timeout: 10_000 }).toEqual(new Set(changes.map((c) => c.id)));
+  });
+});
+
+describe('replay and the test ping', () => {
+  it('a replay from a log position sends those changes again with their webhook-ids and new sequence numbers', async () => {
+    const { api } = await setUp();
+    const r = await receiver();
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    const first = await api.record(statement('us-ban'));
+    await api.record(statement('fr-sites', { country: 'FR', stance: 'permits' }));
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(2);
+
+    const replay = await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: first.position });
+    expect(replay.json()).toMatchObject({ deliveries: 1, after: first.position });
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(3);
+    expect(r.received[2].headers['webhook-id']).toBe(r.received[1].headers['webhook-id']);
+    expect(r.received.map((x) => x.json.data.sequence)).toEqual([1, 2, 3]);
+    verify(endpoint.secret, r.received[2]);
+  });
+
+  it('a test ping is signed, and the answer shows its first attempt', async () => {
+    const { api } = await setUp();
+    const r = await receiver(() => ({ status: 202, body: 'pong' }));
+    const endpoint = await api.createEndpoint({ url: r.url });
+    const ping = await api.post(`/v1/webhooks/${endpoint.id}/test`);
+    expect(ping.statusCode).toBe(200);
+    expect(ping.json()).toMatchObject({ type: 'webhook.test', origin: 'test', status: 'succeeded', attempts: [{ statusCode: 202, responseStart: 'pong' }] });
+    expect(verify(endpoint.secret, r.received[0])).toMatchObject({ type: 'webhook.test', data: { endpointId: endpoint.id } });
+  });
+});
