@@ -13,6 +13,7 @@ import { ProjectionRunner } from './read-model/projection-runner.js';
 import { ReadModel } from './read-model/read-model.js';
 import { StatementService } from './statements/statement-service.js';
 import type { EventStore } from './store/event-store.js';
+import { KurrentDbEventStore } from './store/kurrentdb-event-store.js';
 import { SqliteEventStore } from './store/sqlite-event-store.js';
 import { loadWebhookSettings } from './webhooks/settings.js';
 import { Webhooks, type WebhookOverrides } from './webhooks/webhooks.js';
@@ -54,7 +55,11 @@ export function compose(
   c.register(Tokens.Clock, { useValue: now });
   c.register<Metrics>(Tokens.Metrics, { useFactory: instanceCachingFactory(() => new Metrics()) });
   c.register<EventStore>(Tokens.EventStore, {
-    useFactory: instanceCachingFactory(() => new SqliteEventStore(path.join(config.DATA_DIR, 'events.db'))),
+    useFactory: instanceCachingFactory<EventStore>(() =>
+      config.EVENT_STORE === 'kurrentdb'
+        ? KurrentDbEventStore.connect(config.KURRENTDB_URL!, { logger: logger.child({ component: 'kurrentdb' }) })
+        : new SqliteEventStore(path.join(config.DATA_DIR, 'events.db')),
+    ),
   });
   c.register<ReadModel>(Tokens.ReadModel, {
     useFactory: instanceCachingFactory(() => new ReadModel(path.join(config.DATA_DIR, 'read-model.db'))),

@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import type { ProjectionRunner } from './read-model/projection-runner.js';
 import type { ReadModel } from './read-model/read-model.js';
-import { loadSeeds } from './seed/load-seeds.js';
+import { seedOnStart } from './seed/seed-on-start.js';
 import type { EventStore } from './store/event-store.js';
 import type { WebhookOverrides, Webhooks } from './webhooks/webhooks.js';
 
@@ -37,10 +37,8 @@ export async function startService(config: Config, logger: Logger, now: () => Da
   runner.start();
   const webhooks = container.resolve<Webhooks>(Tokens.Webhooks);
   webhooks.start();
-  if (config.SEED_ON_START && (await store.headPosition()) === 0) {
-    const seeded = await loadSeeds(store);
-    logger.info(seeded, 'the store was empty: seed statements loaded');
-  }
+  // Seeds now, or (a remote store that cannot be reached yet) in the background once it answers.
+  const seeding = config.SEED_ON_START ? await seedOnStart(store, logger) : undefined;
 
   const app = await buildApp({
     store,
@@ -59,6 +57,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     (closing ??= (async () => {
       await app.close(); // stops accepting, lets in-flight requests finish
       await webhooks.stop(); // lets deliveries in flight finish; the rest stay pending for the next start
+      seeding?.cancel();
       await runner.stop();
       await store.close();
       readModel.close();

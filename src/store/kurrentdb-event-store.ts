@@ -1,0 +1,375 @@
+// The event store on KurrentDB (formerly EventStoreDB), through
+// @kurrent/kurrentdb-client. For deployments that outgrow one machine: a
+// 3-node cluster gives quorum writes, and each service replica follows the log
+// through a catch-up subscription to $all (see kurrentdb/follow.ts).
+//
+// "The log" of this port is $all narrowed to this service's streams (by stream
+// name prefix), without anything the server writes for itself. Positions are
+// KurrentDB commit positions: they only grow, but they are sparse (see
+// kurrentdb/mapping.ts).
+import type { Logger } from 'pino';
+import {
+  BACKWARDS,
+  END,
+  FORWARDS,
+  KurrentDBClient,
+  START,
+  StreamNotFoundError,
+  streamNameFilter,
+  type AllStreamResolvedEvent,
+} from '@kurrent/kurrentdb-client';
+import type { NewEvent, StoredEvent } from '../../events/envelope.js';
+import {
+  DuplicateEventError,
+  StoreUnavailableError,
+  type AppendResult,
+  type EventStore,
+  type EventsHandler,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type StoreHealth,
+  type Subscription,
+} from './event-store.js';
+import { describeEndpoint, isTransient, translateError, unavailableReason } from './kurrentdb/errors.js';
+import { follow, type Feed } from './kurrentdb/follow.js';
+import { isSystemRecord, toAllPosition, toEventData, toStoredEvent, toStreamState } from './kurrentdb/mapping.js';
+
+/** The streams this service writes: one per country, and the webhook endpoints'. */
+export const SERVICE_STREAM_PREFIXES = ['country-', 'webhook-'] as const;
+
+/** The calls this adapter makes; a KurrentDBClient has them all. Tests stand in for it. */
+export type KurrentClient = Pick<KurrentDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
+
+export interface KurrentDbEventStoreOptions {
+  /** Streams that belong to this service; everything else in $all is passed over. */
+  streamPrefixes?: readonly string[];
+  logger?: Logger;
+  /** How long /health/ready waits for the server before calling it unreachable, in ms. */
+  healthTimeoutMs?: number;
+  /** Backoff between resubscriptions after a drop. */
+  retry?: { firstDelayMs?: number; maxDelayMs?: number };
+  maxBatch?: number;
+}
+
+export class KurrentDbEventStore implements EventStore {
+  private readonly prefixes: string[];
+  private readonly logger?: Logger;
+  private readonly healthTimeoutMs: number;
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+
+  /** Connects lazily: nothing is sent until the first call, so a start with the server down does not fail. */
+  static connect(connectionString: string, options: KurrentDbEventStoreOptions = {}): KurrentDbEventStore {
+    return new KurrentDbEventStore(KurrentDBClient.connectionString(connectionString), describeEndpoint(connectionString), options);
+  }
+
+  constructor(
+    private readonly client: KurrentClient,
+    /** Where the server is, for messages: hosts only, never credentials. */
+    readonly endpoint: string,
+    private readonly options: KurrentDbEventStoreOptions = {},
+  ) {
+    this.prefixes = [...(options.streamPrefixes ?? SERVICE_STREAM_PREFIXES)];
+    this.logger = options.logger;
+    this.healthTimeoutMs = options.healthTimeoutMs ?? 3_000;
+  }
+
+  async append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.closed) throw new Error('the event store is closed');
+    if (events.length === 0) throw new Error('an append needs at least one event');
+    if (!this.owns(streamId)) throw new Error(`stream ${streamId} is not one of this service's streams (${this.prefixes.join(', ')})`);
+    const context = { endpoint: this.endpoint, streamId, expected };
+    try {
+      await this.refuseDuplicates(streamId, events);
+      const result = await this.client.appendToStream(streamId, events.map((e) => toEventData(e)), { streamState: toStreamState(expected) });
+      const last = Number(result.nextExpectedRevision);
+      // The append answers with the last revision and one position; read the events
+      // back for every event's position and the server's own `created` time.
+      const written = await this.readStreamFrom(streamId, last - events.length + 1, events.length);
+      // The server acknowledges an append of ids it already holds without writing (its
+      // idempotence); if what is at these revisions is not what we sent, that is what happened.
+      const ours = written.length === events.length && written.every((e, i) => sameEvent(e, events[i]));
+      if (!ours) throw new DuplicateEventError(events[0].eventId);
+      return { nextExpectedRevision: last, positions: written.map((e) => e.position), recordedAt: written[0].recordedAt };
+    } catch (error) {
+      throw translateError(error, context);
+    }
+  }
+
+  /*
+   * Duplicate event ids. KurrentDB has no unique index on event ids. What it does:
+   * an append whose ids match events already in *the same stream* is acknowledged
+   * without writing (idempotent), reliably when the expected revision is exact and
+   * on a best-effort basis (a cache of recent ids) with ANY. It never refuses a
+   * duplicate, and an id in another stream is not noticed at all.
+   *
+   * To give the port's DuplicateEventError, the append first reads the target
+   * stream and refuses ids it already holds. The limits, honestly:
+   * - It costs one read of the stream per append (country streams are small).
+   * - Two appends of the same new id racing on two replicas can both pass the
+   *   check. The server's idempotence then usually keeps one copy and acknowledges
+   *   the other; the read-back after the append compares what is stored with what
+   *   was sent and refuses the swallowed one, unless the two were identical in
+   *   type, data and metadata (two requests never are: each has its own causation
+   *   id), in which case acknowledging both is the truth. With ANY and the id
+   *   evicted from the server's cache, both copies could be written.
+   * - The same id in a different stream is not checked on append (it would take a
+   *   scan of $all); findEvent does that scan. This service derives deterministic
+   *   ids (Idempotency-Key, seed events) only for events of one stream, so the
+   *   stream check covers what it writes.
+   */
+  private async refuseDuplicates(streamId: string, events: NewEvent[]): Promise<void> {
+    const ids = new Set(events.map((e) => e.eventId));
+    if (ids.size < events.length) throw new DuplicateEventError(events.find((e, i) => events.findIndex((o) => o.eventId === e.eventId) !== i)!.eventId);
+    for (const existing of await this.readStream(streamId)) {
+      if (ids.has(existing.eventId)) throw new DuplicateEventError(existing.eventId);
+    }
+  }
+
+  async readStream(streamId: string): Promise<StoredEvent[]> {
+    return this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  private async readStreamFrom(streamId: string, fromRevision: number, maxCount: number): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    try {
+      for await (const resolved of this.client.readStream(streamId, {
+        fromRevision: fromRevision === 0 ? START : BigInt(fromRevision),
+        maxCount,
+        direction: FORWARDS,
+      })) {
+        events.push(toStoredEvent(resolved));
+      }
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw translateError(error, { endpoint: this.endpoint });
+    }
+    return events;
+  }
+
+  async readAll({ after, limit }: ReadAllOptions): Promise<StoredEvent[]> {
+    if (limit <= 0) return [];
+    try {
+      return await this.readAllFrom(after === 0 ? 'start' : 'at', after, limit);
+    } catch (error) {
+      if (after === 0 || isTransient(error)) throw translateError(error, { endpoint: this.endpoint });
+      // The server refuses to start a read of $all in the middle of a record, and any
+      // number can come in as `after` (GET /v1/events?after=5). Positions this store
+      // handed out are always valid; for any other, scan from the start instead.
+      try {
+        return await this.readAllFrom('start', after, limit);
+      } catch (retryError) {
+        throw translateError(retryError, { endpoint: this.endpoint });
+      }
+    }
+  }
+
+  private async readAllFrom(from: 'start' | 'at', after: number, limit: number): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    // A forward read of $all includes the event at its start position, so ask for one
+    // more; from the start, everything up to `after` is passed over.
+    for await (const resolved of this.client.readAll({
+      fromPosition: from === 'start' ? START : toAllPosition(after),
+      ...(from === 'at' ? { maxCount: limit + 1 } : after === 0 ? { maxCount: limit } : {}),
+      direction: FORWARDS,
+      filter: this.filter(),
+    })) {
+      const event = this.accept(resolved);
+      if (!event || event.position <= after) continue;
+      events.push(event);
+      if (events.length === limit) break;
+    }
+    return events;
+  }
+
+  subscribe(after: number, handler: EventsHandler, onError?: (error: unknown) => void): Subscription {
+    const subscription = follow({
+      after,
+      open: (from) =>
+        this.client.subscribeToAll({
+          // Subscribing from a position delivers what comes strictly after it.
+          fromPosition: from === 0 ? START : toAllPosition(from),
+          filter: this.filter(),
+        }) as unknown as Feed,
+      accept: (item) => this.accept(item as AllStreamResolvedEvent),
+      handler,
+      isTransient,
+      onError: (error) => {
+        this.subscriptions.delete(subscription);
+        if (onError) onError(error);
+        else this.logger?.error({ err: error }, 'the subscription to KurrentDB stopped');
+      },
+      onDrop: ({ error, attempt, delayMs, resumeAfter }) => {
+        this.logger?.warn(
+          { reason: unavailableReason(error, this.endpoint), attempt, delayMs, resumeAfter },
+          'the subscription to KurrentDB dropped; resubscribing from the last event handled',
+        );
+      },
+      retry: this.options.retry,
+      maxBatch: this.options.maxBatch,
+    });
+    this.subscriptions.add(subscription);
+    return {
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        await subscription.close();
+      },
+    };
+  }
+
+  async headPosition(): Promise<number> {
+    try {
+      for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1, filter: this.filter() })) {
+        return this.accept(resolved)?.position ?? 0;
+      }
+      return 0;
+    } catch (error) {
+      throw translateError(error, { endpoint: this.endpoint });
+    }
+  }
+
+  /**
+   * KurrentDB cannot look an event up by id, so this scans this service's part of
+   * $all from the newest event back: cheap for a retry of a recent request, a full
+   * scan for an id that is not there. Fine for seeding and Idempotency-Key checks at
+   * this service's write rates; a busier service would index ids in its read model.
+   */
+  async findEvent(eventId: string): Promise<StoredEvent | undefined> {
+    try {
+      for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS, filter: this.filter() })) {
+        if (resolved.event?.id !== eventId) continue;
+        return this.accept(resolved);
+      }
+      return undefined;
+    } catch (error) {
+      throw translateError(error, { endpoint: this.endpoint });
+    }
+  }
+
+  /** Reads the last record of $all, within a deadline: the cheapest call that proves the server answers. */
+  async health(): Promise<StoreHealth> {
+    if (this.closed) return { ok: false, reason: 'the event store is closed' };
+    const probe = (async () => {
+      for await (const _ of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) break;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(`KurrentDB at ${this.endpoint} did not answer within ${this.healthTimeoutMs} ms`)),
+        this.healthTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([probe, deadline]);
+      return { ok: true };
+    } catch (error) {
+      probe.catch(() => undefined);
+      return { ok: false, reason: unavailableReason(error, this.endpoint) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Copies a log exported from another store (`policy-state export`) into this one,
+   * in log order, keeping each event's id, stream, revision, type, version, data,
+   * metadata and original recordedAt. Positions become KurrentDB's own.
+   *
+   * Not all or nothing, unlike the SQLite import: KurrentDB has no transaction across
+   * streams. It resumes instead: an event already there (the same id at the same
+   * revision of its stream) is passed over, so after a failure part way (a bad line,
+   * the server gone) running the same import again finishes it. A different event
+   * already at a revision stops it. Returns how many events it wrote.
+   */
+  async importEvents(events: AsyncIterable<StoredEvent>, onProgress?: (written: number) => void): Promise<number> {
+    const streams = new Map<string, string[]>(); // the ids each touched stream holds, by revision
+    let batch: StoredEvent[] = [];
+    let written = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      written += await this.importBatch(batch, streams);
+      batch = [];
+      onProgress?.(written);
+    };
+    for await (const event of events) {
+      if (batch.length > 0 && (batch[0].streamId !== event.streamId || batch.length >= 500)) await flush();
+      batch.push(event);
+    }
+    await flush();
+    return written;
+  }
+
+  private async importBatch(batch: StoredEvent[], streams: Map<string, string[]>): Promise<number> {
+    const streamId = batch[0].streamId;
+    if (!this.owns(streamId)) throw new Error(`stream ${streamId} is not one of this service's streams (${this.prefixes.join(', ')})`);
+    let ids = streams.get(streamId);
+    if (!ids) {
+      ids = (await this.readStream(streamId)).map((e) => e.eventId);
+      streams.set(streamId, ids);
+    }
+    const missing: StoredEvent[] = [];
+    for (const event of batch) {
+      const there = ids[event.streamRevision];
+      if (there === event.eventId) continue; // imported by an earlier run
+      if (there !== undefined) throw new Error(`stream ${streamId} already holds event ${there} at revision ${event.streamRevision}, not ${event.eventId}`);
+      if (event.streamRevision !== ids.length + missing.length) {
+        throw new Error(`event ${event.eventId} is at revision ${event.streamRevision} of ${streamId}, but the next revision there is ${ids.length + missing.length}`);
+      }
+      missing.push(event);
+    }
+    if (missing.length === 0) return 0;
+    try {
+      await this.client.appendToStream(
+        streamId,
+        missing.map((e) => toEventData(e, e.recordedAt)),
+        { streamState: toStreamState(ids.length === 0 ? 'no-stream' : ids.length - 1) },
+      );
+    } catch (error) {
+      throw translateError(error, { endpoint: this.endpoint, streamId, expected: ids.length === 0 ? 'no-stream' : ids.length - 1 });
+    }
+    ids.push(...missing.map((e) => e.eventId));
+    return missing.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+    this.subscriptions.clear();
+    await this.client.dispose();
+  }
+
+  private filter() {
+    return streamNameFilter({ prefixes: this.prefixes });
+  }
+
+  private owns(streamId: string): boolean {
+    return this.prefixes.some((prefix) => streamId.startsWith(prefix));
+  }
+
+  /** The server filters by prefix; this also drops anything it writes for itself, whatever the filter. */
+  private accept(resolved: AllStreamResolvedEvent): StoredEvent | undefined {
+    if (isSystemRecord(resolved) || !this.owns(resolved.event!.streamId)) return undefined;
+    return toStoredEvent(resolved);
+  }
+}
+
+/** Same id, type, version, data and metadata: the event in the log is the one that was sent. */
+function sameEvent(stored: StoredEvent, sent: NewEvent): boolean {
+  return (
+    stored.eventId === sent.eventId &&
+    stored.type === sent.type &&
+    stored.schemaVersion === sent.schemaVersion &&
+    canonical(stored.data) === canonical(sent.data) &&
+    canonical(stored.metadata) === canonical(sent.metadata ?? {})
+  );
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -1,0 +1,86 @@
+// Turns what @kurrent/kurrentdb-client throws into the port's typed errors.
+// The client throws three shapes: its own CommandErrors (reads, converted from
+// the native bridge), raw gRPC ServiceErrors (an append that fails before the
+// server answers, e.g. connection refused), and plain Errors.
+import {
+  ErrorType,
+  WrongExpectedVersionError,
+  convertToCommandError,
+  isCommandError,
+} from '@kurrent/kurrentdb-client';
+import { DuplicateEventError, StoreUnavailableError, StreamConflictError, type ExpectedRevision } from '../event-store.js';
+import { fromCurrentState } from './mapping.js';
+
+/** Errors a retry may cure: the server is down, unreachable, slow, or no longer the leader. */
+const TRANSIENT = new Set<string>([
+  ErrorType.UNAVAILABLE,
+  ErrorType.DEADLINE_EXCEEDED,
+  ErrorType.TIMEOUT,
+  ErrorType.NOT_LEADER,
+  ErrorType.CANCELLED,
+]);
+
+/**
+ * gRPC status codes of the same kind: CANCELLED, DEADLINE_EXCEEDED, ABORTED, INTERNAL
+ * (a connection reset mid-call), UNAVAILABLE. Not UNKNOWN: the server answers with it
+ * for requests that will never succeed, such as a read from an invalid position.
+ */
+const TRANSIENT_GRPC_CODES = new Set([1, 4, 10, 13, 14]);
+
+const SOCKET_ERRORS = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|socket hang up/;
+
+function normalise(error: unknown): unknown {
+  return error instanceof Error ? convertToCommandError(error) : error;
+}
+
+export function isTransient(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return true;
+  const converted = normalise(error);
+  if (converted instanceof Error && isCommandError(converted)) return TRANSIENT.has(converted.type);
+  const code = (converted as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'number') return TRANSIENT_GRPC_CODES.has(code);
+  return converted instanceof Error && SOCKET_ERRORS.test(converted.message);
+}
+
+export interface ErrorContext {
+  /** Where the server is, for messages (never with credentials). */
+  endpoint: string;
+  streamId?: string;
+  expected?: ExpectedRevision;
+}
+
+/** The port's error for a client error: conflict, unavailable, or the error itself. */
+export function translateError(error: unknown, context: ErrorContext): unknown {
+  if (error instanceof StreamConflictError || error instanceof DuplicateEventError || error instanceof StoreUnavailableError) return error;
+  const converted = normalise(error);
+  if (converted instanceof WrongExpectedVersionError && context.streamId !== undefined && context.expected !== undefined) {
+    return new StreamConflictError(context.streamId, context.expected, fromCurrentState(converted.actualState));
+  }
+  if (isTransient(converted)) return new StoreUnavailableError(unavailableReason(converted, context.endpoint), { cause: error });
+  return converted;
+}
+
+/** A one-line reason for a person reading /health/ready or a 503. */
+export function unavailableReason(error: unknown, endpoint: string): string {
+  const converted = normalise(error);
+  if (converted instanceof StoreUnavailableError) return converted.message;
+  if (converted instanceof Error && isCommandError(converted) && converted.type === ErrorType.NOT_LEADER) {
+    return `KurrentDB at ${endpoint}: the node is no longer the leader; the client is finding the new one`;
+  }
+  const kind = converted instanceof Error && isCommandError(converted) ? converted.type : undefined;
+  const message = converted instanceof Error ? converted.message : String(converted);
+  // The native bridge's errors carry only their class name as a message.
+  const detail = message && message !== converted?.constructor?.name ? message.replace(/\s*Resolution note:\s*$/, '') : kind ?? 'unavailable';
+  return `KurrentDB at ${endpoint} cannot be reached: ${detail}`;
+}
+
+/**
+ * The hosts of a connection string, for messages and logs: the scheme, user and
+ * password and the query are left out, so a secret never reaches a response.
+ */
+export function describeEndpoint(connectionString: string): string {
+  const afterScheme = connectionString.replace(/^[a-z+]+:\/\//i, '');
+  const withoutQuery = afterScheme.split(/[?/]/)[0];
+  const at = withoutQuery.lastIndexOf('@');
+  return at >= 0 ? withoutQuery.slice(at + 1) : withoutQuery;
+}

@@ -1,0 +1,282 @@
+// The KurrentDB adapter's own logic, over an in-memory stand-in of the server
+// (kurrentdb-stand-in.ts): the contract suite, duplicate ids against the
+// server's idempotence, reads of a log that holds the server's own events, and
+// the catch-up subscription across drops. The real server runs the same
+// contract in kurrentdb-contract.test.ts when KURRENTDB_URL is set.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { NotLeaderError } from '@kurrent/kurrentdb-client';
+import { describe, expect, it } from 'vitest';
+import type { NewEvent, StoredEvent } from '../../events/envelope.js';
+import { DuplicateEventError } from '../../src/store/event-store.js';
+import { KurrentDbEventStore, type KurrentClient } from '../../src/store/kurrentdb-event-store.js';
+import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { eventStoreContract } from './contract.js';
+import { StandInKurrentDB, type StandInOptions } from './kurrentdb-stand-in.js';
+
+const fastRetry = { firstDelayMs: 10, maxDelayMs: 40 };
+
+function open(options: StandInOptions = {}, server = new StandInKurrentDB(options)) {
+  const client = server.client();
+  const store = new KurrentDbEventStore(client, 'stand-in:2113', { streamPrefixes: ['country-', 'webhook-', 'contract-'], retry: fastRetry });
+  return { server, client, store };
+}
+
+eventStoreContract('KurrentDB adapter over an in-memory stand-in of the server', async () => {
+  const { store } = open();
+  return { store, cleanup: () => store.close() };
+});
+
+const event = (n: number): NewEvent => ({ eventId: randomUUID(), type: 'StatementRecorded', schemaVersion: 2, data: { n }, metadata: { correlationId: `c-${n}` } });
+const numbers = (events: StoredEvent[]) => events.map((e) => (e.data as { n: number }).n);
+
+describe('the KurrentDB adapter', () => {
+  it("reads only this service's events: not the server's own, not other applications' streams", async () => {
+    const { server, store } = open();
+    await store.append('country-US', [event(1)], 'any');
+    server.writeSystemEvent();
+    await server.client().appendToStream('orders-42', { id: randomUUID(), contentType: 'application/json', type: 'OrderPlaced', data: {}, metadata: undefined });
+    await store.append('webhook-endpoint-1', [event(2)], 'any');
+    server.writeSystemEvent();
+    const all = await store.readAll({ after: 0, limit: 100 });
+    expect(all.map((e) => e.streamId)).toEqual(['country-US', 'webhook-endpoint-1']);
+    expect(await store.headPosition()).toBe(all[1].position);
+    await expect(store.append('orders-42', [event(3)], 'any')).rejects.toThrow(/not one of this service's streams/);
+  });
+
+  it('gives each appended event its own log position and the server time, as the subscription later sees them', async () => {
+    const { server, store } = open();
+    const result = await store.append('country-US', [event(1), event(2), event(3)], 'no-stream');
+    const read = await store.readStream('country-US');
+    expect(result.positions).toEqual(read.map((e) => e.position));
+    expect(new Set(result.positions).size).toBe(3);
+    expect(result.recordedAt).toBe(server.events().find((r) => r.id === read[0].eventId)!.created.toISOString());
+  });
+
+  it('a read of the log from a position inside a record (any number a client sends) still returns what follows it', async () => {
+    const { store } = open();
+    await store.append('country-US', [event(1), event(2), event(3)], 'any');
+    const [first] = await store.readAll({ after: 0, limit: 1 });
+    expect(numbers(await store.readAll({ after: first.position + 1, limit: 10 }))).toEqual([2, 3]);
+    expect(numbers(await store.readAll({ after: first.position, limit: 10 }))).toEqual([2, 3]);
+  });
+
+  it('refuses a duplicate id even where the server would acknowledge it silently', async () => {
+    const { server, store } = open();
+    const once = event(1);
+    await store.append('country-US', [once], 'any');
+    // The server itself says "success" and writes nothing: that is what the adapter must not pass on as a write.
+    const silently = await server.client().appendToStream('country-US', { id: once.eventId, contentType: 'application/json', type: 'T', data: {}, metadata: undefined });
+    expect(silently.success).toBe(true);
+    await expect(store.append('country-US', [once], 'any')).rejects.toBeInstanceOf(DuplicateEventError);
+    await expect(store.append('country-US', [event(2), event(2)].map((e, i, all) => ({ ...e, eventId: all[0].eventId })), 'any')).rejects.toBeInstanceOf(DuplicateEventError);
+    expect(await store.readStream('country-US')).toHaveLength(1);
+  });
+
+  it('notices a duplicate id that raced past its check and was swallowed by the server', async () => {
+    const server = new StandInKurrentDB();
+    const other = open({}, server).store; // another replica
+    const mine = event(1);
+    // Two requests with the same Idempotency-Key: same event id, each with its own causation id.
+    const theirs = { ...mine, metadata: { ...mine.metadata, causationId: 'their-request' } };
+    const client = server.client();
+    // The other replica's append lands between this one's check and its append.
+    const interleaved = {
+      readStream: client.readStream.bind(client),
+      readAll: client.readAll.bind(client),
+      subscribeToAll: client.subscribeToAll.bind(client),
+      dispose: client.dispose.bind(client),
+      appendToStream: (async (...args: Parameters<KurrentClient['appendToStream']>) => {
+        await other.append('country-US', [theirs], 'any');
+        return client.appendToStream(...args);
+      }) as KurrentClient['appendToStream'],
+    } as KurrentClient;
+    const store = new KurrentDbEventStore(interleaved, 'stand-in:2113');
+    await expect(store.append('country-US', [mine], 'any')).rejects.toBeInstanceOf(DuplicateEventError);
+    const stored = await other.readStream('country-US');
+    expect(stored.map((e) => [e.eventId, e.metadata.causationId])).toEqual([[mine.eventId, 'their-request']]);
+  });
+});
+
+describe('the catch-up subscription to KurrentDB', () => {
+  /** Collects what a subscription hands over, batch by batch. */
+  function collector(delayMs = 0) {
+    const batches: number[][] = [];
+    return {
+      batches,
+      seen: () => batches.flat(),
+      handler: async (events: StoredEvent[]) => {
+        batches.push(numbers(events));
+        if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      },
+    };
+  }
+
+  it('after a leader change drops it, resubscribes after the last event handled: nothing twice, nothing skipped', async () => {
+    // This stand-in even repeats the boundary event on resubscription, as a misbehaving server might.
+    const { server, store } = open({ repeatBoundaryEvent: true });
+    await store.append('country-US', [event(1), event(2)], 'any');
+    const seen = collector();
+    const errors: unknown[] = [];
+    const subscription = store.subscribe(0, seen.handler, (e) => errors.push(e));
+    await expect.poll(seen.seen).toEqual([1, 2]);
+    server.dropSubscriptions(new NotLeaderError({ metadata: { 'leader-endpoint-host': 'node2', 'leader-endpoint-port': '2113' } } as never));
+    // Written while nobody is subscribed.
+    await store.append('country-US', [event(3)], 'any');
+    await store.append('country-FR', [event(4)], 'any');
+    await expect.poll(seen.seen).toEqual([1, 2, 3, 4]);
+    await expect.poll(() => server.liveSubscriptions).toBe(1);
+    // It asked to start right after event 2, the last one handled, not from the beginning again.
+    const second = (await store.readAll({ after: 0, limit: 2 }))[1];
+    expect(server.subscribedFrom).toEqual(['start', BigInt(second.position)]);
+    await store.append('country-US', [event(5)], 'any');
+    await expect.poll(seen.seen).toEqual([1, 2, 3, 4, 5]);
+    await subscription.close();
+    expect(errors).toEqual([]);
+  });
+
+  it('started while the server is down, keeps trying, and catches up in order once it is back', async () => {
+    const server = new StandInKurrentDB();
+    const writer = open({}, server).store;
+    await writer.append('country-US', [event(1), event(2)], 'any');
+    server.setDown(true);
+    const { store } = open({}, server);
+    const seen = collector();
+    const errors: unknown[] = [];
+    const subscription = store.subscribe(0, seen.handler, (e) => errors.push(e));
+    await new Promise((resolve) => setTimeout(resolve, 150)); // several failed attempts
+    expect(seen.seen()).toEqual([]);
+    server.setDown(false);
+    await writer.append('country-US', [event(3)], 'any');
+    await expect.poll(seen.seen).toEqual([1, 2, 3]);
+    // Down again mid-stream and back: the subscription resumes after 3.
+    server.setDown(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    server.setDown(false);
+    await writer.append('country-US', [event(4)], 'any');
+    await expect.poll(seen.seen).toEqual([1, 2, 3, 4]);
+    await subscription.close();
+    expect(errors).toEqual([]);
+  });
+
+  it('hands over events in order, in batches of at most maxBatch, while the handler is busy', async () => {
+    const server = new StandInKurrentDB();
+    const store = new KurrentDbEventStore(server.client(), 'stand-in:2113', { retry: fastRetry, maxBatch: 4 });
+    const seen = collector(20);
+    const subscription = store.subscribe(0, seen.handler);
+    for (let n = 1; n <= 15; n++) await store.append('country-US', [event(n)], 'any');
+    await expect.poll(seen.seen).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(Math.max(...seen.batches.map((b) => b.length))).toBeLessThanOrEqual(4);
+    expect(seen.batches.length).toBeLessThan(15); // events that arrived during a slow call were batched
+    await subscription.close();
+  });
+
+  it('starts strictly after the position it is given', async () => {
+    const { store } = open();
+    const { positions } = await store.append('country-US', [event(1), event(2), event(3)], 'any');
+    const seen = collector();
+    const subscription = store.subscribe(positions[1], seen.handler);
+    await expect.poll(seen.seen).toEqual([3]);
+    await subscription.close();
+  });
+
+  it("stops on the handler's failure and reports it, without retrying the batch", async () => {
+    const { store } = open();
+    await store.append('country-US', [event(1)], 'any');
+    let calls = 0;
+    const failure = new Error('the read model refused the batch');
+    const reported = new Promise<unknown>((resolve) => {
+      store.subscribe(
+        0,
+        () => {
+          calls += 1;
+          throw failure;
+        },
+        resolve,
+      );
+    });
+    expect(await reported).toBe(failure);
+    await store.append('country-US', [event(2)], 'any');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(calls).toBe(1);
+  });
+
+  it('closes promptly while waiting to resubscribe, and hands nothing over after', async () => {
+    const { server, store } = open();
+    const slow = new KurrentDbEventStore(server.client(), 'stand-in:2113', { retry: { firstDelayMs: 60_000, maxDelayMs: 60_000 } });
+    server.setDown(true);
+    const seen = collector();
+    const subscription = slow.subscribe(0, seen.handler);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    await subscription.close();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    server.setDown(false);
+    await store.append('country-US', [event(1)], 'any');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen.seen()).toEqual([]);
+  });
+
+  it('closing the store ends its subscriptions and disposes of the client', async () => {
+    const { server, client, store } = open();
+    const seen = collector();
+    store.subscribe(0, seen.handler);
+    await expect.poll(() => server.liveSubscriptions).toBe(1);
+    await store.close();
+    expect(server.liveSubscriptions).toBe(0);
+    expect(client.disposed).toBe(true);
+    expect(await store.health()).toEqual({ ok: false, reason: 'the event store is closed' });
+  });
+});
+
+describe('moving an embedded log into KurrentDB', () => {
+  async function embeddedLog() {
+    const { dir, cleanup } = tempDir();
+    const sqlite = new SqliteEventStore(path.join(dir, 'events.db'));
+    await sqlite.append('country-US', [event(1), event(2)], 'no-stream');
+    await sqlite.append('country-FR', [event(3)], 'no-stream');
+    await sqlite.append('country-US', [event(4)], 1);
+    await sqlite.append('webhook-endpoint-1', [event(5)], 'no-stream');
+    const log = await sqlite.readAll({ after: 0, limit: 100 });
+    await sqlite.close();
+    cleanup();
+    return log;
+  }
+  async function* linesOf(log: StoredEvent[], failAfter = Infinity) {
+    for (const [i, e] of log.entries()) {
+      if (i >= failAfter) throw new Error(`line ${i + 1}: not valid`);
+      yield e;
+    }
+  }
+  const withoutPosition = ({ position: _position, ...rest }: StoredEvent) => rest;
+
+  it('keeps every event, in log order, with its id, stream, revision, data, metadata and the time it was first recorded', async () => {
+    const log = await embeddedLog();
+    const { store } = open();
+    expect(await store.importEvents(linesOf(log))).toBe(log.length);
+    const imported = await store.readAll({ after: 0, limit: 100 });
+    expect(imported.map(withoutPosition)).toEqual(log.map(withoutPosition));
+    expect(imported.map((e) => e.position)).toEqual([...imported.map((e) => e.position)].sort((a, b) => a - b));
+    // After the import the service writes on top of it as usual.
+    await expect(store.append('country-US', [event(6)], 2)).resolves.toMatchObject({ nextExpectedRevision: 3 });
+  });
+
+  it('stopped part way, finishes when run again, without writing anything twice', async () => {
+    const log = await embeddedLog();
+    const { store } = open();
+    await expect(store.importEvents(linesOf(log, 3))).rejects.toThrow('line 4');
+    const before = (await store.readAll({ after: 0, limit: 100 })).length;
+    expect(before).toBeGreaterThan(0);
+    expect(await store.importEvents(linesOf(log))).toBe(log.length - before);
+    expect(await store.importEvents(linesOf(log))).toBe(0);
+    expect((await store.readAll({ after: 0, limit: 100 })).map((e) => e.eventId)).toEqual(log.map((e) => e.eventId));
+  });
+
+  it('refuses to import over different events', async () => {
+    const log = await embeddedLog();
+    const { store } = open();
+    await store.append('country-FR', [event(99)], 'no-stream');
+    await expect(store.importEvents(linesOf(log))).rejects.toThrow(/country-FR already holds event .* at revision 0/);
+  });
+});

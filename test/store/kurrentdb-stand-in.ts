@@ -1,0 +1,268 @@
+// An in-memory stand-in for a KurrentDB server and its client, for tests that
+// cannot run the real server. It speaks the client's API (the calls
+// KurrentDbEventStore makes) with the server's documented behaviour where the
+// adapter depends on it, and throws the client library's own error classes:
+// - positions are sparse byte offsets, with system events in between;
+// - a forward read of $all includes its start position, and a start inside a
+//   record is refused; a subscription from a position starts strictly after it;
+// - an append of ids the stream already holds is acknowledged without writing
+//   (the server's idempotence), never refused;
+// - expected-revision mismatches throw WrongExpectedVersionError with the actual state;
+// - while "down", every call fails as the real client does against a closed port,
+//   and open subscriptions drop.
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { PassThrough } from 'node:stream';
+import {
+  ANY,
+  BACKWARDS,
+  END,
+  NO_STREAM,
+  START,
+  STREAM_EXISTS,
+  StreamNotFoundError,
+  UnavailableError,
+  UnknownError,
+  WrongExpectedVersionError,
+  type AllStreamResolvedEvent,
+  type AppendResult,
+  type AppendStreamState,
+  type EventData,
+  type Filter,
+  type Position,
+  type ReadPosition,
+  type ReadRevision,
+} from '@kurrent/kurrentdb-client';
+import type { KurrentClient } from '../../src/store/kurrentdb-event-store.js';
+
+interface Record {
+  streamId: string;
+  id: string;
+  type: string;
+  revision: bigint;
+  commit: bigint;
+  created: Date;
+  data: unknown;
+  metadata: unknown;
+}
+
+interface LiveSubscription {
+  feed: PassThrough & { unsubscribe(): Promise<void> };
+  filter?: Filter;
+}
+
+export interface StandInOptions {
+  /** Whether the server answers; checked on every call. Defaults to always. */
+  reachable?: () => boolean | Promise<boolean>;
+  /** Makes a subscription from a position also deliver the event at that position, as a misbehaving server might. */
+  repeatBoundaryEvent?: boolean;
+}
+
+export class StandInKurrentDB {
+  private readonly log: Record[] = [];
+  private readonly live = new Set<LiveSubscription>();
+  private nextPosition = 1_024n; // the server's own records come first
+  private down = false;
+  appends = 0;
+  /** Where each subscription asked to start: a commit position, or 'start'. */
+  readonly subscribedFrom: Array<bigint | 'start'> = [];
+
+  constructor(private readonly options: StandInOptions = {}) {
+    this.writeSystemEvent();
+  }
+
+  /** Takes the server down (every call fails, subscriptions drop) or brings it back. */
+  setDown(down: boolean): void {
+    this.down = down;
+    if (down) this.dropSubscriptions(unavailable());
+  }
+
+  /** Ends every open subscription with an error, as a dying node or a leader change does. */
+  dropSubscriptions(error: Error): void {
+    for (const subscription of this.live) subscription.feed.emit('error', error);
+    this.live.clear();
+  }
+
+  get liveSubscriptions(): number {
+    return this.live.size;
+  }
+
+  /** What the server writes for itself now and then ($stats, $metadata...), between our events. */
+  writeSystemEvent(): void {
+    const streamId = '$stats-127.0.0.1:2113';
+    const revision = BigInt(this.log.filter((r) => r.streamId === streamId).length);
+    this.record({ streamId, id: randomUUID(), type: '$statsCollected', data: { proc: {} }, metadata: undefined }, revision);
+  }
+
+  events(): readonly Record[] {
+    return this.log;
+  }
+
+  client(): KurrentClient & { disposed: boolean } {
+    const server = this;
+    const client = {
+      disposed: false,
+      async appendToStream(streamName: string, events: EventData | EventData[], options: { streamState?: AppendStreamState } = {}): Promise<AppendResult> {
+        await server.gate();
+        return server.append(streamName, Array.isArray(events) ? events : [events], options.streamState ?? ANY);
+      },
+      readStream(streamName: string, options: { fromRevision?: ReadRevision; maxCount?: number | bigint } = {}) {
+        return (async function* () {
+          await server.gate();
+          const events = server.log.filter((r) => r.streamId === streamName);
+          if (events.length === 0) throw new StreamNotFoundError(undefined, streamName);
+          const from = options.fromRevision === undefined || options.fromRevision === START ? 0n : (options.fromRevision as bigint);
+          let count = 0n;
+          for (const r of events) {
+            if (r.revision < from) continue;
+            if (count++ >= BigInt(options.maxCount ?? Number.MAX_SAFE_INTEGER)) return;
+            yield resolved(r);
+          }
+        })();
+      },
+      readAll(options: { fromPosition?: ReadPosition; direction?: string; maxCount?: number | bigint; filter?: Filter } = {}) {
+        return (async function* () {
+          await server.gate();
+          const backwards = options.direction === BACKWARDS;
+          let records = server.log.slice();
+          const from = options.fromPosition ?? (backwards ? END : START);
+          if (from !== START && from !== END) {
+            const at = (from as Position).commit;
+            if (!server.log.some((r) => r.commit === at)) throw new UnknownError(undefined, 'Trying to read from an invalid position.');
+            records = records.filter((r) => (backwards ? r.commit <= at : r.commit >= at));
+          }
+          if (backwards) records.reverse();
+          let count = 0n;
+          for (const r of records) {
+            if (!matches(r, options.filter)) continue;
+            if (count++ >= BigInt(options.maxCount ?? Number.MAX_SAFE_INTEGER)) return;
+            yield resolved(r);
+          }
+        })();
+      },
+      subscribeToAll(options: { fromPosition?: ReadPosition; filter?: Filter } = {}) {
+        const feed = Object.assign(new PassThrough({ objectMode: true }), {
+          unsubscribe: async () => {
+            server.live.delete(subscription);
+            feed.end();
+          },
+        });
+        const subscription: LiveSubscription = { feed, filter: options.filter };
+        const from = options.fromPosition ?? START;
+        server.subscribedFrom.push(from === START ? 'start' : from === END ? server.nextPosition : (from as Position).commit);
+        void (async () => {
+          if (!(await server.isUp())) {
+            feed.emit('error', unavailable());
+            return;
+          }
+          const after = from === START ? -1n : from === END ? server.nextPosition : (from as Position).commit;
+          for (const r of server.log) {
+            const include = r.commit > after || (server.options.repeatBoundaryEvent === true && r.commit === after);
+            if (include && matches(r, options.filter)) feed.write(resolved(r));
+          }
+          server.live.add(subscription);
+        })();
+        return feed as unknown as ReturnType<KurrentClient['subscribeToAll']>;
+      },
+      async dispose() {
+        client.disposed = true;
+      },
+    };
+    return client as unknown as KurrentClient & { disposed: boolean };
+  }
+
+  private async isUp(): Promise<boolean> {
+    return !this.down && (await (this.options.reachable?.() ?? true));
+  }
+
+  private async gate(): Promise<void> {
+    if (!(await this.isUp())) throw unavailable();
+  }
+
+  private append(streamName: string, events: EventData[], state: AppendStreamState): AppendResult {
+    const stream = this.log.filter((r) => r.streamId === streamName);
+    const current = stream.length === 0 ? -1n : stream[stream.length - 1].revision;
+    // Idempotence: ids the stream already holds, in the same order, are acknowledged, not written again.
+    const start = stream.findIndex((r) => r.id === events[0].id);
+    if (start >= 0 && events.every((e, i) => stream[start + i]?.id === e.id)) {
+      const last = stream[start + events.length - 1];
+      return { success: true, nextExpectedRevision: last.revision, position: { commit: last.commit, prepare: last.commit } };
+    }
+    const ok =
+      state === ANY ||
+      (state === NO_STREAM && current === -1n) ||
+      (state === STREAM_EXISTS && current >= 0n) ||
+      (typeof state === 'bigint' && state === current);
+    if (!ok) {
+      throw new WrongExpectedVersionError(undefined, { streamName, expected: state, current: current === -1n ? NO_STREAM : current });
+    }
+    this.appends += 1;
+    if (this.appends % 3 === 0) this.writeSystemEvent();
+    let last: Record | undefined;
+    for (const e of events) {
+      last = this.record({ streamId: streamName, id: e.id, type: e.type, data: e.data, metadata: e.metadata }, (last?.revision ?? current) + 1n);
+    }
+    return { success: true, nextExpectedRevision: last!.revision, position: { commit: last!.commit, prepare: last!.commit } };
+  }
+
+  private record(fields: Omit<Record, 'revision' | 'commit' | 'created'>, revision: bigint): Record {
+    const r: Record = { ...fields, revision, commit: this.nextPosition, created: new Date() };
+    // Positions are byte offsets: each record moves the next one on by its size.
+    this.nextPosition += BigInt(120 + JSON.stringify(fields.data ?? null).length + fields.streamId.length);
+    this.log.push(r);
+    for (const subscription of this.live) if (matches(r, subscription.filter)) subscription.feed.write(resolved(r));
+    return r;
+  }
+}
+
+function matches(r: Record, filter?: Filter): boolean {
+  if (!filter) return true;
+  const subject = filter.filterOn === 'streamName' ? r.streamId : r.type;
+  if ('prefixes' in filter) return filter.prefixes.some((p) => subject.startsWith(p));
+  return new RegExp(filter.regex).test(subject);
+}
+
+function resolved(r: Record): AllStreamResolvedEvent {
+  const isJson = !(r.data instanceof Uint8Array);
+  return {
+    event: {
+      streamId: r.streamId,
+      id: r.id,
+      isJson,
+      revision: r.revision,
+      type: r.type,
+      created: r.created,
+      // The server keeps bytes: what comes back is a copy, never the object that was appended.
+      data: isJson ? JSON.parse(JSON.stringify(r.data)) : r.data,
+      metadata: r.metadata === undefined ? undefined : JSON.parse(JSON.stringify(r.metadata)),
+      position: { commit: r.commit, prepare: r.commit },
+    },
+    commitPosition: r.commit,
+  } as AllStreamResolvedEvent;
+}
+
+/** What the real client throws when nothing listens at the address. */
+export function unavailable(): Error {
+  return new UnavailableError(undefined, '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2113.');
+}
+
+/** A port on 127.0.0.1 that nothing listens on: bound, then closed. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** True when something accepts a TCP connection at 127.0.0.1:port. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
