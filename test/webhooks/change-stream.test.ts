@@ -1,0 +1,96 @@
+// GET /v1/changes/stream with a real HTTP client on a real port: the feed as
+// Server-Sent Events, resumed exactly with Last-Event-ID.
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { client, startWebhookService, statement, type TestService } from './helpers.js';
+
+interface SseEvent {
+  id: string;
+  event: string;
+  data: { id: string; type: string; position: number };
+}
+
+/** A minimal EventSource: parses the stream as it arrives. */
+function connect(url: string, headers: Record<string, string> = {}) {
+  const events: SseEvent[] = [];
+  let req: ClientRequest;
+  const opened = new Promise<IncomingMessage>((resolve, reject) => {
+    req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+          if (fields.data) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
+        }
+      });
+      resolve(res);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  return { events, opened, close: () => req.destroy() };
+}
+
+let service: TestService;
+let api: ReturnType<typeof client>;
+beforeAll(async () => {
+  service = await startWebhookService({ listen: true });
+  api = client(service);
+});
+afterAll(async () => service.stop());
+
+it('streams the change feed, then resumes from Last-Event-ID with nothing missed and nothing twice', async () => {
+  await api.record(statement('sse-us', { country: 'US' }));
+  await api.record(statement('sse-fr', { country: 'FR', stance: 'permits' }));
+
+  const first = connect(`${service.url}/v1/changes/stream?after=0`);
+  const response = await first.opened;
+  expect(response.statusCode).toBe(200);
+  expect(response.headers['content-type']).toContain('text/event-stream');
+  let feed = await api.changes();
+  await expect.poll(() => first.events.length, { timeout: 5_000 }).toBe(feed.length);
+
+  // Live: a change recorded while connected arrives on the open stream.
+  await api.record(statement('sse-de', { country: 'DE' }));
+  feed = await api.changes();
+  await expect.poll(() => first.events.length, { timeout: 5_000 }).toBe(feed.length);
+  expect(first.events.map((e) => e.data)).toEqual(feed);
+  expect(first.events.map((e) => e.event)).toEqual(feed.map((c) => c.type));
+  first.close();
+
+  // Offline: more changes; the client comes back with the last id it saw.
+  const lastSeen = first.events[first.events.length - 1].id;
+  await api.record(statement('sse-gb', { country: 'GB' }));
+  await api.record(statement('sse-ca', { country: 'CA', stance: 'permits' }));
+  const all = await api.changes();
+  const resumed = connect(`${service.url}/v1/changes/stream`, { 'last-event-id': lastSeen });
+  await resumed.opened;
+  await expect.poll(() => resumed.events.length, { timeout: 5_000 }).toBe(all.length - feed.length);
+  expect([...first.events, ...resumed.events].map((e) => e.data)).toEqual(all);
+  const ids = [...first.events, ...resumed.events].map((e) => Number(e.id));
+  expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  expect(new Set(ids).size).toBe(ids.length);
+  resumed.close();
+});
+
+it('without a position or Last-Event-ID, starts with the next change; after= starts after a log position', async () => {
+  const live = connect(`${service.url}/v1/changes/stream`);
+  await live.opened;
+  const recorded = await api.record(statement('sse-pl', { country: 'PL', stance: 'permits' }));
+  const next = (await api.changes()).filter((c) => c.position === recorded.position);
+  await expect.poll(() => live.events.map((e) => e.data), { timeout: 5_000 }).toEqual(next);
+  live.close();
+
+  const fromPosition = connect(`${service.url}/v1/changes/stream?after=${recorded.position - 1}`);
+  await fromPosition.opened;
+  await expect.poll(() => fromPosition.events.map((e) => e.data), { timeout: 5_000 }).toEqual(next);
+  // Left open on purpose: stopping the service ends open streams instead of waiting for them.
+
+  const bad = await api.get('/v1/changes/stream?after=-1', {});
+  expect(bad.statusCode).toBe(400);
+});
