@@ -87,6 +87,7 @@ export function compose(
           logger: logger.child({ component: 'webhooks' }),
           now: () => now().getTime(),
           resolve: webhooks.resolve,
+          metrics: d.resolve(Tokens.Metrics),
         }),
     ),
   });

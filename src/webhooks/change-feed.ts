@@ -2,6 +2,8 @@
 // read-only connection of our own. Followers go by `seq`, not by log position:
 // the changes of a new day carry the position of the last event before it, so
 // they come after changes of that same position, and only `seq` says so.
+// When the read model is swapped for a rebuilt one (a new file), the feed
+// follows it; a rebuild of the same projections numbers its changes the same.
 import Database from 'better-sqlite3';
 import type { Change } from '../../projections/changes.js';
 
@@ -20,20 +22,36 @@ interface ChangeRow {
 }
 
 export class ChangeFeed {
-  private readonly db: Database.Database;
-  private readonly sql;
+  private file = '';
+  private db?: Database.Database;
+  private statements?: ReturnType<ChangeFeed['prepare']>;
 
-  constructor(readModelFile: string) {
-    this.db = new Database(readModelFile, { readonly: true, fileMustExist: true });
-    this.sql = {
-      after: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
-      firstAfterPosition: this.db.prepare<[number], { seq: number }>('SELECT MIN(seq) AS seq FROM changes WHERE position > ?'),
-      last: this.db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM changes'),
+  /** `readModelFile` is asked again at each read: the read model's file when it was opened may have been swapped out. */
+  constructor(private readonly readModelFile: () => string) {
+    this.sql();
+  }
+
+  private prepare(db: Database.Database) {
+    return {
+      after: db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+      firstAfterPosition: db.prepare<[number], { seq: number }>('SELECT MIN(seq) AS seq FROM changes WHERE position > ?'),
+      last: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM changes'),
     };
   }
 
+  private sql(): ReturnType<ChangeFeed['prepare']> {
+    const file = this.readModelFile();
+    if (file !== this.file || !this.statements) {
+      this.db?.close();
+      this.db = new Database(file, { readonly: true, fileMustExist: true });
+      this.statements = this.prepare(this.db);
+      this.file = file;
+    }
+    return this.statements;
+  }
+
   after(seq: number, limit: number): FeedChange[] {
-    return this.sql.after.all(seq, limit).map((r) => ({
+    return this.sql().after.all(seq, limit).map((r) => ({
       seq: r.seq,
       id: r.id,
       type: r.type,
@@ -45,16 +63,18 @@ export class ChangeFeed {
   }
 
   lastSeq(): number {
-    return this.sql.last.get()?.seq ?? 0;
+    return this.sql().last.get()?.seq ?? 0;
   }
 
   /** The `seq` to follow from so that the next change is the first after log position `position`. */
   seqBefore(position: number): number {
-    const first = this.sql.firstAfterPosition.get(position)?.seq;
+    const first = this.sql().firstAfterPosition.get(position)?.seq;
     return first == null ? this.lastSeq() : first - 1;
   }
 
   close(): void {
-    this.db.close();
+    this.db?.close();
+    this.db = undefined;
+    this.statements = undefined;
   }
 }

@@ -16,6 +16,8 @@ export interface AttemptOutcome {
   error: string | null;
   /** From Retry-After, when the answer carried one. */
   retryAfterMs: number | null;
+  /** No answer within the timeout. */
+  timedOut: boolean;
   /** Cut short by a shutdown: not an attempt at all, the delivery stays pending. */
   interrupted: boolean;
 }
@@ -53,12 +55,13 @@ export class DeliveryClient {
         responseStart,
         error: null,
         retryAfterMs: retryAfterMs(response.headers['retry-after'], this.now()),
+        timedOut: false,
         interrupted: false,
       };
     } catch (error) {
-      const failed = (message: string) => ({ statusCode: null, durationMs: elapsed(), responseStart: null, error: message, retryAfterMs: null, interrupted: false });
+      const failed = (message: string) => ({ statusCode: null, durationMs: elapsed(), responseStart: null, error: message, retryAfterMs: null, timedOut: false, interrupted: false });
       if (shutdown.aborted) return { ...failed('interrupted by shutdown'), interrupted: true };
-      if (deadline.aborted) return failed(`no answer within ${this.timeoutMs} ms`);
+      if (deadline.aborted) return { ...failed(`no answer within ${this.timeoutMs} ms`), timedOut: true };
       return failed(describe(error));
     }
   }

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { DisabledReason } from '../../events/webhook-endpoint.js';
+import type { DeliveryOutcome } from '../metrics/metrics.js';
 import type { z } from 'zod';
 import type { AttemptOutcome, DeliveryClient } from './delivery-client.js';
 import { signingKeys, type Endpoint } from './endpoint.js';
@@ -62,6 +63,8 @@ export class DeliveryWorker {
     private readonly logger: Logger,
     private readonly now: () => number,
     private readonly disable: (request: DisableRequest) => Promise<void>,
+    /** One call per attempt, for /metrics. */
+    private readonly report: (outcome: DeliveryOutcome) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -182,19 +185,24 @@ export class DeliveryWorker {
           if (status !== null && status >= 200 && status < 300) {
             this.db.settle(row.n, 'succeeded', done);
             this.db.succeeded(endpointId, done);
+            this.report('succeeded');
             continue;
           }
           const failingSince = this.db.failed(endpointId, at);
           if (status === 410) {
             this.db.settle(row.n, 'failed', done);
             disables.set(endpointId, { endpointId, reason: 'gone', detail: 'the endpoint answered 410 Gone', failingSince });
+            this.report('gone');
             continue;
           }
           const delay = nextDelay(this.settings, { step: row.step + 1, statusCode: status, retryAfterMs: outcome.retryAfterMs });
-          if (delay === null) this.db.settle(row.n, 'failed', done);
-          else {
+          if (delay === null) {
+            this.db.settle(row.n, 'failed', done);
+            this.report('abandoned');
+          } else {
             this.db.reschedule(row.n, row.step + 1, done + delay, done);
             earliestRetry = Math.min(earliestRetry, done + delay);
+            this.report(outcome.timedOut ? 'timed-out' : 'failed');
           }
           if (done - failingSince >= this.settings.disableAfterMs && !disables.has(endpointId)) {
             const days = ((done - failingSince) / 86_400_000).toFixed(2);

@@ -22,6 +22,8 @@ export class EndpointProjection {
     private readonly store: EventStore,
     private readonly db: WebhookDb,
     private readonly logger: Logger,
+    /** Deliveries given up because their endpoint was disabled or deleted, for /metrics. */
+    private readonly abandoned: (count: number) => void = () => undefined,
   ) {
     this.events.setMaxListeners(0);
   }
@@ -41,6 +43,7 @@ export class EndpointProjection {
 
   apply(events: readonly StoredEvent[]): void {
     const staged = new Map<string, Endpoint>();
+    let cancelled = 0;
     const position = this.db.transaction(() => {
       let position = this.db.checkpoint('endpoints');
       for (const event of events) {
@@ -54,7 +57,7 @@ export class EndpointProjection {
         this.db.putEndpoint(after);
         staged.set(id, after);
         const at = Date.parse(event.recordedAt);
-        if (decoded.type === 'WebhookEndpointDisabled' || decoded.type === 'WebhookEndpointDeleted') this.db.cancelPending(id, at);
+        if (decoded.type === 'WebhookEndpointDisabled' || decoded.type === 'WebhookEndpointDeleted') cancelled += this.db.cancelPending(id, at);
         // A re-enabled endpoint starts its five days afresh.
         if (decoded.type === 'WebhookEndpointEnabled') this.db.resetFailing(id);
       }
@@ -63,6 +66,7 @@ export class EndpointProjection {
     });
     for (const [id, endpoint] of staged) this.endpoints.set(id, endpoint);
     this.position = position;
+    if (cancelled > 0) this.abandoned(cancelled);
     this.events.emit('applied', position);
   }
 

@@ -154,6 +154,7 @@ export class WebhookDb {
       retryNow: this.db.prepare<[number, number, number]>("UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = ?, updated_at = ? WHERE n = ?"),
       delivery: this.db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE endpoint_id = ? AND id = ?'),
       pendingCount: this.db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status = 'pending'"),
+      pendingTotal: this.db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"),
       earliestMissed: this.db.prepare<[string, number], { position: number | null }>(
         "SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status = 'pending' OR created_at >= ?)",
       ),
@@ -260,6 +261,10 @@ export class WebhookDb {
 
   pendingCount(endpointId: string): number {
     return this.sql.pendingCount.get(endpointId)?.n ?? 0;
+  }
+
+  pendingTotal(): number {
+    return this.sql.pendingTotal.get()?.n ?? 0;
   }
 
   /** The smallest log position of a change not delivered: pending, or given up on since `since`. */

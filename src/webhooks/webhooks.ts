@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import type { EventStore } from '../store/event-store.js';
 import { AddressPolicy, systemResolver, type Resolver } from './address-safety.js';
@@ -31,6 +32,8 @@ export interface WebhooksOptions {
   now: () => number;
   /** DNS resolution; tests replace it to stage a rebinding. */
   resolve?: Resolver;
+  /** Where delivery outcomes and the pending count are reported (GET /metrics). */
+  metrics?: Pick<Metrics, 'deliveryAttempted' | 'countPendingDeliveriesWith'>;
 }
 
 /** What a caller of startService may change: settings beyond the environment, and DNS (for tests). */
@@ -57,20 +60,33 @@ export class Webhooks {
   readonly settings: WebhookSettings;
   private readonly now: () => number;
   private started = false;
+  private closed = false;
 
   constructor(options: WebhooksOptions) {
     const { store, readModel, settings, logger, now } = options;
     this.now = now;
     this.settings = settings;
     this.db = new WebhookDb(path.join(options.dataDir, 'webhooks.db'));
-    this.feed = new ChangeFeed(readModel.file);
+    this.feed = new ChangeFeed(() => readModel.file);
     const box = SecretBox.load(options.dataDir, settings.secretsKey);
     const policy = new AddressPolicy(options.allowedHosts, options.resolve ?? systemResolver);
-    this.endpoints = new EndpointProjection(store, this.db, logger);
+    const metrics = options.metrics;
+    this.endpoints = new EndpointProjection(store, this.db, logger, (count) => {
+      for (let i = 0; i < count; i++) metrics?.deliveryAttempted('abandoned');
+    });
     this.commands = new EndpointService(store, this.endpoints, box, policy, settings.rotationOverlapMs, now, (id, since) => this.replayAfter(id, since));
-    this.worker = new DeliveryWorker(this.db, this.endpoints, new DeliveryClient(policy, settings.timeoutMs, now), box, settings, logger, now, (request) =>
-      this.commands.disable(request),
+    this.worker = new DeliveryWorker(
+      this.db,
+      this.endpoints,
+      new DeliveryClient(policy, settings.timeoutMs, now),
+      box,
+      settings,
+      logger,
+      now,
+      (request) => this.commands.disable(request),
+      (outcome) => metrics?.deliveryAttempted(outcome),
     );
+    metrics?.countPendingDeliveriesWith(() => (this.closed ? 0 : this.db.pendingTotal()));
     this.dispatcher = new Dispatcher(this.db, this.feed, this.endpoints, readModel.events, (ids) => this.worker.notify(ids), logger, now, settings.pollIntervalMs);
   }
 
@@ -88,6 +104,7 @@ export class Webhooks {
       await this.worker.stop();
       await this.endpoints.stop();
     }
+    this.closed = true;
     this.feed.close();
     this.db.close();
   }

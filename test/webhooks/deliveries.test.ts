@@ -99,6 +99,21 @@ describe('retries', () => {
     }
   });
 
+  it('counts attempts by outcome and the pending deliveries in /metrics', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0, 50, 60_000] });
+    const r = await receiver((_request, index) => (index === 0 ? { status: 500 } : { status: 200 }));
+    const down = await receiver(() => ({ status: 500 }));
+    await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.createEndpoint({ url: down.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(() => r.ids().size, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => down.received.length, { timeout: 10_000 }).toBe(2);
+    const metric = async (line: RegExp) => Number(line.exec((await api.get('/metrics', {})).body)?.[1]);
+    await expect.poll(() => metric(/^policy_state_webhook_deliveries_total\{outcome="succeeded"\} (\d+)/m), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => metric(/^policy_state_webhook_deliveries_total\{outcome="failed"\} (\d+)/m), { timeout: 5_000 }).toBe(3);
+    expect(await metric(/^policy_state_webhook_pending_deliveries (\d+)/m)).toBe(1);
+  });
+
   it.each([429, 503])('a %i with Retry-After is retried when the receiver asked, not when the schedule says', async (status) => {
     // Without Retry-After the second attempt would come a minute later.
     const { api } = await setUp({ retryScheduleMs: [0, 60_000] });
