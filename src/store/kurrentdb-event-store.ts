@@ -85,11 +85,14 @@ export class KurrentDbEventStore implements EventStore {
       const last = Number(result.nextExpectedRevision);
       // The append answers with the last revision and one position; read the events
       // back for every event's position and the server's own `created` time.
-      const written = await this.readStreamFrom(streamId, last - events.length + 1, events.length);
+      // From the leader, which has the write whatever node preference the connection has.
+      const written = await this.readStreamFrom(streamId, last - events.length + 1, events.length, true);
+      if (written.length !== events.length) {
+        throw new StoreUnavailableError(`KurrentDB at ${this.endpoint} acknowledged an append to ${streamId} that could not be read back yet`);
+      }
       // The server acknowledges an append of ids it already holds without writing (its
       // idempotence); if what is at these revisions is not what we sent, that is what happened.
-      const ours = written.length === events.length && written.every((e, i) => sameEvent(e, events[i]));
-      if (!ours) throw new DuplicateEventError(events[0].eventId);
+      if (!written.every((e, i) => sameEvent(e, events[i]))) throw new DuplicateEventError(events[0].eventId);
       return { nextExpectedRevision: last, positions: written.map((e) => e.position), recordedAt: written[0].recordedAt };
     } catch (error) {
       throw translateError(error, context);
@@ -121,7 +124,7 @@ export class KurrentDbEventStore implements EventStore {
   private async refuseDuplicates(streamId: string, events: NewEvent[]): Promise<void> {
     const ids = new Set(events.map((e) => e.eventId));
     if (ids.size < events.length) throw new DuplicateEventError(events.find((e, i) => events.findIndex((o) => o.eventId === e.eventId) !== i)!.eventId);
-    for (const existing of await this.readStream(streamId)) {
+    for (const existing of await this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER, true)) {
       if (ids.has(existing.eventId)) throw new DuplicateEventError(existing.eventId);
     }
   }
@@ -130,13 +133,14 @@ export class KurrentDbEventStore implements EventStore {
     return this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER);
   }
 
-  private async readStreamFrom(streamId: string, fromRevision: number, maxCount: number): Promise<StoredEvent[]> {
+  private async readStreamFrom(streamId: string, fromRevision: number, maxCount: number, requiresLeader = false): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     try {
       for await (const resolved of this.client.readStream(streamId, {
         fromRevision: fromRevision === 0 ? START : BigInt(fromRevision),
         maxCount,
         direction: FORWARDS,
+        requiresLeader,
       })) {
         events.push(toStoredEvent(resolved));
       }

@@ -13,6 +13,7 @@ import {
   type AllStreamResolvedEvent,
   type JSONEventData,
 } from '@kurrent/kurrentdb-client';
+import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../events/envelope.js';
 import { StoreUnavailableError, StreamConflictError } from '../../src/store/event-store.js';
@@ -222,5 +223,22 @@ describe('the real client against a port where nothing listens', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("a subscription through the real client keeps retrying, as the server being away is no handler's failure", async () => {
+    const port = await closedPort();
+    const drops: unknown[] = [];
+    const errors: unknown[] = [];
+    // Just the two log calls the subscription makes.
+    const logger = { warn: (info: unknown) => drops.push(info), error: (info: unknown) => errors.push(info) } as unknown as Logger;
+    const store = KurrentDbEventStore.connect(`kurrentdb://127.0.0.1:${port}?tls=false`, { logger, retry: { firstDelayMs: 50, maxDelayMs: 100 } });
+    const subscription = store.subscribe(0, () => undefined, (error) => errors.push(error));
+    await expect.poll(() => drops.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+    expect(drops[0]).toMatchObject({ resumeAfter: 0, reason: expect.stringContaining(`127.0.0.1:${port}`) });
+    const started = Date.now();
+    await subscription.close();
+    await store.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

@@ -18,11 +18,12 @@ import type { StoredEvent } from '../../../events/envelope.js';
 import type { EventsHandler, Subscription } from '../event-store.js';
 
 /** The part of a client subscription this needs (a Readable in object mode). */
+type FeedEvent = 'data' | 'error' | 'end' | 'close';
+type Listener = (arg: never) => void;
+
 export interface Feed {
-  on(event: 'data', listener: (item: unknown) => void): unknown;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'end' | 'close', listener: () => void): unknown;
-  removeAllListeners(): unknown;
+  on(event: FeedEvent, listener: Listener): unknown;
+  off(event: FeedEvent, listener: Listener): unknown;
   pause(): unknown;
   resume(): unknown;
   unsubscribe(): Promise<void>;
@@ -72,7 +73,8 @@ export function follow(options: FollowOptions): Subscription {
         if (settled) return;
         settled = true;
         stopCurrent = undefined;
-        feed.removeAllListeners();
+        // Only this pump's own listeners: the client's stream keeps its internal ones.
+        for (const [event, listener] of listeners) feed.off(event, listener);
         // An error after this point has nobody to tell; keep it from becoming an unhandled 'error'.
         feed.on('error', () => undefined);
         feed.unsubscribe().catch(() => undefined);
@@ -107,7 +109,13 @@ export function follow(options: FollowOptions): Subscription {
         if (!delivering) settle({ kind: 'closed' });
       };
 
-      feed.on('data', (item) => {
+      const listeners: Array<[FeedEvent, Listener]> = [];
+      const listen = (event: FeedEvent, listener: Listener) => {
+        listeners.push([event, listener]);
+        feed.on(event, listener);
+      };
+
+      listen('data', (item: unknown) => {
         if (settled || dropped) return;
         let event: StoredEvent | undefined;
         try {
@@ -130,9 +138,9 @@ export function follow(options: FollowOptions): Subscription {
         dropped = { error };
         void drain();
       };
-      feed.on('error', (error) => onDrop(error));
-      feed.on('end', () => onDrop(new Error('the server ended the subscription')));
-      feed.on('close', () => onDrop(new Error('the subscription closed')));
+      listen('error', (error: Error) => onDrop(error));
+      listen('end', () => onDrop(new Error('the server ended the subscription')));
+      listen('close', () => onDrop(new Error('the subscription closed')));
     });
 
   const backoff = (attempt: number) => Math.min(maxDelayMs, firstDelayMs * 2 ** Math.max(0, attempt - 1));
