@@ -113,9 +113,9 @@ export class KurrentDbEventStore implements EventStore {
    *   check. The server's idempotence then usually keeps one copy and acknowledges
    *   the other; the read-back after the append compares what is stored with what
    *   was sent and refuses the swallowed one, unless the two were identical in
-   *   type, data and metadata (two requests never are: each has its own causation
-   *   id), in which case acknowledging both is the truth. With ANY and the id
-   *   evicted from the server's cache, both copies could be written.
+   *   type, data and metadata (requests differ at least in their causation id),
+   *   in which case acknowledging both is the truth. With ANY and the id evicted
+   *   from the server's cache, both copies could be written.
    * - The same id in a different stream is not checked on append (it would take a
    *   scan of $all); findEvent does that scan. This service derives deterministic
    *   ids (Idempotency-Key, seed events) only for events of one stream, so the
