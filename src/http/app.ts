@@ -13,6 +13,7 @@ import type { ProjectionRunner } from '../read-model/projection-runner.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import type { StatementService } from '../statements/statement-service.js';
 import type { EventStore } from '../store/event-store.js';
+import { registerPage } from '../ui/page.js';
 import { changeStreamRoutes } from '../webhooks/http/change-stream.js';
 import { webhookRoutes } from '../webhooks/http/routes.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
@@ -75,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await registerPage(app);
   await app.register(healthRoutes(deps));
   await app.register(countryRoutes(deps));
   await app.register(statementRoutes(deps));

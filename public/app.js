@@ -1,0 +1,212 @@
+// The page: reads the public REST API only, keeps what is shown in the URL so
+// a link reproduces it, and redraws when the dates change.
+import { explainFromBasis, renderCountry } from './country.js';
+import { h } from './dom.js';
+import { renderTimeline } from './timeline.js';
+import { createTooltip } from './tooltip.js';
+import { formatDay, isDay, knownAtMs, todayUtc } from './words.js';
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  at: todayUtc(),
+  /** '' means now: everything reported so far. */
+  knownAt: '',
+  country: '',
+  compress: true,
+  focusedBand: undefined,
+};
+let countries = [];
+let rows = [];
+let loads = 0;
+let timeline;
+
+class ApiError extends Error {}
+
+async function api(path) {
+  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    throw new ApiError(`${path}: ${problem.detail ?? response.statusText}`);
+  }
+  return response.json();
+}
+
+function readUrl() {
+  const query = new URLSearchParams(location.search);
+  if (isDay(query.get('at'))) state.at = query.get('at');
+  if (isDay(query.get('knownAt'))) state.knownAt = query.get('knownAt');
+  if (/^[A-Z]{2}$/.test(query.get('country') ?? '')) state.country = query.get('country');
+  state.compress = query.get('linear') !== '1';
+}
+
+/** The query that reproduces the view; `pinned` also fixes "today" and "now", for links. */
+function viewQuery({ pinned }) {
+  const query = new URLSearchParams();
+  if (state.country) query.set('country', state.country);
+  if (pinned || state.at !== todayUtc()) query.set('at', state.at);
+  if (state.knownAt || pinned) query.set('knownAt', state.knownAt || todayUtc());
+  if (!state.compress) query.set('linear', '1');
+  return query.toString();
+}
+
+function syncUrl() {
+  const query = viewQuery({ pinned: false });
+  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+  const link = `${location.pathname}?${viewQuery({ pinned: true })}`;
+  for (const a of document.querySelectorAll('a.permalink')) a.setAttribute('href', link);
+}
+
+function showError(error) {
+  const el = $('error');
+  el.textContent = error ? `Could not load the data: ${error.message}` : '';
+  el.hidden = !error;
+}
+
+const reportedBy = (limit) => (dayOrInstant) => Date.parse(dayOrInstant.length === 10 ? `${dayOrInstant}T00:00:00Z` : dayOrInstant) <= limit;
+
+async function loadHistories() {
+  const load = ++loads;
+  const query = state.knownAt ? `?knownAt=${encodeURIComponent(state.knownAt)}` : '';
+  const histories = await Promise.all(countries.map((c) => api(`/v1/countries/${encodeURIComponent(c.code)}/history${query}`)));
+  if (load !== loads) return false;
+  const known = reportedBy(state.knownAt ? knownAtMs(state.knownAt) : Infinity);
+  rows = histories.map((history) => ({
+    code: history.country,
+    name: history.name ?? history.country,
+    intervals: history.intervals,
+    // The history lists every statement; show only those reported by the knowledge time.
+    statements: history.statements
+      .filter((s) => known(s.reportedAt))
+      .map((s) => ({ ...s, retracted: Boolean(s.retraction && known(s.retraction.reportedAt)) })),
+    allStatements: history.statements,
+  }));
+  return true;
+}
+
+function drawTimeline() {
+  const hadFocus = $('timeline').contains(document.activeElement);
+  timeline = renderTimeline($('timeline'), rows, {
+    asOf: state.at,
+    today: todayUtc(),
+    compress: state.compress,
+    tooltip,
+    focusedBand: state.focusedBand,
+    onFocusBand: (band) => (state.focusedBand = band),
+    onOpen: (code) => openCountry(code, { focus: true }),
+  });
+  if (hadFocus) timeline.refocus();
+  const statements = rows.reduce((n, row) => n + row.statements.length, 0);
+  $('timeline-note').textContent = state.knownAt
+    ? `As known on ${formatDay(state.knownAt)}: ${statements} statements reported by then; later reports are left out.`
+    : `As known now: ${rows.length} countries, ${statements} statements.`;
+}
+
+async function showCountry() {
+  const section = $('country');
+  if (!state.country) return;
+  const code = state.country;
+  const query = new URLSearchParams({ at: state.at });
+  if (state.knownAt) query.set('knownAt', state.knownAt);
+  const [position, explained] = await Promise.all([
+    api(`/v1/countries/${encodeURIComponent(code)}/position?${query}`),
+    // The explain endpoint is optional: without it the page explains from the position's basis.
+    fetch(`/v1/countries/${encodeURIComponent(code)}/explain?${query}`, { headers: { accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : undefined))
+      .catch(() => undefined),
+  ]);
+  if (code !== state.country) return;
+  const row = rows.find((r) => r.code === code);
+  const statementsById = new Map((row?.allStatements ?? []).map((s) => [s.statementId, s]));
+  const explanation = typeof explained?.text === 'string' && explained.text.trim()
+    ? { paragraphs: explained.text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean), fromService: true }
+    : { paragraphs: explainFromBasis(position, statementsById), fromService: false };
+  renderCountry(section, { position, explanation, statementsById, permalink: '' });
+  syncUrl();
+}
+
+async function openCountry(code, { focus } = {}) {
+  state.country = code;
+  $('country-select').value = code;
+  syncUrl();
+  try {
+    await showCountry();
+    showError();
+    if (focus) {
+      $('country').scrollIntoView({ behavior: 'smooth', block: 'start' });
+      $('country').focus({ preventScroll: true });
+    }
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function refresh({ histories }) {
+  syncUrl();
+  try {
+    if (histories && !(await loadHistories())) return;
+    drawTimeline();
+    await showCountry();
+    showError();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+const tooltip = createTooltip($('tooltip'), document.querySelector('.timeline-section'));
+
+function wireControls() {
+  const at = $('at');
+  const knownAt = $('knownAt');
+  at.value = state.at;
+  knownAt.value = state.knownAt;
+  $('compress').checked = state.compress;
+
+  at.addEventListener('change', () => {
+    state.at = isDay(at.value) ? at.value : todayUtc();
+    refresh({ histories: false });
+  });
+  knownAt.addEventListener('change', () => {
+    state.knownAt = isDay(knownAt.value) ? knownAt.value : '';
+    refresh({ histories: true });
+  });
+  $('knownAt-now').addEventListener('click', () => {
+    knownAt.value = '';
+    state.knownAt = '';
+    refresh({ histories: true });
+  });
+  $('compress').addEventListener('change', (event) => {
+    state.compress = event.target.checked;
+    refresh({ histories: false });
+  });
+  $('country-select').addEventListener('change', (event) => {
+    if (event.target.value) openCountry(event.target.value);
+  });
+  $('controls').addEventListener('submit', (event) => event.preventDefault());
+
+  let resizeTimer;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => rows.length && drawTimeline(), 150);
+  });
+}
+
+async function start() {
+  readUrl();
+  wireControls();
+  // A permalink in the controls, for the timeline alone.
+  $('controls').append(h('div', { class: 'field link-field' }, h('a', { class: 'permalink', href: '#' }, 'Link to this view')));
+  try {
+    ({ countries } = await api('/v1/countries'));
+    countries.sort((a, b) => (a.name ?? a.code).localeCompare(b.name ?? b.code));
+    $('country-select').append(...countries.map((c) => h('option', { value: c.code }, `${c.name ?? c.code} (${c.code})`)));
+    $('country-select').value = state.country;
+    await refresh({ histories: true });
+    document.body.dataset.ready = 'true';
+  } catch (error) {
+    $('timeline').replaceChildren();
+    showError(error);
+  }
+}
+
+start();

@@ -1,0 +1,131 @@
+// The country view: the position as of a day, as known at a time, with its
+// limits, per-weapon statuses, the explanation and the evidence.
+import { h, safeUrl } from './dom.js';
+import {
+  ATTRIBUTION_LABEL, formatDay, formatKnownAt, quoted, REASON_LABEL, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, STANCE_LABEL,
+  STATUS_LABEL, STATUS_MEANING,
+} from './words.js';
+
+/** The explanation from the position's basis, for when the service has no explain endpoint. */
+export function explainFromBasis(position, statementsById) {
+  const name = position.name ?? position.country;
+  const paragraphs = [
+    `As of ${formatDay(position.at)}, as known on ${formatKnownAt(position.knownAt)}, ${name} ${STATUS_MEANING[position.status]}.`,
+  ];
+  const d = position.deciding;
+  if (d) {
+    const limits = scopeIsEmpty(d.scope)
+      ? 'with no limits'
+      : `with these limits: ${SCOPE_LABEL.filter(([key]) => d.scope[key]?.length).map(([key, label]) => `${label.toLowerCase()} ${d.scope[key].join(', ')}`).join('; ')}`;
+    paragraphs.push(
+      `This follows from the latest general statement in effect: ${speakerOf(d)} (${ATTRIBUTION_LABEL[d.speaker.attribution]}) ${STANCE_LABEL[d.stance]} ${limits}. ` +
+        `It took effect on ${formatDay(d.effectiveAt)}${d.datePrecision !== 'day' ? ` (${d.datePrecision} date)` : ''} and was first reported on ${formatDay(d.reportedAt)}, ` +
+        `backed by ${d.sources.length} source${d.sources.length === 1 ? '' : 's'}.`,
+    );
+  } else {
+    paragraphs.push('No statement that permits or prohibits use of all the weapons it supplied was on record.');
+  }
+  for (const w of position.weapons) {
+    const by = statementsById.get(w.statementId);
+    paragraphs.push(`${w.system} is ${STATUS_LABEL[w.status].toLowerCase()}${by ? `, decided by ${speakerOf(by)} (effective ${formatDay(by.effectiveAt)})` : ''}. Weapons never named follow the headline status.`);
+  }
+  if (position.underReview) paragraphs.push('A later statement says the policy is under review; the position itself has not changed.');
+  if (position.endorsesLifting) paragraphs.push('A later statement supports lifting restrictions in general, with no grant for its own weapons on record.');
+  const others = position.basis.others;
+  if (others.length) {
+    const counts = new Map();
+    for (const o of others) counts.set(o.reason, (counts.get(o.reason) ?? 0) + 1);
+    paragraphs.push(`${others.length} other statement${others.length === 1 ? '' : 's'} did not decide: ${[...counts].map(([reason, n]) => `${n} ${REASON_LABEL[reason]}`).join('; ')}.`);
+  }
+  return paragraphs;
+}
+
+function scopeList(scope) {
+  if (scopeIsEmpty(scope)) return h('p', {}, 'No limits on record.');
+  return h('dl', { class: 'scope' }, SCOPE_LABEL.filter(([key]) => scope[key]?.length).map(([key, label]) => [
+    h('dt', {}, label),
+    h('dd', {}, scope[key].join('; ')),
+  ]));
+}
+
+function sourceBlock(source) {
+  const href = source.url ? safeUrl(source.url) : undefined;
+  return h('figure', { class: 'evidence' },
+    h('blockquote', {}, quoted(source.quote)),
+    h('figcaption', {}, href ? h('a', { href, rel: 'noopener noreferrer external' }, source.title) : h('cite', {}, source.title), ` — ${sourceLine(source)}`));
+}
+
+function statementDetails(statement) {
+  return [
+    h('p', { class: 'speaker' }, h('strong', {}, speakerOf(statement)), ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`),
+    h('p', { class: 'meta' },
+      `${STANCE_LABEL[statement.stance]} · effective ${formatDay(statement.effectiveAt)}${statement.datePrecision !== 'day' ? ` (${statement.datePrecision})` : ''} · reported ${formatDay(statement.reportedAt)}`),
+    statement.sources.map(sourceBlock),
+    statement.notes ? h('details', { class: 'notes' }, h('summary', {}, 'Editor’s note on this record'), h('p', {}, statement.notes)) : null,
+  ];
+}
+
+/**
+ * Renders a country into `section`. data: {position, explanation: {paragraphs, fromService},
+ * statementsById, permalink}.
+ */
+export function renderCountry(section, { position, explanation, statementsById, permalink }) {
+  const name = position.name ?? position.country;
+  const others = position.basis.others
+    .map((o) => ({ ...o, statement: statementsById.get(o.statementId) }))
+    .sort((a, b) => a.effectiveAt.localeCompare(b.effectiveAt));
+  // A long explanation keeps its first paragraphs in view and folds the rest.
+  const shown = explanation.paragraphs.slice(0, 3);
+  const folded = explanation.paragraphs.slice(3);
+  section.replaceChildren(
+    h('div', { class: 'country-head' },
+      h('h2', { id: 'country-heading' }, name, ' ', h('span', { class: 'code' }, position.country)),
+      h('a', { class: 'permalink', href: permalink, id: 'permalink' }, 'Link to this view')),
+    h('p', { class: 'position-line', 'data-status': position.status },
+      h('span', { class: `chip chip-${position.status} big` }, STATUS_LABEL[position.status]),
+      ` as of ${formatDay(position.at)}, as known on ${formatKnownAt(position.knownAt)}`,
+      position.confidence ? ` · confidence: ${ATTRIBUTION_LABEL[position.confidence.attribution]}, ${position.confidence.sources} source${position.confidence.sources === 1 ? '' : 's'}` : '',
+      position.underReview ? h('span', { class: 'flag' }, 'under review') : null,
+      position.endorsesLifting ? h('span', { class: 'flag' }, 'endorses lifting restrictions') : null),
+    h('div', { class: 'country-grid' },
+      h('div', {},
+        h('h3', {}, 'Limits'),
+        position.status === 'unknown' ? h('p', {}, 'Nothing on record.') : scopeList(position.scope),
+        h('h3', {}, 'Weapon systems'),
+        h('table', { class: 'weapons' },
+          h('caption', { class: 'visually-hidden' }, `Status of each weapon system named for ${name}`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'System'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Decided by'))),
+          h('tbody', {},
+            position.weapons.map((w) => {
+              const by = statementsById.get(w.statementId);
+              return h('tr', { 'data-system': w.system },
+                h('th', { scope: 'row' }, w.system),
+                h('td', {}, h('span', { class: `chip chip-${w.status}` }, STATUS_LABEL[w.status])),
+                h('td', {}, by ? `${speakerOf(by)}, ${formatDay(by.effectiveAt)}` : w.statementId));
+            }),
+            h('tr', { class: 'others' },
+              h('th', { scope: 'row' }, position.weapons.length ? 'All others' : 'All systems'),
+              h('td', {}, h('span', { class: `chip chip-${position.status}` }, STATUS_LABEL[position.status])),
+              h('td', {}, 'the headline status')))),
+        h('h3', {}, 'Why'),
+        h('div', { class: 'explanation', 'data-source': explanation.fromService ? 'service' : 'basis' },
+          shown.map((p) => h('p', {}, p)),
+          folded.length ? h('details', { class: 'more' }, h('summary', {}, 'The rest of the explanation'), folded.map((p) => h('p', {}, p))) : null),
+        h('p', { class: 'fine' }, explanation.fromService ? 'Explanation from the service.' : 'Explanation built from the position’s basis.')),
+      h('div', {},
+        h('h3', {}, 'Deciding statement'),
+        position.deciding ? h('div', { class: 'deciding' }, statementDetails(position.deciding)) : h('p', {}, 'None: no general permission or prohibition on record.'),
+        others.length
+          ? [
+            h('h3', {}, 'Other statements considered'),
+            h('table', { class: 'others-table' },
+              h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Effective'), h('th', { scope: 'col' }, 'Who'), h('th', { scope: 'col' }, 'Says'), h('th', { scope: 'col' }, 'Why it does not decide'))),
+              h('tbody', {}, others.map((o) => h('tr', {},
+                h('td', { class: 'nowrap' }, formatDay(o.effectiveAt)),
+                h('td', {}, o.statement ? speakerOf(o.statement) : o.statementId, h('span', { class: 'fine block' }, ATTRIBUTION_LABEL[o.attribution])),
+                h('td', {}, STANCE_LABEL[o.stance]),
+                h('td', {}, REASON_LABEL[o.reason] ?? o.reason))))),
+          ]
+          : null)),
+  );
+}

@@ -1,0 +1,382 @@
+// The timeline: one row per country, a band per interval of its history (as
+// known at the chosen time), a marker per statement, lines for today and the
+// "as of" day. Bands are focusable (one tab stop, arrow keys inside) and show
+// their deciding statement on hover or focus.
+import { h, svg } from './dom.js';
+import {
+  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatShortDay, SCOPE_LABEL, scopeIsEmpty, sourceLine,
+  quoted, speakerOf, STANCE_LABEL, STATUS_LABEL, yearOf,
+} from './words.js';
+
+const LABEL_W = 200;
+const AXIS_H = 54;
+const ROW_H = 46;
+const BAND_Y = 5;
+const BAND_H = 26;
+const MARK_Y = 39;
+const RIGHT_PAD = 14;
+/** A stretch with nothing in it longer than this many days is drawn narrow, when compressing. */
+const QUIET_DAYS = 14;
+const MARGIN_DAYS = 1;
+const BREAK_PX = 36;
+
+/**
+ * A day -> x mapping that is linear everywhere except across long quiet
+ * stretches, which shrink to BREAK_PX each (shown with a break mark), so a
+ * busy week is not squeezed to a pixel by two quiet years.
+ */
+export function buildScale(keyDays, start, end, width, compress) {
+  const points = [...new Set([start, end, ...keyDays.filter((d) => d > start && d < end)])].sort((a, b) => a - b);
+  const pieces = [];
+  const linear = (from, to) => {
+    const last = pieces.at(-1);
+    if (last && !last.quiet && last.to === from) last.to = to;
+    else if (to > from) pieces.push({ from, to, quiet: false });
+  };
+  for (let i = 1; i < points.length; i++) {
+    const [a, b] = [points[i - 1], points[i]];
+    if (compress && b - a > QUIET_DAYS) {
+      linear(a, a + MARGIN_DAYS);
+      pieces.push({ from: a + MARGIN_DAYS, to: b - MARGIN_DAYS, quiet: true });
+      linear(b - MARGIN_DAYS, b);
+    } else {
+      linear(a, b);
+    }
+  }
+  const quietCount = pieces.filter((p) => p.quiet).length;
+  const linearDays = pieces.filter((p) => !p.quiet).reduce((sum, p) => sum + (p.to - p.from), 0);
+  const pxPerDay = Math.max(0.01, (width - quietCount * BREAK_PX) / Math.max(1, linearDays));
+  let x = 0;
+  for (const piece of pieces) {
+    piece.x0 = x;
+    x += piece.quiet ? BREAK_PX : (piece.to - piece.from) * pxPerDay;
+    piece.x1 = x;
+  }
+  const at = (day) => {
+    if (day <= start) return 0;
+    const piece = pieces.find((p) => day <= p.to) ?? pieces.at(-1);
+    const fraction = (Math.min(day, piece.to) - piece.from) / (piece.to - piece.from);
+    return piece.x0 + fraction * (piece.x1 - piece.x0);
+  };
+  return { x: at, pieces, pxPerDay, width: x };
+}
+
+function duration(days) {
+  if (days >= 365) return `${(days / 365.25).toFixed(1).replace(/\.0$/, '')} yr`;
+  if (days >= 60) return `${Math.round(days / 30.44)} mo`;
+  return `${Math.round(days)} d`;
+}
+
+/** Tick candidates for a linear piece, coarser as days get narrower. */
+function tickDays(piece, pxPerDay) {
+  const days = [];
+  const keep =
+    pxPerDay >= 26 ? () => true
+      : pxPerDay >= 9 ? (d) => [1, 8, 15, 22].includes(d.getUTCDate())
+        : pxPerDay >= 3 ? (d) => [1, 15].includes(d.getUTCDate())
+          : pxPerDay >= 0.6 ? (d) => d.getUTCDate() === 1
+            : (d) => d.getUTCDate() === 1 && d.getUTCMonth() % 6 === 0;
+  for (let n = Math.ceil(piece.from); n <= piece.to; n++) {
+    if (keep(new Date(n * 86_400_000))) days.push(n);
+  }
+  return days;
+}
+
+/** The bands of one row: its intervals, with "unknown" filling any stretch no interval covers. */
+export function bandsOf(intervals, start, end) {
+  const bands = [];
+  let cursor = start;
+  for (const interval of intervals) {
+    const from = Math.max(dayNumber(interval.from), start);
+    const to = Math.min(interval.to ? dayNumber(interval.to) : end, end);
+    if (to <= from) continue;
+    if (from > cursor) bands.push({ from: cursor, to: from, status: 'unknown', interval: null });
+    bands.push({ from, to, status: interval.status, interval });
+    cursor = to;
+  }
+  if (cursor < end) bands.push({ from: cursor, to: end, status: 'unknown', interval: null });
+  return bands;
+}
+
+function bandLabel(band) {
+  const flags = [];
+  if (band.interval?.underReview) flags.push('under review');
+  if (band.interval?.endorsesLifting) flags.push('endorses lifting');
+  return [STATUS_LABEL[band.status], ...flags].join(' · ');
+}
+
+/**
+ * The text drawn on a band: its status, flags, and weapons that differ from
+ * it ("Restricted · ATACMS prohibited"). Unknown bands, the light background
+ * of the chart, name only their flags.
+ */
+function bandText(band, room) {
+  const exceptions = (band.interval?.weapons ?? []).filter((w) => w.status !== band.status).map((w) => `${w.system} ${w.status}`);
+  const flagsOnly = (words) => words.split(' · ').slice(1).join(' · ');
+  // The longest that fits: everything, then without the weapons, then the status alone.
+  const candidates = [[bandLabel(band), ...exceptions].join(' · '), bandLabel(band), STATUS_LABEL[band.status]];
+  const fitting = candidates.map((words) => (band.status === 'unknown' ? flagsOnly(words) : words)).find((words) => words.length * 7 + 14 < room);
+  return fitting ?? '';
+}
+
+function periodText(band) {
+  const iv = band.interval;
+  if (!iv) return 'No permission or prohibition on record';
+  const from = formatDay(iv.from);
+  return iv.to ? `${from} to ${formatDay(dayOfNumber(dayNumber(iv.to) - 1))}` : `Since ${from}, still in force`;
+}
+
+/** The words a screen reader says for a band, and the first lines of its tooltip. */
+function describeBand(row, band, deciding) {
+  const parts = [`${row.name}: ${bandLabel(band)}.`, `${periodText(band)}.`];
+  if (deciding) parts.push(`Decided by ${speakerOf(deciding)} (${ATTRIBUTION_LABEL[deciding.speaker.attribution]}), ${STANCE_LABEL[deciding.stance]}.`);
+  return parts.join(' ');
+}
+
+function statementCard(statement, { heading } = {}) {
+  const [first, ...more] = statement.sources;
+  return [
+    heading ? h('p', { class: 'tip-kicker' }, heading) : null,
+    h('p', { class: 'tip-speaker' }, speakerOf(statement), h('span', { class: 'tip-attribution' }, ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`)),
+    h('p', { class: 'tip-dates' },
+      `${STANCE_LABEL[statement.stance]} · effective ${formatDay(statement.effectiveAt)}${statement.datePrecision !== 'day' ? ` (${statement.datePrecision})` : ''} · reported ${formatDay(statement.reportedAt)}`),
+    first ? h('blockquote', { class: 'tip-quote' }, quoted(first.quote)) : null,
+    first ? h('p', { class: 'tip-source' }, `${first.title} — ${sourceLine(first)}${more.length ? ` (+${more.length} more source${more.length > 1 ? 's' : ''})` : ''}`) : null,
+  ];
+}
+
+function bandTooltip(row, band, deciding) {
+  const iv = band.interval;
+  const limits = iv && !scopeIsEmpty(iv.scope)
+    ? SCOPE_LABEL.filter(([key]) => iv.scope[key]?.length).flatMap(([key, label], i) => [i ? ' · ' : '', h('strong', {}, `${label}: `), iv.scope[key].join('; ')])
+    : [];
+  const weapons = iv?.weapons?.length ? h('p', { class: 'tip-weapons' }, iv.weapons.map((w) => `${w.system}: ${STATUS_LABEL[w.status].toLowerCase()}`).join(' · ')) : null;
+  return [
+    h('p', { class: 'tip-title' },
+      h('span', { class: `chip chip-${band.status}` }, bandLabel(band)),
+      ' ',
+      h('span', { class: 'tip-country' }, row.name)),
+    h('p', { class: 'tip-period' }, periodText(band)),
+    limits.length ? h('p', { class: 'tip-limits' }, limits) : null,
+    weapons,
+    deciding ? statementCard(deciding, { heading: 'Deciding statement' }) : h('p', { class: 'tip-none' }, 'No statement that permits or prohibits use was on record for this period.'),
+  ];
+}
+
+/**
+ * Draws the timeline into `container`. rows: [{code, name, intervals, statements}]
+ * with statements already limited to what was known. options: {asOf, today,
+ * nowDay (fractional), compress, tooltip, onOpen(code)}.
+ */
+export function renderTimeline(container, rows, options) {
+  const { asOf, today, compress, tooltip, onOpen } = options;
+  const asOfN = dayNumber(asOf);
+  const todayN = dayNumber(today);
+
+  // The window: from just before the first thing on record to just after today or the as-of day.
+  const dataDays = rows.flatMap((row) => [
+    ...row.intervals.flatMap((iv) => [dayNumber(iv.from), ...(iv.to ? [dayNumber(iv.to)] : [])]),
+    ...row.statements.map((s) => dayNumber(s.effectiveAt)),
+  ]);
+  const start = Math.min(asOfN, todayN, ...dataDays) - MARGIN_DAYS;
+  const end = Math.max(asOfN, todayN) + MARGIN_DAYS;
+  const width = Math.max(640, container.clientWidth);
+  const plotW = width - LABEL_W - RIGHT_PAD;
+  const keyDays = [...dataDays, ...dataDays.map((d) => d + 1), asOfN, asOfN + 1, todayN, todayN + 1];
+  const scale = buildScale(keyDays, start, end, plotW, compress);
+  const X = (day) => LABEL_W + scale.x(day);
+  const height = AXIS_H + rows.length * ROW_H + 8;
+
+  const root = svg('svg', {
+    class: 'timeline-svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-labelledby': 'timeline-heading',
+  });
+
+  // Grid and axis labels.
+  const grid = svg('g', { class: 'grid', 'aria-hidden': 'true' });
+  // Axis labels never overlap: the quiet stretches' durations first, then ticks where they fit.
+  const taken = [];
+  const fits = (x0, x1) => x0 >= LABEL_W - 30 && x1 <= width - 6 && taken.every(([a, b]) => x1 + 6 < a || x0 - 6 > b);
+  for (const piece of scale.pieces.filter((p) => p.quiet)) {
+    const cx = LABEL_W + (piece.x0 + piece.x1) / 2;
+    const label = duration(piece.to - piece.from);
+    grid.append(svg('path', { d: `M${cx - 4} ${AXIS_H - 1} l4 -9 M${cx + 1} ${AXIS_H - 1} l4 -9`, class: 'break-mark' }));
+    const w = label.length * 6;
+    if (fits(cx - w / 2, cx + w / 2)) {
+      grid.append(svg('text', { x: cx, y: AXIS_H - 14, class: 'quiet-label', 'text-anchor': 'middle' }, label));
+      taken.push([cx - w / 2, cx + w / 2]);
+    }
+  }
+  let lastYear;
+  let afterQuiet = true;
+  for (const piece of scale.pieces) {
+    if (piece.quiet) {
+      afterQuiet = true;
+      continue;
+    }
+    for (const day of tickDays(piece, scale.pxPerDay)) {
+      const x = X(day);
+      const withYear = afterQuiet || yearOf(day) !== lastYear;
+      const label = withYear ? `${formatShortDay(day)} ${yearOf(day)}` : formatShortDay(day);
+      const w = label.length * 6.6;
+      if (!fits(x - w / 2, x + w / 2)) continue;
+      grid.append(
+        svg('line', { x1: x, x2: x, y1: AXIS_H - 6, y2: height - 8, class: 'tick' }),
+        svg('text', { x, y: AXIS_H - 14, 'text-anchor': 'middle', class: 'tick-label' }, label),
+      );
+      taken.push([x - w / 2, x + w / 2]);
+      lastYear = yearOf(day);
+      afterQuiet = false;
+    }
+  }
+  root.append(grid);
+
+  // Rows. Band labels go in a layer of their own, above the axis-break cuts.
+  const bandRows = [];
+  const labels = svg('g', { class: 'band-labels', 'aria-hidden': 'true' });
+  rows.forEach((row, r) => {
+    const y = AXIS_H + r * ROW_H;
+    const byId = new Map(row.statements.map((s) => [s.statementId, s]));
+    const g = svg('g', { class: 'row', role: 'group', 'aria-label': row.name, 'data-country': row.code });
+    g.append(
+      svg('rect', { x: 0, y, width, height: ROW_H, class: r % 2 ? 'row-bg odd' : 'row-bg' }),
+      svg('text', { x: 12, y: y + BAND_Y + BAND_H / 2, class: 'row-label', 'dominant-baseline': 'central', onclick: () => onOpen(row.code) },
+        row.name.length > 26 ? `${row.name.slice(0, 25)}…` : row.name,
+        svg('title', {}, `${row.name} (${row.code}): open the country view`)),
+    );
+
+    const bands = [];
+    for (const band of bandsOf(row.intervals, start, end)) {
+      const x0 = X(band.from);
+      const x1 = X(band.to);
+      const deciding = band.interval?.decidingStatementId ? byId.get(band.interval.decidingStatementId) : undefined;
+      const label = bandText(band, x1 - x0);
+      const el = svg('g', {
+        class: `band status-${band.status}`,
+        role: 'button',
+        tabindex: -1,
+        'aria-label': describeBand(row, band, deciding),
+        'data-country': row.code,
+        'data-status': band.status,
+        'data-from': band.interval?.from ?? dayOfNumber(band.from),
+        'data-to': band.interval ? band.interval.to ?? '' : band.to >= end ? '' : dayOfNumber(band.to),
+      },
+      svg('rect', { x: x0, y: y + BAND_Y, width: Math.max(1, x1 - x0), height: BAND_H, class: 'band-fill', fill: `url(#pattern-${band.status})` }),
+      svg('rect', { x: x0 + 0.5, y: y + BAND_Y + 0.5, width: Math.max(0, x1 - x0 - 1), height: BAND_H - 1, class: 'band-outline' }));
+      if (label) {
+        labels.append(svg('text', { x: x0 + 7, y: y + BAND_Y + BAND_H / 2, class: 'band-label', 'dominant-baseline': 'central' }, label));
+      }
+      const show = () => tooltip.show(el, bandTooltip(row, band, deciding));
+      el.addEventListener('mouseenter', show);
+      el.addEventListener('mouseleave', () => tooltip.hideUnlessFocused());
+      el.addEventListener('focus', () => {
+        bandRows.forEach((list) => list.forEach((b) => b.el.setAttribute('tabindex', '-1')));
+        el.setAttribute('tabindex', '0');
+        options.onFocusBand?.({ code: row.code, day: (band.from + band.to) / 2 });
+        show();
+      });
+      el.addEventListener('blur', () => tooltip.hide());
+      el.addEventListener('click', () => onOpen(row.code));
+      bands.push({ el, band, mid: (band.from + band.to) / 2 });
+      g.append(el);
+    }
+    bandRows.push(bands);
+
+    // Statement markers; several on one day spread out a little.
+    const perDay = new Map();
+    for (const s of row.statements) perDay.set(s.effectiveAt, [...(perDay.get(s.effectiveAt) ?? []), s]);
+    for (const [day, list] of perDay) {
+      const cx = X(dayNumber(day) + 0.5);
+      list.forEach((s, i) => {
+        const dx = (i - (list.length - 1) / 2) * 7;
+        const kind = s.retracted ? 'retracted' : s.speaker.attribution === 'non-government' ? 'context' : 'policy';
+        const mark = kind === 'retracted'
+          ? svg('path', { d: `M${cx + dx - 3.5} ${y + MARK_Y - 3.5} l7 7 m0 -7 l-7 7`, class: 'marker retracted' })
+          : svg('circle', { cx: cx + dx, cy: y + MARK_Y, r: 3.6, class: `marker ${kind === 'context' ? 'context' : ''}` });
+        const hit = svg('circle', { cx: cx + dx, cy: y + MARK_Y, r: 6, class: 'marker-hit', 'data-statement': s.statementId });
+        hit.addEventListener('mouseenter', () => tooltip.show(hit, statementCard(s, { heading: s.retracted ? 'Retracted statement' : 'Statement' })));
+        hit.addEventListener('mouseleave', () => tooltip.hideUnlessFocused());
+        g.append(mark, hit);
+      });
+    }
+    root.append(g);
+  });
+
+  // Each compressed stretch cuts through the rows, like a break in an axis.
+  const cuts = svg('g', { class: 'cuts', 'aria-hidden': 'true' });
+  for (const piece of scale.pieces.filter((p) => p.quiet)) {
+    const cx = LABEL_W + (piece.x0 + piece.x1) / 2;
+    rows.forEach((_row, r) => {
+      const top = AXIS_H + r * ROW_H + BAND_Y - 1;
+      const bottom = top + BAND_H + 2;
+      cuts.append(svg('path', { d: `M${cx - 6} ${bottom} L${cx - 1} ${top} M${cx + 1} ${bottom} L${cx + 6} ${top}`, class: 'cut' }));
+    });
+  }
+  root.append(cuts, labels);
+
+  // After the as-of day: dimmed, still there to hover.
+  const asOfX = X(asOfN + 1);
+  if (asOfX < LABEL_W + scale.width - 1) {
+    root.append(svg('rect', { x: asOfX, y: AXIS_H, width: LABEL_W + scale.width - asOfX, height: height - AXIS_H - 8, class: 'after-asof', 'aria-hidden': 'true' }));
+  }
+
+  // Today and as-of lines, with labels above the axis.
+  const lines = svg('g', { class: 'lines', 'aria-hidden': 'true' });
+  const todayX = X(todayN + (Date.now() % 86_400_000) / 86_400_000);
+  const asOfMid = X(asOfN + 0.5);
+  const near = asOf === today;
+  lines.append(svg('line', { x1: todayX, x2: todayX, y1: 18, y2: height - 8, class: 'today-line' }));
+  if (!near) lines.append(svg('line', { x1: asOfMid, x2: asOfMid, y1: 18, y2: height - 8, class: 'asof-line' }));
+  const todayText = near ? `Today · as of ${formatDay(today)}` : 'Today';
+  const todayLeft = todayX + todayText.length * 7.5 + 12 > width || (!near && asOfMid > todayX);
+  lines.append(svg('text', { x: todayX + (todayLeft ? -5 : 5), y: 14, class: 'line-label today', 'text-anchor': todayLeft ? 'end' : 'start' }, todayText));
+  if (!near) {
+    // On the side away from today's label, unless that runs off the chart.
+    const textW = 110;
+    const asOfLeft = asOfMid < todayX ? asOfMid - textW > LABEL_W : asOfMid + textW + 12 > width;
+    lines.append(svg('text', { x: asOfMid + (asOfLeft ? -5 : 5), y: 14, class: 'line-label asof', 'text-anchor': asOfLeft ? 'end' : 'start' }, `As of ${formatDay(asOf)}`));
+  }
+  root.append(lines);
+
+  // One tab stop for the whole timeline; arrow keys move between bands.
+  root.addEventListener('keydown', (event) => {
+    const r = bandRows.findIndex((list) => list.some((b) => b.el === document.activeElement));
+    if (r < 0) return;
+    const list = bandRows[r];
+    const c = list.findIndex((b) => b.el === document.activeElement);
+    const atDay = (rowIndex) => {
+      const target = bandRows[rowIndex];
+      return target.find((b) => b.band.from <= list[c].mid && list[c].mid < b.band.to) ?? target.at(-1);
+    };
+    const next = {
+      ArrowRight: list[c + 1],
+      ArrowLeft: list[c - 1],
+      Home: list[0],
+      End: list.at(-1),
+      ArrowDown: r + 1 < bandRows.length ? atDay(r + 1) : undefined,
+      ArrowUp: r > 0 ? atDay(r - 1) : undefined,
+    }[event.key];
+    if (next) {
+      event.preventDefault();
+      next.el.focus();
+    } else if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      onOpen(rows[r].code);
+    } else if (event.key === 'Escape') {
+      tooltip.hide();
+    }
+  });
+
+  // Keep the keyboard user's place across redraws: the same country, the band around the same day.
+  const focusable = (() => {
+    const key = options.focusedBand;
+    if (key) {
+      const r = rows.findIndex((row) => row.code === key.code);
+      if (r >= 0) return bandRows[r].find((b) => b.band.from <= key.day && key.day < b.band.to) ?? bandRows[r][0];
+    }
+    return bandRows[0]?.find((b) => b.band.from <= asOfN && asOfN < b.band.to) ?? bandRows[0]?.[0];
+  })();
+  focusable?.el.setAttribute('tabindex', '0');
+
+  container.replaceChildren(root);
+  return { refocus: () => focusable?.el.focus() };
+}

@@ -1,0 +1,102 @@
+// Dates and the domain's words as a reader sees them. Valid time is a UTC day
+// ("YYYY-MM-DD"); knowledge time given as a day means the end of that day.
+
+export const DAY_MS = 86_400_000;
+
+const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+const shortFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+const instantFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' });
+
+/** Days since 1970-01-01 (UTC) for a "YYYY-MM-DD" day. */
+export const dayNumber = (day) => Date.parse(`${day.slice(0, 10)}T00:00:00Z`) / DAY_MS;
+export const dayOfNumber = (n) => new Date(Math.floor(n) * DAY_MS).toISOString().slice(0, 10);
+export const todayUtc = () => new Date().toISOString().slice(0, 10);
+
+export const formatDay = (day) => dayFormat.format(new Date(`${day.slice(0, 10)}T00:00:00Z`));
+export const formatShortDay = (n) => shortFormat.format(new Date(n * DAY_MS));
+export const yearOf = (n) => new Date(n * DAY_MS).getUTCFullYear();
+
+/** A knowledge time for people: a day stays a day, an instant gets its time. */
+export function formatKnownAt(knownAt) {
+  return knownAt.length === 10 ? formatDay(knownAt) : instantFormat.format(new Date(knownAt));
+}
+
+/** Milliseconds of a knowledge time; a bare day is the end of that UTC day. */
+export function knownAtMs(knownAt) {
+  return knownAt.length === 10 ? Date.parse(`${knownAt}T23:59:59.999Z`) : Date.parse(knownAt);
+}
+
+export function isDay(value) {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(dayNumber(value));
+}
+
+export const STATUS_LABEL = {
+  prohibited: 'Prohibited',
+  restricted: 'Restricted',
+  unrestricted: 'Unrestricted',
+  unknown: 'Unknown',
+};
+
+export const STATUS_MEANING = {
+  prohibited: 'may not use the weapons it supplied against targets in Russia',
+  restricted: 'may use the weapons it supplied against targets in Russia, within limits',
+  unrestricted: 'may use the weapons it supplied against targets in Russia, with no conditions on record',
+  unknown: 'has no permission or prohibition on record',
+};
+
+export const STANCE_LABEL = {
+  permits: 'permits use',
+  prohibits: 'prohibits use',
+  reviewing: 'policy under review',
+  endorses: 'supports lifting restrictions',
+};
+
+export const ATTRIBUTION_LABEL = {
+  official: 'on the record',
+  'anonymous-official': 'unnamed officials',
+  'media-report': 'media report',
+  'non-government': 'non-government, context only',
+};
+
+export const REASON_LABEL = {
+  older: 'a later statement decides',
+  'weaker-attribution': 'same day, weaker attribution',
+  'recorded-earlier': 'same day and attribution, recorded earlier',
+  retracted: 'retracted',
+  superseded: 'replaced by a correction',
+  'not-yet-reported': 'not reported yet at that time',
+  'not-yet-effective': 'not in effect yet on that day',
+  'non-government': 'non-government: context, never decides',
+  'not-status-bearing': 'neither permits nor prohibits',
+  'weapon-specific': 'about named weapons only',
+};
+
+export const SCOPE_LABEL = [
+  ['regions', 'Where'],
+  ['targets', 'Against'],
+  ['excludedTargets', 'Not against'],
+  ['purposes', 'For'],
+  ['weapons', 'With'],
+  ['excludedWeapons', 'Not with'],
+  ['conditions', 'Conditions'],
+];
+
+export function speakerOf(statement) {
+  const { name, role } = statement.speaker ?? {};
+  if (name && role) return `${name}, ${role}`;
+  return name ?? role ?? 'Unnamed source';
+}
+
+/** "The Hill, 29 May 2024", or the date alone when there is no publisher; the title is shown beside it. */
+export function sourceLine(source) {
+  return [source.publisher, formatDay(source.publishedAt)].filter(Boolean).join(', ');
+}
+
+export function scopeIsEmpty(scope) {
+  return !scope || SCOPE_LABEL.every(([key]) => !scope[key] || scope[key].length === 0);
+}
+
+/** A quote in quotation marks, unless the source already put it in them. */
+export function quoted(text) {
+  return /^["“‘']/.test(text) ? text : `“${text}”`;
+}

@@ -1,0 +1,277 @@
+// The page at GET /, driven in Debian's Chromium (playwright-core, no browser
+// download) against the real service with the seed statements loaded.
+// Without Chromium the tests are skipped with a message saying so, except in
+// CI (CI=true), where a missing browser is a failure: .ci/run installs it.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { startTestService, writer, type TestService } from '../helpers/service.js';
+
+// Functions given to page.evaluate run in the browser, where these exist; the project compiles without the DOM library.
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const getComputedStyle: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const SCREENSHOTS = path.resolve(__dirname, '../.tmp/ui');
+const hasChromium = existsSync(CHROMIUM);
+const SKIPPED = `Chromium is not installed at ${CHROMIUM}: the page tests are skipped. Install it with "apt-get install chromium" to run them.`;
+if (!hasChromium && process.env.CI !== 'true') process.stderr.write(`\n  ${SKIPPED}\n\n`);
+
+let service: TestService;
+let browser: Browser;
+let base: string;
+/** Script errors and CSP violations seen by any page. */
+const pageErrors: string[] = [];
+
+function needsChromium(ctx: TestContext): void {
+  if (!hasChromium) ctx.skip(SKIPPED);
+}
+
+async function open(url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
+  page.on('console', (message) => {
+    // A missing optional endpoint is a network 404, not a page error.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(`${url}: ${message.text()}`);
+  });
+  await page.goto(`${base}${url}`);
+  await page.locator('body[data-ready="true"]').waitFor();
+  return page;
+}
+
+interface BandInfo {
+  from: string;
+  to: string;
+  status: string;
+  colour: string;
+  x0: number;
+  x1: number;
+}
+
+/** Each band of a country's row, with the colour under its pattern. */
+function bandsOf(page: Page, code: string): Promise<BandInfo[]> {
+  return page.locator(`g.band[data-country="${code}"]`).evaluateAll((bands) =>
+    bands.map((band) => {
+      const fill = band.querySelector('.band-fill')!;
+      const pattern = /url\("?#([^")]+)"?\)/.exec(fill.getAttribute('fill') ?? '')?.[1];
+      const base = document.querySelector(`#${pattern} rect`)!;
+      const box = fill.getBoundingClientRect();
+      return {
+        from: band.getAttribute('data-from')!,
+        to: band.getAttribute('data-to')!,
+        status: band.getAttribute('data-status')!,
+        colour: getComputedStyle(base).fill,
+        x0: Math.round(box.left),
+        x1: Math.round(box.right),
+      };
+    }),
+  );
+}
+
+const covering = (bands: BandInfo[], day: string) => bands.find((b) => b.from <= day && (b.to === '' || day < b.to));
+
+describe('the page at GET /', () => {
+  beforeAll(async () => {
+    if (!hasChromium) {
+      if (process.env.CI === 'true') throw new Error(`CI=true but ${CHROMIUM} is missing: .ci/run must install chromium before npm test`);
+      return;
+    }
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    service = await startTestService({ env: { SEED_ON_START: 'true' } });
+    base = await service.app.listen({ port: 0, host: '127.0.0.1' });
+    for (let i = 0; (await fetch(`${base}/health/ready`)).status !== 200; i++) {
+      if (i > 100) throw new Error('the service did not become ready');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  it('is served with a Content-Security-Policy that allows only its own files', async (ctx) => {
+    needsChromium(ctx);
+    const response = await fetch(`${base}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // Not a catch-all: unknown paths are still the API's 404.
+    expect((await fetch(`${base}/no-such-file.js`)).status).toBe(404);
+  });
+
+  it('shows a row for the US, France, Belgium and Canada, a legend for the four statuses, and a line for today', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/');
+    for (const [code, name] of [['US', 'United States of America'], ['FR', 'France'], ['BE', 'Belgium'], ['CA', 'Canada']]) {
+      const row = page.locator(`g.row[data-country="${code}"]`);
+      await expect.poll(() => row.count()).toBe(1);
+      expect(await row.locator('.row-label').textContent()).toContain(name);
+      expect(await row.locator('g.band').count()).toBeGreaterThan(0);
+    }
+    const legend = await page.locator('.legend').textContent();
+    for (const status of ['Prohibited', 'Restricted', 'Unrestricted', 'Unknown']) expect(legend).toContain(status);
+    expect(await page.locator('#timeline .today-line').count()).toBe(1);
+    expect(await page.locator('.line-label.today').textContent()).toMatch(/^Today/);
+    // Statements are marked on their rows: the US has seven of policy and five of context.
+    expect(await page.locator('g.row[data-country="US"] .marker').count()).toBe(12);
+    expect(await page.locator('g.row[data-country="US"] .marker.context').count()).toBe(5);
+    await page.close();
+  });
+
+  it('the US band changes colour at the end of May 2024: prohibited to 29 May, restricted from 30 May', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/');
+    const bands = await bandsOf(page, 'US');
+    const before = covering(bands, '2024-05-29')!;
+    const after = covering(bands, '2024-05-30')!;
+    expect(before).toMatchObject({ status: 'prohibited', to: '2024-05-30', colour: 'rgb(213, 94, 0)' });
+    expect(after).toMatchObject({ status: 'restricted', from: '2024-05-30', colour: 'rgb(230, 159, 0)' });
+    expect(after.x0).toBe(before.x1); // side by side: the colour changes right there
+    expect(after.x0 - before.x0).toBeGreaterThanOrEqual(4); // and 29 May is wide enough to see
+    await page.close();
+  });
+
+  it('a keyboard user reaches the bands with Tab, moves with the arrow keys, and focusing a band shows its deciding statement with the quote and source', async (ctx) => {
+    needsChromium(ctx);
+    const history = (await (await fetch(`${base}/v1/countries/US/history`)).json()) as {
+      intervals: Array<{ from: string; decidingStatementId: string }>;
+      statements: Array<{ statementId: string; sources: Array<{ quote: string; title: string }> }>;
+    };
+    const kharkivInterval = history.intervals.find((i) => i.from === '2024-05-30')!;
+    const deciding = history.statements.find((s) => s.statementId === kharkivInterval.decidingStatementId)!;
+
+    const page = await open('/?country=US&at=2024-06-05');
+    // One tab stop for the whole timeline, right after the controls.
+    await page.locator('.controls a.permalink').focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('class'))).toContain('band');
+    // Down to the US row (the last), then to its last band.
+    for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('End');
+    const focused = await page.evaluate(() => ({
+      country: document.activeElement?.getAttribute('data-country'),
+      from: document.activeElement?.getAttribute('data-from'),
+      label: document.activeElement?.getAttribute('aria-label'),
+    }));
+    expect(focused).toMatchObject({ country: 'US', from: '2024-05-30' });
+    expect(focused.label).toMatch(/^United States of America: Restricted\. Since 30 May 2024/);
+
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    const text = (await tooltip.textContent())!;
+    expect(text).toContain(deciding.sources[0].quote);
+    expect(text).toContain(deciding.sources[0].title);
+    expect(text).toContain('Deciding statement');
+    expect(text).toContain('ATACMS: prohibited');
+
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'timeline.png'), fullPage: true });
+
+    // One band to the left: Kirby's "no change" of 29 May, with Blinken's review pending.
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(async () => (await tooltip.textContent()) ?? '').toContain('Prohibited · under review');
+    await page.keyboard.press('Escape');
+    expect(await tooltip.isVisible()).toBe(false);
+    await page.close();
+  });
+
+  it('"as known on" redraws the bands: known on 29 May 2024, the Kharkiv permission (reported 30 May) is not there yet', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-06-05');
+    expect((await bandsOf(page, 'US')).some((b) => b.status === 'restricted')).toBe(true);
+
+    await page.locator('#knownAt').fill('2024-05-29');
+    await expect.poll(async () => (await bandsOf(page, 'US')).map((b) => b.status)).not.toContain('restricted');
+    expect(covering(await bandsOf(page, 'US'), '2024-06-05')?.status).toBe('prohibited');
+    expect(new URL(page.url()).searchParams.get('knownAt')).toBe('2024-05-29');
+    expect(await page.locator('#timeline-note').textContent()).toContain('As known on 29 May 2024');
+
+    // "As of" moves the as-of line and dims what comes after it.
+    await page.locator('#at').fill('2024-05-20');
+    await expect.poll(() => page.locator('.line-label.asof').textContent()).toBe('As of 20 May 2024');
+    expect(await page.locator('.after-asof').count()).toBe(1);
+    await page.close();
+  });
+
+  it('the country view shows the position, per-weapon statuses and the explanation, and its link reproduces the view', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    const view = page.locator('#country');
+    await expect.poll(() => view.locator('.position-line').getAttribute('data-status')).toBe('restricted');
+    expect(await view.locator('h2').textContent()).toContain('United States of America');
+    expect(await view.locator('tr[data-system="ATACMS"]').textContent()).toContain('Prohibited');
+    expect(await view.locator('.scope').textContent()).toContain('counter-fire');
+    expect((await view.locator('.explanation').textContent())!.length).toBeGreaterThan(100);
+    expect(await view.locator('.deciding blockquote').count()).toBe(2);
+
+    const link = (await view.locator('a.permalink').getAttribute('href'))!;
+    const query = new URL(link, base).searchParams;
+    expect(query.get('country')).toBe('US');
+    expect(query.get('at')).toBe('2024-06-05');
+    expect(query.get('knownAt')).toMatch(/^\d{4}-\d{2}-\d{2}$/); // pinned, so later reports do not change what it shows
+
+    // The same view, from the link alone, and with an earlier knowledge time the answer of that time.
+    const again = await open(link);
+    await expect.poll(() => again.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    expect(await again.locator('#at').inputValue()).toBe('2024-06-05');
+    expect(await again.locator('#country-select').inputValue()).toBe('US');
+    await again.close();
+    const then = await open('/?country=US&at=2024-06-05&knownAt=2024-05-29');
+    await expect.poll(() => then.locator('#country .position-line').getAttribute('data-status')).toBe('prohibited');
+    await then.close();
+    await page.close();
+  });
+
+  it('without an explain endpoint, explains the position from its basis', async (ctx) => {
+    needsChromium(ctx);
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.route('**/v1/countries/*/explain*', (route) => route.fulfill({ status: 404, contentType: 'application/problem+json', body: '{}' }));
+    await page.goto(`${base}/?country=US&at=2024-06-05`);
+    const explanation = page.locator('#country .explanation');
+    await expect.poll(() => explanation.getAttribute('data-source')).toBe('basis');
+    const text = (await explanation.textContent())!;
+    expect(text).toContain('As of 5 Jun 2024');
+    expect(text).toContain('may use the weapons it supplied against targets in Russia, within limits');
+    expect(text).toContain('ATACMS is prohibited');
+    expect(text).toMatch(/\d+ other statements did not decide/);
+    await page.close();
+  });
+
+  it('shows text from the API as text, never as markup', async (ctx) => {
+    needsChromium(ctx);
+    const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+    const write = await fetch(`${base}/v1/statements`, {
+      method: 'POST',
+      headers: { ...writer, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        country: 'NO', stance: 'permits', scope: { regions: [hostile] },
+        speaker: { name: hostile, attribution: 'official' },
+        sources: [{ title: hostile, publishedAt: '2024-06-01', quote: hostile }],
+        effectiveAt: '2024-06-01', reportedAt: '2024-06-01',
+      }),
+    });
+    expect(write.status).toBe(201);
+
+    const page = await open('/?country=NO&at=2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    await page.locator('g.band[data-country="NO"][data-status="restricted"]').focus();
+    expect(await page.locator('#tooltip').textContent()).toContain(hostile);
+    expect(await page.locator('#country').textContent()).toContain(hostile);
+    expect(await page.locator('#tooltip img, #tooltip script, #country img, #country script').count()).toBe(0);
+    expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+    await page.close();
+  });
+
+  it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
+    needsChromium(ctx);
+    expect(pageErrors).toEqual([]);
+  });
+});
