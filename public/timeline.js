@@ -255,6 +255,8 @@ export function renderTimeline(container, rows, options) {
         role: 'button',
         tabindex: -1,
         'aria-label': describeBand(row, band, deciding),
+        // While focused, the tooltip is this band's: screen readers read the quote and source from it.
+        'aria-describedby': 'tooltip',
         'data-country': row.code,
         'data-status': band.status,
         'data-from': band.interval?.from ?? dayOfNumber(band.from),

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { startTestService, writer, type TestService } from '../helpers/service.js';
 
 // Functions given to page.evaluate run in the browser, where these exist; the project compiles without the DOM library.
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const getComputedStyle: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any;
+declare const getComputedStyle: any;
+declare const window: any;
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
