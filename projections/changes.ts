@@ -32,8 +32,14 @@ export function timelineOf(record: CountryRecord): Interval[] {
   return deriveTimeline(record.statements, { knownAt: KNOWN_NOW });
 }
 
+/** What is already known about the country before the event, to save deriving it again. */
+export interface Derived {
+  timeline: Interval[];
+  current: PositionState;
+}
+
 /** The changes one event of a country's stream causes, `today` being the day it was recorded. */
-export function changesOf(before: CountryRecord, after: CountryRecord, event: DomainEvent, today: string): Change[] {
+export function changesOf(before: CountryRecord, after: CountryRecord, event: DomainEvent, today: string, known?: Derived): Change[] {
   const country = after.country;
   const make = (type: ChangeType, data: Record<string, unknown>): Change => ({
     id: changeId(event.position, type, country),
@@ -55,11 +61,13 @@ export function changesOf(before: CountryRecord, after: CountryRecord, event: Do
     }
   }
 
-  const revision = revisedRange(timelineOf(before), timelineOf(after));
+  // A corroborating source changes no interval and no position: the confidence is not part of either.
+  if (event.type === 'SourceAttached') return changes;
+  const revision = revisedRange(known?.timeline ?? timelineOf(before), timelineOf(after));
   if (revision && revision.from < today) {
     changes.push(make('history.revised', { statementId: event.data.statementId, ...revision }));
   }
-  const previous = positionToday(before, today);
+  const previous = known?.current ?? positionToday(before, today);
   const current = positionToday(after, today);
   if (positionKey(previous) !== positionKey(current)) {
     changes.push(make('position.changed', { at: today, statementId: event.data.statementId, previous, current }));

@@ -94,78 +94,114 @@ function permitStatus(scope: Scope, ignore: Array<keyof Scope> = []): 'restricte
   return isEmptyScope(scope, ignore) ? 'unrestricted' : 'restricted';
 }
 
+/** Why a statement does not count at all for this query, or undefined when it counts. */
+export function exclusionOf(s: StatementRecord, query: PositionQuery): ExclusionReason | undefined {
+  const inLog = query.position ?? Number.POSITIVE_INFINITY;
+  if (s.effectiveAt > query.at) return 'not-yet-effective';
+  if (instantOnce(s, s.reportedAt) > query.knownAt) return 'not-yet-reported';
+  const retraction = s.retraction && s.retraction.position <= inLog ? s.retraction : undefined;
+  if (retraction && instantOnce(retraction, retraction.reportedAt) <= query.knownAt) return 'retracted';
+  if (s.speaker.attribution === 'non-government') return 'non-government';
+  return undefined;
+}
+
+/**
+ * Folds counted statements into a position, in any order: the deciding
+ * statement, each named weapon's deciding statement, and the newest reviewing
+ * and endorsing statements. Shared by a single derivation and the timeline's
+ * sweep over valid time.
+ */
+export class PositionFold {
+  deciding: StatementRecord | null = null;
+  private readonly weapons = new Map<string, { status: WeaponStatus; by: StatementRecord }>();
+  private newestReviewing: StatementRecord | null = null;
+  private newestEndorses: StatementRecord | null = null;
+
+  add(s: StatementRecord): void {
+    if (s.stance === 'reviewing') {
+      if (isNewer(s, this.newestReviewing)) this.newestReviewing = s;
+      return;
+    }
+    if (s.stance === 'endorses') {
+      if (isNewer(s, this.newestEndorses)) this.newestEndorses = s;
+      return;
+    }
+    if (!namesWeapons(s) && (!this.deciding || compareDeciding(s, this.deciding) > 0)) this.deciding = s;
+    const status = s.stance === 'prohibits' ? 'prohibited' : permitStatus(s.scope, ['weapons', 'excludedWeapons']);
+    for (const system of s.scope.weapons ?? []) this.setWeapon(system, status, s);
+    if (s.stance === 'permits') for (const system of s.scope.excludedWeapons ?? []) this.setWeapon(system, 'prohibited', s);
+  }
+
+  private setWeapon(system: string, status: WeaponStatus['status'], by: StatementRecord): void {
+    const key = system.trim().toUpperCase();
+    const current = this.weapons.get(key);
+    if (!current || compareDeciding(by, current.by) > 0) {
+      // Named as the statement that decides it names it, whatever order statements arrive in.
+      this.weapons.set(key, { status: { system, status, statementId: by.statementId }, by });
+    }
+  }
+
+  state(knownAt: number, inLog = Number.POSITIVE_INFINITY): PositionState {
+    const deciding = this.deciding;
+    return {
+      status: !deciding ? 'unknown' : deciding.stance === 'prohibits' ? 'prohibited' : permitStatus(deciding.scope),
+      scope: deciding ? deciding.scope : null,
+      weapons: [...this.weapons.values()].map((w) => w.status).sort((a, b) => a.system.localeCompare(b.system)),
+      underReview: this.newestReviewing !== null && isNewer(this.newestReviewing, deciding),
+      endorsesLifting: this.newestEndorses !== null && isNewer(this.newestEndorses, deciding),
+      confidence: deciding
+        ? {
+            attribution: deciding.speaker.attribution,
+            // Sources published by knownAt; at least one, since the statement itself was known by then.
+            sources: Math.max(1, deciding.sources.filter((src) => src.position <= inLog && instantOnce(src, src.publishedAt) <= knownAt).length),
+          }
+        : null,
+      decidingStatementId: deciding?.statementId ?? null,
+    };
+  }
+}
+
 export function derivePosition(statements: readonly StatementRecord[], query: PositionQuery): Derivation {
   const inLog = query.position ?? Number.POSITIVE_INFINITY;
   const notDeciding: NotDeciding[] = [];
   const considered: StatementRecord[] = [];
-
   for (const s of statements) {
     if (s.position > inLog) continue; // not in the log yet at that point: not part of the answer at all
-    const retraction = s.retraction && s.retraction.position <= inLog ? s.retraction : undefined;
-    let reason: ExclusionReason | undefined;
-    if (s.effectiveAt > query.at) reason = 'not-yet-effective';
-    else if (instantOf(s.reportedAt) > query.knownAt) reason = 'not-yet-reported';
-    else if (retraction && instantOf(retraction.reportedAt) <= query.knownAt) reason = 'retracted';
-    else if (s.speaker.attribution === 'non-government') reason = 'non-government';
+    const reason = exclusionOf(s, query);
     if (reason) notDeciding.push({ statementId: s.statementId, reason });
     else considered.push(s);
   }
 
   // A correction replaces what it corrects once the correction itself counts.
-  const superseded = new Set(considered.map((s) => s.supersedes).filter((id): id is string => Boolean(id)));
+  const superseded = supersededBy(considered);
   const counted = superseded.size === 0 ? considered : considered.filter((s) => {
     if (!superseded.has(s.statementId)) return true;
     notDeciding.push({ statementId: s.statementId, reason: 'superseded' });
     return false;
   });
 
-  let deciding: StatementRecord | null = null;
-  for (const s of counted) {
-    if (isStatusBearing(s) && !namesWeapons(s) && (!deciding || compareDeciding(s, deciding) > 0)) deciding = s;
+  const fold = new PositionFold();
+  for (const s of counted) fold.add(s);
+  const deciding = fold.deciding;
+  for (const s of counted) if (s !== deciding) notDeciding.push({ statementId: s.statementId, reason: whyNotDeciding(s, deciding) });
+  return { ...fold.state(query.knownAt, inLog), deciding, notDeciding };
+}
+
+export function supersededBy(counted: readonly StatementRecord[]): Set<string> {
+  const ids = new Set<string>();
+  for (const s of counted) if (s.supersedes) ids.add(s.supersedes);
+  return ids;
+}
+
+// Dates in the records are text; each is parsed once and remembered with the object it belongs to.
+const instants = new WeakMap<object, number>();
+function instantOnce(owner: object, dayOrInstant: string): number {
+  let instant = instants.get(owner);
+  if (instant === undefined) {
+    instant = instantOf(dayOrInstant);
+    instants.set(owner, instant);
   }
-
-  const weapons = new Map<string, { status: WeaponStatus; by: StatementRecord }>();
-  const setWeapon = (system: string, status: WeaponStatus['status'], by: StatementRecord) => {
-    const key = system.trim().toUpperCase();
-    const current = weapons.get(key);
-    if (!current || compareDeciding(by, current.by) > 0) {
-      weapons.set(key, { status: { system: current?.status.system ?? system, status, statementId: by.statementId }, by });
-    }
-  };
-
-  let newestReviewing: StatementRecord | null = null;
-  let newestEndorses: StatementRecord | null = null;
-  for (const s of counted) {
-    if (s.stance === 'reviewing') {
-      if (isNewer(s, newestReviewing)) newestReviewing = s;
-    } else if (s.stance === 'endorses') {
-      if (isNewer(s, newestEndorses)) newestEndorses = s;
-    } else {
-      const status = s.stance === 'prohibits' ? 'prohibited' : permitStatus(s.scope, ['weapons', 'excludedWeapons']);
-      for (const system of s.scope.weapons ?? []) setWeapon(system, status, s);
-      if (s.stance === 'permits') for (const system of s.scope.excludedWeapons ?? []) setWeapon(system, 'prohibited', s);
-    }
-    if (s === deciding) continue;
-    notDeciding.push({ statementId: s.statementId, reason: whyNotDeciding(s, deciding) });
-  }
-
-  return {
-    status: !deciding ? 'unknown' : deciding.stance === 'prohibits' ? 'prohibited' : permitStatus(deciding.scope),
-    scope: deciding ? deciding.scope : null,
-    weapons: [...weapons.values()].map((w) => w.status).sort((a, b) => a.system.localeCompare(b.system)),
-    underReview: newestReviewing !== null && isNewer(newestReviewing, deciding),
-    endorsesLifting: newestEndorses !== null && isNewer(newestEndorses, deciding),
-    confidence: deciding
-      ? {
-          attribution: deciding.speaker.attribution,
-          // Sources published by knownAt; at least one, since the statement itself was known by then.
-          sources: Math.max(1, deciding.sources.filter((src) => src.position <= inLog && instantOf(src.publishedAt) <= query.knownAt).length),
-        }
-      : null,
-    decidingStatementId: deciding?.statementId ?? null,
-    deciding,
-    notDeciding,
-  };
+  return instant;
 }
 
 function whyNotDeciding(s: StatementRecord, deciding: StatementRecord | null): ExclusionReason {

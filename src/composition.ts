@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { Metrics } from './metrics/metrics.js';
 import { ProjectionRunner } from './read-model/projection-runner.js';
 import { ReadModel } from './read-model/read-model.js';
+import { ReadModelSwitch } from './read-model/swappable.js';
 import { StatementService } from './statements/statement-service.js';
 import type { EventStore } from './store/event-store.js';
 import { KurrentDbEventStore } from './store/kurrentdb-event-store.js';
@@ -24,6 +25,7 @@ export const Tokens = {
   Clock: Symbol('Clock'),
   EventStore: Symbol('EventStore'),
   ReadModel: Symbol('ReadModel'),
+  ReadModels: Symbol('ReadModelSwitch'),
   Runner: Symbol('ProjectionRunner'),
   Statements: Symbol('StatementService'),
   KeyRing: Symbol('KeyRing'),
@@ -61,8 +63,12 @@ export function compose(
         : new SqliteEventStore(path.join(config.DATA_DIR, 'events.db')),
     ),
   });
+  c.register<ReadModelSwitch>(Tokens.ReadModels, {
+    useFactory: instanceCachingFactory(() => new ReadModelSwitch(new ReadModel(path.join(config.DATA_DIR, 'read-model.db')))),
+  });
+  // Everyone gets the switch's view, so a rebuilt read model replaces the old one for all readers at once.
   c.register<ReadModel>(Tokens.ReadModel, {
-    useFactory: instanceCachingFactory(() => new ReadModel(path.join(config.DATA_DIR, 'read-model.db'))),
+    useFactory: instanceCachingFactory((d) => d.resolve<ReadModelSwitch>(Tokens.ReadModels).view()),
   });
   c.register<ProjectionRunner>(Tokens.Runner, {
     useFactory: instanceCachingFactory(

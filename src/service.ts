@@ -9,6 +9,8 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import type { ProjectionRunner } from './read-model/projection-runner.js';
 import type { ReadModel } from './read-model/read-model.js';
+import { needsRebuild, rebuildInShadow } from './read-model/shadow-rebuild.js';
+import type { ReadModelSwitch } from './read-model/swappable.js';
 import { seedOnStart } from './seed/seed-on-start.js';
 import type { EventStore } from './store/event-store.js';
 import type { WebhookOverrides, Webhooks } from './webhooks/webhooks.js';
@@ -35,6 +37,9 @@ export async function startService(config: Config, logger: Logger, now: () => Da
   }
 
   runner.start();
+  // A changed projection version: rebuild beside the serving read model, then swap.
+  const models = container.resolve<ReadModelSwitch>(Tokens.ReadModels);
+  const rebuild = needsRebuild(models.current) ? rebuildInShadow(store, models, runner, logger.child({ component: 'projections' })) : undefined;
   const webhooks = container.resolve<Webhooks>(Tokens.Webhooks);
   webhooks.start();
   // Seeds now, or (a remote store that cannot be reached yet) in the background once it answers.
@@ -58,6 +63,8 @@ export async function startService(config: Config, logger: Logger, now: () => Da
       await app.close(); // stops accepting, lets in-flight requests finish
       await webhooks.stop(); // lets deliveries in flight finish; the rest stay pending for the next start
       seeding?.cancel();
+      rebuild?.cancel();
+      await rebuild?.done;
       await runner.stop();
       await store.close();
       readModel.close();

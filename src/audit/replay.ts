@@ -37,6 +37,8 @@ export async function catchUp(store: EventStore, target: ReadModel, position: nu
     replayed += page.length;
     after = page[page.length - 1].position;
     options.onProgress?.(after, position);
+    // Let requests in between pages: a rebuild runs beside a service that keeps serving.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return replayed;
 }

@@ -18,6 +18,7 @@ import { changeStreamRoutes } from '../webhooks/http/change-stream.js';
 import { webhookRoutes } from '../webhooks/http/routes.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
 import { installErrorHandling } from './error-handler.js';
+import { auditRoutes } from './routes/audit.js';
 import { countryRoutes } from './routes/countries.js';
 import { feedRoutes } from './routes/feeds.js';
 import { healthRoutes } from './routes/health.js';
@@ -83,5 +84,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(feedRoutes(deps));
   await app.register(changeStreamRoutes(deps.readModel));
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys));
+  await app.register(auditRoutes(deps));
   return app;
 }

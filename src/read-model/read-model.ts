@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent, isKnownEventType } from '../../events/registry.js';
-import { changesOf, changesOfDays, positionToday, timelineOf, type Change } from '../../projections/changes.js';
+import { changesOf, changesOfDays, positionToday, timelineOf, type Change, type Derived } from '../../projections/changes.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
 import type { PositionState } from '../../projections/position.js';
 import { countryOfStream, emptyCountry, evolveCountry, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
@@ -162,7 +162,7 @@ export class ReadModel {
           const before = staged.get(country) ?? this.country(country) ?? emptyCountry(country);
           const decoded = decodeEvent(event);
           const after = evolveCountry(before, decoded);
-          const changes = changesOf(before, after, decoded, today);
+          const changes = changesOf(before, after, decoded, today, this.derived(country));
           this.storeStatement(before, after, statementIdOf(decoded.data));
           this.storeCountry(after, { position: event.position, current: positionToday(after, today), timeline: timelineOf(after) });
           for (const change of changes) this.insertChange(change);
@@ -254,6 +254,12 @@ export class ReadModel {
     this.sql.upsertCountry.run(row);
     this.fingerprint.replace('countries', row.code, previous ? countryContent(previous) : undefined, countryContent(row));
     this.countryRows.set(row.code, row);
+  }
+
+  /** The timeline and today's position as stored for a country, so they are not derived twice. */
+  private derived(code: string): Derived | undefined {
+    const row = this.countryRow(code);
+    return row ? { timeline: JSON.parse(row.timeline) as Interval[], current: JSON.parse(row.current) as PositionState } : undefined;
   }
 
   private countryRow(code: string): CountryRow | undefined {

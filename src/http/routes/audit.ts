@@ -39,7 +39,7 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app)
       throw badRequest(`the read model has applied the log up to position ${checkpoint}`, [{ path: 'querystring.position', message: `must be at most ${checkpoint}` }]);
     }
     const recorded = deps.readModel.fingerprintAt(position);
-    return { ...recorded, position: position ?? recorded.position, projectionVersion: deps.readModel.version };
+    return { ...recorded, position: position ?? recorded.position, projectionVersion: deps.readModel.builtWith() ?? deps.readModel.version };
   });
 
   app.post('/v1/admin/replay', {

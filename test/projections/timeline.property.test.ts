@@ -1,0 +1,82 @@
+// The timeline's sweep over valid time equals the plain definition: derive the
+// position afresh on every day a statement takes effect, and merge equal
+// neighbours.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { derivePosition, samePosition, stateOf } from '../../projections/position.js';
+import type { StatementRecord } from '../../projections/statement-record.js';
+import { KNOWN_NOW, knownAtInstant } from '../../projections/time.js';
+import { deriveTimeline, type Interval } from '../../projections/timeline.js';
+import { History } from '../helpers/statements.js';
+
+function timelineByDefinition(statements: StatementRecord[], knownAt: number, position?: number): Interval[] {
+  const days = [...new Set(statements.filter((s) => s.position <= (position ?? Infinity)).map((s) => s.effectiveAt))].sort();
+  const intervals: Interval[] = [];
+  let previous: ReturnType<typeof stateOf> | undefined;
+  for (const day of days) {
+    const state = stateOf(derivePosition(statements, { at: day, knownAt, position }));
+    if (previous && samePosition(previous, state)) continue;
+    if (intervals.length > 0) intervals[intervals.length - 1].to = day;
+    else if (state.status === 'unknown' && !state.underReview && !state.endorsesLifting && state.weapons.length === 0) continue;
+    const { confidence: _c, ...rest } = state;
+    intervals.push({ from: day, to: null, ...rest, decidingStatementId: state.decidingStatementId });
+    previous = state;
+  }
+  return intervals.map(({ from, to, status, scope, weapons, underReview, endorsesLifting, decidingStatementId }) => ({
+    from, to, status, scope, weapons, underReview, endorsesLifting, decidingStatementId,
+  }));
+}
+
+const DAYS = ['2024-05-01', '2024-05-10', '2024-05-20', '2024-05-28', '2024-05-30'];
+const step = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('record' as const),
+      stance: fc.constantFrom('permits', 'prohibits', 'reviewing', 'endorses'),
+      attribution: fc.constantFrom('official', 'anonymous-official', 'media-report', 'non-government'),
+      effectiveAt: fc.constantFrom(...DAYS),
+      reportedAt: fc.constantFrom(...DAYS),
+      regions: fc.boolean(),
+      weapons: fc.constantFrom<string[]>([], ['ATACMS'], ['HIMARS', 'atacms']),
+      excludedWeapons: fc.constantFrom<string[]>([], ["ATACMS"]),
+      supersedes: fc.option(fc.nat(), { nil: undefined }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retract' as const), pick: fc.nat(), reportedAt: fc.constantFrom(...DAYS) }) },
+);
+
+describe('the timeline', () => {
+  it('equals deriving the position on every effective day, for random histories, knowledge times and log positions', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 20 }), fc.constantFrom(undefined, ...DAYS), fc.option(fc.nat({ max: 25 }), { nil: undefined }), (steps, knownDay, position) => {
+        const history = new History();
+        let n = 0;
+        for (const s of steps) {
+          if (s.kind === 'record') {
+            n += 1;
+            history.recorded({
+              statementId: `s${n}`,
+              stance: s.stance,
+              effectiveAt: s.effectiveAt,
+              reportedAt: s.reportedAt,
+              speaker: { attribution: s.attribution },
+              scope: {
+                ...(s.regions ? { regions: ['near Kharkiv'] } : {}),
+                ...(s.weapons.length ? { weapons: s.weapons } : {}),
+                ...(s.excludedWeapons.length ? { excludedWeapons: s.excludedWeapons } : {}),
+              },
+              ...(s.supersedes !== undefined && n > 1 ? { supersedes: `s${(s.supersedes % (n - 1)) + 1}` } : {}),
+            });
+          } else if (n > 0) {
+            history.retracted(`s${(s.pick % n) + 1}`, s.reportedAt);
+          }
+        }
+        const knownAt = knownDay ? knownAtInstant(knownDay) : KNOWN_NOW;
+        const statements = history.record.statements;
+        expect(deriveTimeline(statements, { knownAt, position })).toEqual(timelineByDefinition(statements, knownAt, position));
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
