@@ -1,10 +1,11 @@
-// The changes a recorded event causes, derived purely from the country's state
-// before and after it. Ids come from the log position and the change type, so
-// a replay of the same log yields the same changes with the same ids.
+// The changes a recorded event causes, derived purely from what the country's
+// position was before it and is after it. Ids come from the log position and
+// the change type, so a replay of the same log yields the same changes with
+// the same ids.
 import { createHash } from 'node:crypto';
 import type { DomainEvent } from '../events/registry.js';
 import { derivePosition, positionKey, stateOf, type PositionState } from './position.js';
-import type { CountryRecord, StatementRecord } from './statement-record.js';
+import { statementOf, type CountryRecord, type StatementRecord } from './statement-record.js';
 import { deriveTimeline, intervalAt, type Interval } from './timeline.js';
 import { addDays, KNOWN_NOW } from './time.js';
 
@@ -20,6 +21,14 @@ export interface Change {
   data: Record<string, unknown>;
 }
 
+/** A country's position as now known, before or after an event. */
+export interface Derived {
+  /** The timeline, or (with `from`) the intervals that reach that day or later. */
+  timeline: Interval[];
+  /** Today's position. */
+  current: PositionState;
+}
+
 export function changeId(...parts: Array<string | number>): string {
   return `chg_${createHash('sha256').update(parts.join('|')).digest('base64url').slice(0, 24)}`;
 }
@@ -32,15 +41,13 @@ export function timelineOf(record: CountryRecord): Interval[] {
   return deriveTimeline(record.statements, { knownAt: KNOWN_NOW });
 }
 
-/** What is already known about the country before the event, to save deriving it again. */
-export interface Derived {
-  timeline: Interval[];
-  current: PositionState;
-}
-
-/** The changes one event of a country's stream causes, `today` being the day it was recorded. */
-export function changesOf(before: CountryRecord, after: CountryRecord, event: DomainEvent, today: string, known?: Derived): Change[] {
-  const country = after.country;
+/**
+ * The changes one event of a country's stream causes, `today` being the day it
+ * was recorded. `from`, when given, is the earliest day the event can have
+ * changed, and the timelines are the intervals from that day on.
+ */
+export function changesOf(event: DomainEvent, record: CountryRecord, today: string, before: Derived, after: Derived, from?: string): Change[] {
+  const country = record.country;
   const make = (type: ChangeType, data: Record<string, unknown>): Change => ({
     id: changeId(event.position, type, country),
     type,
@@ -50,42 +57,37 @@ export function changesOf(before: CountryRecord, after: CountryRecord, event: Do
     data: { country, ...data },
   });
   const changes: Change[] = [];
-
-  if (event.type === 'StatementRecorded') {
-    const statement = after.statements.find((s) => s.statementId === event.data.statementId);
-    if (statement?.position === event.position) changes.push(make('statement.recorded', { statement: summarise(statement) }));
-  } else if (event.type === 'StatementRetracted') {
-    const statement = after.statements.find((s) => s.statementId === event.data.statementId);
-    if (statement?.retraction?.position === event.position) {
-      changes.push(make('statement.retracted', { statementId: statement.statementId, reason: event.data.reason, reportedAt: event.data.reportedAt }));
-    }
+  const statement = statementOf(record, event.data.statementId);
+  if (event.type === 'StatementRecorded' && statement?.position === event.position) {
+    changes.push(make('statement.recorded', { statement: summarise(statement) }));
+  } else if (event.type === 'StatementRetracted' && statement?.retraction?.position === event.position) {
+    changes.push(make('statement.retracted', { statementId: statement.statementId, reason: event.data.reason, reportedAt: event.data.reportedAt }));
   }
-
   // A corroborating source changes no interval and no position: the confidence is not part of either.
   if (event.type === 'SourceAttached') return changes;
-  const revision = revisedRange(known?.timeline ?? timelineOf(before), timelineOf(after));
+
+  const revision = revisedRange(before.timeline, after.timeline, from);
   if (revision && revision.from < today) {
     changes.push(make('history.revised', { statementId: event.data.statementId, ...revision }));
   }
-  const previous = known?.current ?? positionToday(before, today);
-  const current = positionToday(after, today);
-  if (positionKey(previous) !== positionKey(current)) {
-    changes.push(make('position.changed', { at: today, statementId: event.data.statementId, previous, current }));
+  if (positionKey(before.current) !== positionKey(after.current)) {
+    changes.push(make('position.changed', { at: today, statementId: event.data.statementId, previous: before.current, current: after.current }));
   }
   return changes;
 }
 
 /**
- * A statement effective in the future changes today's position when that day comes.
- * These are the changes for the days after `fromDay` up to and including `toDay`.
+ * A statement effective in the future changes today's position when that day
+ * comes. These are the changes for the days after `fromDay` up to and
+ * including `toDay`: the days on which an interval of the timeline starts.
  */
-export function changesOfDays(record: CountryRecord, fromDay: string, toDay: string, lastPosition: number): Change[] {
+export function changesOfDays(record: CountryRecord, timeline: readonly Interval[], fromDay: string, toDay: string, lastPosition: number): Change[] {
   const changes: Change[] = [];
-  const days = [...new Set(record.statements.map((s) => s.effectiveAt))].filter((d) => d > fromDay && d <= toDay).sort();
-  for (const day of days) {
+  for (const interval of timeline) {
+    const day = interval.from;
+    if (day <= fromDay || day > toDay) continue;
     const previous = positionToday(record, addDays(day, -1));
     const current = positionToday(record, day);
-    if (positionKey(previous) === positionKey(current)) continue;
     changes.push({
       id: changeId('day', day, 'position.changed', record.country, lastPosition),
       type: 'position.changed',
@@ -105,19 +107,27 @@ export interface RevisedRange {
   after: Interval[];
 }
 
-/** The valid-time range over which two timelines disagree, with the intervals on each side that overlap it. */
-export function revisedRange(before: Interval[], after: Interval[]): RevisedRange | undefined {
-  const bounds = [...new Set([...before, ...after].flatMap((i) => (i.to ? [i.from, i.to] : [i.from])))].sort();
-  let from: string | undefined;
-  let to: string | null = null;
+/**
+ * The valid-time range over which two timelines disagree, with the intervals on
+ * each side that overlap it. With `from`, only days from then on are compared.
+ */
+export function revisedRange(before: Interval[], after: Interval[], from?: string): RevisedRange | undefined {
+  const days = new Set<string>(from ? [from] : []);
+  for (const i of [...before, ...after]) {
+    if (!from || i.from >= from) days.add(i.from);
+    if (i.to && (!from || i.to >= from)) days.add(i.to);
+  }
+  const bounds = [...days].sort();
+  let start: string | undefined;
+  let end: string | null = null;
   for (let i = 0; i < bounds.length; i++) {
     if (intervalKey(intervalAt(before, bounds[i])) === intervalKey(intervalAt(after, bounds[i]))) continue;
-    from ??= bounds[i];
-    to = bounds[i + 1] ?? null;
+    start ??= bounds[i];
+    end = bounds[i + 1] ?? null;
   }
-  if (from === undefined) return undefined;
-  const overlaps = (i: Interval) => (to === null || i.from < to) && (i.to === null || i.to > (from as string));
-  return { from, to, before: before.filter(overlaps), after: after.filter(overlaps) };
+  if (start === undefined) return undefined;
+  const overlaps = (i: Interval) => (end === null || i.from < end) && (i.to === null || i.to > (start as string));
+  return { from: start, to: end, before: before.filter(overlaps), after: after.filter(overlaps) };
 }
 
 function intervalKey(i: Interval | undefined): string {

@@ -221,11 +221,11 @@ export function stateOf(d: Derivation): PositionState {
 }
 
 /** Two positions are the same when status, scope, flags and weapons are; the evidence may differ. */
-export function samePosition(a: PositionState, b: PositionState): boolean {
+type Comparable = Pick<PositionState, 'status' | 'scope' | 'underReview' | 'endorsesLifting' | 'weapons'>;
+
+export function samePosition(a: Comparable, b: Comparable): boolean {
   return positionKey(a) === positionKey(b);
 }
-
-type Comparable = Pick<PositionState, 'status' | 'scope' | 'underReview' | 'endorsesLifting' | 'weapons'>;
 
 export function positionKey(p: Comparable): string {
   return JSON.stringify([

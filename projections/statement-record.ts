@@ -1,7 +1,7 @@
 // The state of one country's statements as the log tells it so far: each
 // statement with every source attached to it and its retraction, if any, each
 // tagged with the log position that brought it. `evolveCountry` is the only
-// way this state changes, and it is pure.
+// way this state changes.
 import type { DomainEvent } from '../events/registry.js';
 import type { Source } from '../events/vocabulary.js';
 import type { StatementRecorded } from '../events/statement-recorded.js';
@@ -32,63 +32,64 @@ export interface CountryRecord {
   revision: number;
   /** In log order. */
   statements: StatementRecord[];
+  /** statementId -> index in `statements`. */
+  index: Map<string, number>;
 }
 
 export const countryOfStream = (streamId: string): string | undefined => /^country-([A-Z]{2})$/.exec(streamId)?.[1];
 
 export function emptyCountry(country: string): CountryRecord {
-  return { country, revision: -1, statements: [] };
+  return { country, revision: -1, statements: [], index: new Map() };
 }
 
-/** Applies one event of the country's stream. Events about unknown statements change nothing but the revision. */
+export function countryFrom(country: string, revision: number, statements: StatementRecord[]): CountryRecord {
+  return { country, revision, statements, index: new Map(statements.map((s, i) => [s.statementId, i])) };
+}
+
+/**
+ * Applies one event of the country's stream to the record, in place, and
+ * returns it. In place because the read model owns its records and a copy per
+ * event would make a replay quadratic; like every projection it reads no
+ * clock and does no I/O, and folding the same events always gives the same
+ * record. Events about unknown statements change nothing but the revision.
+ */
 export function evolveCountry(record: CountryRecord, event: DomainEvent): CountryRecord {
-  const revision = event.streamRevision;
+  record.revision = event.streamRevision;
   switch (event.type) {
     case 'StatementRecorded': {
       // A statement id is recorded once; a second recording of the same id is ignored,
       // the same way on every replay.
-      if (record.statements.some((s) => s.statementId === event.data.statementId)) return { ...record, revision };
+      if (record.index.has(event.data.statementId)) return record;
       const { sources, ...rest } = event.data;
-      const statement: StatementRecord = {
+      record.index.set(event.data.statementId, record.statements.length);
+      record.statements.push({
         ...rest,
         sources: sources.map((source) => ({ ...source, position: event.position })),
         position: event.position,
         recordedAt: event.recordedAt,
-      };
-      return { ...record, revision, statements: [...record.statements, statement] };
+      });
+      return record;
     }
-    case 'StatementRetracted':
-      return updateStatement(record, revision, event.data.statementId, (s) =>
-        s.retraction
-          ? s
-          : {
-              ...s,
-              retraction: {
-                reason: event.data.reason,
-                reportedAt: event.data.reportedAt,
-                ...(event.data.source ? { source: event.data.source } : {}),
-                position: event.position,
-                recordedAt: event.recordedAt,
-              },
-            },
-      );
+    case 'StatementRetracted': {
+      const statement = statementOf(record, event.data.statementId);
+      if (statement && !statement.retraction) {
+        statement.retraction = {
+          reason: event.data.reason,
+          reportedAt: event.data.reportedAt,
+          ...(event.data.source ? { source: event.data.source } : {}),
+          position: event.position,
+          recordedAt: event.recordedAt,
+        };
+      }
+      return record;
+    }
     case 'SourceAttached':
-      return updateStatement(record, revision, event.data.statementId, (s) => ({
-        ...s,
-        sources: [...s.sources, { ...event.data.source, position: event.position }],
-      }));
+      statementOf(record, event.data.statementId)?.sources.push({ ...event.data.source, position: event.position });
+      return record;
   }
 }
 
-function updateStatement(
-  record: CountryRecord,
-  revision: number,
-  statementId: string,
-  update: (s: StatementRecord) => StatementRecord,
-): CountryRecord {
-  const index = record.statements.findIndex((s) => s.statementId === statementId);
-  if (index < 0) return { ...record, revision };
-  const statements = record.statements.slice();
-  statements[index] = update(statements[index]);
-  return { ...record, revision, statements };
+export function statementOf(record: CountryRecord, statementId: string): StatementRecord | undefined {
+  const index = record.index.get(statementId);
+  return index === undefined ? undefined : record.statements[index];
 }

@@ -24,6 +24,19 @@ export interface TimelineQuery {
 
 const LAST_DAY = '9999-12-31';
 
+export interface Sweep {
+  intervals: Interval[];
+  /** Every counted statement folded in: the position from the last effective day on. */
+  fold: PositionFold;
+  /** The last day any counted statement takes effect, or null. */
+  lastDay: string | null;
+}
+
+/** The whole timeline as a list of intervals. */
+export function deriveTimeline(statements: readonly StatementRecord[], query: TimelineQuery): Interval[] {
+  return sweepTimeline(statements, query).intervals;
+}
+
 /**
  * The position can only change on a day some statement takes effect, so the
  * statements are swept in valid-time order, folding each day's into the
@@ -31,7 +44,7 @@ const LAST_DAY = '9999-12-31';
  * result equals deriving the position afresh on every such day (a property
  * test holds the two together), in O(n log n) rather than O(days x n).
  */
-export function deriveTimeline(statements: readonly StatementRecord[], query: TimelineQuery): Interval[] {
+export function sweepTimeline(statements: readonly StatementRecord[], query: TimelineQuery): Sweep {
   const inLog = query.position ?? Number.POSITIVE_INFINITY;
   // Whether a statement counts does not depend on the day asked about, beyond its effectiveAt.
   const counted = statements
@@ -42,7 +55,6 @@ export function deriveTimeline(statements: readonly StatementRecord[], query: Ti
   const folded: StatementRecord[] = [];
   const superseded = new Set<string>();
   let fold = new PositionFold();
-  let previous: PositionState | undefined;
   for (let i = 0; i < counted.length; ) {
     const day = counted[i].effectiveAt;
     let refold = false;
@@ -63,27 +75,44 @@ export function deriveTimeline(statements: readonly StatementRecord[], query: Ti
     } else {
       for (const s of today) if (!superseded.has(s.statementId)) fold.add(s);
     }
-
-    const position = fold.state(query.knownAt, inLog);
-    if (previous && samePosition(previous, position)) continue;
-    if (intervals.length > 0) intervals[intervals.length - 1].to = day;
-    else if (position.status === 'unknown' && !position.underReview && !position.endorsesLifting && position.weapons.length === 0) continue;
-    intervals.push({
-      from: day,
-      to: null,
-      status: position.status,
-      scope: position.scope,
-      weapons: position.weapons,
-      underReview: position.underReview,
-      endorsesLifting: position.endorsesLifting,
-      decidingStatementId: position.decidingStatementId,
-    });
-    previous = position;
+    closeDay(intervals, day, fold.state(query.knownAt, inLog));
   }
-  return intervals;
+  return { intervals, fold, lastDay: counted.length > 0 ? counted[counted.length - 1].effectiveAt : null };
 }
 
-/** The interval in force on `day`, if any. */
+const isNothing = (p: PositionState) => p.status === 'unknown' && !p.underReview && !p.endorsesLifting && p.weapons.length === 0;
+
+/**
+ * Ends a day of the sweep: a new interval starts on `day` when the position
+ * differs from the last interval's (and the timeline starts with the first
+ * day that has something to say).
+ */
+export function closeDay(intervals: Interval[], day: string, position: PositionState): void {
+  const last = intervals[intervals.length - 1];
+  if (last ? samePosition(last, position) : isNothing(position)) return;
+  if (last) last.to = day;
+  intervals.push({
+    from: day,
+    to: null,
+    status: position.status,
+    scope: position.scope,
+    weapons: position.weapons,
+    underReview: position.underReview,
+    endorsesLifting: position.endorsesLifting,
+    decidingStatementId: position.decidingStatementId,
+  });
+}
+
+/** The interval in force on `day`, if any (intervals are in order and do not overlap). */
 export function intervalAt(timeline: readonly Interval[], day: string): Interval | undefined {
-  return timeline.find((i) => i.from <= day && (i.to === null || day < i.to));
+  let low = 0;
+  let high = timeline.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const interval = timeline[mid];
+    if (day < interval.from) high = mid - 1;
+    else if (interval.to !== null && day >= interval.to) low = mid + 1;
+    else return interval;
+  }
+  return undefined;
 }

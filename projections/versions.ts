@@ -5,6 +5,8 @@ export const PROJECTION_VERSIONS = {
   statements: 1,
   positions: 1,
   timelines: 1,
+  // 2: a country row keeps the start of today's interval, not the whole timeline.
+  countries: 2,
   changes: 1,
 } as const;
 

@@ -1,20 +1,19 @@
-// The SQLite read model: statements, countries with their current position
-// and timeline, the change feed, and a content fingerprint after every log
-// position. `apply` is the only writer; it runs the pure projections and
+// The SQLite read model: statements, countries with their current position,
+// the change feed, and a content fingerprint after every log position. `apply` is the only writer; it runs the pure projections and
 // stores their results with the checkpoint in one transaction, so every event
 // is applied exactly once, even across a crash.
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent, isKnownEventType } from '../../events/registry.js';
-import { changesOf, changesOfDays, positionToday, timelineOf, type Change, type Derived } from '../../projections/changes.js';
+import { changesOf, changesOfDays, type Change } from '../../projections/changes.js';
+import { CountryView } from '../../projections/country-view.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
 import type { PositionState } from '../../projections/position.js';
-import { countryOfStream, emptyCountry, evolveCountry, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
+import { countryFrom, countryOfStream, emptyCountry, evolveCountry, statementOf, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
 import { dayOf } from '../../projections/time.js';
-import type { Interval } from '../../projections/timeline.js';
 import { ContentFingerprint } from './fingerprint.js';
-import { READ_MODEL_SCHEMA } from './schema.js';
+import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
 
 export interface Checkpoint {
   position: number;
@@ -32,7 +31,7 @@ export interface CountrySummary {
   revision: number;
   position: number;
   current: PositionState;
-  timeline: Interval[];
+  since: string | null;
   statements: number;
 }
 
@@ -59,7 +58,8 @@ interface CountryRow {
   revision: number;
   position: number;
   current: string;
-  timeline: string;
+  since: string | null;
+  statements: number;
 }
 
 export interface ReadModelOptions {
@@ -71,13 +71,24 @@ export interface ReadModelOptions {
 
 // The content of a row as the fingerprint and the audit diff see it: JSON, built from the stored text.
 const countryContent = (row: Omit<CountryRow, 'code'>) =>
-  `{"revision":${row.revision},"position":${row.position},"current":${row.current},"timeline":${row.timeline}}`;
+  `{"revision":${row.revision},"position":${row.position},"current":${row.current},"since":${JSON.stringify(row.since)},"statements":${row.statements}}`;
+
+const NOTHING: PositionState = {
+  status: 'unknown',
+  scope: null,
+  weapons: [],
+  underReview: false,
+  endorsesLifting: false,
+  confidence: null,
+  decidingStatementId: null,
+};
 const changeContent = (row: { type: string; country: string; position: number; recordedAt: string; data: string }) =>
   `{"type":${JSON.stringify(row.type)},"country":${JSON.stringify(row.country)},"position":${row.position},"recordedAt":${JSON.stringify(row.recordedAt)},"data":${row.data}}`;
 
 export class ReadModel {
   private readonly db: Database.Database;
   private readonly countries = new Map<string, CountryRecord>();
+  private readonly views = new Map<string, CountryView>();
   private readonly countryRows = new Map<string, CountryRow>();
   private fingerprint: ContentFingerprint;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
@@ -93,6 +104,7 @@ export class ReadModel {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(READ_MODEL_SCHEMA);
+    this.migrate();
     this.events = options.events ?? new EventEmitter();
     this.events.setMaxListeners(0);
     this.version = options.version ?? PROJECTION_VERSION;
@@ -109,14 +121,14 @@ export class ReadModel {
          ON CONFLICT (statement_id) DO UPDATE SET record = excluded.record`,
       ),
       upsertCountry: this.db.prepare(
-        `INSERT INTO countries (code, revision, position, current, timeline) VALUES (@code, @revision, @position, @current, @timeline)
-         ON CONFLICT (code) DO UPDATE SET revision = excluded.revision, position = excluded.position, current = excluded.current, timeline = excluded.timeline`,
+        `INSERT INTO countries (code, revision, position, current, since, statements) VALUES (@code, @revision, @position, @current, @since, @statements)
+         ON CONFLICT (code) DO UPDATE SET revision = excluded.revision, position = excluded.position, current = excluded.current,
+           since = excluded.since, statements = excluded.statements`,
       ),
       insertChange: this.db.prepare(
         'INSERT OR IGNORE INTO changes (id, type, country, position, recorded_at, data) VALUES (@id, @type, @country, @position, @recordedAt, @data)',
       ),
       statementById: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE statement_id = ?'),
-      countStatements: this.db.prepare<[], { country: string; n: number }>('SELECT country, COUNT(*) AS n FROM statements GROUP BY country'),
       changesAfter: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position > ? ORDER BY seq LIMIT ?'),
       changesAtPosition: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position = ? AND seq > ? ORDER BY seq'),
       setFingerprint: this.db.prepare<[number, string | null, string]>(
@@ -139,116 +151,139 @@ export class ReadModel {
     return this.sql.checkpoint.get() as Checkpoint;
   }
 
+  private migrate(): void {
+    const columns = new Map<string, string[]>();
+    for (const table of ['countries']) {
+      columns.set(table, this.db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all().map((c) => c.name));
+    }
+    for (const migration of READ_MODEL_MIGRATIONS) if (migration.applies(columns)) this.db.exec(migration.sql);
+  }
+
   /**
    * Applies a batch of events in one transaction. Events at or before the
    * checkpoint are skipped, which is what makes a re-delivered batch harmless.
    */
   apply(events: readonly StoredEvent[]): Change[] {
-    const staged = new Map<string, CountryRecord>();
     const emitted: Change[] = [];
-    const fingerprintBefore = this.fingerprint.hex;
-    const run = this.db.transaction(() => {
+    const position = this.write(() => {
       let { position, today } = this.checkpoint();
       for (const event of events) {
         if (event.position <= position) continue;
         const day = dayOf(event.recordedAt);
         if (today === null) today = day;
         if (day > today) {
-          emitted.push(...this.rollDays(today, day, position, staged));
+          emitted.push(...this.rollDays(today, day, position));
           today = day;
         }
         const country = countryOfStream(event.streamId);
-        if (country && isKnownEventType(event.type)) {
-          const before = staged.get(country) ?? this.country(country) ?? emptyCountry(country);
-          const decoded = decodeEvent(event);
-          const after = evolveCountry(before, decoded);
-          const changes = changesOf(before, after, decoded, today, this.derived(country));
-          this.storeStatement(before, after, statementIdOf(decoded.data));
-          this.storeCountry(after, { position: event.position, current: positionToday(after, today), timeline: timelineOf(after) });
-          for (const change of changes) this.insertChange(change);
-          emitted.push(...changes);
-          staged.set(country, after);
-        }
+        if (country && isKnownEventType(event.type)) emitted.push(...this.applyToCountry(country, event, today));
         position = event.position;
         this.sql.setFingerprint.run(position, today, this.fingerprint.hex);
       }
       this.sql.setCheckpoint.run(position, today);
       return position;
     });
-    let position: number;
-    try {
-      position = run.immediate();
-    } catch (error) {
-      this.forgetUncommitted(fingerprintBefore);
-      throw error;
-    }
-    for (const [code, record] of staged) this.countries.set(code, record);
     this.events.emit('applied', position);
     if (emitted.length > 0) this.events.emit('changes', emitted);
     return emitted;
   }
 
+  private applyToCountry(country: string, event: StoredEvent, today: string): Change[] {
+    const record = this.country(country) ?? this.register(emptyCountry(country));
+    let view = this.view(record);
+    const decoded = decodeEvent(event);
+    const statementId = (decoded.data as { statementId: string }).statementId;
+    const existing = statementOf(record, statementId);
+    const isNew = decoded.type === 'StatementRecorded' && !existing;
+    const storedBefore = existing ? JSON.stringify(existing) : undefined;
+    const currentBefore = this.currentOf(country);
+
+    evolveCountry(record, decoded);
+    const statement = statementOf(record, statementId);
+    let before = view.intervals;
+    let after = view.intervals;
+    let from: string | undefined;
+    if (isNew && statement) {
+      // Recorded in the order it takes effect (the usual case): extend the view in place.
+      const tail = view.tailFrom(statement.effectiveAt);
+      if (view.extend(statement)) {
+        from = statement.effectiveAt;
+        before = tail;
+        after = view.tailFrom(from);
+      } else {
+        view = this.resweep(record);
+        after = view.intervals;
+      }
+    } else if (decoded.type === 'StatementRetracted' && statement) {
+      view = this.resweep(record);
+      after = view.intervals;
+    }
+    const current = view.positionOn(today, record.statements);
+    const changes = changesOf(decoded, record, today, { timeline: before, current: currentBefore }, { timeline: after, current }, from);
+
+    if (statement) {
+      const stored = JSON.stringify(statement);
+      if (stored !== storedBefore) {
+        this.sql.upsertStatement.run({ statementId, country, effectiveAt: statement.effectiveAt, position: statement.position, record: stored });
+        this.fingerprint.replace('statements', statementId, storedBefore, stored);
+      }
+    }
+    this.storeCountry(record, event.position, current, view.since(today));
+    for (const change of changes) this.insertChange(change);
+    return changes;
+  }
+
   /** Moves "today" forward when no event does: statements that take effect on the new days change today's position. */
   advanceTo(day: string): Change[] {
-    const fingerprintBefore = this.fingerprint.hex;
-    const run = this.db.transaction(() => {
+    const emitted = this.write(() => {
       const { position, today } = this.checkpoint();
       if (today === null || day <= today) return [];
-      const changes = this.rollDays(today, day, position, new Map());
+      const changes = this.rollDays(today, day, position);
       this.sql.setCheckpoint.run(position, day);
       this.sql.setFingerprint.run(position, day, this.fingerprint.hex);
       return changes;
     });
-    let emitted: Change[];
-    try {
-      emitted = run.immediate();
-    } catch (error) {
-      this.forgetUncommitted(fingerprintBefore);
-      throw error;
-    }
     if (emitted.length > 0) this.events.emit('changes', emitted);
     return emitted;
   }
 
-  /** After a rolled-back transaction, in-memory state must not run ahead of the rows. */
-  private forgetUncommitted(fingerprintHex: string): void {
-    this.fingerprint = ContentFingerprint.fromHex(fingerprintHex);
-    this.countryRows.clear();
+  /** Runs a write transaction; if it fails, in-memory state is dropped so it cannot run ahead of the rows. */
+  private write<T>(work: () => T): T {
+    const fingerprintBefore = this.fingerprint.hex;
+    try {
+      return this.db.transaction(work).immediate();
+    } catch (error) {
+      this.fingerprint = ContentFingerprint.fromHex(fingerprintBefore);
+      this.countries.clear();
+      this.views.clear();
+      this.countryRows.clear();
+      throw error;
+    }
   }
 
-  private rollDays(fromDay: string, toDay: string, position: number, staged: Map<string, CountryRecord>): Change[] {
+  private rollDays(fromDay: string, toDay: string, position: number): Change[] {
     const changes: Change[] = [];
     for (const { code } of this.sql.countryCodes.all()) {
-      const record = staged.get(code) ?? this.country(code);
+      const record = this.country(code);
       if (!record) continue;
-      const dayChanges = changesOfDays(record, fromDay, toDay, position);
+      const view = this.view(record);
+      const dayChanges = changesOfDays(record, view.intervals, fromDay, toDay, position);
       if (dayChanges.length === 0) continue;
-      const row = this.countryRow(code)!;
-      this.storeCountry(record, { position: row.position, current: positionToday(record, toDay), timeline: JSON.parse(row.timeline) });
+      this.storeCountry(record, this.countryRow(code)!.position, view.positionOn(toDay, record.statements), view.since(toDay));
       for (const change of dayChanges) this.insertChange(change);
       changes.push(...dayChanges);
     }
     return changes;
   }
 
-  private storeStatement(before: CountryRecord, after: CountryRecord, statementId: string): void {
-    const statement = after.statements.find((s) => s.statementId === statementId);
-    if (!statement) return;
-    const previous = before.statements.find((s) => s.statementId === statementId);
-    const record = JSON.stringify(statement);
-    const previousRecord = previous ? JSON.stringify(previous) : undefined;
-    if (record === previousRecord) return;
-    this.sql.upsertStatement.run({ statementId, country: statement.country, effectiveAt: statement.effectiveAt, position: statement.position, record });
-    this.fingerprint.replace('statements', statementId, previousRecord, record);
-  }
-
-  private storeCountry(record: CountryRecord, derived: { position: number; current: PositionState; timeline: Interval[] }): void {
+  private storeCountry(record: CountryRecord, position: number, current: PositionState, since: string | null): void {
     const row: CountryRow = {
       code: record.country,
       revision: record.revision,
-      position: derived.position,
-      current: JSON.stringify(derived.current),
-      timeline: JSON.stringify(derived.timeline),
+      position,
+      current: JSON.stringify(current),
+      since,
+      statements: record.statements.length,
     };
     const previous = this.countryRow(record.country);
     this.sql.upsertCountry.run(row);
@@ -256,10 +291,24 @@ export class ReadModel {
     this.countryRows.set(row.code, row);
   }
 
-  /** The timeline and today's position as stored for a country, so they are not derived twice. */
-  private derived(code: string): Derived | undefined {
+  private currentOf(code: string): PositionState {
     const row = this.countryRow(code);
-    return row ? { timeline: JSON.parse(row.timeline) as Interval[], current: JSON.parse(row.current) as PositionState } : undefined;
+    return row ? (JSON.parse(row.current) as PositionState) : NOTHING;
+  }
+
+  private view(record: CountryRecord): CountryView {
+    return this.views.get(record.country) ?? this.resweep(record);
+  }
+
+  private resweep(record: CountryRecord): CountryView {
+    const view = CountryView.of(record.statements);
+    this.views.set(record.country, view);
+    return view;
+  }
+
+  private register(record: CountryRecord): CountryRecord {
+    this.countries.set(record.country, record);
+    return record;
   }
 
   private countryRow(code: string): CountryRow | undefined {
@@ -284,23 +333,13 @@ export class ReadModel {
     const row = this.countryRow(code);
     if (!row) return undefined;
     const statements = this.sql.countryStatements.all(code).map((r) => JSON.parse(r.record) as StatementRecord);
-    const record: CountryRecord = { country: code, revision: row.revision, statements };
-    this.countries.set(code, record);
-    return record;
+    return this.register(countryFrom(code, row.revision, statements));
   }
 
   countrySummaries(): CountrySummary[] {
-    const counts = new Map(this.sql.countStatements.all().map((r) => [r.country, r.n]));
     return this.sql.countryCodes.all().map(({ code }) => {
       const row = this.countryRow(code)!;
-      return {
-        code,
-        revision: row.revision,
-        position: row.position,
-        current: JSON.parse(row.current) as PositionState,
-        timeline: JSON.parse(row.timeline) as Interval[],
-        statements: counts.get(code) ?? 0,
-      };
+      return { code, revision: row.revision, position: row.position, current: JSON.parse(row.current) as PositionState, since: row.since, statements: row.statements };
     });
   }
 
@@ -375,7 +414,7 @@ export class ReadModel {
       countries: this.db
         .prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code')
         .all()
-        .map((r) => ({ ...r, current: JSON.parse(r.current), timeline: JSON.parse(r.timeline) })),
+        .map((r) => ({ ...r, current: JSON.parse(r.current) })),
       changes: this.db
         .prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY seq')
         .all()
@@ -397,7 +436,7 @@ export interface ContentRow {
 export interface ReadModelDump {
   checkpoint: Checkpoint;
   statements: StatementRecord[];
-  countries: Array<{ code: string; revision: number; position: number; current: PositionState; timeline: Interval[] }>;
+  countries: Array<{ code: string; revision: number; position: number; current: PositionState; since: string | null; statements: number }>;
   changes: Array<Omit<ChangeRow, 'seq' | 'data'> & { data: unknown }>;
 }
 

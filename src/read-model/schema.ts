@@ -26,11 +26,13 @@ CREATE INDEX IF NOT EXISTS statements_by_country ON statements (country, positio
 CREATE INDEX IF NOT EXISTS statements_by_position ON statements (position);
 
 CREATE TABLE IF NOT EXISTS countries (
-  code     TEXT PRIMARY KEY,
-  revision INTEGER NOT NULL,
-  position INTEGER NOT NULL,
-  current  TEXT NOT NULL,
-  timeline TEXT NOT NULL
+  code       TEXT PRIMARY KEY,
+  revision   INTEGER NOT NULL,
+  position   INTEGER NOT NULL,
+  current    TEXT NOT NULL,
+  -- The start of the interval in force today; the timeline itself is derived when asked for.
+  since      TEXT,
+  statements INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS changes (
@@ -51,3 +53,14 @@ CREATE TABLE IF NOT EXISTS fingerprints (
   hash     TEXT NOT NULL
 );
 `;
+
+/**
+ * Brings a read model written by an earlier version to the current tables, so
+ * it can keep serving while its replacement is rebuilt. (countries once kept
+ * the whole timeline in every row.)
+ */
+export const READ_MODEL_MIGRATIONS: Array<{ applies: (columns: Map<string, string[]>) => boolean; sql: string }> = [
+  { applies: (c) => (c.get('countries') ?? []).includes('timeline'), sql: 'ALTER TABLE countries DROP COLUMN timeline' },
+  { applies: (c) => !(c.get('countries') ?? []).includes('since'), sql: 'ALTER TABLE countries ADD COLUMN since TEXT' },
+  { applies: (c) => !(c.get('countries') ?? []).includes('statements'), sql: 'ALTER TABLE countries ADD COLUMN statements INTEGER NOT NULL DEFAULT 0' },
+];

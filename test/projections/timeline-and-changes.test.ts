@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changesOf, changesOfDays, revisedRange, timelineOf } from '../../projections/changes.js';
+import { changesOf, changesOfDays, positionToday, revisedRange, timelineOf } from '../../projections/changes.js';
 import { emptyCountry, evolveCountry } from '../../projections/statement-record.js';
 import { History } from '../helpers/statements.js';
 
@@ -30,9 +30,11 @@ describe('the timeline of a country', () => {
 describe('the changes an event causes', () => {
   const apply = (history: History, today: string) => {
     const events = history.events;
-    const before = events.slice(0, -1).reduce(evolveCountry, emptyCountry('US'));
-    const after = evolveCountry(before, events[events.length - 1]);
-    return changesOf(before, after, events[events.length - 1], today);
+    const record = events.slice(0, -1).reduce(evolveCountry, emptyCountry('US'));
+    const before = { timeline: timelineOf(record), current: positionToday(record, today) };
+    evolveCountry(record, events[events.length - 1]);
+    const after = { timeline: timelineOf(record), current: positionToday(record, today) };
+    return changesOf(events[events.length - 1], record, today, before, after);
   };
 
   it('a statement effective today records the statement and changes today\'s position, without revising history', () => {
@@ -67,8 +69,8 @@ describe('the changes an event causes', () => {
     const record = new History()
       .recorded({ statementId: 'ban', stance: 'prohibits', effectiveAt: '2024-05-01' })
       .recorded({ statementId: 'from-july', stance: 'permits', effectiveAt: '2024-07-01' }).record;
-    expect(changesOfDays(record, '2024-06-01', '2024-06-30', 2)).toEqual([]);
-    const [change] = changesOfDays(record, '2024-06-30', '2024-07-02', 2);
+    expect(changesOfDays(record, timelineOf(record), '2024-06-01', '2024-06-30', 2)).toEqual([]);
+    const [change] = changesOfDays(record, timelineOf(record), '2024-06-30', '2024-07-02', 2);
     expect(change).toMatchObject({ type: 'position.changed', recordedAt: '2024-07-01T00:00:00.000Z', data: { at: '2024-07-01', current: { status: 'unrestricted' } } });
   });
 

@@ -7,6 +7,8 @@ import { derivePosition, samePosition, stateOf } from '../../projections/positio
 import type { StatementRecord } from '../../projections/statement-record.js';
 import { KNOWN_NOW, knownAtInstant } from '../../projections/time.js';
 import { deriveTimeline, type Interval } from '../../projections/timeline.js';
+import { CountryView } from '../../projections/country-view.js';
+import { emptyCountry, evolveCountry } from '../../projections/statement-record.js';
 import { History } from '../helpers/statements.js';
 
 function timelineByDefinition(statements: StatementRecord[], knownAt: number, position?: number): Interval[] {
@@ -75,6 +77,43 @@ describe('the timeline', () => {
         const knownAt = knownDay ? knownAtInstant(knownDay) : KNOWN_NOW;
         const statements = history.record.statements;
         expect(deriveTimeline(statements, { knownAt, position })).toEqual(timelineByDefinition(statements, knownAt, position));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('kept event by event (extended in place where it can be, swept again where not) equals the timeline derived at the end', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
+        const history = new History();
+        let n = 0;
+        for (const s of steps) {
+          if (s.kind === 'record') {
+            n += 1;
+            history.recorded({
+              statementId: `s${n}`,
+              stance: s.stance,
+              effectiveAt: s.effectiveAt,
+              reportedAt: s.reportedAt,
+              speaker: { attribution: s.attribution },
+              scope: { ...(s.regions ? { regions: ['near Kharkiv'] } : {}), ...(s.weapons.length ? { weapons: s.weapons } : {}) },
+              ...(s.supersedes !== undefined && n > 1 ? { supersedes: `s${(s.supersedes % (n - 1)) + 1}` } : {}),
+            });
+          } else if (n > 0) history.retracted(`s${(s.pick % n) + 1}`, s.reportedAt);
+        }
+        const record = emptyCountry('US');
+        let view = CountryView.of([]);
+        for (const event of history.events) {
+          const known = record.index.has(event.data.statementId);
+          evolveCountry(record, event);
+          const statement = record.statements[record.index.get(event.data.statementId) ?? -1];
+          if (event.type === 'StatementRecorded' && !known && statement && view.extend(statement)) continue;
+          if (event.type !== 'SourceAttached') view = CountryView.of(record.statements);
+        }
+        expect(view.intervals).toEqual(deriveTimeline(record.statements, { knownAt: KNOWN_NOW }));
+        for (const day of DAYS) {
+          expect(view.positionOn(day, record.statements)).toEqual(stateOf(derivePosition(record.statements, { at: day, knownAt: KNOWN_NOW })));
+        }
       }),
       { numRuns: 400 },
     );

@@ -4,7 +4,7 @@ import { explainPosition } from '../../../projections/explain.js';
 import { derivePosition } from '../../../projections/position.js';
 import { emptyCountry } from '../../../projections/statement-record.js';
 import { dayOf, KNOWN_NOW, knownAtInstant } from '../../../projections/time.js';
-import { deriveTimeline, intervalAt } from '../../../projections/timeline.js';
+import { deriveTimeline } from '../../../projections/timeline.js';
 import type { AppDeps } from '../app.js';
 import { badRequest } from '../problems.js';
 import { z } from 'zod';
@@ -23,7 +23,7 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
         code: c.code,
         name: countryName(c.code),
         status: c.current.status,
-        since: intervalAt(c.timeline, day)?.from ?? null,
+        since: c.since,
         underReview: c.current.underReview,
         endorsesLifting: c.current.endorsesLifting,
         decidingStatementId: c.current.decidingStatementId,
