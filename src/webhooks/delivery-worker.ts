@@ -1,22 +1,29 @@
 // Sends pending deliveries and records every attempt. Each endpoint has its own
-// concurrency limit and its own queue in SQLite, so an endpoint that is slow or
-// refuses connections only ever holds its own slots: the others keep going.
-// Outcomes are written in batches (one transaction per turn of the event
-// loop); until its outcome is written a delivery stays claimed in memory, so it
-// is never sent twice by this process, and after a crash it is sent again.
-import { EventEmitter } from 'node:events';
+// concurrency limit and its own queue, so an endpoint that is slow or refuses
+// connections only ever holds its own slots: the others keep going.
+//
+// The queue of an endpoint is fed two ways: the dispatcher hands over the
+// deliveries it has just committed (the fast path), and when an endpoint may
+// have more due in webhooks.db than in memory (a backlog: at start, after a
+// retry comes due, a replay, a manual retry) they are read from there. A
+// delivery taken into memory is claimed until its outcome is written, so this
+// process never sends it twice at once; after a crash it is pending in
+// SQLite and is sent again. Outcomes are written in batches, one transaction
+// per turn of the event loop.
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { DisabledReason } from '../../events/webhook-endpoint.js';
 import type { DeliveryOutcome } from '../metrics/metrics.js';
-import type { z } from 'zod';
 import type { AttemptOutcome, DeliveryClient } from './delivery-client.js';
 import { signingKeys, type Endpoint } from './endpoint.js';
 import type { EndpointProjection } from './endpoint-projection.js';
+import { deliveryBody } from './payload.js';
 import { nextDelay } from './retry-policy.js';
 import type { SecretBox } from './secret-box.js';
 import type { WebhookSettings } from './settings.js';
 import { signatureHeader } from './signing.js';
-import type { DeliveryRow, WebhookDb } from './webhook-db.js';
+import type { DueDelivery, WebhookDb } from './webhook-db.js';
 
 export interface DisableRequest {
   endpointId: string;
@@ -26,20 +33,26 @@ export interface DisableRequest {
 }
 
 interface Finished {
-  row: DeliveryRow;
-  endpointId: string;
+  row: DueDelivery;
   at: number;
   outcome: AttemptOutcome;
 }
 
 const PRUNE_EVERY_MS = 60 * 60_000;
+/** Deliveries read from webhooks.db per endpoint at a time. */
+const READ_AHEAD = 64;
+/** Beyond this many waiting in memory, new deliveries stay in webhooks.db until the queue drains. */
+const MAX_QUEUED = 1_024;
 
 export class DeliveryWorker {
   /** Emits 'recorded' (delivery rows) once the outcomes of their attempts are written. */
   readonly events = new EventEmitter();
+  private readonly queues = new Map<string, DueDelivery[]>();
+  /** Endpoints that may have due deliveries in webhooks.db that are not in their queue. */
+  private readonly backlog = new Set<string>();
   private readonly active = new Map<string, number>();
-  /** Deliveries being sent or waiting for their outcome to be written, by delivery row. */
-  private readonly claimed = new Map<number, string>();
+  /** Deliveries queued, being sent, or waiting for their outcome to be written. */
+  private readonly claimed = new Set<number>();
   private readonly claimedPerEndpoint = new Map<string, number>();
   private readonly disabling = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -65,7 +78,10 @@ export class DeliveryWorker {
     private readonly disable: (request: DisableRequest) => Promise<void>,
     /** One call per attempt, for /metrics. */
     private readonly report: (outcome: DeliveryOutcome) => void = () => undefined,
-  ) {}
+  ) {
+    // Every attempt in flight listens for the shutdown.
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   start(): void {
     this.tick = setInterval(() => this.pumpAll(), this.settings.pollIntervalMs);
@@ -73,19 +89,66 @@ export class DeliveryWorker {
     this.pumpAll();
   }
 
-  /** New or newly due deliveries for these endpoints. */
+  /** Deliveries the dispatcher has just committed, due now. */
+  offer(rows: readonly DueDelivery[]): void {
+    const touched = new Set<string>();
+    for (const row of rows) {
+      const queue = this.queueOf(row.endpoint_id);
+      touched.add(row.endpoint_id);
+      // Behind a backlog, or too many waiting: it is in webhooks.db and will be read from there in its turn.
+      if (this.backlog.has(row.endpoint_id) || queue.length >= MAX_QUEUED) {
+        this.backlog.add(row.endpoint_id);
+        continue;
+      }
+      this.claim(row);
+      queue.push(row);
+    }
+    for (const id of touched) this.pump(id);
+  }
+
+  /** Deliveries of these endpoints changed in webhooks.db (a replay, a retry, a ping): look there again. */
   notify(endpointIds: Iterable<string>): void {
-    for (const id of endpointIds) this.pump(id);
+    for (const id of endpointIds) {
+      this.backlog.add(id);
+      this.pump(id);
+    }
   }
 
   isClaimed(deliveryRow: number): boolean {
     return this.claimed.has(deliveryRow);
   }
 
+  private queueOf(endpointId: string): DueDelivery[] {
+    let queue = this.queues.get(endpointId);
+    if (!queue) this.queues.set(endpointId, (queue = []));
+    return queue;
+  }
+
+  private claim(row: DueDelivery): void {
+    this.claimed.add(row.n);
+    this.claimedPerEndpoint.set(row.endpoint_id, (this.claimedPerEndpoint.get(row.endpoint_id) ?? 0) + 1);
+  }
+
+  private release(row: DueDelivery): void {
+    this.claimed.delete(row.n);
+    this.claimedPerEndpoint.set(row.endpoint_id, (this.claimedPerEndpoint.get(row.endpoint_id) ?? 1) - 1);
+  }
+
+  /** Puts a queue back into webhooks.db's hands (its rows are pending there). */
+  private drop(endpointId: string): void {
+    for (const row of this.queues.get(endpointId) ?? []) this.release(row);
+    this.queues.delete(endpointId);
+    this.backlog.add(endpointId);
+  }
+
   private pumpAll(): void {
     if (this.stopped) return;
     this.starved = false;
-    for (const endpoint of this.endpoints.all()) this.pump(endpoint.id);
+    for (const endpoint of this.endpoints.all()) {
+      this.backlog.add(endpoint.id);
+      this.pump(endpoint.id);
+    }
+    for (const id of this.queues.keys()) if (!this.endpoints.get(id)) this.drop(id);
     const next = this.db.nextDueAfter(this.now());
     if (next !== undefined) this.wakeAt(next);
     if (this.now() - this.lastPrune > PRUNE_EVERY_MS) {
@@ -110,45 +173,57 @@ export class DeliveryWorker {
   private pump(endpointId: string): void {
     if (this.stopped) return;
     const endpoint = this.endpoints.get(endpointId);
-    if (!endpoint) return;
-    const globalFree = this.settings.maxInFlight - this.totalActive;
-    if (globalFree <= 0) {
-      this.starved = true;
-      return;
-    }
-    const free = Math.min(this.settings.concurrencyPerEndpoint - (this.active.get(endpointId) ?? 0), globalFree);
-    if (free <= 0) return;
-    // A disabled endpoint still gets its test pings, so it can be checked before it is enabled again.
+    if (!endpoint) return this.drop(endpointId);
+    // A disabled endpoint gets only its test pings, so it can be checked before it is enabled again.
     const testsOnly = !endpoint.enabled || this.disabling.has(endpointId);
-    const rows = this.db.due(endpointId, this.now(), free + (this.claimedPerEndpoint.get(endpointId) ?? 0), testsOnly);
-    let started = 0;
-    for (const row of rows) {
-      if (started >= free) break;
-      if (this.claimed.has(row.n)) continue;
-      this.send(endpoint, row);
-      started += 1;
+    if (testsOnly && (this.queues.get(endpointId)?.length ?? 0) > 0) this.drop(endpointId);
+    let free = this.settings.concurrencyPerEndpoint - (this.active.get(endpointId) ?? 0);
+    const queue = this.queueOf(endpointId);
+    while (free > 0) {
+      if (this.totalActive >= this.settings.maxInFlight) {
+        this.starved = true;
+        return;
+      }
+      if (queue.length === 0 && !this.refill(endpointId, queue, testsOnly)) return;
+      this.send(endpoint, queue.shift()!);
+      free -= 1;
     }
   }
 
-  private send(endpoint: Endpoint, row: DeliveryRow): void {
-    this.claimed.set(row.n, endpoint.id);
-    this.claimedPerEndpoint.set(endpoint.id, (this.claimedPerEndpoint.get(endpoint.id) ?? 0) + 1);
+  /** Reads due deliveries from webhooks.db into the queue; false when there are none. */
+  private refill(endpointId: string, queue: DueDelivery[], testsOnly: boolean): boolean {
+    if (!this.backlog.has(endpointId)) return false;
+    // Claimed rows are still pending in webhooks.db, so read past them.
+    const limit = READ_AHEAD + (this.claimedPerEndpoint.get(endpointId) ?? 0);
+    const rows = this.db.due(endpointId, this.now(), limit, testsOnly);
+    for (const row of rows) {
+      if (this.claimed.has(row.n)) continue;
+      this.claim(row);
+      queue.push(row);
+    }
+    // Fewer than asked for: everything due is in memory now, and new ones come through offer().
+    if (rows.length < limit && !testsOnly) this.backlog.delete(endpointId);
+    return queue.length > 0;
+  }
+
+  private send(endpoint: Endpoint, row: DueDelivery): void {
     this.active.set(endpoint.id, (this.active.get(endpoint.id) ?? 0) + 1);
     this.totalActive += 1;
     const at = this.now();
     const timestamp = Math.floor(at / 1_000);
+    const body = deliveryBody(row.body, row.sequence);
     const keys = signingKeys(endpoint, at).map((key) => this.secrets.open(key.sealed));
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'policy-state-webhooks/1',
       'webhook-id': row.message_id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(keys, row.message_id, timestamp, row.payload),
+      'webhook-signature': signatureHeader(keys, row.message_id, timestamp, body),
     };
-    const attempt = this.client.post(endpoint.url, headers, row.payload, this.shutdown.signal).then((outcome) => {
+    const attempt = this.client.post(endpoint.url, headers, body, this.shutdown.signal).then((outcome) => {
       this.active.set(endpoint.id, (this.active.get(endpoint.id) ?? 1) - 1);
       this.totalActive -= 1;
-      this.finished.push({ row, endpointId: endpoint.id, at, outcome });
+      this.finished.push({ row, at, outcome });
       this.scheduleFlush();
     });
     this.inFlight.add(attempt);
@@ -170,21 +245,16 @@ export class DeliveryWorker {
     let earliestRetry = Number.POSITIVE_INFINITY;
     try {
       this.db.transaction(() => {
-        for (const { row, endpointId, at, outcome } of batch) {
+        const succeeded = new Map<string, number>();
+        for (const { row, at, outcome } of batch) {
           if (outcome.interrupted) continue;
+          const endpointId = row.endpoint_id;
           const done = at + outcome.durationMs;
-          this.db.insertAttempt({
-            delivery: row.n,
-            at,
-            statusCode: outcome.statusCode,
-            durationMs: outcome.durationMs,
-            error: outcome.error,
-            response: outcome.responseStart,
-          });
+          this.db.insertAttempt({ delivery: row.n, at, statusCode: outcome.statusCode, durationMs: outcome.durationMs, error: outcome.error, response: outcome.responseStart });
           const status = outcome.statusCode;
           if (status !== null && status >= 200 && status < 300) {
             this.db.settle(row.n, 'succeeded', done);
-            this.db.succeeded(endpointId, done);
+            succeeded.set(endpointId, Math.max(done, succeeded.get(endpointId) ?? 0));
             this.report('succeeded');
             continue;
           }
@@ -209,18 +279,16 @@ export class DeliveryWorker {
             disables.set(endpointId, { endpointId, reason: 'failing', detail: `every attempt failed for ${days} days (since ${new Date(failingSince).toISOString()})`, failingSince });
           }
         }
+        for (const [endpointId, at] of succeeded) this.db.succeeded(endpointId, at);
       });
     } catch (error) {
       // The outcomes are lost, not the deliveries: they stay pending and are attempted again.
       this.logger.error({ err: error }, 'recording delivery attempts failed');
     }
-    for (const { row, endpointId } of batch) {
-      this.claimed.delete(row.n);
-      this.claimedPerEndpoint.set(endpointId, (this.claimedPerEndpoint.get(endpointId) ?? 1) - 1);
-    }
+    for (const { row } of batch) this.release(row);
     this.events.emit('recorded', batch.map((f) => f.row.n));
     if (this.starved) this.pumpAll();
-    else this.notify(new Set(batch.map((f) => f.endpointId)));
+    else for (const id of new Set(batch.map((f) => f.row.endpoint_id))) this.pump(id);
     if (earliestRetry < Number.POSITIVE_INFINITY) this.wakeAt(earliestRetry);
     for (const request of disables.values()) this.requestDisable(request);
   }

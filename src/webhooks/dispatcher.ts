@@ -4,16 +4,19 @@
 // dispatched once the endpoint projection has reached its log position, so an
 // endpoint created just before a change is sure to be considered for it.
 import type { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ChangeFeed, FeedChange } from './change-feed.js';
 import { wants } from './endpoint.js';
 import type { EndpointProjection } from './endpoint-projection.js';
-import { changeBody } from './payload.js';
-import type { WebhookDb } from './webhook-db.js';
+import { changeBodyPrefix } from './payload.js';
+import type { DueDelivery, WebhookDb } from './webhook-db.js';
 
-export const deliveryId = (): string => `dlv_${randomBytes(12).toString('base64url')}`;
+/**
+ * Deliveries created per transaction, about: small enough that sending keeps going
+ * between transactions (the event loop is not held for long), large enough to batch.
+ */
+const DELIVERIES_PER_STEP = 2_000;
 
 export class Dispatcher {
   private stopped = false;
@@ -28,7 +31,8 @@ export class Dispatcher {
     private readonly endpoints: EndpointProjection,
     /** The read model's emitter: 'changes' after each commit. */
     private readonly readModelEvents: EventEmitter,
-    private readonly created: (endpointIds: ReadonlySet<string>) => void,
+    /** The deliveries just created, once committed: the worker can send them without reading them back. */
+    private readonly created: (deliveries: DueDelivery[]) => void,
     private readonly logger: Logger,
     private readonly now: () => number,
     private readonly pollIntervalMs: number,
@@ -70,39 +74,51 @@ export class Dispatcher {
       ready.push(change);
     }
     if (ready.length === 0) return 0;
-    const affected = new Set<string>();
     const at = this.now();
-    this.db.transaction(() => {
+    let last = ready[0];
+    const created = this.db.transaction(() => {
+      const rows: DueDelivery[] = [];
       const sequences = new Map<string, number>();
       const endpoints = this.endpoints.all().filter((e) => e.enabled);
       for (const change of ready) {
-        let body: ((sequence: number) => string) | undefined;
+        if (rows.length >= DELIVERIES_PER_STEP) break;
+        last = change;
+        let body: string | undefined;
         for (const endpoint of endpoints) {
           if (change.position <= endpoint.createdPosition || !wants(endpoint, change)) continue;
-          body ??= changeBody(change);
-          const sequence = (sequences.get(endpoint.id) ?? this.db.status(endpoint.id)?.last_sequence ?? 0) + 1;
-          const inserted = this.db.insertDelivery({
-            id: deliveryId(),
-            endpointId: endpoint.id,
+          if (body === undefined) {
+            body = changeBodyPrefix(change);
+            this.db.putPayload(change.id, body);
+          }
+          const sequence = (sequences.get(endpoint.id) ?? this.db.lastSequence(endpoint.id)) + 1;
+          const delivery = { endpointId: endpoint.id, origin: 'live' as const, messageId: change.id, type: change.type, position: change.position, sequence, at };
+          const n = this.db.insertDelivery(delivery);
+          if (n === undefined) continue; // already delivered live once: keep the sequence without a gap
+          sequences.set(endpoint.id, sequence);
+          rows.push({
+            n,
+            endpoint_id: endpoint.id,
             origin: 'live',
-            messageId: change.id,
+            message_id: change.id,
             type: change.type,
             position: change.position,
             sequence,
-            payload: body(sequence),
-            at,
+            status: 'pending',
+            attempts: 0,
+            step: 0,
+            next_attempt_at: at,
+            created_at: at,
+            updated_at: at,
+            body,
           });
-          if (!inserted) continue; // already delivered live once: keep the sequence without a gap
-          sequences.set(endpoint.id, sequence);
-          affected.add(endpoint.id);
         }
       }
       for (const [endpointId, sequence] of sequences) this.db.setLastSequence(endpointId, sequence);
-      const last = ready[ready.length - 1];
       this.db.setCheckpoint('dispatch_seq', last.seq);
       this.db.setCheckpoint('dispatch_position', last.position);
+      return rows;
     });
-    if (affected.size > 0) this.created(affected);
+    if (created.length > 0) this.created(created);
     return ready.length;
   }
 

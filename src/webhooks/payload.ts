@@ -9,13 +9,24 @@
 // `webhook.test` and no position or sequence.
 import type { Change } from '../../projections/changes.js';
 
-/** The body for each sequence number; the JSON of the change is built once for every endpoint. */
-export function changeBody(change: Change): (sequence: number) => string {
+/**
+ * A change's body up to its sequence number, built (and stored) once for every
+ * endpoint: `sequence` goes last in `data`, which ends the document.
+ */
+export function changeBodyPrefix(change: Change): string {
   const data = { ...change.data, changeId: change.id, country: change.country, position: change.position };
   const json = JSON.stringify({ type: change.type, timestamp: change.recordedAt, data });
-  // `sequence` goes last in `data`, which ends the document: `...}}`.
-  const prefix = `${json.slice(0, -2)},"sequence":`;
-  return (sequence) => `${prefix}${sequence}}}`;
+  return `${json.slice(0, -2)},"sequence":`;
+}
+
+/** What is sent: a change's prefix completed with the endpoint's sequence number, or a whole body (a ping). */
+export function deliveryBody(stored: string, sequence: number | null): string {
+  return sequence === null ? stored : `${stored}${sequence}}}`;
+}
+
+export function changeBody(change: Change): (sequence: number) => string {
+  const prefix = changeBodyPrefix(change);
+  return (sequence) => deliveryBody(prefix, sequence);
 }
 
 export function testBody(endpointId: string, at: number): string {

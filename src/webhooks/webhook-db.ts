@@ -27,16 +27,20 @@ CREATE TABLE IF NOT EXISTS endpoint_status (
   last_success_at INTEGER
 );
 
+-- A change's body is stored once for every endpoint: up to its sequence number (payload.ts).
+CREATE TABLE IF NOT EXISTS payloads (
+  message_id TEXT PRIMARY KEY,
+  body       TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS deliveries (
-  n               INTEGER PRIMARY KEY,
-  id              TEXT    NOT NULL UNIQUE,
+  n               INTEGER PRIMARY KEY, -- shown as the delivery id, see deliveryId()
   endpoint_id     TEXT    NOT NULL,
   origin          TEXT    NOT NULL CHECK (origin IN ('live', 'replay', 'test')),
-  message_id      TEXT    NOT NULL,
+  message_id      TEXT    NOT NULL REFERENCES payloads (message_id),
   type            TEXT    NOT NULL,
   position        INTEGER,
   sequence        INTEGER,
-  payload         TEXT    NOT NULL,
   status          TEXT    NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled')),
   attempts        INTEGER NOT NULL DEFAULT 0,
   step            INTEGER NOT NULL DEFAULT 0,
@@ -64,16 +68,18 @@ CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery);
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
 export type DeliveryOrigin = 'live' | 'replay' | 'test';
 
+/** A delivery's public id: its row number, in base 36. */
+export const deliveryId = (n: number): string => `dlv_${n.toString(36).padStart(8, '0')}`;
+export const deliveryRowOf = (id: string): number | undefined => (/^dlv_[0-9a-z]{8,11}$/.test(id) ? parseInt(id.slice(4), 36) : undefined);
+
 export interface DeliveryRow {
   n: number;
-  id: string;
   endpoint_id: string;
   origin: DeliveryOrigin;
   message_id: string;
   type: string;
   position: number | null;
   sequence: number | null;
-  payload: string;
   status: DeliveryStatus;
   attempts: number;
   step: number;
@@ -92,15 +98,18 @@ export interface AttemptRow {
   response: string | null;
 }
 
+/** A delivery ready to send: its row and the stored body (see payload.ts `deliveryBody`). */
+export interface DueDelivery extends DeliveryRow {
+  body: string;
+}
+
 export interface NewDelivery {
-  id: string;
   endpointId: string;
   origin: DeliveryOrigin;
   messageId: string;
   type: string;
   position: number | null;
   sequence: number | null;
-  payload: string;
   at: number;
 }
 
@@ -114,6 +123,8 @@ export interface EndpointStatusRow {
 export class WebhookDb {
   private readonly db: Database.Database;
   private readonly sql;
+  /** Last sequence number per endpoint; this process is webhooks.db's only writer. */
+  private readonly sequences = new Map<string, number>();
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -134,14 +145,17 @@ export class WebhookDb {
       succeededAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = NULL, last_success_at = ? WHERE endpoint_id = ?'),
       failedAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = COALESCE(failing_since, ?) WHERE endpoint_id = ?'),
       resetFailing: this.db.prepare<[string]>('UPDATE endpoint_status SET failing_since = NULL WHERE endpoint_id = ?'),
+      putPayload: this.db.prepare<[string, string]>('INSERT OR IGNORE INTO payloads (message_id, body) VALUES (?, ?)'),
       insertDelivery: this.db.prepare(
-        `INSERT OR IGNORE INTO deliveries (id, endpoint_id, origin, message_id, type, position, sequence, payload, status, next_attempt_at, created_at, updated_at)
-         VALUES (@id, @endpointId, @origin, @messageId, @type, @position, @sequence, @payload, 'pending', @at, @at, @at)`,
+        `INSERT OR IGNORE INTO deliveries (endpoint_id, origin, message_id, type, position, sequence, status, next_attempt_at, created_at, updated_at)
+         VALUES (@endpointId, @origin, @messageId, @type, @position, @sequence, 'pending', @at, @at, @at)`,
       ),
-      due: this.db.prepare<[string, number, number, number], DeliveryRow>(
-        `SELECT * FROM deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ? AND (? = 0 OR origin = 'test')
-         ORDER BY next_attempt_at, n LIMIT ?`,
+      due: this.db.prepare<[string, number, number, number], DueDelivery>(
+        `SELECT d.*, p.body FROM deliveries d JOIN payloads p ON p.message_id = d.message_id
+         WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND (? = 0 OR d.origin = 'test')
+         ORDER BY d.next_attempt_at, d.n LIMIT ?`,
       ),
+      dueRow: this.db.prepare<[number], DueDelivery>('SELECT d.*, p.body FROM deliveries d JOIN payloads p ON p.message_id = d.message_id WHERE d.n = ?'),
       nextDue: this.db.prepare<[number], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?"),
       insertAttempt: this.db.prepare(
         'INSERT INTO attempts (delivery, attempted_at, status_code, duration_ms, error, response) VALUES (@delivery, @at, @statusCode, @durationMs, @error, @response)',
@@ -152,7 +166,7 @@ export class WebhookDb {
       ),
       cancelPending: this.db.prepare<[number, string]>("UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = 'pending'"),
       retryNow: this.db.prepare<[number, number, number]>("UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = ?, updated_at = ? WHERE n = ?"),
-      delivery: this.db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE endpoint_id = ? AND id = ?'),
+      delivery: this.db.prepare<[string, number], DeliveryRow>('SELECT * FROM deliveries WHERE endpoint_id = ? AND n = ?'),
       pendingCount: this.db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status = 'pending'"),
       pendingTotal: this.db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"),
       earliestMissed: this.db.prepare<[string, number], { position: number | null }>(
@@ -160,11 +174,17 @@ export class WebhookDb {
       ),
       prune: this.db.prepare<[number]>("DELETE FROM deliveries WHERE status != 'pending' AND updated_at < ?"),
       pruneAttempts: this.db.prepare('DELETE FROM attempts WHERE delivery NOT IN (SELECT n FROM deliveries)'),
+      prunePayloads: this.db.prepare('DELETE FROM payloads WHERE message_id NOT IN (SELECT message_id FROM deliveries)'),
     };
   }
 
   transaction<T>(run: () => T): T {
-    return this.db.transaction(run).immediate();
+    try {
+      return this.db.transaction(run).immediate();
+    } catch (error) {
+      this.sequences.clear(); // they may hold numbers of the rolled-back transaction
+      throw error;
+    }
   }
 
   checkpoint(name: 'endpoints' | 'dispatch_seq' | 'dispatch_position'): number {
@@ -188,17 +208,37 @@ export class WebhookDb {
     return this.sql.status.get(endpointId);
   }
 
+  lastSequence(endpointId: string): number {
+    let sequence = this.sequences.get(endpointId);
+    if (sequence === undefined) {
+      sequence = this.status(endpointId)?.last_sequence ?? 0;
+      this.sequences.set(endpointId, sequence);
+    }
+    return sequence;
+  }
+
   setLastSequence(endpointId: string, sequence: number): void {
     this.sql.setLastSequence.run(sequence, endpointId);
+    this.sequences.set(endpointId, sequence);
   }
 
-  /** False when a live delivery of that message to that endpoint already exists. */
-  insertDelivery(delivery: NewDelivery): boolean {
-    return this.sql.insertDelivery.run(delivery).changes === 1;
+  /** Keeps a message's body once, whatever the number of endpoints it goes to. */
+  putPayload(messageId: string, body: string): void {
+    this.sql.putPayload.run(messageId, body);
   }
 
-  due(endpointId: string, now: number, limit: number, testsOnly: boolean): DeliveryRow[] {
+  /** The new delivery's row, or undefined when a live delivery of that message to that endpoint already exists. */
+  insertDelivery(delivery: NewDelivery): number | undefined {
+    const info = this.sql.insertDelivery.run(delivery);
+    return info.changes === 1 ? Number(info.lastInsertRowid) : undefined;
+  }
+
+  due(endpointId: string, now: number, limit: number, testsOnly: boolean): DueDelivery[] {
     return this.sql.due.all(endpointId, now, testsOnly ? 1 : 0, limit);
+  }
+
+  dueRow(n: number): DueDelivery | undefined {
+    return this.sql.dueRow.get(n);
   }
 
   nextDueAfter(now: number): number | undefined {
@@ -239,8 +279,9 @@ export class WebhookDb {
     this.sql.retryNow.run(at, at, n);
   }
 
-  delivery(endpointId: string, deliveryId: string): DeliveryRow | undefined {
-    return this.sql.delivery.get(endpointId, deliveryId);
+  delivery(endpointId: string, id: string): DeliveryRow | undefined {
+    const n = deliveryRowOf(id);
+    return n === undefined ? undefined : this.sql.delivery.get(endpointId, n);
   }
 
   deliveries(endpointId: string, query: { before?: number; status?: DeliveryStatus; limit: number }): DeliveryRow[] {
@@ -276,7 +317,10 @@ export class WebhookDb {
   prune(before: number): number {
     return this.transaction(() => {
       const removed = this.sql.prune.run(before).changes;
-      if (removed > 0) this.sql.pruneAttempts.run();
+      if (removed > 0) {
+        this.sql.pruneAttempts.run();
+        this.sql.prunePayloads.run();
+      }
       return removed;
     });
   }

@@ -12,14 +12,14 @@ import { AddressPolicy, systemResolver, type Resolver } from './address-safety.j
 import { ChangeFeed } from './change-feed.js';
 import { DeliveryClient } from './delivery-client.js';
 import { DeliveryWorker } from './delivery-worker.js';
-import { deliveryId, Dispatcher } from './dispatcher.js';
+import { Dispatcher } from './dispatcher.js';
 import { wants, type Endpoint } from './endpoint.js';
 import { EndpointProjection } from './endpoint-projection.js';
 import { EndpointService } from './endpoint-service.js';
-import { changeBody, testBody } from './payload.js';
+import { changeBodyPrefix, testBody } from './payload.js';
 import { SecretBox } from './secret-box.js';
 import type { WebhookSettings } from './settings.js';
-import { WebhookDb, type AttemptRow, type DeliveryRow, type DeliveryStatus } from './webhook-db.js';
+import { deliveryId, WebhookDb, type AttemptRow, type DeliveryRow, type DeliveryStatus } from './webhook-db.js';
 
 export interface WebhooksOptions {
   store: EventStore;
@@ -87,7 +87,7 @@ export class Webhooks {
       (outcome) => metrics?.deliveryAttempted(outcome),
     );
     metrics?.countPendingDeliveriesWith(() => (this.closed ? 0 : this.db.pendingTotal()));
-    this.dispatcher = new Dispatcher(this.db, this.feed, this.endpoints, readModel.events, (ids) => this.worker.notify(ids), logger, now, settings.pollIntervalMs);
+    this.dispatcher = new Dispatcher(this.db, this.feed, this.endpoints, readModel.events, (rows) => this.worker.offer(rows), logger, now, settings.pollIntervalMs);
   }
 
   start(): void {
@@ -144,7 +144,7 @@ export class Webhooks {
     const at = this.now();
     const result = this.db.transaction(() => {
       const throughSeq = this.db.checkpoint('dispatch_seq');
-      let sequence = this.db.status(endpoint.id)?.last_sequence ?? 0;
+      let sequence = this.db.lastSequence(endpoint.id);
       let seq = this.feed.seqBefore(after);
       let created = 0;
       for (;;) {
@@ -154,15 +154,14 @@ export class Webhooks {
           seq = change.seq;
           if (change.position <= after || !wants(endpoint, change)) continue;
           sequence += 1;
+          this.db.putPayload(change.id, changeBodyPrefix(change));
           this.db.insertDelivery({
-            id: deliveryId(),
             endpointId: endpoint.id,
             origin: 'replay',
             messageId: change.id,
             type: change.type,
             position: change.position,
             sequence,
-            payload: changeBody(change)(sequence),
             at,
           });
           created += 1;
@@ -177,19 +176,13 @@ export class Webhooks {
 
   /** Queues a `webhook.test` delivery and waits (up to `waitMs`) for its first attempt. */
   async ping(endpointId: string, waitMs: number): Promise<DeliveryRow & { attemptLog: AttemptRow[] }> {
-    const id = deliveryId();
     const at = this.now();
-    this.db.insertDelivery({
-      id,
-      endpointId,
-      origin: 'test',
-      messageId: `msg_test_${randomBytes(12).toString('base64url')}`,
-      type: 'webhook.test',
-      position: null,
-      sequence: null,
-      payload: testBody(endpointId, at),
-      at,
+    const messageId = `msg_test_${randomBytes(12).toString('base64url')}`;
+    const n = this.db.transaction(() => {
+      this.db.putPayload(messageId, testBody(endpointId, at));
+      return this.db.insertDelivery({ endpointId, origin: 'test', messageId, type: 'webhook.test', position: null, sequence: null, at })!;
     });
+    const id = deliveryId(n);
     const row = this.db.delivery(endpointId, id)!;
     await new Promise<void>((resolve) => {
       const onRecorded = (rows: number[]) => {

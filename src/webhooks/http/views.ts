@@ -1,6 +1,6 @@
 // How endpoints and deliveries are shown: never a secret, sealed or not.
 import type { Endpoint } from '../endpoint.js';
-import type { AttemptRow, DeliveryRow } from '../webhook-db.js';
+import { deliveryId, type AttemptRow, type DeliveryRow } from '../webhook-db.js';
 import type { EndpointHealth } from '../webhooks.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -23,7 +23,7 @@ export function endpointView(endpoint: Endpoint, health: EndpointHealth) {
 
 export function deliveryView(row: DeliveryRow & { attemptLog: AttemptRow[] }) {
   return {
-    id: row.id,
+    id: deliveryId(row.n),
     endpointId: row.endpoint_id,
     origin: row.origin,
     webhookId: row.message_id,
