@@ -83,9 +83,16 @@ export function changesOf(event: DomainEvent, record: CountryRecord, today: stri
  */
 export function changesOfDays(record: CountryRecord, timeline: readonly Interval[], fromDay: string, toDay: string, lastPosition: number): Change[] {
   const changes: Change[] = [];
-  for (const interval of timeline) {
-    const day = interval.from;
-    if (day <= fromDay || day > toDay) continue;
+  // The first interval starting after fromDay, by binary search: most days start none.
+  let low = 0;
+  let high = timeline.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (timeline[mid].from <= fromDay) low = mid + 1;
+    else high = mid;
+  }
+  for (let i = low; i < timeline.length && timeline[i].from <= toDay; i++) {
+    const day = timeline[i].from;
     const previous = positionToday(record, addDays(day, -1));
     const current = positionToday(record, day);
     changes.push({

@@ -4,10 +4,10 @@
 // order they take effect, and for those the view is extended in constant
 // time; anything else (a back-dated statement, a retraction, a correction) is
 // swept again from scratch. A property test holds the two ways equal.
-import { derivePosition, exclusionOf, type PositionFold, type PositionState } from './position.js';
+import { derivePosition, exclusionOf, PositionFold, type PositionState } from './position.js';
 import type { StatementRecord } from './statement-record.js';
 import { KNOWN_NOW } from './time.js';
-import { closeDay, intervalAt, sweepTimeline, type Interval } from './timeline.js';
+import { closeDay, continueSweep, countedInOrder, intervalAt, sweepTimeline, type Interval } from './timeline.js';
 
 const AS_NOW_KNOWN = { at: '9999-12-31', knownAt: KNOWN_NOW };
 
@@ -16,21 +16,27 @@ export class CountryView {
     public intervals: Interval[],
     private fold: PositionFold,
     private lastDay: string | null,
+    /** Whether any statement corrects another: then a revision must sweep the whole country. */
+    private corrections: boolean,
   ) {}
 
   static of(statements: readonly StatementRecord[]): CountryView {
     const { intervals, fold, lastDay } = sweepTimeline(statements, { knownAt: KNOWN_NOW });
-    return new CountryView(intervals, fold, lastDay);
+    return new CountryView(intervals, fold, lastDay, statements.some((s) => s.supersedes));
   }
 
   /**
    * Folds in a statement just recorded. Returns false, changing nothing, when
    * that cannot be done in place (it takes effect before the last effective
-   * day, or corrects another statement): the caller sweeps again.
+   * day, or corrects another statement): the caller revises from its day or
+   * sweeps again.
    */
   extend(s: StatementRecord): boolean {
     if (exclusionOf(s, AS_NOW_KNOWN)) return true; // does not count: nothing changes
-    if (s.supersedes) return false;
+    if (s.supersedes) {
+      this.corrections = true;
+      return false;
+    }
     if (this.lastDay !== null && s.effectiveAt < this.lastDay) return false;
     const day = s.effectiveAt;
     const last = this.intervals[this.intervals.length - 1];
@@ -44,6 +50,36 @@ export class CountryView {
     closeDay(this.intervals, day, this.fold.state(KNOWN_NOW));
     this.lastDay = day;
     return true;
+  }
+
+  /**
+   * Sweeps again from `day` on, keeping the intervals before it: for a
+   * statement that takes effect before the last effective day, or a
+   * retraction. Everything before `day` is folded without sorting; only the
+   * statements from `day` on are sorted. Corrections make the fold depend on
+   * more than the days before, so a country with any is swept whole.
+   */
+  reviseFrom(day: string, statements: readonly StatementRecord[]): void {
+    if (this.corrections) {
+      const whole = sweepTimeline(statements, { knownAt: KNOWN_NOW });
+      this.intervals = whole.intervals;
+      this.fold = whole.fold;
+      this.lastDay = whole.lastDay;
+      return;
+    }
+    const fold = new PositionFold();
+    let lastBefore: string | null = null;
+    for (const s of statements) {
+      if (s.effectiveAt >= day || exclusionOf(s, AS_NOW_KNOWN)) continue;
+      fold.add(s);
+      if (lastBefore === null || s.effectiveAt > lastBefore) lastBefore = s.effectiveAt;
+    }
+    const kept = this.intervals.filter((i) => i.from < day);
+    if (kept.length > 0) kept[kept.length - 1].to = null;
+    const swept = continueSweep(countedInOrder(statements, KNOWN_NOW, Infinity, day), { intervals: kept, fold, lastDay: lastBefore }, [], KNOWN_NOW);
+    this.intervals = swept.intervals;
+    this.fold = swept.fold;
+    this.lastDay = swept.lastDay;
   }
 
   /** Today's position. Once every statement has taken effect it is the fold; before that it is derived. */

@@ -227,14 +227,26 @@ export function samePosition(a: Comparable, b: Comparable): boolean {
   return positionKey(a) === positionKey(b);
 }
 
+// Keys are asked for again and again of the same intervals and scopes: remember them per object.
+const positionKeys = new WeakMap<object, string>();
+const scopeKeys = new WeakMap<object, string>();
+
 export function positionKey(p: Comparable): string {
-  return JSON.stringify([
-    p.status,
-    p.scope ? canonicalScope(p.scope) : null,
-    p.underReview,
-    p.endorsesLifting,
-    p.weapons.map((w) => [w.system.toUpperCase(), w.status]),
-  ]);
+  let key = positionKeys.get(p);
+  if (key === undefined) {
+    key = JSON.stringify([p.status, p.scope ? scopeKey(p.scope) : null, p.underReview, p.endorsesLifting, p.weapons.map((w) => [w.system.toUpperCase(), w.status])]);
+    positionKeys.set(p, key);
+  }
+  return key;
+}
+
+function scopeKey(scope: Scope): string {
+  let key = scopeKeys.get(scope);
+  if (key === undefined) {
+    key = JSON.stringify(canonicalScope(scope));
+    scopeKeys.set(scope, key);
+  }
+  return key;
 }
 
 function canonicalScope(scope: Scope): Array<[string, string[]]> {

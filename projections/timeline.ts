@@ -46,15 +46,27 @@ export function deriveTimeline(statements: readonly StatementRecord[], query: Ti
  */
 export function sweepTimeline(statements: readonly StatementRecord[], query: TimelineQuery): Sweep {
   const inLog = query.position ?? Number.POSITIVE_INFINITY;
-  // Whether a statement counts does not depend on the day asked about, beyond its effectiveAt.
-  const counted = statements
-    .filter((s) => s.position <= inLog && !exclusionOf(s, { at: LAST_DAY, knownAt: query.knownAt, position: inLog }))
-    .sort((a, b) => (a.effectiveAt < b.effectiveAt ? -1 : a.effectiveAt > b.effectiveAt ? 1 : a.position - b.position));
+  const counted = countedInOrder(statements, query.knownAt, inLog);
+  return continueSweep(counted, { intervals: [], fold: new PositionFold(), lastDay: null }, [], query.knownAt, inLog);
+}
 
-  const intervals: Interval[] = [];
-  const folded: StatementRecord[] = [];
+/** The statements that count as known at `knownAt`, in valid-time order (log order within a day). */
+export function countedInOrder(statements: readonly StatementRecord[], knownAt: number, inLog = Number.POSITIVE_INFINITY, fromDay?: string): StatementRecord[] {
+  // Whether a statement counts does not depend on the day asked about, beyond its effectiveAt.
+  return statements
+    .filter((s) => s.position <= inLog && (!fromDay || s.effectiveAt >= fromDay) && !exclusionOf(s, { at: LAST_DAY, knownAt, position: inLog }))
+    .sort((a, b) => (a.effectiveAt < b.effectiveAt ? -1 : a.effectiveAt > b.effectiveAt ? 1 : a.position - b.position));
+}
+
+/**
+ * Sweeps `counted` (in valid-time order, all on or after the days already
+ * swept) on from a sweep already made over `folded`.
+ */
+export function continueSweep(counted: readonly StatementRecord[], start: Sweep, folded: StatementRecord[], knownAt: number, inLog = Number.POSITIVE_INFINITY): Sweep {
+  const { intervals } = start;
+  let fold = start.fold;
   const superseded = new Set<string>();
-  let fold = new PositionFold();
+  for (const s of folded) if (s.supersedes) superseded.add(s.supersedes);
   for (let i = 0; i < counted.length; ) {
     const day = counted[i].effectiveAt;
     let refold = false;
@@ -75,9 +87,9 @@ export function sweepTimeline(statements: readonly StatementRecord[], query: Tim
     } else {
       for (const s of today) if (!superseded.has(s.statementId)) fold.add(s);
     }
-    closeDay(intervals, day, fold.state(query.knownAt, inLog));
+    closeDay(intervals, day, fold.state(knownAt, inLog));
   }
-  return { intervals, fold, lastDay: counted.length > 0 ? counted[counted.length - 1].effectiveAt : null };
+  return { intervals, fold, lastDay: counted.length > 0 ? counted[counted.length - 1].effectiveAt : start.lastDay };
 }
 
 const isNothing = (p: PositionState) => p.status === 'unknown' && !p.underReview && !p.endorsesLifting && p.weapons.length === 0;

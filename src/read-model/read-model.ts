@@ -190,7 +190,7 @@ export class ReadModel {
 
   private applyToCountry(country: string, event: StoredEvent, today: string): Change[] {
     const record = this.country(country) ?? this.register(emptyCountry(country));
-    let view = this.view(record);
+    const view = this.view(record);
     const decoded = decodeEvent(event);
     const statementId = (decoded.data as { statementId: string }).statementId;
     const existing = statementOf(record, statementId);
@@ -203,20 +203,13 @@ export class ReadModel {
     let before = view.intervals;
     let after = view.intervals;
     let from: string | undefined;
-    if (isNew && statement) {
-      // Recorded in the order it takes effect (the usual case): extend the view in place.
-      const tail = view.tailFrom(statement.effectiveAt);
-      if (view.extend(statement)) {
-        from = statement.effectiveAt;
-        before = tail;
-        after = view.tailFrom(from);
-      } else {
-        view = this.resweep(record);
-        after = view.intervals;
-      }
-    } else if (decoded.type === 'StatementRetracted' && statement) {
-      view = this.resweep(record);
-      after = view.intervals;
+    if ((isNew || decoded.type === 'StatementRetracted') && statement) {
+      // Only days from the statement's effectiveAt on can change.
+      from = statement.effectiveAt;
+      before = view.tailFrom(from);
+      // Recorded in the order it takes effect (the usual case), it extends the view in place.
+      if (!(isNew && view.extend(statement))) view.reviseFrom(from, record.statements);
+      after = view.tailFrom(from);
     }
     const current = view.positionOn(today, record.statements);
     const changes = changesOf(decoded, record, today, { timeline: before, current: currentBefore }, { timeline: after, current }, from);
