@@ -94,6 +94,18 @@ export class CountryView {
     return intervalAt(this.intervals, day)?.from ?? null;
   }
 
+  /** The first day after `day` on which the position changes (a statement effective in the future), or null. */
+  nextChangeAfter(day: string): string | null {
+    let low = 0;
+    let high = this.intervals.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.intervals[mid].from <= day) low = mid + 1;
+      else high = mid;
+    }
+    return this.intervals[low]?.from ?? null;
+  }
+
   /** The intervals that reach `day` or later: all a change from that day on can touch. */
   tailFrom(day: string): Interval[] {
     let i = this.intervals.length;

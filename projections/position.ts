@@ -224,7 +224,14 @@ export function stateOf(d: Derivation): PositionState {
 type Comparable = Pick<PositionState, 'status' | 'scope' | 'underReview' | 'endorsesLifting' | 'weapons'>;
 
 export function samePosition(a: Comparable, b: Comparable): boolean {
-  return positionKey(a) === positionKey(b);
+  // Compared field by field: this runs for every statement applied, and most comparisons differ early.
+  if (a.status !== b.status || a.underReview !== b.underReview || a.endorsesLifting !== b.endorsesLifting) return false;
+  if (a.weapons.length !== b.weapons.length) return false;
+  if (a.scope !== b.scope && (!a.scope || !b.scope || scopeKey(a.scope) !== scopeKey(b.scope))) return false;
+  for (let i = 0; i < a.weapons.length; i++) {
+    if (a.weapons[i].status !== b.weapons[i].status || a.weapons[i].system.toUpperCase() !== b.weapons[i].system.toUpperCase()) return false;
+  }
+  return true;
 }
 
 // Keys are asked for again and again of the same intervals and scopes: remember them per object.

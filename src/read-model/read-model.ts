@@ -60,6 +60,7 @@ interface CountryRow {
   current: string;
   since: string | null;
   statements: number;
+  next_change: string | null;
 }
 
 export interface ReadModelOptions {
@@ -71,7 +72,7 @@ export interface ReadModelOptions {
 
 // The content of a row as the fingerprint and the audit diff see it: JSON, built from the stored text.
 const countryContent = (row: Omit<CountryRow, 'code'>) =>
-  `{"revision":${row.revision},"position":${row.position},"current":${row.current},"since":${JSON.stringify(row.since)},"statements":${row.statements}}`;
+  `{"revision":${row.revision},"position":${row.position},"current":${row.current},"since":${JSON.stringify(row.since)},"statements":${row.statements},"nextChange":${JSON.stringify(row.next_change)}}`;
 
 const NOTHING: PositionState = {
   status: 'unknown',
@@ -116,14 +117,16 @@ export class ReadModel {
       countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
       countryRow: this.db.prepare<[string], CountryRow>('SELECT * FROM countries WHERE code = ?'),
       countryCodes: this.db.prepare<[], { code: string }>('SELECT code FROM countries ORDER BY code'),
+      changingBy: this.db.prepare<[string], { code: string }>('SELECT code FROM countries WHERE next_change IS NOT NULL AND next_change <= ? ORDER BY code'),
       upsertStatement: this.db.prepare(
         `INSERT INTO statements (statement_id, country, effective_at, position, record) VALUES (@statementId, @country, @effectiveAt, @position, @record)
          ON CONFLICT (statement_id) DO UPDATE SET record = excluded.record`,
       ),
       upsertCountry: this.db.prepare(
-        `INSERT INTO countries (code, revision, position, current, since, statements) VALUES (@code, @revision, @position, @current, @since, @statements)
+        `INSERT INTO countries (code, revision, position, current, since, statements, next_change)
+         VALUES (@code, @revision, @position, @current, @since, @statements, @next_change)
          ON CONFLICT (code) DO UPDATE SET revision = excluded.revision, position = excluded.position, current = excluded.current,
-           since = excluded.since, statements = excluded.statements`,
+           since = excluded.since, statements = excluded.statements, next_change = excluded.next_change`,
       ),
       insertChange: this.db.prepare(
         'INSERT OR IGNORE INTO changes (id, type, country, position, recorded_at, data) VALUES (@id, @type, @country, @position, @recordedAt, @data)',
@@ -221,7 +224,7 @@ export class ReadModel {
         this.fingerprint.replace('statements', statementId, storedBefore, stored);
       }
     }
-    this.storeCountry(record, event.position, current, view.since(today));
+    this.storeCountry(record, event.position, current, view, today);
     for (const change of changes) this.insertChange(change);
     return changes;
   }
@@ -256,27 +259,28 @@ export class ReadModel {
 
   private rollDays(fromDay: string, toDay: string, position: number): Change[] {
     const changes: Change[] = [];
-    for (const { code } of this.sql.countryCodes.all()) {
+    // Only countries with a statement taking effect by toDay are loaded; the rest cannot change.
+    for (const { code } of this.sql.changingBy.all(toDay)) {
       const record = this.country(code);
       if (!record) continue;
       const view = this.view(record);
       const dayChanges = changesOfDays(record, view.intervals, fromDay, toDay, position);
-      if (dayChanges.length === 0) continue;
-      this.storeCountry(record, this.countryRow(code)!.position, view.positionOn(toDay, record.statements), view.since(toDay));
+      this.storeCountry(record, this.countryRow(code)!.position, view.positionOn(toDay, record.statements), view, toDay);
       for (const change of dayChanges) this.insertChange(change);
       changes.push(...dayChanges);
     }
     return changes;
   }
 
-  private storeCountry(record: CountryRecord, position: number, current: PositionState, since: string | null): void {
+  private storeCountry(record: CountryRecord, position: number, current: PositionState, view: CountryView, today: string): void {
     const row: CountryRow = {
       code: record.country,
       revision: record.revision,
       position,
       current: JSON.stringify(current),
-      since,
+      since: view.since(today),
       statements: record.statements.length,
+      next_change: view.nextChangeAfter(today),
     };
     const previous = this.countryRow(record.country);
     this.sql.upsertCountry.run(row);
@@ -429,7 +433,7 @@ export interface ContentRow {
 export interface ReadModelDump {
   checkpoint: Checkpoint;
   statements: StatementRecord[];
-  countries: Array<{ code: string; revision: number; position: number; current: PositionState; since: string | null; statements: number }>;
+  countries: Array<{ code: string; revision: number; position: number; current: PositionState; since: string | null; statements: number; next_change: string | null }>;
   changes: Array<Omit<ChangeRow, 'seq' | 'data'> & { data: unknown }>;
 }
 

@@ -32,7 +32,10 @@ CREATE TABLE IF NOT EXISTS countries (
   current    TEXT NOT NULL,
   -- The start of the interval in force today; the timeline itself is derived when asked for.
   since      TEXT,
-  statements INTEGER NOT NULL DEFAULT 0
+  statements INTEGER NOT NULL DEFAULT 0,
+  -- The next day on which a statement already on record changes the position, if any:
+  -- only those countries are looked at when the day changes.
+  next_change TEXT
 );
 
 CREATE TABLE IF NOT EXISTS changes (
@@ -63,4 +66,6 @@ export const READ_MODEL_MIGRATIONS: Array<{ applies: (columns: Map<string, strin
   { applies: (c) => (c.get('countries') ?? []).includes('timeline'), sql: 'ALTER TABLE countries DROP COLUMN timeline' },
   { applies: (c) => !(c.get('countries') ?? []).includes('since'), sql: 'ALTER TABLE countries ADD COLUMN since TEXT' },
   { applies: (c) => !(c.get('countries') ?? []).includes('statements'), sql: 'ALTER TABLE countries ADD COLUMN statements INTEGER NOT NULL DEFAULT 0' },
+  { applies: (c) => !(c.get('countries') ?? []).includes('next_change'), sql: 'ALTER TABLE countries ADD COLUMN next_change TEXT' },
+  { applies: () => true, sql: 'CREATE INDEX IF NOT EXISTS countries_by_next_change ON countries (next_change) WHERE next_change IS NOT NULL' },
 ];
