@@ -35,6 +35,14 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Load the seed dataset into an empty store on start. */
   SEED_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // Limits (src/http/limits.ts). Generous by default, so tests and benchmarks are not throttled; 0 turns a rate limit off.
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(60_000),
+  RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(0).default(600_000),
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(300_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(120_000),
+  /** Start-up refuses a DATA_DIR with less free space than this (src/operations/data-dir-checks.ts). */
+  MIN_FREE_DISK_MB: z.coerce.number().min(0).default(32),
 }).refine((c) => c.EVENT_STORE !== 'kurrentdb' || Boolean(c.KURRENTDB_URL), {
   message: 'KURRENTDB_URL is required when EVENT_STORE=kurrentdb',
   path: ['KURRENTDB_URL'],

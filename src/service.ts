@@ -7,6 +7,7 @@ import type { KeyRing } from './auth/api-keys.js';
 import { compose, Tokens } from './composition.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
+import { limitsFrom } from './http/limits.js';
 import type { ProjectionRunner } from './read-model/projection-runner.js';
 import type { ReadModel } from './read-model/read-model.js';
 import { needsRebuild, rebuildInShadow } from './read-model/shadow-rebuild.js';
@@ -55,6 +56,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     now,
     webhooks,
     metrics: container.resolve(Tokens.Metrics),
+    limits: limitsFrom(config),
   });
 
   let closing: Promise<void> | undefined;

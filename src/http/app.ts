@@ -17,7 +17,11 @@ import { registerPage } from '../ui/page.js';
 import { changeStreamRoutes } from '../webhooks/http/change-stream.js';
 import { webhookRoutes } from '../webhooks/http/routes.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
+import { checkKeysFirst } from './auth.js';
 import { installErrorHandling } from './error-handler.js';
+import { DEFAULT_LIMITS, installRateLimits, serverOptions, type Limits } from './limits.js';
+import { installSecurityHeaders } from './security-headers.js';
+import { frameworkErrors, installStrictInput } from './strict-input.js';
 import { auditRoutes } from './routes/audit.js';
 import { countryRoutes } from './routes/countries.js';
 import { feedRoutes } from './routes/feeds.js';
@@ -35,6 +39,8 @@ export interface AppDeps {
   /** Change webhooks; their routes are registered when present. */
   webhooks?: Webhooks;
   metrics: Metrics;
+  /** Rate limits and timeouts; generous defaults when absent. */
+  limits?: Limits;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -43,6 +49,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    ...serverOptions(deps.limits ?? DEFAULT_LIMITS),
+    frameworkErrors,
     requestIdHeader: 'x-request-id',
     // Only ids a log reader can trust: a client's x-request-id is kept if it is short and plain.
     genReqId: (request) => {
@@ -60,6 +68,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installMetrics(app, deps);
   // JSON only: any other body type is a 415, not a string handed to the handlers.
   app.removeContentTypeParser('text/plain');
+  // Before any route: headers, rate limits, strict input, and key checks ahead of the body (issue 7).
+  installSecurityHeaders(app);
+  await installRateLimits(app, deps.keys, deps.limits ?? DEFAULT_LIMITS);
+  installStrictInput(app);
+  checkKeysFirst(app);
 
   await app.register(fastifySwagger, {
     openapi: {

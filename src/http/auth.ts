@@ -1,6 +1,12 @@
 // Bearer-key checks for write and admin routes. The key's name (never its
 // secret) goes on the request for logs and event metadata.
-import type { FastifyRequest, preHandlerHookHandler } from 'fastify';
+//
+// Routes declare a check as `preHandler: requireRole(keys, role)`;
+// checkKeysFirst moves it to onRequest, so a request without a valid key is
+// refused before its body is read or validated (401/403, never a 400 that
+// tells an unauthenticated client about the schema), and writes the role
+// into the route's OpenAPI `security`, so the document states what is enforced.
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { findKey, roleAllows, type Role } from '../auth/api-keys.js';
 import type { ApiKey } from '../config.js';
 import { forbidden, unauthorized } from './problems.js';
@@ -11,8 +17,11 @@ declare module 'fastify' {
   }
 }
 
+const REQUIRED_ROLE = Symbol('requiredRole');
+type KeyCheck = preHandlerHookHandler & { [REQUIRED_ROLE]: Role };
+
 export function requireRole(keys: readonly ApiKey[], role: Role): preHandlerHookHandler {
-  return async (request: FastifyRequest) => {
+  const check = async (request: FastifyRequest) => {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) throw unauthorized();
@@ -22,4 +31,21 @@ export function requireRole(keys: readonly ApiKey[], role: Role): preHandlerHook
     request.apiKey = key;
     request.log.debug({ apiKey: key.name }, 'authorised');
   };
+  return Object.assign(check, { [REQUIRED_ROLE]: role }) as KeyCheck;
+}
+
+const isKeyCheck = (hook: unknown): hook is KeyCheck => typeof hook === 'function' && REQUIRED_ROLE in hook;
+
+/** Installs the onRoute hook described at the top; call it before any route is registered. */
+export function checkKeysFirst(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const preHandlers = [route.preHandler ?? []].flat();
+    const checks = preHandlers.filter(isKeyCheck);
+    if (checks.length === 0) return;
+    route.preHandler = preHandlers.filter((hook) => !isKeyCheck(hook));
+    route.onRequest = [...[route.onRequest ?? []].flat(), ...(checks as unknown as onRequestHookHandler[])];
+    const role = checks.map((check) => check[REQUIRED_ROLE]).reduce((a, b) => (roleAllows(a, b) ? a : b));
+    // OpenAPI 3.1 lets a security requirement of an http scheme list the roles it needs.
+    route.schema = { ...route.schema, security: [{ bearer: [role] }] };
+  });
 }

@@ -1,0 +1,50 @@
+// What the API accepts before any schema looks at a request: JSON in UTF-8
+// only, no query parameter a route does not know, and errors Fastify raises
+// before routing (a malformed URL, an over-long path parameter) as problem
+// documents like every other error.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { sendProblem } from './error-handler.js';
+import { badRequest, HttpProblem } from './problems.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The API's own routes: these answer 400 to an unknown query parameter, as the routes with a query schema already did. */
+const API_ROUTE = /^\/(v1|health)\//;
+const NoQuery = z.object({}).strict();
+
+export function installStrictInput(app: FastifyInstance): void {
+  // Fastify's parser decodes the body leniently: invalid UTF-8 became U+FFFD and
+  // could be recorded as evidence. Decode strictly, then parse as Fastify does
+  // (__proto__ and constructor keys refused).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(new HttpProblem(415, 'Unsupported Media Type', `JSON bodies are UTF-8; charset=${charset.slice(0, 40)} is not accepted`), undefined);
+      return;
+    }
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(badRequest('the body is not valid UTF-8', [{ path: 'body', message: 'is not valid UTF-8' }]), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+
+  app.addHook('onRoute', (route) => {
+    if (API_ROUTE.test(route.url) && !route.schema?.querystring) route.schema = { ...route.schema, querystring: NoQuery };
+  });
+}
+
+const FRAMEWORK_TITLES: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
+
+/** Fastify's `frameworkErrors` option: errors raised before a route is found. */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const detail = error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid: a path segment is not valid percent-encoded UTF-8' : error.message;
+  sendProblem(reply, request, new HttpProblem(status, FRAMEWORK_TITLES[status] ?? 'Bad Request', detail));
+}
