@@ -1,6 +1,7 @@
 // `npm start`: the service on the embedded store, listening on HOST:PORT.
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './composition.js';
+import { StartupCheckError } from './operations/data-dir-checks.js';
 import { startService } from './service.js';
 
 async function main(): Promise<void> {
@@ -21,6 +22,11 @@ async function main(): Promise<void> {
     await service.app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     logger.fatal({ err: error }, 'the service could not start');
+    if (error instanceof StartupCheckError) {
+      // Said plainly on stderr too, like a configuration error: the operator has something to fix.
+      process.stderr.write(`policy-state: cannot start: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
     await service?.close().catch(() => undefined);
     process.exit(1);
   }

@@ -8,6 +8,7 @@ import { compose, Tokens } from './composition.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { limitsFrom } from './http/limits.js';
+import { checkDataDir } from './operations/data-dir-checks.js';
 import type { ProjectionRunner } from './read-model/projection-runner.js';
 import type { ReadModel } from './read-model/read-model.js';
 import { needsRebuild, rebuildInShadow } from './read-model/shadow-rebuild.js';
@@ -28,6 +29,9 @@ export interface StartOptions {
 }
 
 export async function startService(config: Config, logger: Logger, now: () => Date = () => new Date(), options: StartOptions = {}): Promise<Service> {
+  // Before anything is created or opened: a DATA_DIR that cannot be used stops the start here, untouched.
+  const checked = checkDataDir(config);
+  logger.info({ dataDir: checked.dir, freeMB: Math.floor(checked.freeBytes / 2 ** 20), deepChecked: checked.deepChecked, headerChecked: checked.headerChecked, ms: Math.round(checked.milliseconds) }, 'DATA_DIR checked');
   const container = compose(config, logger, now, options.webhooks);
   const store = container.resolve<EventStore>(Tokens.EventStore);
   const readModel = container.resolve<ReadModel>(Tokens.ReadModel);
