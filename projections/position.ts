@@ -86,24 +86,55 @@ function isNewer(a: StatementRecord, than: StatementRecord | null): boolean {
   return a.position > than.position;
 }
 
-export function isEmptyScope(scope: Scope, ignore: Array<keyof Scope> = []): boolean {
-  return Object.entries(scope).every(([key, value]) => ignore.includes(key as keyof Scope) || !value || value.length === 0);
+const none = (list: readonly string[] | undefined) => !list || list.length === 0;
+
+/** A limit other than which weapons: what decides a named weapon's status. */
+function limitsBeyondWeapons(scope: Scope): boolean {
+  return !(none(scope.regions) && none(scope.targets) && none(scope.excludedTargets) && none(scope.purposes) && none(scope.conditions));
 }
 
-function permitStatus(scope: Scope, ignore: Array<keyof Scope> = []): 'restricted' | 'unrestricted' {
-  return isEmptyScope(scope, ignore) ? 'unrestricted' : 'restricted';
+export function isEmptyScope(scope: Scope): boolean {
+  return !limitsBeyondWeapons(scope) && none(scope.weapons) && none(scope.excludedWeapons);
+}
+
+function permitStatus(scope: Scope, weaponsAside = false): 'restricted' | 'unrestricted' {
+  return (weaponsAside ? limitsBeyondWeapons(scope) : !isEmptyScope(scope)) ? 'restricted' : 'unrestricted';
 }
 
 /** Why a statement does not count at all for this query, or undefined when it counts. */
 export function exclusionOf(s: StatementRecord, query: PositionQuery): ExclusionReason | undefined {
-  const inLog = query.position ?? Number.POSITIVE_INFINITY;
-  if (s.effectiveAt > query.at) return 'not-yet-effective';
-  if (instantOnce(s, s.reportedAt) > query.knownAt) return 'not-yet-reported';
-  const retraction = s.retraction && s.retraction.position <= inLog ? s.retraction : undefined;
-  if (retraction && instantOnce(retraction, retraction.reportedAt) <= query.knownAt) return 'retracted';
-  if (s.speaker.attribution === 'non-government') return 'non-government';
-  return undefined;
+  const code = exclusionCode(s, query.at, query.knownAt, query.position ?? Number.POSITIVE_INFINITY);
+  return code === COUNTED ? undefined : REASONS[code - 1];
 }
+
+function exclusionCode(s: StatementRecord, at: string, knownAt: number, inLog: number): number {
+  if (s.effectiveAt > at) return NOT_YET_EFFECTIVE;
+  if (reportedInstant(s) > knownAt) return NOT_YET_REPORTED;
+  const retraction = s.retraction;
+  if (retraction && retraction.position <= inLog && reportedInstant(retraction) <= knownAt) return RETRACTED;
+  if (s.speaker.attribution === 'non-government') return NON_GOVERNMENT;
+  return COUNTED;
+}
+
+// Reasons as small numbers (index + 1), so a derivation keeps one byte per statement.
+const REASONS: ExclusionReason[] = [
+  'older',
+  'weaker-attribution',
+  'recorded-earlier',
+  'retracted',
+  'superseded',
+  'not-yet-reported',
+  'not-yet-effective',
+  'non-government',
+  'not-status-bearing',
+  'weapon-specific',
+];
+const COUNTED = 0;
+const RETRACTED = 4;
+const NOT_YET_REPORTED = 6;
+const NOT_YET_EFFECTIVE = 7;
+const NON_GOVERNMENT = 8;
+const NOT_IN_LOG = 255;
 
 /**
  * Folds counted statements into a position, in any order: the deciding
@@ -126,10 +157,14 @@ export class PositionFold {
       if (isNewer(s, this.newestEndorses)) this.newestEndorses = s;
       return;
     }
-    if (!namesWeapons(s) && (!this.deciding || compareDeciding(s, this.deciding) > 0)) this.deciding = s;
-    const status = s.stance === 'prohibits' ? 'prohibited' : permitStatus(s.scope, ['weapons', 'excludedWeapons']);
-    for (const system of s.scope.weapons ?? []) this.setWeapon(system, status, s);
-    if (s.stance === 'permits') for (const system of s.scope.excludedWeapons ?? []) this.setWeapon(system, 'prohibited', s);
+    const { weapons, excludedWeapons } = s.scope;
+    if (none(weapons)) {
+      if (!this.deciding || compareDeciding(s, this.deciding) > 0) this.deciding = s;
+    } else {
+      const status = s.stance === 'prohibits' ? 'prohibited' : permitStatus(s.scope, true);
+      for (const system of weapons!) this.setWeapon(system, status, s);
+    }
+    if (s.stance === 'permits' && !none(excludedWeapons)) for (const system of excludedWeapons!) this.setWeapon(system, 'prohibited', s);
   }
 
   private setWeapon(system: string, status: WeaponStatus['status'], by: StatementRecord): void {
@@ -153,7 +188,7 @@ export class PositionFold {
         ? {
             attribution: deciding.speaker.attribution,
             // Sources published by knownAt; at least one, since the statement itself was known by then.
-            sources: Math.max(1, deciding.sources.filter((src) => src.position <= inLog && instantOnce(src, src.publishedAt) <= knownAt).length),
+            sources: Math.max(1, deciding.sources.filter((src) => src.position <= inLog && publishedInstant(src) <= knownAt).length),
           }
         : null,
       decidingStatementId: deciding?.statementId ?? null,
@@ -163,28 +198,49 @@ export class PositionFold {
 
 export function derivePosition(statements: readonly StatementRecord[], query: PositionQuery): Derivation {
   const inLog = query.position ?? Number.POSITIVE_INFINITY;
-  const notDeciding: NotDeciding[] = [];
+  // One reason code per statement rather than an object each: a derivation over
+  // thousands of statements then allocates almost nothing until the list is read.
+  const reasons = new Uint8Array(statements.length);
   const considered: StatementRecord[] = [];
-  for (const s of statements) {
-    if (s.position > inLog) continue; // not in the log yet at that point: not part of the answer at all
-    const reason = exclusionOf(s, query);
-    if (reason) notDeciding.push({ statementId: s.statementId, reason });
-    else considered.push(s);
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i];
+    if (s.position > inLog) {
+      reasons[i] = NOT_IN_LOG; // not in the log yet at that point: not part of the answer at all
+      continue;
+    }
+    const code = exclusionCode(s, query.at, query.knownAt, inLog);
+    if (code === COUNTED) considered.push(s);
+    else reasons[i] = code;
   }
 
   // A correction replaces what it corrects once the correction itself counts.
   const superseded = supersededBy(considered);
-  const counted = superseded.size === 0 ? considered : considered.filter((s) => {
-    if (!superseded.has(s.statementId)) return true;
-    notDeciding.push({ statementId: s.statementId, reason: 'superseded' });
-    return false;
-  });
+  const counted = superseded.size === 0 ? considered : considered.filter((s) => !superseded.has(s.statementId));
 
   const fold = new PositionFold();
   for (const s of counted) fold.add(s);
   const deciding = fold.deciding;
-  for (const s of counted) if (s !== deciding) notDeciding.push({ statementId: s.statementId, reason: whyNotDeciding(s, deciding) });
-  return { ...fold.state(query.knownAt, inLog), deciding, notDeciding };
+  let listed: NotDeciding[] | undefined;
+  return {
+    ...fold.state(query.knownAt, inLog),
+    deciding,
+    get notDeciding() {
+      listed ??= listNotDeciding(statements, reasons, superseded, deciding);
+      return listed;
+    },
+  };
+}
+
+function listNotDeciding(statements: readonly StatementRecord[], reasons: Uint8Array, superseded: Set<string>, deciding: StatementRecord | null): NotDeciding[] {
+  const list: NotDeciding[] = [];
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i];
+    const code = reasons[i];
+    if (code === NOT_IN_LOG || s === deciding) continue;
+    const reason = code !== COUNTED ? REASONS[code - 1] : superseded.has(s.statementId) ? 'superseded' : whyNotDeciding(s, deciding);
+    list.push({ statementId: s.statementId, reason });
+  }
+  return list;
 }
 
 export function supersededBy(counted: readonly StatementRecord[]): Set<string> {
@@ -193,16 +249,22 @@ export function supersededBy(counted: readonly StatementRecord[]): Set<string> {
   return ids;
 }
 
-// Dates in the records are text; each is parsed once and remembered with the object it belongs to.
-const instants = new WeakMap<object, number>();
-function instantOnce(owner: object, dayOrInstant: string): number {
-  let instant = instants.get(owner);
-  if (instant === undefined) {
-    instant = instantOf(dayOrInstant);
-    instants.set(owner, instant);
-  }
+// Dates in the records are text. Each is parsed once and kept on its object
+// under a symbol: not enumerable, so it never reaches JSON, a comparison or a
+// fingerprint. (This is on the path of every derivation, once per statement.)
+const REPORTED = Symbol('reportedAt as epoch ms');
+const PUBLISHED = Symbol('publishedAt as epoch ms');
+
+function cachedInstant(owner: object, key: symbol, dayOrInstant: string): number {
+  const cached = (owner as Record<symbol, number | undefined>)[key];
+  if (cached !== undefined) return cached;
+  const instant = instantOf(dayOrInstant);
+  Object.defineProperty(owner, key, { value: instant, enumerable: false });
   return instant;
 }
+
+const reportedInstant = (owner: { reportedAt: string }) => cachedInstant(owner, REPORTED, owner.reportedAt);
+const publishedInstant = (source: { publishedAt: string }) => cachedInstant(source, PUBLISHED, source.publishedAt);
 
 function whyNotDeciding(s: StatementRecord, deciding: StatementRecord | null): ExclusionReason {
   if (!isStatusBearing(s)) return 'not-status-bearing';
