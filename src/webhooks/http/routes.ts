@@ -14,6 +14,7 @@ import {
   DeliveryParams,
   DeliveryView,
   EndpointList,
+  EndpointsQuery,
   EndpointParams,
   EndpointView,
   EndpointWithSecretView,
@@ -54,8 +55,13 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
 
   app.get('/v1/webhooks', {
     preHandler: admin,
-    schema: { summary: 'Every webhook endpoint', tags: common.tags, security: common.security, response: { 200: EndpointList, 401: Problem, 403: Problem } },
-  }, async () => ({ items: webhooks.endpoints.all().map((e) => endpointView(e, webhooks.health(e.id))) }));
+    schema: { summary: 'Every webhook endpoint, oldest first, paged', tags: common.tags, security: common.security, querystring: EndpointsQuery, response: { 200: EndpointList, 400: Problem, 401: Problem, 403: Problem } },
+  }, async (request) => {
+    // Paged like every other list (issue 7): the cursor is the log position that created the last endpoint shown.
+    const { limit, cursor } = request.query;
+    const page = webhooks.endpoints.all().filter((e) => e.createdPosition > Number(cursor ?? 0)).slice(0, limit);
+    return { items: page.map((e) => endpointView(e, webhooks.health(e.id))), nextCursor: page.length === limit ? String(page[page.length - 1].createdPosition) : null };
+  });
 
   app.get('/v1/webhooks/:id', {
     preHandler: admin,

@@ -73,7 +73,14 @@ export const RotatedSecretView = z.object({
   previousSecretValidUntil: z.string(),
 });
 
-export const EndpointList = z.object({ items: z.array(EndpointView) });
+export const EndpointsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().regex(/^[0-9]{1,15}$/, 'must be a cursor returned by a previous page').optional(),
+  })
+  .strict();
+
+export const EndpointList = z.object({ items: z.array(EndpointView), nextCursor: z.string().nullable() });
 
 export const AttemptView = z.object({
   at: z.string(),
