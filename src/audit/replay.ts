@@ -51,12 +51,13 @@ export async function replayAndCompare(store: EventStore, live: ReadModel, optio
     let replayed = 0;
     // The live model may move on while we replay; chase it until both stand at the
     // same position, then compare in one synchronous step so nothing moves in between.
+    // (From the file each time: the live read model may be another process's.)
     for (;;) {
-      const target = live.checkpoint().position;
+      const target = live.checkpoint(true).position;
       replayed += await catchUp(store, fresh, target, options);
-      if (live.checkpoint().position === target) break;
+      if (live.checkpoint(true).position === target) break;
     }
-    const { position, today } = live.checkpoint();
+    const { position, today } = live.checkpoint(true);
     if (today) fresh.advanceTo(today);
     const seconds = (performance.now() - started) / 1000;
     // Both computed from the rows themselves: the recorded fingerprint would not see a row changed behind our back.

@@ -150,9 +150,16 @@ export class ReadModel {
     return this.sql.meta.get('projection_version')?.value;
   }
 
-  checkpoint(): Checkpoint {
-    return this.sql.checkpoint.get() as Checkpoint;
+  /**
+   * How far the log has been applied. Kept in memory after each commit (every
+   * read asks), read from the file when another process may have moved it.
+   */
+  checkpoint(fromFile = false): Checkpoint {
+    if (fromFile || !this.lastCheckpoint) this.lastCheckpoint = this.sql.checkpoint.get() as Checkpoint;
+    return this.lastCheckpoint;
   }
+
+  private lastCheckpoint: Checkpoint | undefined;
 
   private migrate(): void {
     const columns = new Map<string, string[]>();
@@ -246,8 +253,11 @@ export class ReadModel {
   /** Runs a write transaction; if it fails, in-memory state is dropped so it cannot run ahead of the rows. */
   private write<T>(work: () => T): T {
     const fingerprintBefore = this.fingerprint.hex;
+    this.lastCheckpoint = undefined; // inside the transaction, always from the rows
     try {
-      return this.db.transaction(work).immediate();
+      const result = this.db.transaction(work).immediate();
+      this.lastCheckpoint = undefined;
+      return result;
     } catch (error) {
       this.fingerprint = ContentFingerprint.fromHex(fingerprintBefore);
       this.countries.clear();

@@ -99,6 +99,13 @@ export class SqliteEventStore implements EventStore {
       head: this.db.prepare<[], { head: number | null }>('SELECT MAX(position) AS head FROM events'),
       findEvent: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
       lastRecordedAt: this.db.prepare<[], { recorded_at: string }>('SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1'),
+      // Transaction control, prepared once: exec() would parse the SQL again on every append.
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
+      savepoint: this.db.prepare('SAVEPOINT append_one'),
+      release: this.db.prepare('RELEASE append_one'),
+      rollbackToSavepoint: this.db.prepare('ROLLBACK TO append_one'),
     };
     const last = this.statements.lastRecordedAt.get();
     if (last) this.lastRecordedAt = Date.parse(last.recorded_at);
@@ -128,21 +135,21 @@ export class SqliteEventStore implements EventStore {
     const recordedAt = new Date(this.lastRecordedAt).toISOString();
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.statements.begin.run();
       for (const request of batch) {
-        this.db.exec('SAVEPOINT append_one');
+        this.statements.savepoint.run();
         try {
           outcomes.push({ ok: true, result: this.appendInTransaction(request, recordedAt) });
-          this.db.exec('RELEASE append_one');
+          this.statements.release.run();
         } catch (error) {
-          this.db.exec('ROLLBACK TO append_one');
-          this.db.exec('RELEASE append_one');
+          this.statements.rollbackToSavepoint.run();
+          this.statements.release.run();
           outcomes.push({ ok: false, error });
         }
       }
-      this.db.exec('COMMIT');
+      this.statements.commit.run();
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.statements.rollback.run();
       for (const request of batch) request.reject(error);
       return;
     }
@@ -192,7 +199,7 @@ export class SqliteEventStore implements EventStore {
     if ((await this.headPosition()) > 0) throw new Error('an import needs an empty event store');
     this.importing = true;
     let count = 0;
-    this.db.exec('BEGIN IMMEDIATE');
+    this.statements.begin.run();
     try {
       for await (const event of events) {
         this.statements.insert.run({
@@ -207,9 +214,9 @@ export class SqliteEventStore implements EventStore {
         });
         count += 1;
       }
-      this.db.exec('COMMIT');
+      this.statements.commit.run();
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      this.statements.rollback.run();
       throw error;
     } finally {
       this.importing = false;

@@ -1,0 +1,92 @@
+// HTTP benchmarks, each beside a hello-world fastify server measured in the same run:
+// - GET position (as of a day), 10 connections: target at least 0.8 of hello GET;
+// - the same with knownAt in the past: at least 0.5;
+// - POST /v1/statements, each acknowledged after commit, 50 connections: at least 0.3 of hello POST.
+// The service runs as `npm start` would (the embedded store, seeds loaded), with LOG_LEVEL=warn
+// so both servers do the same logging (none per request).
+//
+//   npx tsx bench/http.ts [--quick]
+import autocannon from 'autocannon';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { report } from './report.js';
+
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const DURATION = quick ? 3 : 10;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const KEY = 'bench-writer-secret-0123456789';
+
+function start(script: string, env: Record<string, string>): Promise<ChildProcess> {
+  const child = fork(script, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+async function untilReady(url: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+async function load(url: string, connections: number, options: Partial<autocannon.Options> = {}): Promise<number> {
+  const result = await autocannon({ url, connections, duration: DURATION, ...options });
+  if (result.non2xx > 0 || result.errors > 0) console.warn(`  (${url}: ${result.non2xx} non-2xx, ${result.errors} errors)`);
+  return result.requests.average;
+}
+
+const helloPort = 40_000 + Math.floor(Math.random() * 10_000);
+const servicePort = helloPort + 1;
+const dataDir = mkdtempSync(path.join(tmpdir(), 'policy-state-bench-'));
+const hello = await start(path.join(here, 'hello-server.ts'), { PORT: String(helloPort) });
+const service = fork(path.join(here, '..', 'src', 'main.ts'), [], {
+  execArgv: ['--import', 'tsx'],
+  env: { ...process.env, PORT: String(servicePort), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', API_KEYS: `bench:${KEY}:writer` },
+  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+});
+const base = `http://127.0.0.1:${servicePort}`;
+try {
+  await untilReady(`${base}/health/ready`);
+  const statement = JSON.stringify({
+    country: 'NO',
+    stance: 'endorses',
+    speaker: { name: 'A Minister', attribution: 'official' },
+    sources: [{ title: 'A report', publishedAt: '2024-06-01', quote: 'We support lifting the restrictions.' }],
+    effectiveAt: '2024-06-01',
+    reportedAt: '2024-06-01',
+  });
+  const post = { method: 'POST' as const, headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: statement };
+
+  const helloGet = await load(`http://127.0.0.1:${helloPort}/hello`, 10);
+  const answerBytes = (await (await fetch(`${base}/v1/countries/US/position?at=2024-06-05`)).text()).length;
+  const helloSized = await load(`http://127.0.0.1:${helloPort}/hello/${answerBytes}`, 10);
+  const position = await load(`${base}/v1/countries/US/position?at=2024-06-05`, 10);
+  const knownAt = await load(`${base}/v1/countries/US/position?at=2024-06-05&knownAt=2024-05-29`, 10);
+  const helloPost = await load(`http://127.0.0.1:${helloPort}/hello`, 50, post);
+  const writes = await load(`${base}/v1/statements`, 50, post);
+
+  report(`HTTP, ${DURATION} s per run (requests/s, averaged)`, [
+    { what: 'hello-world GET, 10 connections (reference)', value: helloGet, unit: 'req/s' },
+    { what: `hello-world GET padded to ${answerBytes} bytes (a position's size)`, value: helloSized, unit: 'req/s' },
+    { what: 'GET position ?at=, 10 connections', value: position, unit: 'req/s' },
+    { what: '  ratio to hello GET', value: position / helloGet, unit: 'ratio', target: 'at least 0.8', ok: position / helloGet >= 0.8 },
+    { what: '  ratio to hello GET of the same size', value: position / helloSized, unit: 'ratio' },
+    { what: 'GET position ?at=&knownAt= in the past', value: knownAt, unit: 'req/s' },
+    { what: '  ratio to hello GET', value: knownAt / helloGet, unit: 'ratio', target: 'at least 0.5', ok: knownAt / helloGet >= 0.5 },
+    { what: 'hello-world POST, 50 connections (reference)', value: helloPost, unit: 'req/s' },
+    { what: 'POST /v1/statements, durable, 50 connections', value: writes, unit: 'req/s' },
+    { what: '  ratio to hello POST', value: writes / helloPost, unit: 'ratio', target: 'at least 0.3', ok: writes / helloPost >= 0.3 },
+  ]);
+} finally {
+  hello.kill();
+  service.kill('SIGTERM');
+  await new Promise((r) => service.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+}

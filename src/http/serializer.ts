@@ -1,0 +1,36 @@
+// Responses are written by fast-json-stringify from the JSON Schema of the
+// route's zod response schema: the same single source of truth as validation
+// and /openapi.json, and several times faster than checking every response
+// object with zod before JSON.stringify (which was a quarter of the time of a
+// position answer). Only the fields the schema names are written.
+import type { FastifySerializerCompiler } from 'fastify/types/schema.js';
+import fastJsonStringify from 'fast-json-stringify';
+import { z } from 'zod';
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * zod writes `X | null` as anyOf [X, null], which fast-json-stringify resolves by
+ * running a validator on every value; `nullable: true` on X says the same and is
+ * written directly.
+ */
+function nullableInsteadOfAnyOf(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(nullableInsteadOfAnyOf);
+  if (!schema || typeof schema !== 'object') return schema;
+  const node = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, nullableInsteadOfAnyOf(v)])) as JsonSchema;
+  const anyOf = node.anyOf as JsonSchema[] | undefined;
+  if (anyOf?.length === 2) {
+    const nonNull = anyOf.filter((branch) => branch.type !== 'null');
+    if (nonNull.length === 1 && typeof nonNull[0].type === 'string') {
+      const { anyOf: _anyOf, ...rest } = node;
+      return { ...rest, ...nonNull[0], nullable: true };
+    }
+  }
+  return node;
+}
+
+export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = ({ schema }) => {
+  if (!(schema instanceof z.ZodType)) return (data) => JSON.stringify(data);
+  const jsonSchema = nullableInsteadOfAnyOf(z.toJSONSchema(schema, { target: 'draft-7', io: 'output', unrepresentable: 'any' }));
+  return fastJsonStringify(jsonSchema as Parameters<typeof fastJsonStringify>[0]) as (data: unknown) => string;
+};
