@@ -7,17 +7,20 @@ import { instantOf } from './time.js';
 
 export type Status = 'unknown' | 'prohibited' | 'restricted' | 'unrestricted';
 
-export type ExclusionReason =
-  | 'older'
-  | 'weaker-attribution'
-  | 'recorded-earlier'
-  | 'retracted'
-  | 'superseded'
-  | 'not-yet-reported'
-  | 'not-yet-effective'
-  | 'non-government'
-  | 'not-status-bearing'
-  | 'weapon-specific';
+/** Why a statement did not decide. Their order gives each its one-byte code (index + 1). */
+export const EXCLUSION_REASONS = [
+  'older',
+  'weaker-attribution',
+  'recorded-earlier',
+  'retracted',
+  'superseded',
+  'not-yet-reported',
+  'not-yet-effective',
+  'non-government',
+  'not-status-bearing',
+  'weapon-specific',
+] as const;
+export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
 
 export interface PositionQuery {
   /** Valid time, a day. */
@@ -117,18 +120,7 @@ function exclusionCode(s: StatementRecord, at: string, knownAt: number, inLog: n
 }
 
 // Reasons as small numbers (index + 1), so a derivation keeps one byte per statement.
-const REASONS: ExclusionReason[] = [
-  'older',
-  'weaker-attribution',
-  'recorded-earlier',
-  'retracted',
-  'superseded',
-  'not-yet-reported',
-  'not-yet-effective',
-  'non-government',
-  'not-status-bearing',
-  'weapon-specific',
-];
+const REASONS = EXCLUSION_REASONS;
 const COUNTED = 0;
 const RETRACTED = 4;
 const NOT_YET_REPORTED = 6;

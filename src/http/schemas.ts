@@ -3,6 +3,7 @@
 // /openapi.json.
 import { z } from 'zod';
 import { StatementRecorded } from '../../events/statement-recorded.js';
+import { EXCLUSION_REASONS } from '../../projections/position.js';
 import { StatementRetracted } from '../../events/statement-retracted.js';
 import { Attribution, CountryCode, DatePrecision, Day, DayOrInstant, Scope, Source, Speaker, Stance, StatementId } from '../../events/vocabulary.js';
 
@@ -65,18 +66,7 @@ export const WeaponStatusView = z.object({
 
 export const ConfidenceView = z.object({ attribution: Attribution, sources: z.number().int() });
 
-export const ExclusionReason = z.enum([
-  'older',
-  'weaker-attribution',
-  'recorded-earlier',
-  'retracted',
-  'superseded',
-  'not-yet-reported',
-  'not-yet-effective',
-  'non-government',
-  'not-status-bearing',
-  'weapon-specific',
-]);
+export const ExclusionReason = z.enum(EXCLUSION_REASONS);
 
 export const PositionView = z.object({
   country: CountryCode,

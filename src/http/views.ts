@@ -2,20 +2,13 @@
 // each source) stays inside; everything a reader needs to check the evidence
 // goes out.
 import { countryName } from '../../events/vocabulary.js';
+import { summarise } from '../../projections/changes.js';
 import type { Derivation } from '../../projections/position.js';
 import type { StatementRecord } from '../../projections/statement-record.js';
 
 export function statementView(s: StatementRecord) {
   return {
-    statementId: s.statementId,
-    country: s.country,
-    stance: s.stance,
-    scope: s.scope,
-    speaker: s.speaker,
-    sources: s.sources.map(({ position: _position, ...source }) => source),
-    effectiveAt: s.effectiveAt,
-    datePrecision: s.datePrecision,
-    reportedAt: s.reportedAt,
+    ...summarise(s),
     ...(s.notes ? { notes: s.notes } : {}),
     ...(s.supersedes ? { supersedes: s.supersedes } : {}),
     position: s.position,

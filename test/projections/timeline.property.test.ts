@@ -49,32 +49,40 @@ const step = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retract' as const), pick: fc.nat(), reportedAt: fc.constantFrom(...DAYS) }) },
 );
 
+/** The history the generated steps describe: statements s1, s2, ... and retractions of them. */
+function historyOf(steps: StepValue[]): History {
+  const history = new History();
+  let n = 0;
+  for (const s of steps) {
+    if (s.kind === 'record') {
+      n += 1;
+      history.recorded({
+        statementId: `s${n}`,
+        stance: s.stance,
+        effectiveAt: s.effectiveAt,
+        reportedAt: s.reportedAt,
+        speaker: { attribution: s.attribution },
+        scope: {
+          ...(s.regions ? { regions: ['near Kharkiv'] } : {}),
+          ...(s.weapons.length ? { weapons: s.weapons } : {}),
+          ...(s.excludedWeapons.length ? { excludedWeapons: s.excludedWeapons } : {}),
+        },
+        ...(s.supersedes !== undefined && n > 1 ? { supersedes: `s${(s.supersedes % (n - 1)) + 1}` } : {}),
+      });
+    } else if (n > 0) {
+      history.retracted(`s${(s.pick % n) + 1}`, s.reportedAt);
+    }
+  }
+  return history;
+}
+
+type StepValue = typeof step extends fc.Arbitrary<infer T> ? T : never;
+
 describe('the timeline', () => {
   it('equals deriving the position on every effective day, for random histories, knowledge times and log positions', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 20 }), fc.constantFrom(undefined, ...DAYS), fc.option(fc.nat({ max: 25 }), { nil: undefined }), (steps, knownDay, position) => {
-        const history = new History();
-        let n = 0;
-        for (const s of steps) {
-          if (s.kind === 'record') {
-            n += 1;
-            history.recorded({
-              statementId: `s${n}`,
-              stance: s.stance,
-              effectiveAt: s.effectiveAt,
-              reportedAt: s.reportedAt,
-              speaker: { attribution: s.attribution },
-              scope: {
-                ...(s.regions ? { regions: ['near Kharkiv'] } : {}),
-                ...(s.weapons.length ? { weapons: s.weapons } : {}),
-                ...(s.excludedWeapons.length ? { excludedWeapons: s.excludedWeapons } : {}),
-              },
-              ...(s.supersedes !== undefined && n > 1 ? { supersedes: `s${(s.supersedes % (n - 1)) + 1}` } : {}),
-            });
-          } else if (n > 0) {
-            history.retracted(`s${(s.pick % n) + 1}`, s.reportedAt);
-          }
-        }
+        const history = historyOf(steps);
         const knownAt = knownDay ? knownAtInstant(knownDay) : KNOWN_NOW;
         const statements = history.record.statements;
         expect(deriveTimeline(statements, { knownAt, position })).toEqual(timelineByDefinition(statements, knownAt, position));
@@ -86,22 +94,7 @@ describe('the timeline', () => {
   it('kept event by event (extended in place where it can be, revised from the statement\'s day where not) equals the timeline derived at the end', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
-        const history = new History();
-        let n = 0;
-        for (const s of steps) {
-          if (s.kind === 'record') {
-            n += 1;
-            history.recorded({
-              statementId: `s${n}`,
-              stance: s.stance,
-              effectiveAt: s.effectiveAt,
-              reportedAt: s.reportedAt,
-              speaker: { attribution: s.attribution },
-              scope: { ...(s.regions ? { regions: ['near Kharkiv'] } : {}), ...(s.weapons.length ? { weapons: s.weapons } : {}) },
-              ...(s.supersedes !== undefined && n > 1 ? { supersedes: `s${(s.supersedes % (n - 1)) + 1}` } : {}),
-            });
-          } else if (n > 0) history.retracted(`s${(s.pick % n) + 1}`, s.reportedAt);
-        }
+        const history = historyOf(steps);
         const record = emptyCountry('US');
         let view = CountryView.of([]);
         for (const event of history.events) {
