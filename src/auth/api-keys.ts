@@ -36,13 +36,24 @@ export function loadKeyRing(configured: ApiKey[] | undefined, dataDir: string): 
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+// Each configured key's digest, computed once: every write asks, twice (rate limit, then auth).
+const keyDigests = new WeakMap<ApiKey, Buffer>();
+function keyDigest(key: ApiKey): Buffer {
+  let cached = keyDigests.get(key);
+  if (!cached) {
+    cached = digest(key.secret);
+    keyDigests.set(key, cached);
+  }
+  return cached;
+}
+
 /** Finds the key a presented secret belongs to, comparing every key in constant time. */
 export function findKey(keys: readonly ApiKey[], presented: string): ApiKey | undefined {
   const presentedDigest = digest(presented);
   let match: ApiKey | undefined;
   for (const key of keys) {
     // Digests have equal length, so timingSafeEqual never throws and time does not depend on the secret.
-    if (timingSafeEqual(digest(key.secret), presentedDigest)) match = key;
+    if (timingSafeEqual(keyDigest(key), presentedDigest)) match = key;
   }
   return match;
 }
