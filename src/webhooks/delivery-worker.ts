@@ -5,11 +5,14 @@
 // The queue of an endpoint is fed two ways: the dispatcher hands over the
 // deliveries it has just committed (the fast path), and when an endpoint may
 // have more due in webhooks.db than in memory (a backlog: at start, after a
-// retry comes due, a replay, a manual retry) they are read from there. A
+// retry comes due, a replay, a manual retry) they are read from there. When
+// each endpoint's next retry comes due is kept in memory, so no timer ever
+// scans the whole queue. A
 // delivery taken into memory is claimed until its outcome is written, so this
 // process never sends it twice at once; after a crash it is pending in
-// SQLite and is sent again. Outcomes are written in batches, one transaction
-// per turn of the event loop.
+// SQLite and is sent again. Outcomes are written in batches, a few
+// milliseconds apart: a slot is free again as soon as its answer is in, but
+// one commit per answer would cost more than the HTTP request.
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -43,6 +46,8 @@ const PRUNE_EVERY_MS = 60 * 60_000;
 const READ_AHEAD = 64;
 /** Beyond this many waiting in memory, new deliveries stay in webhooks.db until the queue drains. */
 const MAX_QUEUED = 1_024;
+/** How long outcomes gather before they are written together. */
+const FLUSH_EVERY_MS = 5;
 
 export class DeliveryWorker {
   /** Emits 'recorded' (delivery rows) once the outcomes of their attempts are written. */
@@ -50,6 +55,8 @@ export class DeliveryWorker {
   private readonly queues = new Map<string, DueDelivery[]>();
   /** Endpoints that may have due deliveries in webhooks.db that are not in their queue. */
   private readonly backlog = new Set<string>();
+  /** For each endpoint with retries waiting, when the next one comes due. */
+  private readonly retries = new Map<string, number>();
   private readonly active = new Map<string, number>();
   /** Deliveries queued, being sent, or waiting for their outcome to be written. */
   private readonly claimed = new Set<number>();
@@ -84,9 +91,14 @@ export class DeliveryWorker {
   }
 
   start(): void {
+    for (const endpoint of this.endpoints.all()) {
+      this.backlog.add(endpoint.id);
+      this.pump(endpoint.id);
+      const next = this.db.nextDueAfter(endpoint.id, this.now());
+      if (next !== undefined) this.retryAt(endpoint.id, next);
+    }
     this.tick = setInterval(() => this.pumpAll(), this.settings.pollIntervalMs);
     this.tick.unref();
-    this.pumpAll();
   }
 
   /** Deliveries the dispatcher has just committed, due now. */
@@ -141,21 +153,42 @@ export class DeliveryWorker {
     this.backlog.add(endpointId);
   }
 
+  /** The safety net behind the wake-ups, and the retries that came due. */
   private pumpAll(): void {
     if (this.stopped) return;
     this.starved = false;
+    this.dueRetries();
     for (const endpoint of this.endpoints.all()) {
-      this.backlog.add(endpoint.id);
+      // An idle endpoint looks in webhooks.db again (cheap: it finds nothing, or what a lost write left).
+      if ((this.queues.get(endpoint.id)?.length ?? 0) === 0) this.backlog.add(endpoint.id);
       this.pump(endpoint.id);
     }
     for (const id of this.queues.keys()) if (!this.endpoints.get(id)) this.drop(id);
-    const next = this.db.nextDueAfter(this.now());
-    if (next !== undefined) this.wakeAt(next);
     if (this.now() - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = this.now();
       const pruned = this.db.prune(this.now() - this.settings.logRetentionMs);
       if (pruned > 0) this.logger.info({ pruned }, 'old delivery log entries pruned');
     }
+  }
+
+  private retryAt(endpointId: string, at: number): void {
+    this.retries.set(endpointId, Math.min(at, this.retries.get(endpointId) ?? Number.POSITIVE_INFINITY));
+    this.wakeAt(at);
+  }
+
+  /** Endpoints whose retries came due look in webhooks.db, and learn when their next one comes. */
+  private dueRetries(): void {
+    const now = this.now();
+    for (const [endpointId, at] of this.retries) {
+      if (at > now) continue;
+      this.retries.delete(endpointId);
+      this.backlog.add(endpointId);
+      this.pump(endpointId);
+      const next = this.db.nextDueAfter(endpointId, now);
+      if (next !== undefined) this.retryAt(endpointId, next);
+    }
+    const earliest = Math.min(...this.retries.values());
+    if (earliest < Number.POSITIVE_INFINITY) this.wakeAt(earliest);
   }
 
   private wakeAt(at: number): void {
@@ -165,7 +198,7 @@ export class DeliveryWorker {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.pumpAll();
+      if (!this.stopped) this.dueRetries();
     }, Math.max(0, Math.min(at - this.now(), this.settings.pollIntervalMs)));
     this.timer.unref();
   }
@@ -225,6 +258,9 @@ export class DeliveryWorker {
       this.totalActive -= 1;
       this.finished.push({ row, at, outcome });
       this.scheduleFlush();
+      // The slot is free: the next one in the queue goes now (the outcome is written with the next batch).
+      if (this.starved) this.pumpAll();
+      else this.pump(endpoint.id);
     });
     this.inFlight.add(attempt);
     void attempt.finally(() => this.inFlight.delete(attempt));
@@ -233,7 +269,7 @@ export class DeliveryWorker {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setTimeout(() => this.flush(), this.stopped ? 0 : FLUSH_EVERY_MS);
   }
 
   private flush(): void {
@@ -242,7 +278,7 @@ export class DeliveryWorker {
     this.finished = [];
     if (batch.length === 0) return;
     const disables = new Map<string, DisableRequest>();
-    let earliestRetry = Number.POSITIVE_INFINITY;
+    const retries = new Map<string, number>();
     try {
       this.db.transaction(() => {
         const succeeded = new Map<string, number>();
@@ -271,7 +307,7 @@ export class DeliveryWorker {
             this.report('abandoned');
           } else {
             this.db.reschedule(row.n, row.step + 1, done + delay, done);
-            earliestRetry = Math.min(earliestRetry, done + delay);
+            retries.set(endpointId, Math.min(done + delay, retries.get(endpointId) ?? Number.POSITIVE_INFINITY));
             this.report(outcome.timedOut ? 'timed-out' : 'failed');
           }
           if (done - failingSince >= this.settings.disableAfterMs && !disables.has(endpointId)) {
@@ -282,14 +318,16 @@ export class DeliveryWorker {
         for (const [endpointId, at] of succeeded) this.db.succeeded(endpointId, at);
       });
     } catch (error) {
-      // The outcomes are lost, not the deliveries: they stay pending and are attempted again.
+      // The outcomes are lost, not the deliveries: they stay pending, due, and are attempted again.
       this.logger.error({ err: error }, 'recording delivery attempts failed');
+      retries.clear();
+      for (const { row } of batch) this.backlog.add(row.endpoint_id);
     }
     for (const { row } of batch) this.release(row);
     this.events.emit('recorded', batch.map((f) => f.row.n));
     if (this.starved) this.pumpAll();
     else for (const id of new Set(batch.map((f) => f.row.endpoint_id))) this.pump(id);
-    if (earliestRetry < Number.POSITIVE_INFINITY) this.wakeAt(earliestRetry);
+    for (const [endpointId, at] of retries) this.retryAt(endpointId, at);
     for (const request of disables.values()) this.requestDisable(request);
   }
 

@@ -133,6 +133,8 @@ export class WebhookDb {
     // deliveries are created again from the change feed and attempts are made again: at least once.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    // Fewer, larger checkpoints: the queue writes a lot in small transactions.
+    this.db.pragma('wal_autocheckpoint = 8000');
     this.db.exec(SCHEMA);
     this.sql = {
       checkpoint: this.db.prepare<[string], { value: number }>('SELECT value FROM checkpoints WHERE name = ?'),
@@ -156,7 +158,9 @@ export class WebhookDb {
          ORDER BY d.next_attempt_at, d.n LIMIT ?`,
       ),
       dueRow: this.db.prepare<[number], DueDelivery>('SELECT d.*, p.body FROM deliveries d JOIN payloads p ON p.message_id = d.message_id WHERE d.n = ?'),
-      nextDue: this.db.prepare<[number], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?"),
+      nextDue: this.db.prepare<[string, number], { at: number | null }>(
+        "SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at > ?",
+      ),
       insertAttempt: this.db.prepare(
         'INSERT INTO attempts (delivery, attempted_at, status_code, duration_ms, error, response) VALUES (@delivery, @at, @statusCode, @durationMs, @error, @response)',
       ),
@@ -241,8 +245,9 @@ export class WebhookDb {
     return this.sql.dueRow.get(n);
   }
 
-  nextDueAfter(now: number): number | undefined {
-    return this.sql.nextDue.get(now)?.at ?? undefined;
+  /** When the endpoint's next delivery not yet due comes due. */
+  nextDueAfter(endpointId: string, now: number): number | undefined {
+    return this.sql.nextDue.get(endpointId, now)?.at ?? undefined;
   }
 
   insertAttempt(attempt: { delivery: number; at: number; statusCode: number | null; durationMs: number; error: string | null; response: string | null }): void {
