@@ -40,6 +40,13 @@ export interface EventStore {
   /** The position of the last committed event (0 for an empty log). */
   headPosition(): Promise<number>;
   findEvent(eventId: string): Promise<StoredEvent | undefined>;
+  /**
+   * Copies a log exported from another store, keeping event ids, streams,
+   * revisions and recordedAt. The embedded store writes it all or nothing into an
+   * empty log; KurrentDB has no transaction across streams, so it writes stream
+   * batches and can be run again to finish an import that stopped.
+   */
+  importEvents(events: AsyncIterable<StoredEvent>, onProgress?: (written: number) => void): Promise<number>;
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
 }

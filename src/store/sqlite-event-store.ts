@@ -195,7 +195,7 @@ export class SqliteEventStore implements EventStore {
    * streams, revisions and recordedAt (the original system time, not this one's).
    * One transaction: an error anywhere leaves the store as empty as it was.
    */
-  async importEvents(events: AsyncIterable<StoredEvent>): Promise<number> {
+  async importEvents(events: AsyncIterable<StoredEvent>, onProgress?: (written: number) => void): Promise<number> {
     if ((await this.headPosition()) > 0) throw new Error('an import needs an empty event store');
     this.importing = true;
     let count = 0;
@@ -213,6 +213,7 @@ export class SqliteEventStore implements EventStore {
           recordedAt: event.recordedAt,
         });
         count += 1;
+        if (count % 10_000 === 0) onProgress?.(count);
       }
       this.statements.commit.run();
     } catch (error) {
