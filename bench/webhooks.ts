@@ -3,8 +3,10 @@
 // same receivers in the same run.
 //
 //   npx tsx bench/webhooks.ts            (full: 1,000 changes per endpoint, 20 s steady)
-//   npx tsx bench/webhooks.ts --quick    (or BENCH_QUICK=1: 100 changes, 5 s steady)
+//   npx tsx bench/webhooks.ts --quick    (or BENCH_QUICK=1: 200 changes, 5 s steady)
 //
+// Both sides are warmed up first (a small burst each, not measured), so that
+// neither pays for the JIT compiling undici and the service's code.
 // Burst: every statement is appended at once; deliveries per second from the
 // first commit to the last receipt, and latency from commit to receipt.
 // Steady: 10 statements a second, so 1,000 deliveries a second; latency from
@@ -31,7 +33,8 @@ import type { Receipt } from './webhooks-receivers.js';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 100);
-const CHANGES = Number(process.env.BENCH_CHANGES ?? (quick ? 100 : 1_000));
+const CHANGES = Number(process.env.BENCH_CHANGES ?? (quick ? 200 : 1_000));
+const WARM_UP_CHANGES = 20;
 const STEADY_SECONDS = quick ? 5 : 20;
 const STEADY_DELIVERIES_PER_SECOND = 1_000;
 const PER_ENDPOINT = 8;
@@ -131,21 +134,40 @@ function latencies(receipts: Receipt[], startedAt: Map<string, number> | Map<num
     .sort((a, b) => a - b);
 }
 
+const rawAgent = new Agent({ keepAliveTimeout: 30_000 });
+const raw = (endpoint: number, body: string) =>
+  request(urls[endpoint], { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-bench-raw': '1' }, dispatcher: rawAgent }).then((r) => r.body.dump());
+
+// --- 0. warm-up, not measured ----------------------------------------------------------------
+await Promise.all(Array.from({ length: WARM_UP_CHANGES }, () => record()));
+await receive(ENDPOINTS * WARM_UP_CHANGES);
+const warmUpBody = changeBody(readModel.changes(0, 1)[0])(1);
+await Promise.all(urls.flatMap((_, endpoint) => Array.from({ length: WARM_UP_CHANGES }, () => raw(endpoint, warmUpBody))));
+await receive(ENDPOINTS * WARM_UP_CHANGES);
+
 // --- 1. the service, burst -------------------------------------------------------------------
 const total = ENDPOINTS * CHANGES;
+/** CPU time of this process per delivery: what the durable queue, signing and the log cost beside a bare POST. */
+const cpuPerDelivery = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / total;
+};
+let cpu = process.cpuUsage();
 const burstStart = now();
 const commits = new Map<number, number>(await Promise.all(Array.from({ length: CHANGES }, () => record())));
 const serviceBurst = await receive(total);
 const serviceBurstSeconds = (Math.max(...serviceBurst.map((r) => r[3])) - burstStart) / 1_000;
 const serviceBurstLatency = latencies(serviceBurst, commits, (r) => r[1]);
+const serviceCpu = cpuPerDelivery(cpu);
 
 // --- 2. raw undici POSTs of the same bodies, same concurrency --------------------------------
-const changes = readModel.changes(0, CHANGES * 4).filter((c) => c.type === 'statement.recorded').slice(0, CHANGES);
+const changes = readModel
+  .changes(0, (CHANGES + WARM_UP_CHANGES) * 4)
+  .filter((c) => c.type === 'statement.recorded')
+  .slice(WARM_UP_CHANGES, WARM_UP_CHANGES + CHANGES);
 const bodies = changes.map((c, i) => changeBody(c)(i + 1));
-const agent = new Agent({ keepAliveTimeout: 30_000 });
-const raw = (endpoint: number, body: string) =>
-  request(urls[endpoint], { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-bench-raw': '1' }, dispatcher: agent }).then((r) => r.body.dump());
 const rawSent = new Map<string, number>();
+cpu = process.cpuUsage();
 const rawStart = now();
 await Promise.all(
   urls.map(async (_, endpoint) => {
@@ -162,6 +184,7 @@ await Promise.all(
 const rawBurst = await receive(total);
 const rawBurstSeconds = (Math.max(...rawBurst.map((r) => r[3])) - rawStart) / 1_000;
 const rawBurstLatency = latencies(rawBurst, rawSent, (r) => `${r[0]}:${r[1]}`);
+const rawCpu = cpuPerDelivery(cpu);
 
 // --- 3. steady 1,000 deliveries a second: the service, then raw ------------------------------
 const statementsPerSecond = STEADY_DELIVERIES_PER_SECOND / ENDPOINTS;
@@ -205,9 +228,10 @@ console.log(line(`service, steady ${STEADY_DELIVERIES_PER_SECOND}/s for ${STEADY
 const ratio = serviceRate / rawRate;
 const p99 = percentile(serviceSteadyLatency, 99);
 console.log(`\nthroughput: ${ratio.toFixed(2)} of raw (target >= 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+console.log(`sender CPU per delivery in the burst: service ${serviceCpu.toFixed(0)} us, raw ${rawCpu.toFixed(0)} us (receivers run in another process)`);
 console.log(`steady p99: ${p99.toFixed(1)} ms (target < 250 ms: ${p99 < 250 ? 'met' : 'NOT met'}; ${(p99 / 250).toFixed(2)} of the budget)`);
 
-await agent.close();
+await rawAgent.close();
 await service.close();
 receivers.kill();
 rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,9 @@
 // One HTTP attempt of a delivery, with undici: redirects are not followed (a
 // 3xx is just a status, hence a failure), the whole attempt has one deadline,
-// and sockets connect only to addresses the AddressPolicy vetted.
+// and sockets connect only to addresses the AddressPolicy vetted. Deadlines
+// are enforced by one sweeper for all attempts rather than a timer each (with
+// hundreds in flight, timers are what the garbage collector sees most); an
+// answer that comes after the deadline counts as no answer.
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
@@ -22,8 +25,23 @@ export interface AttemptOutcome {
   interrupted: boolean;
 }
 
+interface Attempt {
+  controller: AbortController;
+  started: number;
+  timedOut: boolean;
+}
+
 export class DeliveryClient {
   private readonly agent: Agent;
+  /** Attempts in flight, for the deadline sweeper and so a shutdown can cut them short. */
+  private readonly inFlight = new Set<Attempt>();
+  private sweeper?: NodeJS.Timeout;
+  private readonly sweepEveryMs: number;
+  private interrupting = false;
+  /** url → its host when that is an IP literal (checked here, since no lookup happens), else null. */
+  private readonly literals = new Map<string, string | null>();
+  /** Literal addresses already vetted: their answer cannot change. */
+  private readonly vetted = new Set<string>();
 
   constructor(
     private readonly policy: AddressPolicy,
@@ -36,27 +54,26 @@ export class DeliveryClient {
       bodyTimeout: timeoutMs,
       keepAliveTimeout: 4_000,
     });
+    this.sweepEveryMs = Math.max(10, Math.min(250, timeoutMs / 10));
   }
 
-  async post(url: string, headers: Record<string, string>, body: string, shutdown: AbortSignal): Promise<AttemptOutcome> {
-    const started = performance.now();
-    // One controller for both the deadline and a shutdown (cheaper than AbortSignal.any per attempt).
-    const controller = new AbortController();
-    const { signal } = controller;
-    let timedOut = false;
-    const deadline = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.timeoutMs);
-    const onShutdown = () => controller.abort();
-    shutdown.addEventListener('abort', onShutdown, { once: true });
-    const elapsed = () => Math.round(performance.now() - started);
+  async post(url: string, headers: Record<string, string>, body: string): Promise<AttemptOutcome> {
+    const attempt: Attempt = { controller: new AbortController(), started: performance.now(), timedOut: false };
+    this.watch(attempt);
+    const elapsed = () => Math.round(performance.now() - attempt.started);
     try {
       // A literal address never reaches the lookup, so it is checked here.
-      const host = hostOf(url);
-      if (isIP(host)) await this.policy.vet(host);
-      const response = await request(url, { method: 'POST', headers, body, dispatcher: this.agent, signal });
-      const responseStart = await readStart(response.body);
+      const literal = this.literalOf(url);
+      if (literal && !this.vetted.has(literal)) {
+        await this.policy.vet(literal);
+        this.vetted.add(literal);
+      }
+      const response = await request(url, { method: 'POST', headers, body, dispatcher: this.agent, signal: attempt.controller.signal });
+      const empty = response.statusCode === 204 || response.headers['content-length'] === '0';
+      const responseStart = empty ? (await response.body.dump(), '') : await readStart(response.body);
+      if (elapsed() > this.timeoutMs) {
+        return { statusCode: null, durationMs: elapsed(), responseStart, error: `answered ${response.statusCode} after the ${this.timeoutMs} ms limit`, retryAfterMs: null, timedOut: true, interrupted: false };
+      }
       return {
         statusCode: response.statusCode,
         durationMs: elapsed(),
@@ -68,16 +85,51 @@ export class DeliveryClient {
       };
     } catch (error) {
       const failed = (message: string) => ({ statusCode: null, durationMs: elapsed(), responseStart: null, error: message, retryAfterMs: null, timedOut: false, interrupted: false });
-      if (shutdown.aborted) return { ...failed('interrupted by shutdown'), interrupted: true };
-      if (timedOut) return { ...failed(`no answer within ${this.timeoutMs} ms`), timedOut: true };
+      if (this.interrupting) return { ...failed('interrupted by shutdown'), interrupted: true };
+      if (attempt.timedOut) return { ...failed(`no answer within ${this.timeoutMs} ms`), timedOut: true };
       return failed(describe(error));
     } finally {
-      clearTimeout(deadline);
-      shutdown.removeEventListener('abort', onShutdown);
+      this.inFlight.delete(attempt);
     }
   }
 
+  private literalOf(url: string): string | null {
+    let literal = this.literals.get(url);
+    if (literal === undefined) {
+      const host = hostOf(url);
+      literal = isIP(host) ? host : null;
+      if (this.literals.size > 10_000) this.literals.clear();
+      this.literals.set(url, literal);
+    }
+    return literal;
+  }
+
+  private watch(attempt: Attempt): void {
+    this.inFlight.add(attempt);
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const a of this.inFlight) {
+        if (now - a.started < this.timeoutMs) continue;
+        a.timedOut = true;
+        a.controller.abort();
+      }
+      if (this.inFlight.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, this.sweepEveryMs);
+    this.sweeper.unref();
+  }
+
+  /** Cuts every attempt in flight short; their outcomes say `interrupted` and are not recorded. */
+  interrupt(): void {
+    this.interrupting = true;
+    for (const attempt of this.inFlight) attempt.controller.abort();
+  }
+
   async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
     await this.agent.destroy();
   }
 }

@@ -13,7 +13,7 @@
 // SQLite and is sent again. Outcomes are written in batches, a few
 // milliseconds apart: a slot is free again as soon as its answer is in, but
 // one commit per answer would cost more than the HTTP request.
-import { EventEmitter, setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { DisabledReason } from '../../events/webhook-endpoint.js';
@@ -26,7 +26,7 @@ import { nextDelay } from './retry-policy.js';
 import type { SecretBox } from './secret-box.js';
 import type { WebhookSettings } from './settings.js';
 import { signatureHeader } from './signing.js';
-import type { DueDelivery, WebhookDb } from './webhook-db.js';
+import type { Outgoing, WebhookDb } from './webhook-db.js';
 
 export interface DisableRequest {
   endpointId: string;
@@ -36,7 +36,7 @@ export interface DisableRequest {
 }
 
 interface Finished {
-  row: DueDelivery;
+  row: Outgoing;
   at: number;
   outcome: AttemptOutcome;
 }
@@ -47,12 +47,12 @@ const READ_AHEAD = 64;
 /** Beyond this many waiting in memory, new deliveries stay in webhooks.db until the queue drains. */
 const MAX_QUEUED = 1_024;
 /** How long outcomes gather before they are written together. */
-const FLUSH_EVERY_MS = 5;
+const FLUSH_EVERY_MS = 25;
 
 export class DeliveryWorker {
   /** Emits 'recorded' (delivery rows) once the outcomes of their attempts are written. */
   readonly events = new EventEmitter();
-  private readonly queues = new Map<string, DueDelivery[]>();
+  private readonly queues = new Map<string, Outgoing[]>();
   /** Endpoints that may have due deliveries in webhooks.db that are not in their queue. */
   private readonly backlog = new Set<string>();
   /** For each endpoint with retries waiting, when the next one comes due. */
@@ -63,7 +63,6 @@ export class DeliveryWorker {
   private readonly claimedPerEndpoint = new Map<string, number>();
   private readonly disabling = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly shutdown = new AbortController();
   private finished: Finished[] = [];
   private flushScheduled = false;
   private totalActive = 0;
@@ -85,10 +84,7 @@ export class DeliveryWorker {
     private readonly disable: (request: DisableRequest) => Promise<void>,
     /** One call per attempt, for /metrics. */
     private readonly report: (outcome: DeliveryOutcome) => void = () => undefined,
-  ) {
-    // Every attempt in flight listens for the shutdown.
-    setMaxListeners(0, this.shutdown.signal);
-  }
+  ) {}
 
   start(): void {
     for (const endpoint of this.endpoints.all()) {
@@ -101,19 +97,23 @@ export class DeliveryWorker {
     this.tick.unref();
   }
 
-  /** Deliveries the dispatcher has just committed, due now. */
-  offer(rows: readonly DueDelivery[]): void {
-    const touched = new Set<string>();
+  /** How many deliveries the dispatcher may hand this endpoint's queue now; none behind a backlog in webhooks.db. */
+  room(endpointId: string): number {
+    if (this.stopped || this.backlog.has(endpointId)) return 0;
+    return MAX_QUEUED - (this.queues.get(endpointId)?.length ?? 0);
+  }
+
+  /**
+   * Deliveries the dispatcher has just committed: `rows` as 'sending', for the queues
+   * (they had room), and new ones left 'pending' in webhooks.db for the endpoints `waitingIn`.
+   */
+  offer(rows: readonly Outgoing[], waitingIn: ReadonlySet<string> = new Set()): void {
+    for (const id of waitingIn) this.backlog.add(id);
+    const touched = new Set(waitingIn);
     for (const row of rows) {
-      const queue = this.queueOf(row.endpoint_id);
-      touched.add(row.endpoint_id);
-      // Behind a backlog, or too many waiting: it is in webhooks.db and will be read from there in its turn.
-      if (this.backlog.has(row.endpoint_id) || queue.length >= MAX_QUEUED) {
-        this.backlog.add(row.endpoint_id);
-        continue;
-      }
       this.claim(row);
-      queue.push(row);
+      this.queueOf(row.endpoint_id).push(row);
+      touched.add(row.endpoint_id);
     }
     for (const id of touched) this.pump(id);
   }
@@ -130,27 +130,33 @@ export class DeliveryWorker {
     return this.claimed.has(deliveryRow);
   }
 
-  private queueOf(endpointId: string): DueDelivery[] {
+  private queueOf(endpointId: string): Outgoing[] {
     let queue = this.queues.get(endpointId);
     if (!queue) this.queues.set(endpointId, (queue = []));
     return queue;
   }
 
-  private claim(row: DueDelivery): void {
+  private claim(row: Outgoing): void {
     this.claimed.add(row.n);
     this.claimedPerEndpoint.set(row.endpoint_id, (this.claimedPerEndpoint.get(row.endpoint_id) ?? 0) + 1);
   }
 
-  private release(row: DueDelivery): void {
+  private release(row: Outgoing): void {
     this.claimed.delete(row.n);
     this.claimedPerEndpoint.set(row.endpoint_id, (this.claimedPerEndpoint.get(row.endpoint_id) ?? 1) - 1);
   }
 
-  /** Puts a queue back into webhooks.db's hands (its rows are pending there). */
+  /** Puts a queue back into webhooks.db's hands: what was held to send is pending there again. */
   private drop(endpointId: string): void {
-    for (const row of this.queues.get(endpointId) ?? []) this.release(row);
+    const queue = this.queues.get(endpointId) ?? [];
     this.queues.delete(endpointId);
     this.backlog.add(endpointId);
+    try {
+      this.db.requeue(queue.map((row) => row.n));
+    } catch (error) {
+      this.logger.error({ err: error, endpointId }, 'could not put deliveries back in the queue; they are sent after a restart');
+    }
+    for (const row of queue) this.release(row);
   }
 
   /** The safety net behind the wake-ups, and the retries that came due. */
@@ -224,7 +230,7 @@ export class DeliveryWorker {
   }
 
   /** Reads due deliveries from webhooks.db into the queue; false when there are none. */
-  private refill(endpointId: string, queue: DueDelivery[], testsOnly: boolean): boolean {
+  private refill(endpointId: string, queue: Outgoing[], testsOnly: boolean): boolean {
     if (!this.backlog.has(endpointId)) return false;
     // Claimed rows are still pending in webhooks.db, so read past them.
     const limit = READ_AHEAD + (this.claimedPerEndpoint.get(endpointId) ?? 0);
@@ -239,7 +245,7 @@ export class DeliveryWorker {
     return queue.length > 0;
   }
 
-  private send(endpoint: Endpoint, row: DueDelivery): void {
+  private send(endpoint: Endpoint, row: Outgoing): void {
     this.active.set(endpoint.id, (this.active.get(endpoint.id) ?? 0) + 1);
     this.totalActive += 1;
     const at = this.now();
@@ -253,7 +259,8 @@ export class DeliveryWorker {
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signatureHeader(keys, row.message_id, timestamp, body),
     };
-    const attempt = this.client.post(endpoint.url, headers, body, this.shutdown.signal).then((outcome) => {
+    const attempt: Promise<void> = this.client.post(endpoint.url, headers, body).then((outcome) => {
+      this.inFlight.delete(attempt);
       this.active.set(endpoint.id, (this.active.get(endpoint.id) ?? 1) - 1);
       this.totalActive -= 1;
       this.finished.push({ row, at, outcome });
@@ -263,7 +270,6 @@ export class DeliveryWorker {
       else this.pump(endpoint.id);
     });
     this.inFlight.add(attempt);
-    void attempt.finally(() => this.inFlight.delete(attempt));
   }
 
   private scheduleFlush(): void {
@@ -321,7 +327,20 @@ export class DeliveryWorker {
       // The outcomes are lost, not the deliveries: they stay pending, due, and are attempted again.
       this.logger.error({ err: error }, 'recording delivery attempts failed');
       retries.clear();
+      try {
+        this.db.requeue(batch.map((f) => f.row.n));
+      } catch {
+        // Still 'sending': they are sent again after a restart.
+      }
       for (const { row } of batch) this.backlog.add(row.endpoint_id);
+    }
+    const interrupted = batch.filter((f) => f.outcome.interrupted).map((f) => f.row.n);
+    if (interrupted.length > 0) {
+      try {
+        this.db.requeue(interrupted);
+      } catch {
+        // Still 'sending': they are sent again after a restart.
+      }
     }
     for (const { row } of batch) this.release(row);
     this.events.emit('recorded', batch.map((f) => f.row.n));
@@ -352,9 +371,11 @@ export class DeliveryWorker {
       await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
       clearTimeout(timer);
     }
-    this.shutdown.abort();
+    this.client.interrupt();
     await Promise.allSettled([...this.inFlight]);
     this.flush();
+    // Held in memory, never sent: waiting in webhooks.db for the next start (which would also find them 'sending').
+    for (const id of [...this.queues.keys()]) this.drop(id);
     await this.client.close();
   }
 }

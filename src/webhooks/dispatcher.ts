@@ -10,7 +10,7 @@ import type { ChangeFeed, FeedChange } from './change-feed.js';
 import { wants } from './endpoint.js';
 import type { EndpointProjection } from './endpoint-projection.js';
 import { changeBodyPrefix } from './payload.js';
-import type { DueDelivery, WebhookDb } from './webhook-db.js';
+import type { Outgoing, WebhookDb } from './webhook-db.js';
 
 /**
  * Deliveries created per transaction, about: small enough that sending keeps going
@@ -31,8 +31,10 @@ export class Dispatcher {
     private readonly endpoints: EndpointProjection,
     /** The read model's emitter: 'changes' after each commit. */
     private readonly readModelEvents: EventEmitter,
-    /** The deliveries just created, once committed: the worker can send them without reading them back. */
-    private readonly created: (deliveries: DueDelivery[]) => void,
+    /** How many more deliveries an endpoint's queue in memory takes now. */
+    private readonly room: (endpointId: string) => number,
+    /** The deliveries created 'sending', once committed: they go straight to the worker's queues. */
+    private readonly created: (deliveries: Outgoing[], waitingIn: ReadonlySet<string>) => void,
     private readonly logger: Logger,
     private readonly now: () => number,
     private readonly pollIntervalMs: number,
@@ -76,9 +78,11 @@ export class Dispatcher {
     if (ready.length === 0) return 0;
     const at = this.now();
     let last = ready[0];
+    const waiting = new Set<string>();
     const created = this.db.transaction(() => {
-      const rows: DueDelivery[] = [];
+      const rows: Outgoing[] = [];
       const sequences = new Map<string, number>();
+      const taken = new Map<string, number>();
       const endpoints = this.endpoints.all().filter((e) => e.enabled);
       for (const change of ready) {
         if (rows.length >= DELIVERIES_PER_STEP) break;
@@ -91,26 +95,17 @@ export class Dispatcher {
             this.db.putPayload(change.id, body);
           }
           const sequence = (sequences.get(endpoint.id) ?? this.db.lastSequence(endpoint.id)) + 1;
-          const delivery = { endpointId: endpoint.id, origin: 'live' as const, messageId: change.id, type: change.type, position: change.position, sequence, at };
+          // Straight to memory while the endpoint's queue has room; otherwise it waits in webhooks.db.
+          const toMemory = (taken.get(endpoint.id) ?? 0) < this.room(endpoint.id);
+          const status = toMemory ? ('sending' as const) : ('pending' as const);
+          const delivery = { endpointId: endpoint.id, origin: 'live' as const, messageId: change.id, type: change.type, position: change.position, sequence, at, status };
           const n = this.db.insertDelivery(delivery);
           if (n === undefined) continue; // already delivered live once: keep the sequence without a gap
           sequences.set(endpoint.id, sequence);
-          rows.push({
-            n,
-            endpoint_id: endpoint.id,
-            origin: 'live',
-            message_id: change.id,
-            type: change.type,
-            position: change.position,
-            sequence,
-            status: 'pending',
-            attempts: 0,
-            step: 0,
-            next_attempt_at: at,
-            created_at: at,
-            updated_at: at,
-            body,
-          });
+          if (toMemory) {
+            taken.set(endpoint.id, (taken.get(endpoint.id) ?? 0) + 1);
+            rows.push({ n, endpoint_id: endpoint.id, message_id: change.id, sequence, step: 0, body });
+          } else waiting.add(endpoint.id);
         }
       }
       for (const [endpointId, sequence] of sequences) this.db.setLastSequence(endpointId, sequence);
@@ -118,7 +113,7 @@ export class Dispatcher {
       this.db.setCheckpoint('dispatch_position', last.position);
       return rows;
     });
-    if (created.length > 0) this.created(created);
+    if (created.length > 0 || waiting.size > 0) this.created(created, waiting);
     return ready.length;
   }
 

@@ -10,9 +10,20 @@ export function generateSecret(): string {
   return `${PREFIX}${randomBytes(32).toString('base64')}`;
 }
 
+const keys = new Map<string, Buffer>();
+
+function keyOf(secret: string): Buffer {
+  let key = keys.get(secret);
+  if (!key) {
+    key = Buffer.from(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret, 'base64');
+    if (keys.size > 10_000) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 export function sign(secret: string, messageId: string, timestampSeconds: number, body: string): string {
-  const key = Buffer.from(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret, 'base64');
-  return `v1,${createHmac('sha256', key).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64')}`;
+  return `v1,${createHmac('sha256', keyOf(secret)).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
 export function signatureHeader(secrets: readonly string[], messageId: string, timestampSeconds: number, body: string): string {

@@ -4,6 +4,12 @@
 // change-feed `seq` they were created from. So a crash loses nothing and
 // creates nothing twice; an attempt cut short by a crash is simply made again
 // (at least once).
+//
+// A delivery is 'pending' while it waits in webhooks.db (a retry, a backlog),
+// and 'sending' while this process holds it in memory to send it: only the
+// pending ones are in the index the worker reads, so a delivery that succeeds
+// at its first attempt never enters it. At start, 'sending' means the last
+// process died holding it, and it becomes 'pending' again.
 import Database from 'better-sqlite3';
 import type { Endpoint } from './endpoint.js';
 
@@ -41,7 +47,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   type            TEXT    NOT NULL,
   position        INTEGER,
   sequence        INTEGER,
-  status          TEXT    NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled')),
+  status          TEXT    NOT NULL CHECK (status IN ('pending', 'sending', 'succeeded', 'failed', 'cancelled')),
   attempts        INTEGER NOT NULL DEFAULT 0,
   step            INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER,
@@ -65,7 +71,9 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery);
 `;
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
+export type DeliveryStatus = 'pending' | 'sending' | 'succeeded' | 'failed' | 'cancelled';
+/** Not yet delivered, nor given up: waiting in webhooks.db or held in memory to send. */
+const UNSETTLED = "('pending', 'sending')";
 export type DeliveryOrigin = 'live' | 'replay' | 'test';
 
 /** A delivery's public id: its row number, in base 36. */
@@ -98,8 +106,14 @@ export interface AttemptRow {
   response: string | null;
 }
 
-/** A delivery ready to send: its row and the stored body (see payload.ts `deliveryBody`). */
-export interface DueDelivery extends DeliveryRow {
+/** What the worker holds of a delivery to send it and record its outcome; kept small, there may be many. */
+export interface Outgoing {
+  n: number;
+  endpoint_id: string;
+  message_id: string;
+  sequence: number | null;
+  step: number;
+  /** The stored body (see payload.ts `deliveryBody`). */
   body: string;
 }
 
@@ -111,6 +125,8 @@ export interface NewDelivery {
   position: number | null;
   sequence: number | null;
   at: number;
+  /** 'sending' when it goes straight to the worker's memory. */
+  status?: 'pending' | 'sending';
 }
 
 export interface EndpointStatusRow {
@@ -135,7 +151,10 @@ export class WebhookDb {
     this.db.pragma('busy_timeout = 5000');
     // Fewer, larger checkpoints: the queue writes a lot in small transactions.
     this.db.pragma('wal_autocheckpoint = 8000');
+    this.db.pragma('cache_size = -65536'); // 64 MiB: the queue's indexes stay in memory
     this.db.exec(SCHEMA);
+    // Held in memory by a process that is gone: waiting again.
+    this.db.prepare("UPDATE deliveries SET status = 'pending' WHERE status = 'sending'").run();
     this.sql = {
       checkpoint: this.db.prepare<[string], { value: number }>('SELECT value FROM checkpoints WHERE name = ?'),
       setCheckpoint: this.db.prepare<[number, string]>('UPDATE checkpoints SET value = ? WHERE name = ?'),
@@ -150,14 +169,13 @@ export class WebhookDb {
       putPayload: this.db.prepare<[string, string]>('INSERT OR IGNORE INTO payloads (message_id, body) VALUES (?, ?)'),
       insertDelivery: this.db.prepare(
         `INSERT OR IGNORE INTO deliveries (endpoint_id, origin, message_id, type, position, sequence, status, next_attempt_at, created_at, updated_at)
-         VALUES (@endpointId, @origin, @messageId, @type, @position, @sequence, 'pending', @at, @at, @at)`,
+         VALUES (@endpointId, @origin, @messageId, @type, @position, @sequence, @status, @at, @at, @at)`,
       ),
-      due: this.db.prepare<[string, number, number, number], DueDelivery>(
-        `SELECT d.*, p.body FROM deliveries d JOIN payloads p ON p.message_id = d.message_id
+      due: this.db.prepare<[string, number, number, number], Outgoing>(
+        `SELECT d.n, d.endpoint_id, d.message_id, d.sequence, d.step, p.body FROM deliveries d JOIN payloads p ON p.message_id = d.message_id
          WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND (? = 0 OR d.origin = 'test')
          ORDER BY d.next_attempt_at, d.n LIMIT ?`,
       ),
-      dueRow: this.db.prepare<[number], DueDelivery>('SELECT d.*, p.body FROM deliveries d JOIN payloads p ON p.message_id = d.message_id WHERE d.n = ?'),
       nextDue: this.db.prepare<[string, number], { at: number | null }>(
         "SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at > ?",
       ),
@@ -166,17 +184,20 @@ export class WebhookDb {
       ),
       settle: this.db.prepare<[DeliveryStatus, number, number]>('UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = NULL, updated_at = ? WHERE n = ?'),
       reschedule: this.db.prepare<[number, number, number, number]>(
-        "UPDATE deliveries SET attempts = attempts + 1, step = ?, next_attempt_at = ?, updated_at = ? WHERE n = ? AND status = 'pending'",
+        `UPDATE deliveries SET status = 'pending', attempts = attempts + 1, step = ?, next_attempt_at = ?, updated_at = ? WHERE n = ? AND status IN ${UNSETTLED}`,
       ),
-      cancelPending: this.db.prepare<[number, string]>("UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = 'pending'"),
+      cancelPending: this.db.prepare<[number, string]>(
+        `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status IN ${UNSETTLED}`,
+      ),
+      requeue: this.db.prepare<[number]>("UPDATE deliveries SET status = 'pending' WHERE n = ? AND status = 'sending'"),
       retryNow: this.db.prepare<[number, number, number]>("UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = ?, updated_at = ? WHERE n = ?"),
       delivery: this.db.prepare<[string, number], DeliveryRow>('SELECT * FROM deliveries WHERE endpoint_id = ? AND n = ?'),
-      pendingCount: this.db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status = 'pending'"),
-      pendingTotal: this.db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"),
+      pendingCount: this.db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status IN ${UNSETTLED}`),
+      pendingTotal: this.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE status IN ${UNSETTLED}`),
       earliestMissed: this.db.prepare<[string, number], { position: number | null }>(
-        "SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status = 'pending' OR created_at >= ?)",
+        `SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status IN ${UNSETTLED} OR created_at >= ?)`,
       ),
-      prune: this.db.prepare<[number]>("DELETE FROM deliveries WHERE status != 'pending' AND updated_at < ?"),
+      prune: this.db.prepare<[number]>(`DELETE FROM deliveries WHERE status NOT IN ${UNSETTLED} AND updated_at < ?`),
       pruneAttempts: this.db.prepare('DELETE FROM attempts WHERE delivery NOT IN (SELECT n FROM deliveries)'),
       prunePayloads: this.db.prepare('DELETE FROM payloads WHERE message_id NOT IN (SELECT message_id FROM deliveries)'),
     };
@@ -233,16 +254,12 @@ export class WebhookDb {
 
   /** The new delivery's row, or undefined when a live delivery of that message to that endpoint already exists. */
   insertDelivery(delivery: NewDelivery): number | undefined {
-    const info = this.sql.insertDelivery.run(delivery);
+    const info = this.sql.insertDelivery.run({ status: 'pending', ...delivery });
     return info.changes === 1 ? Number(info.lastInsertRowid) : undefined;
   }
 
-  due(endpointId: string, now: number, limit: number, testsOnly: boolean): DueDelivery[] {
+  due(endpointId: string, now: number, limit: number, testsOnly: boolean): Outgoing[] {
     return this.sql.due.all(endpointId, now, testsOnly ? 1 : 0, limit);
-  }
-
-  dueRow(n: number): DueDelivery | undefined {
-    return this.sql.dueRow.get(n);
   }
 
   /** When the endpoint's next delivery not yet due comes due. */
@@ -280,6 +297,14 @@ export class WebhookDb {
     return this.sql.cancelPending.run(at, endpointId).changes;
   }
 
+  /** Deliveries the worker let go of unsent: waiting in webhooks.db again. */
+  requeue(rows: readonly number[]): void {
+    if (rows.length === 0) return;
+    this.transaction(() => {
+      for (const n of rows) this.sql.requeue.run(n);
+    });
+  }
+
   retryNow(n: number, at: number): void {
     this.sql.retryNow.run(at, at, n);
   }
@@ -292,7 +317,8 @@ export class WebhookDb {
   deliveries(endpointId: string, query: { before?: number; status?: DeliveryStatus; limit: number }): DeliveryRow[] {
     const where = ['endpoint_id = @endpointId'];
     if (query.before !== undefined) where.push('n < @before');
-    if (query.status) where.push('status = @status');
+    if (query.status === 'pending') where.push(`status IN ${UNSETTLED}`);
+    else if (query.status) where.push('status = @status');
     return this.db
       .prepare<Record<string, unknown>, DeliveryRow>(`SELECT * FROM deliveries WHERE ${where.join(' AND ')} ORDER BY n DESC LIMIT @limit`)
       .all({ endpointId, ...query });

@@ -87,7 +87,17 @@ export class Webhooks {
       (outcome) => metrics?.deliveryAttempted(outcome),
     );
     metrics?.countPendingDeliveriesWith(() => (this.closed ? 0 : this.db.pendingTotal()));
-    this.dispatcher = new Dispatcher(this.db, this.feed, this.endpoints, readModel.events, (rows) => this.worker.offer(rows), logger, now, settings.pollIntervalMs);
+    this.dispatcher = new Dispatcher(
+      this.db,
+      this.feed,
+      this.endpoints,
+      readModel.events,
+      (endpointId) => this.worker.room(endpointId),
+      (rows, waitingIn) => this.worker.offer(rows, waitingIn),
+      logger,
+      now,
+      settings.pollIntervalMs,
+    );
   }
 
   start(): void {
@@ -114,7 +124,7 @@ export class Webhooks {
     return { pending: this.db.pendingCount(endpointId), failingSince: status?.failing_since ?? null, lastSuccessAt: status?.last_success_at ?? null };
   }
 
-  deliveries(endpointId: string, query: { before?: number; status?: DeliveryStatus; limit: number }): Array<DeliveryRow & { attemptLog: AttemptRow[] }> {
+  deliveries(endpointId: string, query: { before?: number; status?: Exclude<DeliveryStatus, 'sending'>; limit: number }): Array<DeliveryRow & { attemptLog: AttemptRow[] }> {
     const rows = this.db.deliveries(endpointId, query);
     const attempts = this.db.attemptsOf(rows.map((r) => r.n));
     return rows.map((row) => ({ ...row, attemptLog: attempts.filter((a) => a.delivery === row.n) }));

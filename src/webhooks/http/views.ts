@@ -30,7 +30,8 @@ export function deliveryView(row: DeliveryRow & { attemptLog: AttemptRow[] }) {
     type: row.type,
     position: row.position,
     sequence: row.sequence,
-    status: row.status,
+    // 'sending' is this process's business: to a reader it is still pending.
+    status: row.status === 'sending' ? ('pending' as const) : row.status,
     attemptCount: row.attempts,
     nextAttemptAt: iso(row.next_attempt_at),
     createdAt: new Date(row.created_at).toISOString(),
