@@ -126,6 +126,20 @@ describe('retries', () => {
     expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(950);
   });
 
+  it('an answer slower than the timeout is a failed attempt, and the delivery is tried again', async () => {
+    const { api } = await setUp({ timeoutMs: 300 });
+    const r = await receiver((_request, index) => (index === 0 ? { status: 200, delayMs: 2_000 } : { status: 200 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('succeeded');
+    const [first, second] = (await deliveriesOf(api, endpoint.id))[0].attempts;
+    expect(first).toMatchObject({ statusCode: null, error: 'no answer within 300 ms' });
+    expect(first.durationMs).toBeGreaterThanOrEqual(300);
+    expect(first.durationMs).toBeLessThan(2_000);
+    expect(second.statusCode).toBe(200);
+  });
+
   it('a redirect is not followed: a 3xx is a failed attempt', async () => {
     const { api } = await setUp({ retryScheduleMs: [0] });
     const elsewhere = await receiver();
