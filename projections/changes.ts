@@ -4,7 +4,7 @@
 // the same ids.
 import { createHash } from 'node:crypto';
 import type { DomainEvent } from '../events/registry.js';
-import { derivePosition, positionKey, stateOf, type PositionState } from './position.js';
+import { derivePosition, samePosition, stateOf, type PositionState } from './position.js';
 import { statementOf, type CountryRecord, type StatementRecord } from './statement-record.js';
 import { deriveTimeline, intervalAt, type Interval } from './timeline.js';
 import { addDays, KNOWN_NOW } from './time.js';
@@ -70,7 +70,7 @@ export function changesOf(event: DomainEvent, record: CountryRecord, today: stri
   if (revision && revision.from < today) {
     changes.push(make('history.revised', { statementId: event.data.statementId, ...revision }));
   }
-  if (positionKey(before.current) !== positionKey(after.current)) {
+  if (!samePosition(before.current, after.current)) {
     changes.push(make('position.changed', { at: today, statementId: event.data.statementId, previous: before.current, current: after.current }));
   }
   return changes;
@@ -128,7 +128,7 @@ export function revisedRange(before: Interval[], after: Interval[], from?: strin
   let start: string | undefined;
   let end: string | null = null;
   for (let i = 0; i < bounds.length; i++) {
-    if (intervalKey(intervalAt(before, bounds[i])) === intervalKey(intervalAt(after, bounds[i]))) continue;
+    if (sameInterval(intervalAt(before, bounds[i]), intervalAt(after, bounds[i]))) continue;
     start ??= bounds[i];
     end = bounds[i + 1] ?? null;
   }
@@ -137,8 +137,8 @@ export function revisedRange(before: Interval[], after: Interval[], from?: strin
   return { from: start, to: end, before: before.filter(overlaps), after: after.filter(overlaps) };
 }
 
-function intervalKey(i: Interval | undefined): string {
-  return i ? positionKey(i) : 'none';
+function sameInterval(a: Interval | undefined, b: Interval | undefined): boolean {
+  return a && b ? samePosition(a, b) : a === b;
 }
 
 export function summarise(s: StatementRecord) {

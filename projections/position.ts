@@ -2,7 +2,7 @@
 // exactly as DOMAIN.md "Deriving a position" says. Pure: statements in,
 // position out, no clock and no I/O.
 import type { Attribution, Scope } from '../events/vocabulary.js';
-import type { StatementRecord } from './statement-record.js';
+import { INSTANT, type StatementRecord } from './statement-record.js';
 import { instantOf } from './time.js';
 
 export type Status = 'unknown' | 'prohibited' | 'restricted' | 'unrestricted';
@@ -241,22 +241,15 @@ export function supersededBy(counted: readonly StatementRecord[]): Set<string> {
   return ids;
 }
 
-// Dates in the records are text. Each is parsed once and kept on its object
-// under a symbol: not enumerable, so it never reaches JSON, a comparison or a
-// fingerprint. (This is on the path of every derivation, once per statement.)
-const REPORTED = Symbol('reportedAt as epoch ms');
-const PUBLISHED = Symbol('publishedAt as epoch ms');
-
-function cachedInstant(owner: object, key: symbol, dayOrInstant: string): number {
-  const cached = (owner as Record<symbol, number | undefined>)[key];
-  if (cached !== undefined) return cached;
-  const instant = instantOf(dayOrInstant);
-  Object.defineProperty(owner, key, { value: instant, enumerable: false });
-  return instant;
+// Dates in the records are text: read the epoch ms the record was built with
+// (statementRecord), parsing only for records built some other way.
+function instantFor(owner: object, dayOrInstant: string): number {
+  const stamped = (owner as { [INSTANT]?: number })[INSTANT];
+  return stamped !== undefined ? stamped : instantOf(dayOrInstant);
 }
 
-const reportedInstant = (owner: { reportedAt: string }) => cachedInstant(owner, REPORTED, owner.reportedAt);
-const publishedInstant = (source: { publishedAt: string }) => cachedInstant(source, PUBLISHED, source.publishedAt);
+const reportedInstant = (owner: { reportedAt: string }) => instantFor(owner, owner.reportedAt);
+const publishedInstant = (source: { publishedAt: string }) => instantFor(source, source.publishedAt);
 
 function whyNotDeciding(s: StatementRecord, deciding: StatementRecord | null): ExclusionReason {
   if (!isStatusBearing(s)) return 'not-status-bearing';

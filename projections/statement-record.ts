@@ -5,6 +5,19 @@
 import type { DomainEvent } from '../events/registry.js';
 import type { Source } from '../events/vocabulary.js';
 import type { StatementRecorded } from '../events/statement-recorded.js';
+import { instantOf } from './time.js';
+
+/**
+ * A statement's or retraction's reportedAt, or a source's publishedAt, as epoch
+ * ms: parsed once when the record is built and kept under a symbol that is not
+ * enumerable, so it never reaches JSON, a comparison or a fingerprint.
+ */
+export const INSTANT = Symbol('reportedAt or publishedAt as epoch ms');
+
+function stamped<T extends object>(record: T, dayOrInstant: string): T {
+  Object.defineProperty(record, INSTANT, { value: instantOf(dayOrInstant), enumerable: false, writable: true });
+  return record;
+}
 
 export interface SourceRecord extends Source {
   /** The log position of the event that attached this source. */
@@ -77,13 +90,20 @@ export function statementRecord(s: StatementRecord): StatementRecord {
     supersedes: s.supersedes,
     position: s.position,
     recordedAt: s.recordedAt,
-    retraction: s.retraction,
+    retraction: s.retraction && retractionRecord(s.retraction),
   };
-  return record;
+  return stamped(record, record.reportedAt);
 }
 
 function sourceRecord(source: SourceRecord): SourceRecord {
-  return { publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote, position: source.position };
+  return stamped(
+    { publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote, position: source.position },
+    source.publishedAt,
+  );
+}
+
+function retractionRecord(r: RetractionRecord): RetractionRecord {
+  return stamped({ reason: r.reason, reportedAt: r.reportedAt, source: r.source, position: r.position, recordedAt: r.recordedAt }, r.reportedAt);
 }
 
 /**
@@ -115,13 +135,13 @@ export function evolveCountry(record: CountryRecord, event: DomainEvent): Countr
     case 'StatementRetracted': {
       const statement = statementOf(record, event.data.statementId);
       if (statement && !statement.retraction) {
-        statement.retraction = {
+        statement.retraction = retractionRecord({
           reason: event.data.reason,
           reportedAt: event.data.reportedAt,
-          ...(event.data.source ? { source: event.data.source } : {}),
+          source: event.data.source,
           position: event.position,
           recordedAt: event.recordedAt,
-        };
+        });
       }
       return record;
     }

@@ -91,6 +91,8 @@ export class ReadModel {
   private readonly countries = new Map<string, CountryRecord>();
   private readonly views = new Map<string, CountryView>();
   private readonly countryRows = new Map<string, CountryRow>();
+  /** Today's position per country, as stored, kept parsed: every event compares against it. */
+  private readonly currents = new Map<string, PositionState>();
   private fingerprint: ContentFingerprint;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
   readonly events: EventEmitter;
@@ -263,6 +265,7 @@ export class ReadModel {
       this.countries.clear();
       this.views.clear();
       this.countryRows.clear();
+      this.currents.clear();
       throw error;
     }
   }
@@ -296,11 +299,17 @@ export class ReadModel {
     this.sql.upsertCountry.run(row);
     this.fingerprint.replace('countries', row.code, previous ? countryContent(previous) : undefined, countryContent(row));
     this.countryRows.set(row.code, row);
+    this.currents.set(row.code, current);
   }
 
   private currentOf(code: string): PositionState {
-    const row = this.countryRow(code);
-    return row ? (JSON.parse(row.current) as PositionState) : NOTHING;
+    let current = this.currents.get(code);
+    if (!current) {
+      const row = this.countryRow(code);
+      current = row ? (JSON.parse(row.current) as PositionState) : NOTHING;
+      this.currents.set(code, current);
+    }
+    return current;
   }
 
   private view(record: CountryRecord): CountryView {

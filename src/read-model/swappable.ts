@@ -36,6 +36,8 @@ export class ReadModelSwitch {
     for (const [name, forward] of this.forwarders) this.target.events.off(name, forward);
     this.target = next;
     this.listen(next);
+    // The file keeps its name but is a new file: readers with their own connection must reopen.
+    this.events.emit('swapped');
   }
 
   private listen(model: ReadModel): void {

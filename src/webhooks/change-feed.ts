@@ -5,6 +5,7 @@
 // When the read model is swapped for a rebuilt one (a new file), the feed
 // follows it; a rebuild of the same projections numbers its changes the same.
 import Database from 'better-sqlite3';
+import type { EventEmitter } from 'node:events';
 import type { Change } from '../../projections/changes.js';
 
 export interface FeedChange extends Change {
@@ -25,9 +26,19 @@ export class ChangeFeed {
   private file = '';
   private db?: Database.Database;
   private statements?: ReturnType<ChangeFeed['prepare']>;
+  private swapped = false;
+  /** Goes up each time the feed reopens on a rebuilt read model, whose changes may be numbered differently. */
+  generation = 0;
 
-  /** `readModelFile` is asked again at each read: the read model's file when it was opened may have been swapped out. */
-  constructor(private readonly readModelFile: () => string) {
+  /**
+   * `readModelFile` is asked again at each read, and `readModelEvents` says when a
+   * rebuilt read model was swapped in under the same file name.
+   */
+  constructor(
+    private readonly readModelFile: () => string,
+    readModelEvents?: EventEmitter,
+  ) {
+    readModelEvents?.on('swapped', () => (this.swapped = true));
     this.sql();
   }
 
@@ -41,7 +52,9 @@ export class ChangeFeed {
 
   private sql(): ReturnType<ChangeFeed['prepare']> {
     const file = this.readModelFile();
-    if (file !== this.file || !this.statements) {
+    if (file !== this.file || !this.statements || this.swapped) {
+      if (this.statements) this.generation += 1;
+      this.swapped = false;
       this.db?.close();
       this.db = new Database(file, { readonly: true, fileMustExist: true });
       this.statements = this.prepare(this.db);

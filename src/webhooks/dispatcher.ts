@@ -69,6 +69,7 @@ export class Dispatcher {
 
   /** Dispatches the next batch of changes; returns how many changes it took. */
   step(): number {
+    this.followRebuilds();
     const limit = this.endpoints.checkpoint();
     const ready: FeedChange[] = [];
     for (const change of this.feed.after(this.db.checkpoint('dispatch_seq'), this.batchSize)) {
@@ -116,6 +117,22 @@ export class Dispatcher {
     if (created.length > 0 || waiting.size > 0) this.created(created, waiting);
     return ready.length;
   }
+
+  /**
+   * A rebuilt read model (a new projection version) may number its changes
+   * differently, so a checkpoint by number means nothing in it. Start again just
+   * before the changes of the last position dispatched: those already sent are
+   * recognised by their ids and not sent twice, and nothing after is skipped.
+   */
+  private followRebuilds(): void {
+    this.feed.after(0, 0); // lets the feed notice a swap and reopen
+    if (this.feed.generation === this.feedGeneration) return;
+    this.feedGeneration = this.feed.generation;
+    const position = this.db.checkpoint('dispatch_position');
+    this.db.setCheckpoint('dispatch_seq', this.feed.seqBefore(Math.max(0, position - 1)));
+  }
+
+  private feedGeneration = 0;
 
   async stop(): Promise<void> {
     this.stopped = true;

@@ -67,7 +67,7 @@ export class Webhooks {
     this.now = now;
     this.settings = settings;
     this.db = new WebhookDb(path.join(options.dataDir, 'webhooks.db'));
-    this.feed = new ChangeFeed(() => readModel.file);
+    this.feed = new ChangeFeed(() => readModel.file, readModel.events);
     const box = SecretBox.load(options.dataDir, settings.secretsKey);
     const policy = new AddressPolicy(options.allowedHosts, options.resolve ?? systemResolver);
     const metrics = options.metrics;

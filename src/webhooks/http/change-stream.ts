@@ -21,7 +21,7 @@ const HEARTBEAT_MS = 15_000;
 const PAGE = 500;
 
 export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000): FastifyPluginAsyncZod => async (app) => {
-  const feed = new ChangeFeed(() => readModel.file);
+  const feed = new ChangeFeed(() => readModel.file, readModel.events);
   const open = new Set<ServerResponse>();
   // Streams never end on their own; a shutdown ends them so the server can close.
   app.addHook('preClose', async () => {
