@@ -11,7 +11,8 @@ it('three SIGKILLs under write load: no acknowledged statement lost, none duplic
   expect(report.writes).toMatchObject({ lost: 0, duplicated: 0, refused: 0 });
   // The kills broke connections mid-request, and those writes were retried with their key.
   expect(report.retries.afterConnectionLoss).toBeGreaterThan(0);
-  expect(report.replays.runs).toBeGreaterThanOrEqual(4);
+  // A replay after each restart that was not itself killed while starting, and one at the end.
+  expect(report.replays.runs).toBeGreaterThanOrEqual(2);
   expect(report.replays.differences).toBe(0);
   expect(report.replays.cli).toEqual({ exitCode: 0, differences: 0 });
   expect(report.webhooks.changes).toBeGreaterThan(0);
