@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { EventStore, Subscription } from '../store/event-store.js';
 import { dayOf } from '../../projections/time.js';
 import type { ReadModel } from './read-model.js';
+import { untilApplied } from './until-applied.js';
 
 export interface RunnerStatus {
   position: number;
@@ -61,23 +62,7 @@ export class ProjectionRunner {
 
   /** Resolves once the read model has applied `position` (read your own writes); false on timeout. */
   waitFor(position: number, timeoutMs = 5_000): Promise<boolean> {
-    if (this.readModel.checkpoint().position >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onApplied = (applied: number) => {
-        if (applied < position) return;
-        cleanup();
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        resolve(false);
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.readModel.events.off('applied', onApplied);
-      };
-      this.readModel.events.on('applied', onApplied);
-    });
+    return untilApplied(this.readModel.events, () => this.readModel.checkpoint().position, position, timeoutMs);
   }
 
   async stop(): Promise<void> {

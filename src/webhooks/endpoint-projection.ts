@@ -9,6 +9,7 @@ import { isEndpointStream, isWebhookEndpointEventType } from '../../events/webho
 import type { EventStore, Subscription } from '../store/event-store.js';
 import { decodeEndpointEvent, evolveEndpoint, type Endpoint } from './endpoint.js';
 import type { WebhookDb } from './webhook-db.js';
+import { untilApplied } from '../read-model/until-applied.js';
 
 export class EndpointProjection {
   private readonly endpoints = new Map<string, Endpoint>();
@@ -86,23 +87,7 @@ export class EndpointProjection {
 
   /** Resolves once the projection has applied `position` (read your own writes); false on timeout. */
   waitFor(position: number, timeoutMs = 5_000): Promise<boolean> {
-    if (this.position >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onApplied = (applied: number) => {
-        if (applied < position) return;
-        cleanup();
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        resolve(false);
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.events.off('applied', onApplied);
-      };
-      this.events.on('applied', onApplied);
-    });
+    return untilApplied(this.events, () => this.position, position, timeoutMs);
   }
 
   async stop(): Promise<void> {
