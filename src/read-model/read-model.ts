@@ -43,7 +43,8 @@ export interface StatementPageQuery {
   limit: number;
 }
 
-interface ChangeRow {
+/** A row of the change feed as stored; the webhook dispatcher reads the same table. */
+export interface ChangeRow {
   seq: number;
   id: string;
   type: Change['type'];

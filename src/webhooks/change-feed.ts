@@ -7,20 +7,12 @@
 import Database from 'better-sqlite3';
 import type { EventEmitter } from 'node:events';
 import type { Change } from '../../projections/changes.js';
+import type { ChangeRow } from '../read-model/read-model.js';
 
 export interface FeedChange extends Change {
   seq: number;
 }
 
-interface ChangeRow {
-  seq: number;
-  id: string;
-  type: Change['type'];
-  country: string;
-  position: number;
-  recorded_at: string;
-  data: string;
-}
 
 export class ChangeFeed {
   private file = '';

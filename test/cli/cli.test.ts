@@ -1,11 +1,11 @@
 // The policy-state command line as a script sees it: spawned as a process,
 // judged by its exit code, its stdout and its stderr.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { freePort } from '../helpers/free-port.js';
 
 const main = path.resolve(__dirname, '../../src/cli/main.ts');
 
@@ -30,14 +30,6 @@ function cli(args: string[], env: Record<string, string> = {}): { exited: Promis
 
 const run = (args: string[], env?: Record<string, string>) => cli(args, env).exited;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('policy-state CLI', () => {
   it('--help lists every command and exits 0; each command has its own --help', async () => {

@@ -4,10 +4,10 @@
 // shuts it down gracefully.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp-dir.js';
+import { freePort } from '../helpers/free-port.js';
 
 const main = path.resolve(__dirname, '../../src/main.ts');
 
@@ -26,14 +26,6 @@ function start(env: Record<string, string>) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('starting and stopping the service', () => {
   it('a bad configuration value stops the start with a message naming the variable', async () => {
