@@ -1,9 +1,11 @@
 // A country's position as now known, kept up to date event by event: the
 // timeline, and the fold of every counted statement (today's position once
-// every statement has taken effect). Most statements are recorded in the
-// order they take effect, and for those the view is extended in constant
-// time; anything else (a back-dated statement, a retraction, a correction) is
-// swept again from scratch. A property test holds the two ways equal.
+// every statement has taken effect), with a copy of the fold at the end of
+// each effective day. Most statements are recorded in the order they take
+// effect, and for those the view is extended in constant time; a back-dated
+// statement or a retraction is swept again from its day, starting from the
+// fold of the day before; a correction sweeps the whole country. A property
+// test holds every way equal to the timeline derived from scratch.
 import { derivePosition, exclusionOf, PositionFold, type PositionState } from './position.js';
 import type { StatementRecord } from './statement-record.js';
 import { KNOWN_NOW } from './time.js';
@@ -12,18 +14,39 @@ import { closeDay, continueSweep, countedInOrder, intervalAt, sweepTimeline, typ
 const AS_NOW_KNOWN = { at: '9999-12-31', knownAt: KNOWN_NOW };
 
 export class CountryView {
-  private constructor(
-    public intervals: Interval[],
-    private fold: PositionFold,
-    private lastDay: string | null,
-    /** Whether any statement corrects another: then a revision must sweep the whole country. */
-    private corrections: boolean,
-  ) {}
+  public intervals: Interval[] = [];
+  private fold = new PositionFold();
+  private lastDay: string | null = null;
+  /** Whether any statement corrects another: then a revision must sweep the whole country. */
+  private corrections = false;
+  /** The fold at the end of each effective day, in day order: where a revision starts from. */
+  private days: string[] = [];
+  private folds: PositionFold[] = [];
 
   static of(statements: readonly StatementRecord[]): CountryView {
-    const { intervals, fold, lastDay } = sweepTimeline(statements, { knownAt: KNOWN_NOW });
-    return new CountryView(intervals, fold, lastDay, statements.some((s) => s.supersedes));
+    const view = new CountryView();
+    view.sweepWhole(statements);
+    return view;
   }
+
+  private sweepWhole(statements: readonly StatementRecord[]): void {
+    this.days = [];
+    this.folds = [];
+    const { intervals, fold, lastDay } = sweepTimeline(statements, { knownAt: KNOWN_NOW }, this.keepDay);
+    this.intervals = intervals;
+    this.fold = fold;
+    this.lastDay = lastDay;
+    this.corrections = statements.some((s) => s.supersedes);
+  }
+
+  private readonly keepDay = (day: string, fold: PositionFold) => {
+    const last = this.days.length - 1;
+    if (last >= 0 && this.days[last] === day) this.folds[last] = fold.clone();
+    else {
+      this.days.push(day);
+      this.folds.push(fold.clone());
+    }
+  };
 
   /**
    * Folds in a statement just recorded. Returns false, changing nothing, when
@@ -47,6 +70,7 @@ export class CountryView {
       if (previous) previous.to = null;
     }
     this.fold.add(s);
+    this.keepDay(day, this.fold);
     closeDay(this.intervals, day, this.fold.state(KNOWN_NOW));
     this.lastDay = day;
     return true;
@@ -61,22 +85,25 @@ export class CountryView {
    */
   reviseFrom(day: string, statements: readonly StatementRecord[]): void {
     if (this.corrections) {
-      const whole = sweepTimeline(statements, { knownAt: KNOWN_NOW });
-      this.intervals = whole.intervals;
-      this.fold = whole.fold;
-      this.lastDay = whole.lastDay;
+      this.sweepWhole(statements);
       return;
     }
-    const fold = new PositionFold();
-    let lastBefore: string | null = null;
-    for (const s of statements) {
-      if (s.effectiveAt >= day || exclusionOf(s, AS_NOW_KNOWN)) continue;
-      fold.add(s);
-      if (lastBefore === null || s.effectiveAt > lastBefore) lastBefore = s.effectiveAt;
+    // The fold at the end of the last effective day before `day`: nothing before it changed.
+    let low = 0;
+    let high = this.days.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.days[mid] < day) low = mid + 1;
+      else high = mid;
     }
+    const before = low - 1;
+    const fold = before >= 0 ? this.folds[before].clone() : new PositionFold();
+    const lastBefore = before >= 0 ? this.days[before] : null;
+    this.days.length = before + 1;
+    this.folds.length = before + 1;
     const kept = this.intervals.filter((i) => i.from < day);
     if (kept.length > 0) kept[kept.length - 1].to = null;
-    const swept = continueSweep(countedInOrder(statements, KNOWN_NOW, Infinity, day), { intervals: kept, fold, lastDay: lastBefore }, [], KNOWN_NOW);
+    const swept = continueSweep(countedInOrder(statements, KNOWN_NOW, Infinity, day), { intervals: kept, fold, lastDay: lastBefore }, [], KNOWN_NOW, Infinity, this.keepDay);
     this.intervals = swept.intervals;
     this.fold = swept.fold;
     this.lastDay = swept.lastDay;

@@ -136,9 +136,19 @@ const NOT_IN_LOG = 255;
  */
 export class PositionFold {
   deciding: StatementRecord | null = null;
-  private readonly weapons = new Map<string, { status: WeaponStatus; by: StatementRecord }>();
+  private weapons = new Map<string, { status: WeaponStatus; by: StatementRecord }>();
   private newestReviewing: StatementRecord | null = null;
   private newestEndorses: StatementRecord | null = null;
+
+  /** A fold that goes on from this one without changing it. */
+  clone(): PositionFold {
+    const copy = new PositionFold();
+    copy.deciding = this.deciding;
+    copy.weapons = new Map(this.weapons);
+    copy.newestReviewing = this.newestReviewing;
+    copy.newestEndorses = this.newestEndorses;
+    return copy;
+  }
 
   add(s: StatementRecord): void {
     if (s.stance === 'reviewing') {

@@ -44,10 +44,10 @@ export function deriveTimeline(statements: readonly StatementRecord[], query: Ti
  * result equals deriving the position afresh on every such day (a property
  * test holds the two together), in O(n log n) rather than O(days x n).
  */
-export function sweepTimeline(statements: readonly StatementRecord[], query: TimelineQuery): Sweep {
+export function sweepTimeline(statements: readonly StatementRecord[], query: TimelineQuery, onDay?: (day: string, fold: PositionFold) => void): Sweep {
   const inLog = query.position ?? Number.POSITIVE_INFINITY;
   const counted = countedInOrder(statements, query.knownAt, inLog);
-  return continueSweep(counted, { intervals: [], fold: new PositionFold(), lastDay: null }, [], query.knownAt, inLog);
+  return continueSweep(counted, { intervals: [], fold: new PositionFold(), lastDay: null }, [], query.knownAt, inLog, onDay);
 }
 
 /** The statements that count as known at `knownAt`, in valid-time order (log order within a day). */
@@ -62,7 +62,15 @@ export function countedInOrder(statements: readonly StatementRecord[], knownAt: 
  * Sweeps `counted` (in valid-time order, all on or after the days already
  * swept) on from a sweep already made over `folded`.
  */
-export function continueSweep(counted: readonly StatementRecord[], start: Sweep, folded: StatementRecord[], knownAt: number, inLog = Number.POSITIVE_INFINITY): Sweep {
+export function continueSweep(
+  counted: readonly StatementRecord[],
+  start: Sweep,
+  folded: StatementRecord[],
+  knownAt: number,
+  inLog = Number.POSITIVE_INFINITY,
+  /** Told the fold at the end of every day swept (it goes on changing: copy what you keep). */
+  onDay?: (day: string, fold: PositionFold) => void,
+): Sweep {
   const { intervals } = start;
   let fold = start.fold;
   const superseded = new Set<string>();
@@ -87,6 +95,7 @@ export function continueSweep(counted: readonly StatementRecord[], start: Sweep,
     } else {
       for (const s of today) if (!superseded.has(s.statementId)) fold.add(s);
     }
+    onDay?.(day, fold);
     closeDay(intervals, day, fold.state(knownAt, inLog));
   }
   return { intervals, fold, lastDay: counted.length > 0 ? counted[counted.length - 1].effectiveAt : start.lastDay };
