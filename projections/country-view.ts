@@ -101,7 +101,14 @@ export class CountryView {
     const lastBefore = before >= 0 ? this.days[before] : null;
     this.days.length = before + 1;
     this.folds.length = before + 1;
-    const kept = this.intervals.filter((i) => i.from < day);
+    // The intervals that start before `day` (they are in order: find the first that does not).
+    let first = 0;
+    for (let top = this.intervals.length; first < top; ) {
+      const mid = (first + top) >> 1;
+      if (this.intervals[mid].from < day) first = mid + 1;
+      else top = mid;
+    }
+    const kept = this.intervals.slice(0, first);
     if (kept.length > 0) kept[kept.length - 1].to = null;
     const swept = continueSweep(countedInOrder(statements, KNOWN_NOW, Infinity, day), { intervals: kept, fold, lastDay: lastBefore }, [], KNOWN_NOW, Infinity, this.keepDay);
     this.intervals = swept.intervals;
