@@ -370,13 +370,17 @@ export class ReadModel {
     if (query.country) where.push('country = @country');
     if (query.from) where.push('effective_at >= @from');
     if (query.to) where.push('effective_at <= @to');
-    return this.db
-      .prepare<Record<string, unknown>, { record: string }>(
-        `SELECT record FROM statements WHERE ${where.join(' AND ')} ORDER BY position LIMIT @limit`,
-      )
-      .all({ ...query })
-      .map((r) => JSON.parse(r.record) as StatementRecord);
+    const sql = `SELECT record FROM statements WHERE ${where.join(' AND ')} ORDER BY position LIMIT @limit`;
+    // Eight combinations of filters at most: each is prepared once.
+    let statement = this.statementPages.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<Record<string, unknown>, { record: string }>(sql);
+      this.statementPages.set(sql, statement);
+    }
+    return statement.all({ ...query }).map((r) => JSON.parse(r.record) as StatementRecord);
   }
+
+  private readonly statementPages = new Map<string, Database.Statement<Record<string, unknown>, { record: string }>>();
 
   /** Changes after a log position. A page never splits the changes of one event. */
   changes(afterPosition: number, limit: number): Change[] {
