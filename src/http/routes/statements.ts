@@ -1,6 +1,7 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DuplicateEventError } from '../../store/event-store.js';
-import type { WriteResult } from '../../statements/statement-service.js';
+import type { WriteOptions, WriteResult } from '../../statements/statement-service.js';
 import type { AppDeps } from '../app.js';
 import { requireRole } from '../auth.js';
 import { earlierWrite, writeContext, type IdempotentWrite } from '../idempotency.js';
@@ -46,6 +47,14 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
 
   const expectedRevision = (ifMatch: string | undefined) => (ifMatch ? Number(ifMatch.replace(/\D/g, '')) : undefined);
 
+  /** Every write answers the same way: once, whatever the retries (Idempotency-Key), 201 with the stream revision as ETag. */
+  async function answerWrite(request: FastifyRequest, reply: FastifyReply, run: (options: WriteOptions) => Promise<WriteResult>, created = false) {
+    const write = writeContext(request);
+    const { result, replayed } = await idempotent(write, () => run({ ...write, expectedRevision: expectedRevision(request.headers['if-match'] as string | undefined) }));
+    if (created) reply.header('location', `/v1/statements/${encodeURIComponent(result.statementId)}`);
+    return reply.code(201).header('etag', `"${result.revision}"`).header('idempotent-replayed', String(replayed)).send(result);
+  }
+
   app.get('/v1/statements', {
     schema: { summary: 'Statements, in log order, paged', tags: ['statements'], querystring: StatementsQuery, response: { 200: StatementPage, 400: Problem } },
   }, async (request) => {
@@ -76,18 +85,7 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
       body: RecordStatementBody,
       response: { 201: WriteResultView, 200: WriteResultView, ...problems },
     },
-  }, async (request, reply) => {
-    const write = writeContext(request);
-    const { result, replayed } = await idempotent(write, () =>
-      deps.statements.record(request.body, { ...write, expectedRevision: expectedRevision(request.headers['if-match']) }),
-    );
-    return reply
-      .code(201)
-      .header('location', `/v1/statements/${encodeURIComponent(result.statementId)}`)
-      .header('etag', `"${result.revision}"`)
-      .header('idempotent-replayed', String(replayed))
-      .send(result);
-  });
+  }, async (request, reply) => answerWrite(request, reply, (options) => deps.statements.record(request.body, options), true));
 
   app.post('/v1/statements/:id/retraction', {
     preHandler: writer,
@@ -100,13 +98,7 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
       body: RetractBody,
       response: { 201: WriteResultView, ...problems },
     },
-  }, async (request, reply) => {
-    const write = writeContext(request);
-    const { result, replayed } = await idempotent(write, () =>
-      deps.statements.retract(request.params.id, request.body, { ...write, expectedRevision: expectedRevision(request.headers['if-match']) }),
-    );
-    return reply.code(201).header('etag', `"${result.revision}"`).header('idempotent-replayed', String(replayed)).send(result);
-  });
+  }, async (request, reply) => answerWrite(request, reply, (options) => deps.statements.retract(request.params.id, request.body, options)));
 
   app.post('/v1/statements/:id/sources', {
     preHandler: writer,
@@ -119,11 +111,5 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
       body: AttachSourceBody,
       response: { 201: WriteResultView, ...problems },
     },
-  }, async (request, reply) => {
-    const write = writeContext(request);
-    const { result, replayed } = await idempotent(write, () =>
-      deps.statements.attachSource(request.params.id, request.body.source, { ...write, expectedRevision: expectedRevision(request.headers['if-match']) }),
-    );
-    return reply.code(201).header('etag', `"${result.revision}"`).header('idempotent-replayed', String(replayed)).send(result);
-  });
+  }, async (request, reply) => answerWrite(request, reply, (options) => deps.statements.attachSource(request.params.id, request.body.source, options)));
 };
