@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainRuleError, StatementExistsError, StatementNotFoundError } from '../statements/errors.js';
-import { StreamConflictError, StoreUnavailableError } from '../store/event-store.js';
+import { DuplicateEventError, StreamConflictError, StoreUnavailableError } from '../store/event-store.js';
 import { HttpProblem, badRequest, conflict, notFound, unavailable, unprocessable } from './problems.js';
 
 function toProblem(error: FastifyError | Error): HttpProblem | undefined {
@@ -25,6 +25,7 @@ function toProblem(error: FastifyError | Error): HttpProblem | undefined {
     const errors = [{ path: `body.${error.field}`, message: error.message }];
     return error.status === 409 ? conflict(error.message) : unprocessable(`body.${error.field} ${error.message}`, errors);
   }
+  if (error instanceof DuplicateEventError) return conflict('this request was already written with another body, or raced with one that was');
   if (error instanceof StoreUnavailableError) return unavailable(`the event store is unavailable: ${error.message}`);
   const status = (error as FastifyError).statusCode;
   if (status && status >= 400 && status < 500) {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { EventMetadata, StoredEvent } from '../../events/envelope.js';
+import { eventIdFor } from '../../events/event-ids.js';
 import type { EventStore } from '../store/event-store.js';
 import { unprocessable } from './problems.js';
 
@@ -13,11 +14,6 @@ export interface IdempotentWrite {
   metadata: EventMetadata;
 }
 
-function uuidFromHash(input: string): string {
-  const hex = createHash('sha256').update(input).digest('hex');
-  // Shaped as a version-8 (custom) UUID so every store accepts it as an event id.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -37,7 +33,7 @@ export function writeContext(request: FastifyRequest): IdempotentWrite {
   if (!idempotencyKey) return { metadata };
   const scope = `${request.apiKey?.name ?? ''}|${request.routeOptions.url}|${idempotencyKey}`;
   return {
-    eventId: uuidFromHash(scope),
+    eventId: eventIdFor(scope),
     metadata: {
       ...metadata,
       idempotencyKey,

@@ -4,6 +4,7 @@
 // write straight away.
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../../events/envelope.js';
+import { eventIdFor } from '../../events/event-ids.js';
 import { countryStream, decodeEvent, newEvent } from '../../events/registry.js';
 import type { SourceAttached } from '../../events/source-attached.js';
 import type { StatementRecorded } from '../../events/statement-recorded.js';
@@ -12,7 +13,7 @@ import { emptyCountry, evolveCountry, type CountryRecord } from '../../projectio
 import { instantOf } from '../../projections/time.js';
 import type { ProjectionRunner } from '../read-model/projection-runner.js';
 import type { ReadModel } from '../read-model/read-model.js';
-import { StreamConflictError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
+import { DuplicateEventError, StreamConflictError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
 import { DomainRuleError, StatementExistsError, StatementNotFoundError } from './errors.js';
 
 export interface WriteOptions {
@@ -54,10 +55,19 @@ export class StatementService {
         throw new DomainRuleError('supersedes', `must name a statement of ${command.country} already on record`);
       }
     }
-    const event = newEvent('StatementRecorded', { ...command, statementId }, options.metadata, options.eventId);
+    // A statement id the client chose names the event too, so two requests racing with the
+    // same id cannot both be acknowledged: the log refuses the second (unless an
+    // Idempotency-Key already names the event, for retries of one request).
+    const eventId = options.eventId ?? (command.statementId ? eventIdFor(`statement|${command.statementId}`) : undefined);
+    const event = newEvent('StatementRecorded', { ...command, statementId }, options.metadata, eventId);
     const expected: ExpectedRevision = options.expectedRevision ?? 'any';
-    const result = await this.store.append(countryStream(command.country), [event], expected);
-    return this.settled({ statementId, country: command.country, position: result.positions[0], revision: result.nextExpectedRevision });
+    try {
+      const result = await this.store.append(countryStream(command.country), [event], expected);
+      return this.settled({ statementId, country: command.country, position: result.positions[0], revision: result.nextExpectedRevision });
+    } catch (error) {
+      if (error instanceof DuplicateEventError && !options.eventId) throw new StatementExistsError(statementId);
+      throw error;
+    }
   }
 
   async retract(statementId: string, retraction: Omit<StatementRetracted, 'statementId'>, options: WriteOptions = {}): Promise<WriteResult> {

@@ -127,6 +127,17 @@ describe('idempotent writes', () => {
   });
 });
 
+describe('statement ids chosen by the client', () => {
+  it('requests racing with the same statement id: one is recorded, the others get 409, and the log holds it once', async () => {
+    const answers = await Promise.all(
+      ['US', 'FR', 'US', 'DE', 'US'].map((country) => post('/v1/statements', { ...kirby, country, statementId: 'raced-id' })),
+    );
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 409, 409, 409, 409]);
+    const log = (await get('/v1/events?limit=500')).json().items as Array<{ data: { statementId?: string } }>;
+    expect(log.filter((e) => e.data.statementId === 'raced-id')).toHaveLength(1);
+  });
+});
+
 describe('optimistic concurrency on a country', () => {
   it('a write with a stale If-Match revision gets 409; with the current one it commits', async () => {
     await post('/v1/statements', { ...kirby, country: 'NL' });
