@@ -460,7 +460,3 @@ export interface ReadModelDump {
   countries: Array<{ code: string; revision: number; position: number; current: PositionState; since: string | null; statements: number; next_change: string | null }>;
   changes: Array<Omit<ChangeRow, 'seq' | 'data'> & { data: unknown }>;
 }
-
-function statementIdOf(data: unknown): string {
-  return (data as { statementId: string }).statementId;
-}

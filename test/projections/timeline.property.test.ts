@@ -96,7 +96,7 @@ describe('the timeline', () => {
       fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
         const history = historyOf(steps);
         const record = emptyCountry('US');
-        let view = CountryView.of([]);
+        const view = CountryView.of([]);
         for (const event of history.events) {
           const known = record.index.has(event.data.statementId);
           evolveCountry(record, event);

@@ -99,6 +99,8 @@ export class StandInKurrentDB {
   }
 
   client(): KurrentClient & { disposed: boolean } {
+    // The client's methods are plain functions (as the real client's are called), so they reach the server through `server`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const server = this;
     const client = {
       disposed: false,

@@ -9,9 +9,11 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { startTestService, writer, type TestService } from '../helpers/service.js';
 
 // Functions given to page.evaluate run in the browser, where these exist; the project compiles without the DOM library.
+/* eslint-disable @typescript-eslint/no-explicit-any -- browser globals, typed by the browser, not by this project */
 declare const document: any;
 declare const getComputedStyle: any;
 declare const window: any;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

@@ -2,7 +2,7 @@
 // service, signatures checked with the standardwebhooks package.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebhookSettings } from '../../src/webhooks/settings.js';
-import { client, startReceiver, startWebhookService, statement, verify, type Receiver, type TestService } from './helpers.js';
+import { client, startReceiver, startWebhookService, statement, verify, type Receiver } from './helpers.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -22,7 +22,7 @@ afterAll(async () => {
 const deliveredAt = async (position: number) => {
   const expected = (await api.changes()).filter((c) => c.position === position && ['history.revised', 'position.changed'].includes(c.type));
   await expect.poll(() => expected.every((c) => receiver.ids().has(c.id)), { timeout: 10_000 }).toBe(true);
-  return receiver.received.filter((r) => r.json.data.position === position).map((r) => verify(secret, r) as { type: string; data: Record<string, any> });
+  return receiver.received.filter((r) => r.json.data.position === position).map((r) => verify(secret, r) as { type: string; data: Record<string, any> }); // eslint-disable-line @typescript-eslint/no-explicit-any -- the test reads nested fields of the change
 };
 
 it('a back-dated statement that alters a past interval sends history.revised with the affected valid-time range, and no position.changed', async () => {

@@ -17,7 +17,6 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
   app.get('/v1/countries', {
     schema: { summary: 'Every country on record with its current status', tags: ['positions'], response: { 200: CountriesView } },
   }, async () => {
-    const day = today();
     return {
       countries: deps.readModel.countrySummaries().map((c) => ({
         code: c.code,
