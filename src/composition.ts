@@ -17,6 +17,7 @@ import type { EventStore } from './store/event-store.js';
 import { KurrentDbEventStore } from './store/kurrentdb-event-store.js';
 import { SqliteEventStore } from './store/sqlite-event-store.js';
 import { loadWebhookSettings } from './webhooks/settings.js';
+import { WEBHOOK_DISPATCH_GROUP } from './webhooks/persistent-dispatch.js';
 import { Webhooks, type WebhookOverrides } from './webhooks/webhooks.js';
 
 export const Tokens = {
@@ -94,6 +95,11 @@ export function compose(
           now: () => now().getTime(),
           resolve: webhooks.resolve,
           metrics: d.resolve(Tokens.Metrics),
+          // Replicas on KurrentDB share dispatch through a persistent subscription; the embedded store follows its change feed.
+          dispatchGroup: (() => {
+            const store = d.resolve<EventStore>(Tokens.EventStore);
+            return store instanceof KurrentDbEventStore ? store.consumerGroup(WEBHOOK_DISPATCH_GROUP) : undefined;
+          })(),
         }),
     ),
   });

@@ -32,13 +32,17 @@ import {
 } from './event-store.js';
 import { describeEndpoint, isTransient, translateError, unavailableReason } from './kurrentdb/errors.js';
 import { follow, type Feed } from './kurrentdb/follow.js';
+import { consumeGroup, type ConsumerGroup, type GroupConsumer } from './kurrentdb/group.js';
 import { isSystemRecord, toAllPosition, toEventData, toStoredEvent, toStreamState } from './kurrentdb/mapping.js';
 
 /** The streams this service writes: one per country, and the webhook endpoints'. */
 export const SERVICE_STREAM_PREFIXES = ['country-', 'webhook-'] as const;
 
 /** The calls this adapter makes; a KurrentDBClient has them all. Tests stand in for it. */
-export type KurrentClient = Pick<KurrentDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
+export type KurrentClient = Pick<
+  KurrentDBClient,
+  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose' | 'createPersistentSubscriptionToAll' | 'subscribeToPersistentSubscriptionToAll'
+>;
 
 export interface KurrentDbEventStoreOptions {
   /** Streams that belong to this service; everything else in $all is passed over. */
@@ -217,6 +221,34 @@ export class KurrentDbEventStore implements EventStore {
       close: async () => {
         this.subscriptions.delete(subscription);
         await subscription.close();
+      },
+    };
+  }
+
+  /**
+   * A persistent subscription group to this service's part of $all (created on first
+   * use, from the end of $all): each event goes to one of the replicas consuming it.
+   */
+  consumerGroup(name: string): ConsumerGroup {
+    return {
+      name,
+      consume: (handler) => {
+        const consumer: GroupConsumer = consumeGroup({
+          client: this.client,
+          group: name,
+          filter: this.filter(),
+          accept: (item) => this.accept(item),
+          handler,
+          logger: this.logger,
+        });
+        const subscription = {
+          close: async () => {
+            this.subscriptions.delete(subscription);
+            await consumer.close();
+          },
+        };
+        this.subscriptions.add(subscription);
+        return subscription;
       },
     };
   }

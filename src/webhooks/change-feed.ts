@@ -39,6 +39,9 @@ export class ChangeFeed {
       after: db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
       firstAfterPosition: db.prepare<[number], { seq: number }>('SELECT MIN(seq) AS seq FROM changes WHERE position > ?'),
       last: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM changes'),
+      atPosition: db.prepare<[number], ChangeRow>('SELECT * FROM changes WHERE position = ? ORDER BY seq'),
+      // The read model keeps a fingerprint row for every event it applied, at the event's position.
+      eventBefore: db.prepare<[number], { position: number | null }>('SELECT MAX(position) AS position FROM fingerprints WHERE position < ?'),
     };
   }
 
@@ -56,15 +59,17 @@ export class ChangeFeed {
   }
 
   after(seq: number, limit: number): FeedChange[] {
-    return this.sql().after.all(seq, limit).map((r) => ({
-      seq: r.seq,
-      id: r.id,
-      type: r.type,
-      country: r.country,
-      position: r.position,
-      recordedAt: r.recorded_at,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    return this.sql().after.all(seq, limit).map(toFeedChange);
+  }
+
+  /** Every change that carries log position `position`, in the order written. */
+  at(position: number): FeedChange[] {
+    return this.sql().atPosition.all(position).map(toFeedChange);
+  }
+
+  /** The log position of the last event the read model applied before `position`, or 0. */
+  eventBefore(position: number): number {
+    return this.sql().eventBefore.get(position)?.position ?? 0;
   }
 
   lastSeq(): number {
@@ -82,4 +87,16 @@ export class ChangeFeed {
     this.db = undefined;
     this.statements = undefined;
   }
+}
+
+function toFeedChange(r: ChangeRow): FeedChange {
+  return {
+    seq: r.seq,
+    id: r.id,
+    type: r.type,
+    country: r.country,
+    position: r.position,
+    recordedAt: r.recorded_at,
+    data: JSON.parse(r.data) as Record<string, unknown>,
+  };
 }

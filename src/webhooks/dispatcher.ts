@@ -6,7 +6,9 @@
 import type { EventEmitter } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { Change } from '../../projections/changes.js';
 import type { ChangeFeed, FeedChange } from './change-feed.js';
+import type { DispatchSource } from './dispatch-source.js';
 import { wants } from './endpoint.js';
 import type { EndpointProjection } from './endpoint-projection.js';
 import { changeBodyPrefix } from './payload.js';
@@ -18,7 +20,57 @@ import type { Outgoing, WebhookDb } from './webhook-db.js';
  */
 const DELIVERIES_PER_STEP = 2_000;
 
-export class Dispatcher {
+/**
+ * Creates, in the caller's transaction, a live delivery of each change to each
+ * enabled endpoint that wants it, with the endpoint's next sequence numbers. A
+ * change already delivered live to an endpoint is not queued again. Stops at
+ * the change that takes the count past `maxRows`; `taken` says how many
+ * changes it went through (at least one when there is any).
+ */
+export function queueLive(
+  db: WebhookDb,
+  projection: EndpointProjection,
+  changes: readonly Change[],
+  room: (endpointId: string) => number,
+  at: number,
+  maxRows = Number.POSITIVE_INFINITY,
+): { rows: Outgoing[]; waiting: Set<string>; taken: number } {
+  const rows: Outgoing[] = [];
+  const waiting = new Set<string>();
+  const sequences = new Map<string, number>();
+  const taken = new Map<string, number>();
+  const endpoints = projection.all().filter((e) => e.enabled);
+  let count = 0;
+  for (const change of changes) {
+    if (rows.length >= maxRows) break;
+    count += 1;
+    let body: string | undefined;
+    for (const endpoint of endpoints) {
+      if (change.position <= endpoint.createdPosition || !wants(endpoint, change)) continue;
+      if (body === undefined) {
+        body = changeBodyPrefix(change);
+        db.putPayload(change.id, body);
+      }
+      const sequence = (sequences.get(endpoint.id) ?? db.lastSequence(endpoint.id)) + 1;
+      // Straight to memory while the endpoint's queue has room; otherwise it waits in webhooks.db.
+      const toMemory = (taken.get(endpoint.id) ?? 0) < room(endpoint.id);
+      const status = toMemory ? ('sending' as const) : ('pending' as const);
+      const delivery = { endpointId: endpoint.id, origin: 'live' as const, messageId: change.id, type: change.type, position: change.position, sequence, at, status };
+      const n = db.insertDelivery(delivery);
+      if (n === undefined) continue; // already delivered live once: keep the sequence without a gap
+      sequences.set(endpoint.id, sequence);
+      if (toMemory) {
+        taken.set(endpoint.id, (taken.get(endpoint.id) ?? 0) + 1);
+        rows.push({ n, endpoint_id: endpoint.id, message_id: change.id, sequence, step: 0, body });
+      } else waiting.add(endpoint.id);
+    }
+  }
+  for (const [endpointId, sequence] of sequences) db.setLastSequence(endpointId, sequence);
+  return { rows, waiting, taken: count };
+}
+
+/** The embedded store's dispatch source: follows this process's change feed from its checkpoint. */
+export class Dispatcher implements DispatchSource {
   private stopped = false;
   private wake?: () => void;
   private loop?: Promise<void>;
@@ -81,38 +133,12 @@ export class Dispatcher {
     let last = ready[0];
     const waiting = new Set<string>();
     const created = this.db.transaction(() => {
-      const rows: Outgoing[] = [];
-      const sequences = new Map<string, number>();
-      const taken = new Map<string, number>();
-      const endpoints = this.endpoints.all().filter((e) => e.enabled);
-      for (const change of ready) {
-        if (rows.length >= DELIVERIES_PER_STEP) break;
-        last = change;
-        let body: string | undefined;
-        for (const endpoint of endpoints) {
-          if (change.position <= endpoint.createdPosition || !wants(endpoint, change)) continue;
-          if (body === undefined) {
-            body = changeBodyPrefix(change);
-            this.db.putPayload(change.id, body);
-          }
-          const sequence = (sequences.get(endpoint.id) ?? this.db.lastSequence(endpoint.id)) + 1;
-          // Straight to memory while the endpoint's queue has room; otherwise it waits in webhooks.db.
-          const toMemory = (taken.get(endpoint.id) ?? 0) < this.room(endpoint.id);
-          const status = toMemory ? ('sending' as const) : ('pending' as const);
-          const delivery = { endpointId: endpoint.id, origin: 'live' as const, messageId: change.id, type: change.type, position: change.position, sequence, at, status };
-          const n = this.db.insertDelivery(delivery);
-          if (n === undefined) continue; // already delivered live once: keep the sequence without a gap
-          sequences.set(endpoint.id, sequence);
-          if (toMemory) {
-            taken.set(endpoint.id, (taken.get(endpoint.id) ?? 0) + 1);
-            rows.push({ n, endpoint_id: endpoint.id, message_id: change.id, sequence, step: 0, body });
-          } else waiting.add(endpoint.id);
-        }
-      }
-      for (const [endpointId, sequence] of sequences) this.db.setLastSequence(endpointId, sequence);
+      const queued = queueLive(this.db, this.endpoints, ready, this.room, at, DELIVERIES_PER_STEP);
+      last = ready[queued.taken - 1];
+      for (const endpointId of queued.waiting) waiting.add(endpointId);
       this.db.setCheckpoint('dispatch_seq', last.seq);
       this.db.setCheckpoint('dispatch_position', last.position);
-      return rows;
+      return queued.rows;
     });
     if (created.length > 0 || waiting.size > 0) this.created(created, waiting);
     return ready.length;

@@ -1,6 +1,7 @@
-// Change webhooks on the embedded store, assembled from their parts: the
-// endpoint projection and the delivery queue in webhooks.db, the dispatcher
-// that follows the read model's change feed, and the worker that delivers.
+// Change webhooks, assembled from their parts: the endpoint projection and the
+// delivery queue in webhooks.db, the dispatch source (the change feed on the
+// embedded store, a persistent subscription group shared by the replicas on
+// KurrentDB: see dispatch-source.ts), and the worker that delivers.
 // The composition root builds one of these; the routes use its queries.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -12,14 +13,17 @@ import { AddressPolicy, systemResolver, type Resolver } from './address-safety.j
 import { ChangeFeed } from './change-feed.js';
 import { DeliveryClient } from './delivery-client.js';
 import { DeliveryWorker } from './delivery-worker.js';
+import type { ConsumerGroup } from '../store/kurrentdb/group.js';
+import type { DispatchSource } from './dispatch-source.js';
 import { Dispatcher } from './dispatcher.js';
+import { PersistentDispatch } from './persistent-dispatch.js';
 import { wants, type Endpoint } from './endpoint.js';
 import { EndpointProjection } from './endpoint-projection.js';
 import { EndpointService } from './endpoint-service.js';
 import { changeBodyPrefix, testBody } from './payload.js';
 import { SecretBox } from './secret-box.js';
 import type { WebhookSettings } from './settings.js';
-import { deliveryId, WebhookDb, type AttemptRow, type DeliveryRow, type DeliveryStatus } from './webhook-db.js';
+import { deliveryId, WebhookDb, type AttemptRow, type DeliveryRow, type DeliveryStatus, type Outgoing } from './webhook-db.js';
 
 export interface WebhooksOptions {
   store: EventStore;
@@ -34,6 +38,12 @@ export interface WebhooksOptions {
   resolve?: Resolver;
   /** Where delivery outcomes and the pending count are reported (GET /metrics). */
   metrics?: Pick<Metrics, 'deliveryAttempted' | 'countPendingDeliveriesWith'>;
+  /**
+   * A persistent subscription group shared with the other replicas (KurrentDB): it
+   * decides which replica dispatches each log event's changes. Without it (the
+   * embedded store, one process) the dispatcher follows the change feed.
+   */
+  dispatchGroup?: ConsumerGroup;
 }
 
 /** What a caller of startService may change: settings beyond the environment, and DNS (for tests). */
@@ -56,7 +66,7 @@ export class Webhooks {
   readonly endpoints: EndpointProjection;
   readonly commands: EndpointService;
   private readonly worker: DeliveryWorker;
-  private readonly dispatcher: Dispatcher;
+  readonly dispatcher: DispatchSource;
   readonly settings: WebhookSettings;
   private readonly now: () => number;
   private started = false;
@@ -87,17 +97,11 @@ export class Webhooks {
       (outcome) => metrics?.deliveryAttempted(outcome),
     );
     metrics?.countPendingDeliveriesWith(() => (this.closed ? 0 : this.db.pendingTotal()));
-    this.dispatcher = new Dispatcher(
-      this.db,
-      this.feed,
-      this.endpoints,
-      readModel.events,
-      (endpointId) => this.worker.room(endpointId),
-      (rows, waitingIn) => this.worker.offer(rows, waitingIn),
-      logger,
-      now,
-      settings.pollIntervalMs,
-    );
+    const room = (endpointId: string) => this.worker.room(endpointId);
+    const created = (rows: Outgoing[], waitingIn: ReadonlySet<string>) => this.worker.offer(rows, waitingIn);
+    this.dispatcher = options.dispatchGroup
+      ? new PersistentDispatch({ group: options.dispatchGroup, db: this.db, feed: this.feed, endpoints: this.endpoints, readModel, room, created, logger, now })
+      : new Dispatcher(this.db, this.feed, this.endpoints, readModel.events, room, created, logger, now, settings.pollIntervalMs);
   }
 
   start(): void {

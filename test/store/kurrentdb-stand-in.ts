@@ -10,6 +10,12 @@
 // - expected-revision mismatches throw WrongExpectedVersionError with the actual state;
 // - while "down", every call fails as the real client does against a closed port,
 //   and open subscriptions drop.
+// - persistent subscriptions to $all (competing consumers): a group created once
+//   (creating it again throws PersistentSubscriptionExistsError), each event it
+//   takes handed to one consumer at a time (round robin, up to each consumer's
+//   buffer size in flight), ack, nack retry (handed out again, retryCount + 1) or
+//   park (kept aside), and the unacked events of a consumer that goes away handed
+//   to the others. No message timeout: only a closed consumer gives its events back.
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -18,6 +24,9 @@ import {
   BACKWARDS,
   END,
   NO_STREAM,
+  PARK,
+  PersistentSubscriptionExistsError,
+  RETRY,
   START,
   STREAM_EXISTS,
   StreamNotFoundError,
@@ -29,6 +38,9 @@ import {
   type AppendStreamState,
   type EventData,
   type Filter,
+  type PersistentAction,
+  type PersistentSubscriptionToAllResolvedEvent,
+  type PersistentSubscriptionToAllSettings,
   type Position,
   type ReadPosition,
   type ReadRevision,
@@ -51,6 +63,33 @@ interface LiveSubscription {
   filter?: Filter;
 }
 
+interface GroupMessage {
+  record: Record;
+  retryCount: number;
+}
+
+interface GroupConsumer {
+  feed: PassThrough;
+  bufferSize: number;
+  inFlight: Map<string, GroupMessage>;
+  number: number;
+}
+
+/** A persistent subscription group: what it has yet to hand out, who consumes, what was parked. */
+export interface StandInGroup {
+  filter?: Filter;
+  queue: GroupMessage[];
+  consumers: GroupConsumer[];
+  parked: Array<{ id: string; reason: string }>;
+  acked: string[];
+  next: number;
+  /** Events given back to the group by consumers that went away unacked. */
+  handedBack: string[];
+  /** Each event handed out, to which consumer (numbered in order of subscription). */
+  handedOut: Array<{ id: string; consumer: number; retryCount: number }>;
+  consumersSeen: number;
+}
+
 export interface StandInOptions {
   /** Whether the server answers; checked on every call. Defaults to always. */
   reachable?: () => boolean | Promise<boolean>;
@@ -61,6 +100,8 @@ export interface StandInOptions {
 export class StandInKurrentDB {
   private readonly log: Record[] = [];
   private readonly live = new Set<LiveSubscription>();
+  /** Persistent subscription groups to $all, by name. */
+  readonly groups = new Map<string, StandInGroup>();
   private nextPosition = 1_024n; // the server's own records come first
   private down = false;
   appends = 0;
@@ -81,6 +122,12 @@ export class StandInKurrentDB {
   dropSubscriptions(error: Error): void {
     for (const subscription of this.live) subscription.feed.emit('error', error);
     this.live.clear();
+    for (const group of this.groups.values()) {
+      for (const consumer of [...group.consumers]) {
+        this.leave(group, consumer);
+        consumer.feed.emit('error', error);
+      }
+    }
   }
 
   get liveSubscriptions(): number {
@@ -166,11 +213,89 @@ export class StandInKurrentDB {
         })();
         return feed as unknown as ReturnType<KurrentClient['subscribeToAll']>;
       },
+      async createPersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings, options: { filter?: Filter } = {}) {
+        await server.gate();
+        if (server.groups.has(groupName)) {
+          throw Object.assign(Object.create(PersistentSubscriptionExistsError.prototype) as Error, { message: `group ${groupName} exists`, groupName, streamName: '$all' });
+        }
+        const group: StandInGroup = { filter: options.filter, queue: [], consumers: [], parked: [], acked: [], next: 0, handedBack: [], handedOut: [], consumersSeen: 0 };
+        const after = settings.startFrom === START ? -1n : settings.startFrom === END ? server.nextPosition - 1n : (settings.startFrom as Position).commit - 1n;
+        for (const r of server.log) if (r.commit > after && matches(r, group.filter)) group.queue.push({ record: r, retryCount: 0 });
+        server.groups.set(groupName, group);
+      },
+      subscribeToPersistentSubscriptionToAll(groupName: string, options: { bufferSize?: number } = {}) {
+        const group = server.groups.get(groupName);
+        const consumer: GroupConsumer = { feed: new PassThrough({ objectMode: true }), bufferSize: options.bufferSize ?? 10, inFlight: new Map(), number: group ? ++group.consumersSeen : 0 };
+        const settle = (ids: string[], action?: PersistentAction, reason = '') => {
+          if (!group) return;
+          for (const id of ids) {
+            const message = consumer.inFlight.get(id);
+            if (!message) continue;
+            consumer.inFlight.delete(id);
+            if (action === undefined) group.acked.push(id);
+            else if (action === RETRY) group.queue.unshift({ record: message.record, retryCount: message.retryCount + 1 });
+            else if (action === PARK) group.parked.push({ id, reason });
+          }
+          server.pump(group);
+        };
+        const feed = Object.assign(consumer.feed, {
+          ack: async (...events: PersistentSubscriptionToAllResolvedEvent[]) => {
+            await server.gate();
+            settle(events.map((e) => e.event!.id));
+          },
+          nack: async (action: PersistentAction, reason: string, ...events: PersistentSubscriptionToAllResolvedEvent[]) => {
+            await server.gate();
+            settle(events.map((e) => e.event!.id), action, reason);
+          },
+          unsubscribe: async () => {
+            if (group) server.leave(group, consumer);
+            consumer.feed.end();
+          },
+        });
+        void (async () => {
+          if (!(await server.isUp())) {
+            consumer.feed.emit('error', unavailable());
+            return;
+          }
+          if (!group) {
+            consumer.feed.emit('error', new Error(`no persistent subscription group ${groupName} on $all`));
+            return;
+          }
+          group.consumers.push(consumer);
+          server.pump(group);
+        })();
+        return feed as unknown as ReturnType<KurrentClient['subscribeToPersistentSubscriptionToAll']>;
+      },
       async dispose() {
         client.disposed = true;
       },
     };
     return client as unknown as KurrentClient & { disposed: boolean };
+  }
+
+  /** A consumer that goes away: what it held unacked goes back to the group, first, for the others. */
+  private leave(group: StandInGroup, consumer: GroupConsumer): void {
+    const index = group.consumers.indexOf(consumer);
+    if (index < 0) return;
+    group.consumers.splice(index, 1);
+    const back = [...consumer.inFlight.values()].map((m) => ({ record: m.record, retryCount: m.retryCount + 1 }));
+    group.handedBack.push(...back.map((m) => m.record.id));
+    consumer.inFlight.clear();
+    group.queue.unshift(...back);
+    this.pump(group);
+  }
+
+  /** Hands out what the group holds, round robin, to consumers with room in their buffer. */
+  private pump(group: StandInGroup): void {
+    while (group.queue.length > 0) {
+      const open = group.consumers.filter((c) => c.inFlight.size < c.bufferSize);
+      if (open.length === 0) return;
+      const consumer = open[group.next++ % open.length];
+      const message = group.queue.shift()!;
+      consumer.inFlight.set(message.record.id, message);
+      group.handedOut.push({ id: message.record.id, consumer: consumer.number, retryCount: message.retryCount });
+      consumer.feed.write({ ...resolved(message.record), retryCount: message.retryCount });
+    }
   }
 
   private async isUp(): Promise<boolean> {
@@ -213,6 +338,11 @@ export class StandInKurrentDB {
     this.nextPosition += BigInt(120 + JSON.stringify(fields.data ?? null).length + fields.streamId.length);
     this.log.push(r);
     for (const subscription of this.live) if (matches(r, subscription.filter)) subscription.feed.write(resolved(r));
+    for (const group of this.groups.values()) {
+      if (!matches(r, group.filter)) continue;
+      group.queue.push({ record: r, retryCount: 0 });
+      this.pump(group);
+    }
     return r;
   }
 }

@@ -1,0 +1,150 @@
+// A consumer of a persistent subscription group on $all (competing consumers):
+// the server hands each event of the group to one consumer, and hands it to
+// another when it is nacked with retry or when its consumer goes away unacked.
+// What to do with an event is the handler's: it answers ack, retry or park,
+// and this module says so to the server. Events handled one at a time, in the
+// order they arrive; after a drop it subscribes again (the group remembers
+// what was acked, so nothing is skipped; what was unacked comes again).
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  END,
+  PARK,
+  PersistentSubscriptionExistsError,
+  RETRY,
+  persistentSubscriptionToAllSettingsFromDefaults,
+  type Filter,
+  type PersistentSubscriptionToAllResolvedEvent,
+} from '@kurrent/kurrentdb-client';
+import type { Logger } from 'pino';
+import type { StoredEvent } from '../../../events/envelope.js';
+
+/** One event of the group, as this service sees it, and how many times it was handed out before. */
+export interface GroupEvent {
+  event: StoredEvent;
+  retryCount: number;
+}
+
+export type GroupOutcome = 'ack' | { retry: string } | { park: string };
+
+export type GroupHandler = (message: GroupEvent) => Promise<GroupOutcome>;
+
+/** A group this replica can consume: the port webhook dispatch uses, KurrentDB its one implementation. */
+export interface ConsumerGroup {
+  readonly name: string;
+  consume(handler: GroupHandler): GroupConsumer;
+}
+
+export interface GroupConsumer {
+  /** Finishes the event in hand, then leaves: events received and not handled go back to the group. */
+  close(): Promise<void>;
+}
+
+type GroupFeed = NodeJS.ReadableStream & {
+  ack(...events: PersistentSubscriptionToAllResolvedEvent[]): Promise<void>;
+  nack(action: typeof PARK | typeof RETRY, reason: string, ...events: PersistentSubscriptionToAllResolvedEvent[]): Promise<void>;
+  unsubscribe(): Promise<void>;
+};
+
+export interface GroupClient {
+  createPersistentSubscriptionToAll(group: string, settings: ReturnType<typeof persistentSubscriptionToAllSettingsFromDefaults>, options: { filter: Filter }): Promise<void>;
+  subscribeToPersistentSubscriptionToAll(group: string, options: { bufferSize: number }): unknown;
+}
+
+export interface ConsumeOptions {
+  client: GroupClient;
+  group: string;
+  filter: Filter;
+  /** The service's event, or undefined for a record to pass over (acked at once). */
+  accept: (item: PersistentSubscriptionToAllResolvedEvent) => StoredEvent | undefined;
+  handler: GroupHandler;
+  logger?: Logger;
+  /** Events the server may hand this consumer before it acks. */
+  bufferSize?: number;
+  /** Longer than the handler may take (it waits for the read model, then writes webhooks.db). */
+  messageTimeoutMs?: number;
+  /** The server parks an event after this many retries even if the handler does not. */
+  maxRetryCount?: number;
+  retryDelayMs?: number;
+}
+
+/** Creates the group if it is not there yet: from the end of $all (a new deployment starts with what comes next). */
+export async function ensureGroup(options: ConsumeOptions): Promise<void> {
+  try {
+    await options.client.createPersistentSubscriptionToAll(
+      options.group,
+      persistentSubscriptionToAllSettingsFromDefaults({
+        startFrom: END,
+        // One stream's events to one consumer while it lives: one country's changes go out from one replica, in order.
+        consumerStrategyName: 'Pinned',
+        messageTimeout: options.messageTimeoutMs ?? 60_000,
+        maxRetryCount: options.maxRetryCount ?? 20,
+      }),
+      { filter: options.filter },
+    );
+  } catch (error) {
+    if (!(error instanceof PersistentSubscriptionExistsError)) throw error;
+  }
+}
+
+export function consumeGroup(options: ConsumeOptions): GroupConsumer {
+  let closed = false;
+  let feed: GroupFeed | undefined;
+  let inHand: Promise<void> = Promise.resolve();
+  let wakeUp: (() => void) | undefined;
+  const stopping = new AbortController();
+
+  const handleOne = async (item: PersistentSubscriptionToAllResolvedEvent, from: GroupFeed) => {
+    if (closed || from !== feed) return; // left unacked: it goes back to the group
+    try {
+      const event = options.accept(item);
+      const outcome: GroupOutcome = event ? await options.handler({ event, retryCount: item.retryCount ?? 0 }) : 'ack';
+      if (outcome === 'ack') await from.ack(item);
+      else if ('retry' in outcome) await from.nack(RETRY, outcome.retry, item);
+      else await from.nack(PARK, outcome.park, item);
+    } catch (error) {
+      // The ack did not reach the server (a drop): it hands the event out again, at least once.
+      options.logger?.warn({ err: error, group: options.group }, 'could not settle an event of the persistent subscription');
+    }
+  };
+
+  const run = async () => {
+    let attempt = 0;
+    while (!closed) {
+      try {
+        await ensureGroup(options);
+        const current = options.client.subscribeToPersistentSubscriptionToAll(options.group, { bufferSize: options.bufferSize ?? 16 }) as GroupFeed;
+        feed = current;
+        await new Promise<void>((resolve, reject) => {
+          wakeUp = resolve;
+          current.on('data', (item: PersistentSubscriptionToAllResolvedEvent) => {
+            attempt = 0;
+            inHand = inHand.then(() => handleOne(item, current));
+          });
+          current.once('error', reject);
+          current.once('end', resolve);
+        });
+      } catch (error) {
+        if (closed) break;
+        attempt += 1;
+        options.logger?.warn({ err: error, group: options.group, attempt }, 'the persistent subscription dropped; subscribing again');
+      }
+      feed = undefined;
+      if (!closed) await sleep(Math.min(options.retryDelayMs ?? 500 * 2 ** Math.min(attempt, 5), 15_000), undefined, { signal: stopping.signal }).catch(() => undefined);
+    }
+  };
+  const running = run();
+
+  return {
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await inHand;
+      const current = feed;
+      feed = undefined;
+      await current?.unsubscribe().catch(() => undefined);
+      wakeUp?.();
+      stopping.abort();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// The persistent subscription group the replicas share (kurrentdb/group.ts),
+// over the in-memory stand-in's model of one: each event to one consumer, ack,
+// nack retry (handed out again) and park, the server's own records and other
+// applications' streams passed over, the group created once, and what a
+// consumer held unacked handed to another when it leaves.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { NewEvent } from '../../events/envelope.js';
+import type { GroupEvent, GroupOutcome } from '../../src/store/kurrentdb/group.js';
+import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
+import { StandInKurrentDB } from './kurrentdb-stand-in.js';
+
+const event = (n: number): NewEvent => ({ eventId: randomUUID(), type: 'StatementRecorded', schemaVersion: 2, data: { n }, metadata: {} });
+const n = (m: GroupEvent) => (m.event.data as { n: number }).n;
+
+function replica(server: StandInKurrentDB) {
+  return new KurrentDbEventStore(server.client(), 'stand-in:2113');
+}
+
+describe('a persistent subscription group of replicas', () => {
+  it('hands each event to one consumer; retry hands it out again, park sets it aside; only service events reach the handler', async () => {
+    const server = new StandInKurrentDB();
+    const a = replica(server);
+    const b = replica(server);
+    const seen: Array<{ by: string; n: number; retryCount: number }> = [];
+    const handler = (by: string) => async (m: GroupEvent): Promise<GroupOutcome> => {
+      seen.push({ by, n: n(m), retryCount: m.retryCount });
+      if (n(m) === 3) return m.retryCount < 2 ? { retry: 'not yet' } : 'ack';
+      if (n(m) === 4) return m.retryCount < 1 ? { retry: 'not yet' } : { park: 'gave up' };
+      return 'ack';
+    };
+    const consumers = [a.consumerGroup('g').consume(handler('a')), b.consumerGroup('g').consume(handler('b'))];
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(2);
+    for (let i = 1; i <= 6; i++) await a.append(`country-X${i}`, [event(i)], 'any');
+    server.writeSystemEvent();
+    await server.client().appendToStream('orders-1', { id: randomUUID(), contentType: 'application/json', type: 'OrderPlaced', data: {}, metadata: undefined });
+    const group = server.groups.get('g')!;
+    await expect.poll(() => group.acked.length + group.parked.length).toBe(6);
+
+    const firsts = seen.filter((s) => s.retryCount === 0);
+    expect(firsts.map((s) => s.n).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(new Set(firsts.map((s) => s.by))).toEqual(new Set(['a', 'b']));
+    expect(seen.filter((s) => s.n === 3).map((s) => s.retryCount)).toEqual([0, 1, 2]);
+    expect(group.parked).toEqual([{ id: expect.any(String), reason: 'gave up' }]);
+    expect(seen.filter((s) => s.n === 4).map((s) => s.retryCount)).toEqual([0, 1]);
+    await Promise.all(consumers.map((c) => c.close()));
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('creates the group once, from the end of the log: what came before is not handed out', async () => {
+    const server = new StandInKurrentDB();
+    const a = replica(server);
+    await a.append('country-US', [event(0)], 'any');
+    const seen: number[] = [];
+    const first = a.consumerGroup('g').consume(async (m) => (seen.push(n(m)), 'ack'));
+    const second = replica(server).consumerGroup('g').consume(async (m) => (seen.push(n(m)), 'ack'));
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(2);
+    await a.append('country-US', [event(1)], 'any');
+    await expect.poll(() => seen).toEqual([1]);
+    await first.close();
+    await second.close();
+  });
+
+  it('a consumer that leaves with events unacked hands them to the one that stays', async () => {
+    const server = new StandInKurrentDB();
+    const a = replica(server);
+    const b = replica(server);
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    const byA: number[] = [];
+    const byB: number[] = [];
+    const consumerA = a.consumerGroup('g').consume(async (m) => {
+      await hold;
+      byA.push(n(m));
+      return 'ack';
+    });
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
+    for (let i = 1; i <= 5; i++) await a.append('country-US', [event(i)], 'any');
+    const group = server.groups.get('g')!;
+    await expect.poll(() => group.consumers[0].inFlight.size).toBe(5);
+    const consumerB = b.consumerGroup('g').consume(async (m) => (byB.push(n(m)), 'ack'));
+    const leaving = consumerA.close();
+    release();
+    await leaving;
+    await expect.poll(() => group.acked.length).toBe(5);
+    expect(byA).toEqual([1]); // the event in hand is finished and acked
+    expect(byB.sort()).toEqual([2, 3, 4, 5]);
+    expect(group.handedBack).toHaveLength(4);
+    await consumerB.close();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('subscribes again after a drop, and is handed again what it had not acked when the connection dropped', async () => {
+    const server = new StandInKurrentDB();
+    const a = replica(server);
+    const seen: Array<[number, number]> = [];
+    let drop!: () => void;
+    const dropped = new Promise<void>((resolve) => (drop = resolve));
+    const consumer = a.consumerGroup('g').consume(async (m) => {
+      seen.push([n(m), m.retryCount]);
+      if (n(m) === 2 && m.retryCount === 0) await dropped; // in hand when the connection goes
+      return 'ack';
+    });
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
+    await a.append('country-US', [event(1)], 'any');
+    await a.append('country-US', [event(2)], 'any');
+    await expect.poll(() => seen.length).toBe(2);
+    server.setDown(true);
+    server.setDown(false);
+    drop(); // its ack goes nowhere: the group hands it out again
+    await a.append('country-US', [event(3)], 'any');
+    await expect.poll(() => seen, { timeout: 5_000 }).toEqual([[1, 0], [2, 0], [2, 1], [3, 0]]);
+    await consumer.close();
+    await a.close();
+  });
+});

@@ -1,0 +1,184 @@
+// Two service replicas on one KurrentDB log (the in-memory stand-in; no server
+// here), each with its own DATA_DIR, sharing webhook dispatch through the
+// persistent subscription group: every change reaches the receiver, none from
+// both replicas, and a replica that goes away mid-way hands its unacked events
+// to the other. Everything but the client is the real service.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Tokens } from '../../src/composition.js';
+import type { GroupEvent, GroupOutcome } from '../../src/store/kurrentdb/group.js';
+import { PersistentDispatch, WEBHOOK_DISPATCH_GROUP } from '../../src/webhooks/persistent-dispatch.js';
+import type { Webhooks } from '../../src/webhooks/webhooks.js';
+import { StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { client, startReceiver, startWebhookService, statement, type Receiver, type TestService } from './helpers.js';
+
+const servers = vi.hoisted(() => new Map<string, { client(): unknown }>());
+
+vi.mock('@kurrent/kurrentdb-client', async (importOriginal) => {
+  const real = await importOriginal<typeof import('@kurrent/kurrentdb-client')>();
+  return {
+    ...real,
+    KurrentDBClient: {
+      connectionString: (url: string) => {
+        const server = servers.get(url);
+        if (!server) throw new Error(`no stand-in server for ${url}`);
+        return server.client();
+      },
+    },
+  };
+});
+
+const SECRETS_KEY = randomBytes(32).toString('base64'); // shared: an endpoint's secret is sealed by the replica that created it
+const COUNTRIES = ['US', 'FR', 'DE', 'GB', 'CA', 'BE', 'NL', 'PL'];
+
+let cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+async function cluster(label: string) {
+  const url = `kurrentdb://stand-in-${label}-${randomBytes(4).toString('hex')}:2113?tls=false`;
+  const server = new StandInKurrentDB();
+  servers.set(url, server);
+  const start = async (dataDir?: string) => {
+    const replica = await startWebhookService({ env: { EVENT_STORE: 'kurrentdb', KURRENTDB_URL: url }, settings: { secretsKey: SECRETS_KEY }, dataDir });
+    return replica;
+  };
+  return { server, start };
+}
+
+function dispatchOf(replica: TestService): PersistentDispatch {
+  const dispatcher = replica.container.resolve<Webhooks>(Tokens.Webhooks).dispatcher;
+  expect(dispatcher).toBeInstanceOf(PersistentDispatch);
+  return dispatcher as PersistentDispatch;
+}
+
+/** Waits until the group has handed its consumers every event and all were acked or parked. */
+async function groupSettled(server: StandInKurrentDB) {
+  const group = server.groups.get(WEBHOOK_DISPATCH_GROUP)!;
+  await expect.poll(() => group.queue.length + group.consumers.reduce((n, c) => n + c.inFlight.size, 0), { timeout: 15_000 }).toBe(0);
+}
+
+/** Ids received with a 2xx, and how many times each. */
+function counts(receiver: Receiver): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const r of receiver.received) if (r.status !== undefined && r.status < 300) seen.set(String(r.headers['webhook-id']), (seen.get(String(r.headers['webhook-id'])) ?? 0) + 1);
+  return seen;
+}
+
+describe('webhook dispatch shared by two replicas on KurrentDB', () => {
+  it('delivers every change once, each log event dispatched by exactly one replica', async () => {
+    const { server, start } = await cluster('pair');
+    const a = await start();
+    cleanup.push(() => a.stop());
+    const b = await start();
+    cleanup.push(() => b.stop());
+    const receiver = await startReceiver();
+    cleanup.push(() => receiver.close());
+    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(2);
+
+    await client(a).createEndpoint({ url: receiver.url });
+    for (const [i, country] of COUNTRIES.entries()) {
+      const writer = i % 2 === 0 ? client(a) : client(b);
+      await writer.record(statement(`pair-${i}`, { country, stance: i % 2 ? 'permits' : 'prohibits' }));
+      await writer.record(statement(`pair-${i}-back`, { country, stance: 'permits', effectiveAt: '2024-01-10', reportedAt: '2024-05-29' }));
+    }
+    await groupSettled(server);
+    // Both replicas derived the same changes.
+    const changes = await client(a).changes();
+    expect(await client(b).changes()).toEqual(changes);
+    expect(changes.length).toBeGreaterThan(COUNTRIES.length * 2);
+
+    await expect.poll(() => receiver.ids().size, { timeout: 10_000 }).toBe(changes.length);
+    expect(receiver.ids()).toEqual(new Set(changes.map((c) => c.id)));
+    // None twice: not from both replicas, not from one.
+    expect([...counts(receiver).values()].every((n) => n === 1)).toBe(true);
+    expect(receiver.received.length).toBe(changes.length);
+
+    // The work was shared, and each position went to one replica only.
+    const byA = dispatchOf(a).dispatched;
+    const byB = dispatchOf(b).dispatched;
+    expect(byA.length).toBeGreaterThan(0);
+    expect(byB.length).toBeGreaterThan(0);
+    expect(byA.filter((p) => byB.includes(p))).toEqual([]);
+    const positions = new Set(changes.map((c) => c.position));
+    for (const p of positions) expect(byA.includes(p) || byB.includes(p)).toBe(true);
+    // Each delivery came from the replica that dispatched its position.
+    const senders = new Map<string, string>();
+    for (const [name, replica] of [['a', a], ['b', b]] as const) {
+      const db = new Database(path.join(replica.dataDir, 'webhooks.db'), { readonly: true });
+      for (const row of db.prepare<[], { message_id: string }>("SELECT message_id FROM deliveries WHERE origin = 'live'").all()) {
+        expect(senders.has(row.message_id)).toBe(false);
+        senders.set(row.message_id, name);
+      }
+      db.close();
+    }
+    expect(senders.size).toBe(changes.length);
+  });
+
+  it('a replica closed with events unacked hands them to the other, and nothing is lost', async () => {
+    const { server, start } = await cluster('kill');
+    const dirA = tempDir('policy-state-replica-a-');
+    cleanup.push(() => dirA.cleanup());
+    let a = await start(dirA.dir);
+    const b = await start();
+    cleanup.push(() => b.stop());
+    const receiver = await startReceiver();
+    cleanup.push(() => receiver.close());
+    const group = () => server.groups.get(WEBHOOK_DISPATCH_GROUP)!;
+    await expect.poll(() => group()?.consumers.length ?? 0).toBe(2);
+    await client(b).createEndpoint({ url: receiver.url });
+    await groupSettled(server);
+
+    // Replica A hangs on what it is handed (as a replica that is about to die does): its events stay unacked.
+    const hanging = dispatchOf(a);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const handle = hanging.handle.bind(hanging);
+    hanging.handle = async (message: GroupEvent): Promise<GroupOutcome> => {
+      await released;
+      return handle(message);
+    };
+    const consumerA = group().consumers.find((c) => c.number === 1)!;
+
+    for (const [i, country] of COUNTRIES.entries()) await client(b).record(statement(`kill-${i}`, { country }));
+    await expect.poll(() => consumerA.inFlight.size).toBeGreaterThan(1);
+    const heldByA = [...consumerA.inFlight.keys()];
+
+    // A goes away mid-way: it finishes the event in hand and leaves the rest unacked.
+    const stopping = hanging.stop();
+    release();
+    await stopping;
+    await a.stop().catch(() => undefined);
+    expect(group().handedBack.length).toBeGreaterThan(0);
+    expect(heldByA).toEqual(expect.arrayContaining(group().handedBack));
+    // What A gave back went to B.
+    for (const id of group().handedBack) {
+      expect(group().handedOut.some((h) => h.id === id && h.consumer === 2 && h.retryCount > 0)).toBe(true);
+    }
+    await groupSettled(server);
+
+    const changes = await client(b).changes();
+    expect(changes.length).toBeGreaterThanOrEqual(COUNTRIES.length);
+    const all = new Set(changes.map((c) => c.id));
+    // Everything reached the receiver, or is queued in A's webhooks.db (acked by A: it waits for A to come back).
+    const queuedInA = () => {
+      const db = new Database(path.join(dirA.dir, 'webhooks.db'), { readonly: true });
+      const ids = db.prepare<[], { message_id: string }>("SELECT message_id FROM deliveries WHERE status IN ('pending', 'sending')").all().map((r) => r.message_id);
+      db.close();
+      return ids;
+    };
+    await expect.poll(() => new Set([...receiver.ids(), ...queuedInA()]).size, { timeout: 10_000 }).toBe(all.size);
+
+    // A back on its DATA_DIR sends what it had queued; all arrive, none twice.
+    a = await start(dirA.dir);
+    cleanup.push(() => a.stop());
+    await expect.poll(() => receiver.ids().size, { timeout: 10_000 }).toBe(all.size);
+    expect(receiver.ids()).toEqual(all);
+    expect([...counts(receiver).values()].every((n) => n === 1)).toBe(true);
+  });
+});
