@@ -291,18 +291,8 @@ export function samePosition(a: Comparable, b: Comparable): boolean {
   return true;
 }
 
-// Keys are asked for again and again of the same intervals and scopes: remember them per object.
-const positionKeys = new WeakMap<object, string>();
+// A scope's canonical form, remembered per scope object: positions are compared for every event applied.
 const scopeKeys = new WeakMap<object, string>();
-
-export function positionKey(p: Comparable): string {
-  let key = positionKeys.get(p);
-  if (key === undefined) {
-    key = JSON.stringify([p.status, p.scope ? scopeKey(p.scope) : null, p.underReview, p.endorsesLifting, p.weapons.map((w) => [w.system.toUpperCase(), w.status])]);
-    positionKeys.set(p, key);
-  }
-  return key;
-}
 
 function scopeKey(scope: Scope): string {
   let key = scopeKeys.get(scope);
