@@ -128,16 +128,21 @@ export class CountryView {
     return intervalAt(this.intervals, day)?.from ?? null;
   }
 
-  /** The first day after `day` on which the position changes (a statement effective in the future), or null. */
+  /**
+   * The first day after `day` on which a counted statement takes effect, or null.
+   * Not only the days the position changes: on such a day the deciding statement
+   * or the confidence behind the same position can change, and today's stored
+   * position must follow.
+   */
   nextChangeAfter(day: string): string | null {
     let low = 0;
-    let high = this.intervals.length;
+    let high = this.days.length;
     while (low < high) {
       const mid = (low + high) >> 1;
-      if (this.intervals[mid].from <= day) low = mid + 1;
+      if (this.days[mid] <= day) low = mid + 1;
       else high = mid;
     }
-    return this.intervals[low]?.from ?? null;
+    return this.days[low] ?? null;
   }
 
   /** The intervals that reach `day` or later: all a change from that day on can touch. */
