@@ -15,7 +15,7 @@ import { ReadModelSwitch } from './read-model/swappable.js';
 import { StatementService } from './statements/statement-service.js';
 import type { EventStore } from './store/event-store.js';
 import { KurrentDbEventStore } from './store/kurrentdb-event-store.js';
-import { SqliteEventStore } from './store/sqlite-event-store.js';
+import { openEventStore, storeSpec } from './store/open-store.js';
 import { loadWebhookSettings } from './webhooks/settings.js';
 import { WEBHOOK_DISPATCH_GROUP } from './webhooks/persistent-dispatch.js';
 import { Webhooks, type WebhookOverrides } from './webhooks/webhooks.js';
@@ -58,11 +58,7 @@ export function compose(
   c.register(Tokens.Clock, { useValue: now });
   c.register<Metrics>(Tokens.Metrics, { useFactory: instanceCachingFactory(() => new Metrics()) });
   c.register<EventStore>(Tokens.EventStore, {
-    useFactory: instanceCachingFactory<EventStore>(() =>
-      config.EVENT_STORE === 'kurrentdb'
-        ? KurrentDbEventStore.connect(config.KURRENTDB_URL!, { logger: logger.child({ component: 'kurrentdb' }) })
-        : new SqliteEventStore(path.join(config.DATA_DIR, 'events.db')),
-    ),
+    useFactory: instanceCachingFactory<EventStore>(() => openEventStore(storeSpec(config), logger)),
   });
   c.register<ReadModelSwitch>(Tokens.ReadModels, {
     useFactory: instanceCachingFactory(() => new ReadModelSwitch(new ReadModel(path.join(config.DATA_DIR, 'read-model.db')))),

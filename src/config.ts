@@ -43,6 +43,8 @@ export const ConfigSchema = z.object({
   CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(120_000),
   /** Start-up refuses a DATA_DIR with less free space than this (src/operations/data-dir-checks.ts). */
   MIN_FREE_DISK_MB: z.coerce.number().min(0).default(32),
+  /** The heap a replay from POST /v1/admin/replay may use, in its own worker thread. */
+  REPLAY_MEMORY_MB: z.coerce.number().int().min(16).max(65_536).default(2_048),
 }).refine((c) => c.EVENT_STORE !== 'kurrentdb' || Boolean(c.KURRENTDB_URL), {
   message: 'KURRENTDB_URL is required when EVENT_STORE=kurrentdb',
   path: ['KURRENTDB_URL'],

@@ -16,6 +16,8 @@ import type { ReadModelSwitch } from './read-model/swappable.js';
 import { seedOnStart } from './seed/seed-on-start.js';
 import type { EventStore } from './store/event-store.js';
 import type { WebhookOverrides, Webhooks } from './webhooks/webhooks.js';
+import { replayInWorker } from './audit/replay-in-worker.js';
+import { storeSpec } from './store/open-store.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -61,6 +63,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     webhooks,
     metrics: container.resolve(Tokens.Metrics),
     limits: limitsFrom(config),
+    replay: () => replayInWorker({ store: storeSpec(config), readModelFile: readModel.file }, config.REPLAY_MEMORY_MB),
   });
 
   let closing: Promise<void> | undefined;

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ReadModel, type Fingerprint } from '../read-model/read-model.js';
+import { ReadModel, type Checkpoint, type Fingerprint } from '../read-model/read-model.js';
 import type { EventStore } from '../store/event-store.js';
 import { diffReadModels } from './diff.js';
 
@@ -22,6 +22,8 @@ export interface ReplayReport {
 }
 
 export interface ReplayOptions {
+  /** The live read model is another connection's (a worker, the CLI): compare it inside a read snapshot. */
+  liveIsAnotherConnection?: boolean;
   /** Called after each page with the events replayed so far and the target position. */
   onProgress?: (replayed: number, target: number) => void;
   pageSize?: number;
@@ -49,30 +51,42 @@ export async function replayAndCompare(store: EventStore, live: ReadModel, optio
   try {
     const started = performance.now();
     let replayed = 0;
-    // The live model may move on while we replay; chase it until both stand at the
-    // same position, then compare in one synchronous step so nothing moves in between.
-    // (From the file each time: the live read model may be another process's.)
+    // The live model may move on while we replay: chase it until both stand at about the same
+    // position (reading its checkpoint from the file: it may be another thread's or process's).
     for (;;) {
       const target = live.checkpoint(true).position;
       replayed += await catchUp(store, fresh, target, options);
       if (live.checkpoint(true).position === target) break;
     }
-    const { position, today } = live.checkpoint(true);
-    if (today) fresh.advanceTo(today);
+    // Both fingerprints from the rows themselves: the recorded one would not see a row changed behind our back.
+    const compareAt = (at: Checkpoint) => {
+      if (at.today) fresh.advanceTo(at.today);
+      const liveFingerprint = live.recomputeFingerprint();
+      const replayFingerprint = fresh.recomputeFingerprint();
+      const differences = liveFingerprint === replayFingerprint ? [] : diffReadModels(live, fresh);
+      return { at, liveFingerprint, replayFingerprint, differences: differences.length === 0 && liveFingerprint !== replayFingerprint ? ['the fingerprints differ but no row does'] : differences };
+    };
+    // Compare against one consistent state of the live model. In this process nothing moves
+    // between here and the comparison: no await. Against another connection (a worker, the
+    // CLI), inside one read transaction, a snapshot of the file, catching up the last few
+    // events inside it.
+    const compared = options.liveIsAnotherConnection
+      ? await live.readSnapshot(async () => {
+          const at = live.checkpoint(true);
+          replayed += await catchUp(store, fresh, at.position, options);
+          return compareAt(at);
+        })
+      : compareAt(live.checkpoint(true));
     const seconds = (performance.now() - started) / 1000;
-    // Both computed from the rows themselves: the recorded fingerprint would not see a row changed behind our back.
-    const liveFingerprint = live.recomputeFingerprint();
-    const replayFingerprint = fresh.recomputeFingerprint();
-    const differences = liveFingerprint === replayFingerprint ? [] : diffReadModels(live, fresh);
     return {
       eventsReplayed: replayed,
       seconds,
       eventsPerSecond: seconds > 0 ? Math.round(replayed / seconds) : replayed,
-      position,
-      today,
-      live: { fingerprint: liveFingerprint },
-      replay: { fingerprint: replayFingerprint },
-      differences: differences.length === 0 && liveFingerprint !== replayFingerprint ? ['the fingerprints differ but no row does'] : differences,
+      position: compared.at.position,
+      today: compared.at.today,
+      live: { fingerprint: compared.liveFingerprint },
+      replay: { fingerprint: compared.replayFingerprint },
+      differences: compared.differences,
     };
   } finally {
     fresh.close();

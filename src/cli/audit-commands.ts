@@ -48,7 +48,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
       try {
         const report = await withStore(cfg, (store) => {
           bar.start(live.checkpoint().position, 0);
-          return replayAndCompare(store, live, { onProgress: (done, target) => bar.update(done, { total: target }) });
+          return replayAndCompare(store, live, { liveIsAnotherConnection: true, onProgress: (done, target) => bar.update(done, { total: target }) });
         });
         bar.stop();
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

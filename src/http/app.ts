@@ -23,6 +23,7 @@ import { serializerCompiler } from './serializer.js';
 import { DEFAULT_LIMITS, installRateLimits, serverOptions, type Limits } from './limits.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { frameworkErrors, installStrictInput } from './strict-input.js';
+import type { ReplayReport } from '../audit/replay.js';
 import { auditRoutes } from './routes/audit.js';
 import { countryRoutes } from './routes/countries.js';
 import { feedRoutes } from './routes/feeds.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   now: () => Date;
   /** Change webhooks; their routes are registered when present. */
   webhooks?: Webhooks;
+  /** Replay and compare; in the service, in a worker thread with its own memory limit. */
+  replay?: () => Promise<ReplayReport>;
   metrics: Metrics;
   /** Rate limits and timeouts; generous defaults when absent. */
   limits?: Limits;

@@ -2,6 +2,7 @@
 // input is a 4xx naming the field; a 5xx never shows internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ReplayOutOfMemoryError } from '../audit/replay-in-worker.js';
 import { DomainRuleError, StatementExistsError, StatementNotFoundError } from '../statements/errors.js';
 import { DuplicateEventError, StreamConflictError, StoreUnavailableError } from '../store/event-store.js';
 import { HttpProblem, badRequest, conflict, notFound, unavailable, unprocessable } from './problems.js';
@@ -25,6 +26,7 @@ function toProblem(error: FastifyError | Error): HttpProblem | undefined {
     const errors = [{ path: `body.${error.field}`, message: error.message }];
     return error.status === 409 ? conflict(error.message) : unprocessable(`body.${error.field} ${error.message}`, errors);
   }
+  if (error instanceof ReplayOutOfMemoryError) return unavailable(error.message, 60);
   if (error instanceof DuplicateEventError) return conflict('this request was already written with another body, or raced with one that was');
   if (error instanceof StoreUnavailableError) return unavailable(`the event store is unavailable: ${error.message}`);
   const status = (error as FastifyError).statusCode;

@@ -120,6 +120,8 @@ export class ReadModel {
       countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
       countryRow: this.db.prepare<[string], CountryRow>('SELECT * FROM countries WHERE code = ?'),
       countryCodes: this.db.prepare<[], { code: string }>('SELECT code FROM countries ORDER BY code'),
+      begin: this.db.prepare('BEGIN'),
+      commit: this.db.prepare('COMMIT'),
       changingBy: this.db.prepare<[string], { code: string }>('SELECT code FROM countries WHERE next_change IS NOT NULL AND next_change <= ? ORDER BY code'),
       upsertStatement: this.db.prepare(
         `INSERT INTO statements (statement_id, country, effective_at, position, record) VALUES (@statementId, @country, @effectiveAt, @position, @record)
@@ -395,6 +397,21 @@ export class ReadModel {
   /** The content fingerprint after log position `position` (the latest when omitted). */
   fingerprintAt(position: number = Number.MAX_SAFE_INTEGER): Fingerprint {
     return this.sql.fingerprintAt.get(position) ?? { position: 0, today: null, fingerprint: new ContentFingerprint().hex };
+  }
+
+  /**
+   * Runs `work` inside one read transaction, so every read sees the file as it was
+   * when the first one ran, however another connection writes meanwhile. Only for an
+   * instance that does not write itself (a replay's view of the live read model).
+   */
+  async readSnapshot<T>(work: () => Promise<T>): Promise<T> {
+    this.sql.begin.run();
+    try {
+      return await work();
+    } finally {
+      this.sql.commit.run();
+      this.lastCheckpoint = undefined;
+    }
   }
 
   /** Every row as (table, key, content), ordered by table then key: what the fingerprint sums over. */

@@ -50,5 +50,5 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app)
       security: [{ bearer: [] }],
       response: { 200: ReplayView, 401: Problem, 403: Problem },
     },
-  }, async () => replayAndCompare(deps.store, deps.readModel));
+  }, async () => (deps.replay ? deps.replay() : replayAndCompare(deps.store, deps.readModel)));
 };
