@@ -10,15 +10,20 @@ import { z } from 'zod';
 type JsonSchema = Record<string, unknown>;
 
 /**
- * zod writes `X | null` as anyOf [X, null], which fast-json-stringify resolves by
- * running a validator on every value; `nullable: true` on X says the same and is
- * written directly.
+ * fast-json-stringify resolves anyOf by running a validator on every value. zod
+ * writes `X | null` as anyOf [X, null]: `nullable: true` on X says the same and is
+ * written directly; a union of string formats is just a string to write.
  */
 function nullableInsteadOfAnyOf(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(nullableInsteadOfAnyOf);
   if (!schema || typeof schema !== 'object') return schema;
   const node = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, nullableInsteadOfAnyOf(v)])) as JsonSchema;
   const anyOf = node.anyOf as JsonSchema[] | undefined;
+  // A union of strings (a day or an instant) is written the same whichever branch matches.
+  if (anyOf && anyOf.length > 1 && anyOf.every((branch) => branch.type === 'string')) {
+    const { anyOf: _anyOf, ...rest } = node;
+    return { ...rest, type: 'string' };
+  }
   if (anyOf?.length === 2) {
     const nonNull = anyOf.filter((branch) => branch.type !== 'null');
     if (nonNull.length === 1 && typeof nonNull[0].type === 'string') {
