@@ -391,7 +391,7 @@ export class ReadModel {
       const last = rows[rows.length - 1];
       rows.push(...this.sql.changesAtPosition.all(last.position, last.seq));
     }
-    return rows.map((r) => ({ id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data: JSON.parse(r.data) }));
+    return rows.map(changeOfRow);
   }
 
   /** The content fingerprint after log position `position` (the latest when omitted). */
@@ -476,4 +476,8 @@ export interface ReadModelDump {
   statements: StatementRecord[];
   countries: Array<{ code: string; revision: number; position: number; current: PositionState; since: string | null; statements: number; next_change: string | null }>;
   changes: Array<Omit<ChangeRow, 'seq' | 'data'> & { data: unknown }>;
+}
+
+export function changeOfRow(r: ChangeRow): Change {
+  return { id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data: JSON.parse(r.data) as Record<string, unknown> };
 }

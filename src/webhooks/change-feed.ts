@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import type { EventEmitter } from 'node:events';
 import type { Change } from '../../projections/changes.js';
-import type { ChangeRow } from '../read-model/read-model.js';
+import { changeOfRow, type ChangeRow } from '../read-model/read-model.js';
 
 export interface FeedChange extends Change {
   seq: number;
@@ -90,13 +90,5 @@ export class ChangeFeed {
 }
 
 function toFeedChange(r: ChangeRow): FeedChange {
-  return {
-    seq: r.seq,
-    id: r.id,
-    type: r.type,
-    country: r.country,
-    position: r.position,
-    recordedAt: r.recorded_at,
-    data: JSON.parse(r.data) as Record<string, unknown>,
-  };
+  return { seq: r.seq, ...changeOfRow(r) };
 }

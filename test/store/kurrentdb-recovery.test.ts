@@ -18,19 +18,8 @@ import { WRITER_KEY, statement } from './kurrentdb-fixtures.js';
 
 const servers = vi.hoisted(() => new Map<string, { client(): unknown }>());
 
-vi.mock('@kurrent/kurrentdb-client', async (importOriginal) => {
-  const real = await importOriginal<typeof import('@kurrent/kurrentdb-client')>();
-  return {
-    ...real,
-    KurrentDBClient: {
-      connectionString: (url: string) => {
-        const server = servers.get(url);
-        if (!server) throw new Error(`no stand-in server for ${url}`);
-        return server.client();
-      },
-    },
-  };
-});
+vi.mock('@kurrent/kurrentdb-client', (importOriginal) => import('./kurrentdb-client-mock.js').then((m) => m.withStandIns(importOriginal, servers)));
+
 
 const WRITER = WRITER_KEY;
 

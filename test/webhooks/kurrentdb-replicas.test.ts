@@ -17,19 +17,8 @@ import { client, startReceiver, startWebhookService, statement, type Receiver, t
 
 const servers = vi.hoisted(() => new Map<string, { client(): unknown }>());
 
-vi.mock('@kurrent/kurrentdb-client', async (importOriginal) => {
-  const real = await importOriginal<typeof import('@kurrent/kurrentdb-client')>();
-  return {
-    ...real,
-    KurrentDBClient: {
-      connectionString: (url: string) => {
-        const server = servers.get(url);
-        if (!server) throw new Error(`no stand-in server for ${url}`);
-        return server.client();
-      },
-    },
-  };
-});
+vi.mock('@kurrent/kurrentdb-client', (importOriginal) => import('../store/kurrentdb-client-mock.js').then((m) => m.withStandIns(importOriginal, servers)));
+
 
 const SECRETS_KEY = randomBytes(32).toString('base64'); // shared: an endpoint's secret is sealed by the replica that created it
 const COUNTRIES = ['US', 'FR', 'DE', 'GB', 'CA', 'BE', 'NL', 'PL'];
