@@ -25,6 +25,8 @@ export class ProjectionRunner {
     private readonly readModel: ReadModel,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
+    /** How long after midnight the clock may roll the day: longer than an append takes to commit. */
+    private readonly rollAfterMs = 10_000,
   ) {}
 
   start(): void {
@@ -40,17 +42,34 @@ export class ProjectionRunner {
         this.logger.error({ err: error }, 'projections stopped on an error; the read model stays at its checkpoint');
       },
     );
-    this.dayTimer = setInterval(() => this.rollDay(), 60_000);
+    this.dayTimer = setInterval(() => void this.rollDay(), 15_000);
     this.dayTimer.unref();
-    this.rollDay();
+    void this.rollDay();
   }
 
-  /** Emits the changes of any day that began since the read model last looked. */
-  rollDay(): void {
+  /**
+   * Emits the changes of any day that began since the read model last looked,
+   * once every event recorded before that day has been applied: a moment after
+   * midnight, and with the read model at the head of the log. An event recorded
+   * at 23:59:59 and applied after the clock had rolled the day would be derived
+   * with the next day as today, where a replay of the log (which rolls days at
+   * the events) or a replica that applied it in time would not: their changes
+   * and fingerprints would differ. An event of the new day rolls it anyway.
+   * Returns whether the day is now current.
+   */
+  async rollDay(): Promise<boolean> {
     try {
-      this.readModel.advanceTo(dayOf(this.now().getTime()));
+      const now = this.now().getTime();
+      const day = dayOf(now);
+      const { today, position } = this.readModel.checkpoint();
+      if (today !== null && day <= today) return true;
+      if (now - Date.parse(`${day}T00:00:00.000Z`) < this.rollAfterMs) return false;
+      if (position < (await this.store.headPosition())) return false;
+      this.readModel.advanceTo(day);
+      return true;
     } catch (error) {
       this.logger.error({ err: error }, 'rolling the day forward failed');
+      return false;
     }
   }
 
