@@ -7,6 +7,7 @@ import type { EventMetadata, NewEvent, StoredEvent } from './envelope.js';
 import { SourceAttached } from './source-attached.js';
 import { StatementRecorded, upcastStatementRecordedV1 } from './statement-recorded.js';
 import { StatementRetracted } from './statement-retracted.js';
+import { dispatchJournalCatalog } from './webhook-dispatch.js';
 import { webhookEndpointCatalog } from './webhook-endpoint.js';
 
 type Upcaster = (data: unknown) => unknown;
@@ -31,8 +32,11 @@ export const eventCatalog = {
 export type EventType = keyof typeof eventCatalog;
 export type EventData<T extends EventType> = z.infer<(typeof eventCatalog)[T]['schema']>;
 
-/** Every type the log may hold: the statement events above and the webhook endpoint events (decoded in src/webhooks/). */
-const everyDefinition: Record<string, EventDefinition<z.ZodType>> = { ...eventCatalog, ...webhookEndpointCatalog };
+/**
+ * Every type the log may hold: the statement events above, the webhook endpoint
+ * events and the replicas' dispatch journal (both decoded in src/webhooks/).
+ */
+const everyDefinition: Record<string, EventDefinition<z.ZodType>> = { ...eventCatalog, ...webhookEndpointCatalog, ...dispatchJournalCatalog };
 
 /** A decoded event: a discriminated union on `type`, with data in the current version. */
 export type DomainEvent = {

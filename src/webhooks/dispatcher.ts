@@ -25,7 +25,9 @@ const DELIVERIES_PER_STEP = 2_000;
  * enabled endpoint that wants it, with the endpoint's next sequence numbers. A
  * change already delivered live to an endpoint is not queued again. Stops at
  * the change that takes the count past `maxRows`; `taken` says how many
- * changes it went through (at least one when there is any).
+ * changes it went through (at least one when there is any). With `standby`
+ * (KurrentDB replicas) the numbered deliveries wait on standby instead, until
+ * this replica is given their log event (`promote`).
  */
 export function queueLive(
   db: WebhookDb,
@@ -34,15 +36,14 @@ export function queueLive(
   room: (endpointId: string) => number,
   at: number,
   maxRows = Number.POSITIVE_INFINITY,
+  standby = false,
 ): { rows: Outgoing[]; waiting: Set<string>; taken: number } {
-  const rows: Outgoing[] = [];
-  const waiting = new Set<string>();
+  const queue = new Queue(db, room, at);
   const sequences = new Map<string, number>();
-  const taken = new Map<string, number>();
   const endpoints = projection.all().filter((e) => e.enabled);
   let count = 0;
   for (const change of changes) {
-    if (rows.length >= maxRows) break;
+    if (queue.rows.length >= maxRows) break;
     count += 1;
     let body: string | undefined;
     for (const endpoint of endpoints) {
@@ -52,24 +53,59 @@ export function queueLive(
         db.putPayload(change.id, body);
       }
       const sequence = (sequences.get(endpoint.id) ?? db.lastSequence(endpoint.id)) + 1;
-      // Straight to memory while the endpoint's queue has room; otherwise it waits in webhooks.db.
-      const toMemory = (taken.get(endpoint.id) ?? 0) < room(endpoint.id);
-      const status = toMemory ? ('sending' as const) : ('pending' as const);
-      const delivery = { endpointId: endpoint.id, origin: 'live' as const, messageId: change.id, type: change.type, position: change.position, sequence, at, status };
-      const n = db.insertDelivery(delivery);
-      if (n === undefined) continue; // already delivered live once: keep the sequence without a gap
+      const delivery = { endpointId: endpoint.id, messageId: change.id, type: change.type, position: change.position, sequence, at };
+      // Already delivered live once (or on standby): keep the sequence without a gap.
+      if (!(standby ? db.insertStandby(delivery) : queue.add(delivery, body))) continue;
       sequences.set(endpoint.id, sequence);
-      if (toMemory) {
-        taken.set(endpoint.id, (taken.get(endpoint.id) ?? 0) + 1);
-        rows.push({ n, endpoint_id: endpoint.id, message_id: change.id, sequence, step: 0, body });
-      } else waiting.add(endpoint.id);
     }
   }
   for (const [endpointId, sequence] of sequences) db.setLastSequence(endpointId, sequence);
-  return { rows, waiting, taken: count };
+  return { rows: queue.rows, waiting: queue.waiting, taken: count };
 }
 
-/** The embedded store's dispatch source: follows this process's change feed from its checkpoint. */
+/**
+ * Turns the standby rows of these changes into live deliveries, in the caller's
+ * transaction, keeping the sequence numbers they were given.
+ */
+export function promote(db: WebhookDb, messageIds: readonly string[], room: (endpointId: string) => number, at: number): { rows: Outgoing[]; waiting: Set<string> } {
+  const queue = new Queue(db, room, at);
+  for (const messageId of messageIds) {
+    const standby = db.takeStandby(messageId);
+    const body = standby.length > 0 ? db.payload(messageId) : undefined;
+    for (const delivery of standby) queue.add({ ...delivery, at }, body!);
+  }
+  return { rows: queue.rows, waiting: queue.waiting };
+}
+
+/** New live deliveries: straight to the worker's memory while the endpoint's queue has room, otherwise waiting in webhooks.db. */
+class Queue {
+  readonly rows: Outgoing[] = [];
+  readonly waiting = new Set<string>();
+  private readonly taken = new Map<string, number>();
+
+  constructor(
+    private readonly db: WebhookDb,
+    private readonly room: (endpointId: string) => number,
+    private readonly at: number,
+  ) {}
+
+  add(delivery: { endpointId: string; messageId: string; type: string; position: number; sequence: number; at: number }, body: string): boolean {
+    const toMemory = (this.taken.get(delivery.endpointId) ?? 0) < this.room(delivery.endpointId);
+    const status = toMemory ? ('sending' as const) : ('pending' as const);
+    const n = this.db.insertDelivery({ ...delivery, origin: 'live', at: this.at, status });
+    if (n === undefined) return false;
+    if (toMemory) {
+      this.taken.set(delivery.endpointId, (this.taken.get(delivery.endpointId) ?? 0) + 1);
+      this.rows.push({ n, endpoint_id: delivery.endpointId, message_id: delivery.messageId, sequence: delivery.sequence, step: 0, body });
+    } else this.waiting.add(delivery.endpointId);
+    return true;
+  }
+}
+
+/**
+ * The embedded store's dispatch source: follows this process's change feed from its checkpoint.
+ * On KurrentDB it runs on standby inside PersistentDispatch, numbering every change.
+ */
 export class Dispatcher implements DispatchSource {
   private stopped = false;
   private wake?: () => void;
@@ -91,6 +127,8 @@ export class Dispatcher implements DispatchSource {
     private readonly now: () => number,
     private readonly pollIntervalMs: number,
     private readonly batchSize = 200,
+    /** KurrentDB replicas: number every change, but leave it on standby (see queueLive). */
+    private readonly standby = false,
   ) {}
 
   start(): void {
@@ -133,7 +171,7 @@ export class Dispatcher implements DispatchSource {
     let last = ready[0];
     const waiting = new Set<string>();
     const created = this.db.transaction(() => {
-      const queued = queueLive(this.db, this.endpoints, ready, this.room, at, DELIVERIES_PER_STEP);
+      const queued = queueLive(this.db, this.endpoints, ready, this.room, at, DELIVERIES_PER_STEP, this.standby);
       last = ready[queued.taken - 1];
       for (const endpointId of queued.waiting) waiting.add(endpointId);
       this.db.setCheckpoint('dispatch_seq', last.seq);

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { StoredEvent } from '../../events/envelope.js';
+import { isDispatchJournalStream } from '../../events/webhook-dispatch.js';
 import { isEndpointStream, isWebhookEndpointEventType } from '../../events/webhook-endpoint.js';
 import type { EventStore, Subscription } from '../store/event-store.js';
 import { decodeEndpointEvent, evolveEndpoint, type Endpoint } from './endpoint.js';
@@ -18,6 +19,8 @@ export class EndpointProjection {
   private position = 0;
   private subscription?: Subscription;
   failure?: Error;
+  /** KurrentDB replicas: the dispatch journals' events, in this projection's transaction (dispatch-journal.ts). */
+  observeJournal?: (event: StoredEvent) => void;
 
   constructor(
     private readonly store: EventStore,
@@ -50,6 +53,7 @@ export class EndpointProjection {
       for (const event of events) {
         if (event.position <= position) continue;
         position = event.position;
+        if (this.observeJournal && isDispatchJournalStream(event.streamId)) this.observeJournal(event);
         if (!isEndpointStream(event.streamId) || !isWebhookEndpointEventType(event.type)) continue;
         const decoded = decodeEndpointEvent(event);
         const id = decoded.data.endpointId;

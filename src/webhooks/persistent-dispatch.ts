@@ -1,60 +1,47 @@
 // Webhook dispatch shared by the replicas of a KurrentDB deployment. Every
-// replica derives the same changes from the log in its own read model; which
-// replica turns the changes of a log event into deliveries is decided by a
-// persistent subscription group on $all (competing consumers), which hands each
-// event to one consumer:
+// replica derives the same changes from the log in its own read model, and
+// numbers every change for every endpoint the same way, leaving them on standby
+// (`Dispatcher` with `standby`): so a change has the same sequence number
+// whichever replica sends it. Which replica sends the changes of a log event is
+// decided by a persistent subscription group on $all (competing consumers),
+// which hands each event to one consumer:
 //
-// - The replica handed the event at position P waits until its read model and
-//   its endpoint projection have applied P, then queues, in one transaction of
-//   its webhooks.db, the deliveries of P's changes, and acks P. Its delivery
-//   worker sends them with the usual retries.
+// - The replica handed the event at position P waits until its read model, its
+//   endpoint projection and its standby numbering have reached P, records in its
+//   dispatch journal that it takes P on (dispatch-journal.ts: what lets another
+//   replica take over if this one dies for good with retries pending), turns the
+//   standby rows of P's changes into deliveries, and acks P. Its delivery worker
+//   sends them with the usual retries.
 // - It nacks with retry when it cannot (its read model is still behind after a
-//   wait, webhooks.db refuses a write): the group hands P out again, perhaps to
-//   another replica. After `maxRetries` retries it parks P, so an operator can
-//   see it and replay it (the group's parked messages).
+//   wait, the journal or webhooks.db refuses a write): the group hands P out
+//   again, perhaps to another replica. After `maxRetries` retries it parks P, so
+//   an operator can see it and replay it (the group's parked messages).
 // - A replica that dies or stops with events unacked gives them back to the group,
-//   which hands them to the others: a dead replica's share is taken over. An event
-//   queued but not acked when a replica died is queued again by another: at least
-//   once, with the same webhook-id.
+//   which hands them to the others. One that dies for good after acking leaves its
+//   pending retries in its journal, and another replica takes them over when its
+//   lease runs out.
 //
-// Changes of a new day carry the position of the last event before the day
-// (they are derived from the clock, not from an event), so no event of the group
-// stands for them. Rule: they belong to the next event. The replica handed
-// event Q also dispatches the new-day changes whose position is the event just
-// before Q (its read model has made all of them by the time it applied Q: a day
-// rolls before the first event of that day, and after Q new-day changes carry Q).
-// Every replica computes the same split, because a new-day change is recognised
-// by its id (derived from the day, country and position), so each change belongs
-// to exactly one event. The cost: they wait for the next event of the service.
+// Which changes belong to which event (the changes of a new day have no event of
+// their own) is in event-changes.ts.
 import type { Logger } from 'pino';
-import { changeId } from '../../projections/changes.js';
+import type { EventStore } from '../store/event-store.js';
 import type { ConsumerGroup, GroupConsumer, GroupEvent, GroupOutcome } from '../store/kurrentdb/group.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import { untilApplied } from '../read-model/until-applied.js';
-import type { ChangeFeed, FeedChange } from './change-feed.js';
+import type { ChangeFeed } from './change-feed.js';
+import { DispatchJournal } from './dispatch-journal.js';
 import type { DispatchSource } from './dispatch-source.js';
-import { queueLive } from './dispatcher.js';
+import { Dispatcher, promote } from './dispatcher.js';
 import type { EndpointProjection } from './endpoint-projection.js';
+import { changesOfEvent } from './event-changes.js';
 import type { Outgoing, WebhookDb } from './webhook-db.js';
 
 /** The name of the group on $all that shares webhook dispatch between replicas. */
 export const WEBHOOK_DISPATCH_GROUP = 'policy-state-webhooks';
 
-/** A change made by a new day rather than by the event whose position it carries (see changesOfDays). */
-export function isNewDayChange(change: FeedChange): boolean {
-  const at = (change.data as { at?: unknown }).at;
-  return change.type === 'position.changed' && typeof at === 'string' && change.id === changeId('day', at, 'position.changed', change.country, change.position);
-}
-
-/** The changes that belong to log event `position`: its own, and the new-day changes of the event before it. */
-export function changesOfEvent(feed: ChangeFeed, position: number): FeedChange[] {
-  const before = feed.eventBefore(position);
-  const newDay = before > 0 ? feed.at(before).filter(isNewDayChange) : [];
-  return [...newDay, ...feed.at(position).filter((c) => !isNewDayChange(c))];
-}
-
 export interface PersistentDispatchOptions {
   group: ConsumerGroup;
+  store: EventStore;
   db: WebhookDb;
   feed: ChangeFeed;
   endpoints: EndpointProjection;
@@ -63,6 +50,10 @@ export interface PersistentDispatchOptions {
   created: (deliveries: Outgoing[], waitingIn: ReadonlySet<string>) => void;
   logger: Logger;
   now: () => number;
+  replicaId: string;
+  /** How long this replica's claims stay its own without a word from it (dispatch-journal.ts). */
+  leaseMs: number;
+  pollIntervalMs: number;
   /** How long to wait for this replica's read model to reach an event before handing it back. */
   waitMs?: number;
   /** Retries before an event is parked. */
@@ -71,18 +62,43 @@ export interface PersistentDispatchOptions {
 
 export class PersistentDispatch implements DispatchSource {
   private consumer?: GroupConsumer;
+  private readonly numbering: Dispatcher;
+  readonly journal: DispatchJournal;
   failure?: Error;
   /** Log positions this replica dispatched (for tests and logs). */
   readonly dispatched: number[] = [];
 
-  constructor(private readonly options: PersistentDispatchOptions) {}
+  constructor(private readonly options: PersistentDispatchOptions) {
+    const { db, feed, endpoints, readModel, room, created, logger, now } = options;
+    this.numbering = new Dispatcher(db, feed, endpoints, readModel.events, room, created, logger, now, options.pollIntervalMs, 200, true);
+    this.journal = new DispatchJournal({ store: options.store, db, feed, replicaId: options.replicaId, leaseMs: options.leaseMs, covers: (p) => this.covers(p), room, created, logger, now });
+    endpoints.observeJournal = (event) => this.journal.observe(event);
+  }
 
   start(): void {
+    this.numbering.start();
+    this.journal.start();
     this.consumer = this.options.group.consume((message) => this.handle(message));
+  }
+
+  /** Whether every change up to log position `position` has been numbered here. */
+  private covers(position: number): boolean {
+    const next = this.options.feed.after(this.options.db.checkpoint('dispatch_seq'), 1)[0];
+    return next === undefined || next.position > position;
+  }
+
+  private async numbered(position: number, waitMs: number): Promise<boolean> {
+    for (const until = Date.now() + waitMs; !this.covers(position); ) {
+      if (Date.now() > until) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
   }
 
   async handle({ event, retryCount }: GroupEvent): Promise<GroupOutcome> {
     const { db, feed, endpoints, readModel, logger } = this.options;
+    // Journal events come here too, as any event of the service: no changes of their own,
+    // but the changes of a new day that began just before one belong to it (event-changes.ts).
     const fail = (reason: string): GroupOutcome => {
       const parked = retryCount >= (this.options.maxRetries ?? 10);
       logger.warn({ position: event.position, retryCount, reason, parked }, parked ? 'parking a log event: its webhooks could not be queued' : 'handing a log event back to the group');
@@ -92,18 +108,15 @@ export class PersistentDispatch implements DispatchSource {
     const position = event.position;
     if (!(await untilApplied(readModel.events, () => readModel.checkpoint().position, position, waitMs))) return fail('the read model has not reached the event yet');
     if (!(await untilApplied(endpoints.events, () => endpoints.checkpoint(), position, waitMs))) return fail('the endpoint projection has not reached the event yet');
+    if (!(await this.numbered(position, waitMs))) return fail('the changes have not been numbered yet');
     try {
-      const changes = changesOfEvent(feed, position);
-      const at = this.options.now();
-      const { rows, waiting } = db.transaction(() => {
-        const queued = queueLive(db, endpoints, changes, this.options.room, at);
-        // For replays and the health view: the furthest this replica has dispatched.
-        if (position > db.checkpoint('dispatch_position')) db.setCheckpoint('dispatch_position', position);
-        const seq = Math.max(0, ...changes.map((c) => c.seq));
-        if (seq > db.checkpoint('dispatch_seq')) db.setCheckpoint('dispatch_seq', seq);
-        return queued;
-      });
-      if (rows.length > 0 || waiting.size > 0) this.options.created(rows, waiting);
+      const messageIds = changesOfEvent(feed, position).map((c) => c.id);
+      // Nothing on standby (no endpoint wants these changes, or they went out already): nothing to claim.
+      if (db.hasStandby(messageIds)) {
+        await this.journal.claim(position, messageIds);
+        const { rows, waiting } = db.transaction(() => promote(db, messageIds, this.options.room, this.options.now()));
+        if (rows.length > 0 || waiting.size > 0) this.options.created(rows, waiting);
+      }
       this.dispatched.push(position);
       return 'ack';
     } catch (error) {
@@ -114,5 +127,7 @@ export class PersistentDispatch implements DispatchSource {
   async stop(): Promise<void> {
     await this.consumer?.close();
     this.consumer = undefined;
+    await this.numbering.stop();
+    await this.journal.stop();
   }
 }

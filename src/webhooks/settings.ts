@@ -2,6 +2,7 @@
 // with zod like src/config.ts). Tests and the benchmark pass overrides so a
 // five-day rule or a ten-hour retry can be exercised in milliseconds.
 import { z } from 'zod';
+import { ReplicaId } from '../../events/webhook-dispatch.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -30,6 +31,10 @@ export const WebhookEnvSchema = z.object({
   WEBHOOK_SHUTDOWN_GRACE_MS: Millis.default(5_000),
   /** Delivery log entries in a final state older than this are pruned. */
   WEBHOOK_LOG_RETENTION_MS: Millis.min(1).default(30 * DAY),
+  /** KurrentDB replicas: this replica's name in the dispatch journal; generated and kept in webhooks.db when unset. */
+  WEBHOOK_REPLICA_ID: ReplicaId.optional(),
+  /** KurrentDB replicas: how long a replica's pending deliveries stay its own without a word from it before another takes them over. */
+  WEBHOOK_DISPATCH_LEASE_MS: Millis.min(1_000).default(60_000),
   /** base64 of 32 bytes; when unset the key lives in DATA_DIR/webhook-secrets.key, created on first start. */
   WEBHOOK_SECRETS_KEY: z
     .string()
@@ -48,6 +53,8 @@ export interface WebhookSettings {
   shutdownGraceMs: number;
   logRetentionMs: number;
   secretsKey?: string;
+  replicaId?: string;
+  dispatchLeaseMs: number;
   /** How often idle loops look again (the safety net behind the wake-ups). */
   pollIntervalMs: number;
 }
@@ -71,6 +78,8 @@ export function loadWebhookSettings(env: NodeJS.ProcessEnv = process.env, overri
     shutdownGraceMs: e.WEBHOOK_SHUTDOWN_GRACE_MS,
     logRetentionMs: e.WEBHOOK_LOG_RETENTION_MS,
     secretsKey: e.WEBHOOK_SECRETS_KEY,
+    replicaId: e.WEBHOOK_REPLICA_ID,
+    dispatchLeaseMs: e.WEBHOOK_DISPATCH_LEASE_MS,
     pollIntervalMs: 1_000,
     ...overrides,
   };

@@ -59,6 +59,37 @@ CREATE UNIQUE INDEX IF NOT EXISTS deliveries_live_once ON deliveries (endpoint_i
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (endpoint_id, next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries (endpoint_id, n);
 
+-- KurrentDB replicas only (persistent-dispatch.ts). Every replica numbers every change for
+-- every endpoint, so sequence numbers are the same whichever replica sends; a change waits
+-- here, on standby, until the persistent subscription group hands its log event to this
+-- replica (or this replica takes it over from a dead one), when it becomes a delivery.
+CREATE TABLE IF NOT EXISTS standby (
+  endpoint_id TEXT    NOT NULL,
+  message_id  TEXT    NOT NULL,
+  type        TEXT    NOT NULL,
+  position    INTEGER NOT NULL,
+  sequence    INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (endpoint_id, message_id)
+);
+CREATE INDEX IF NOT EXISTS standby_by_message ON standby (message_id);
+-- Log events this replica claimed in its dispatch journal and has not yet recorded as settled.
+CREATE TABLE IF NOT EXISTS claims (
+  position    INTEGER PRIMARY KEY,
+  message_ids TEXT NOT NULL
+);
+-- Every replica's journal as last read: what it holds unsettled and until when its lease runs.
+CREATE TABLE IF NOT EXISTS dispatchers (
+  replica_id  TEXT PRIMARY KEY,
+  revision    INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL,
+  unsettled   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS attempts (
   n            INTEGER PRIMARY KEY,
   delivery     INTEGER NOT NULL,
@@ -129,6 +160,23 @@ export interface NewDelivery {
   status?: 'pending' | 'sending';
 }
 
+export interface StandbyDelivery {
+  endpointId: string;
+  messageId: string;
+  type: string;
+  position: number;
+  sequence: number;
+  at: number;
+}
+
+export interface DispatcherRow {
+  replica_id: string;
+  revision: number;
+  lease_until: number;
+  /** Log positions, as JSON. */
+  unsettled: string;
+}
+
 export interface EndpointStatusRow {
   endpoint_id: string;
   last_sequence: number;
@@ -166,6 +214,7 @@ export class WebhookDb {
       succeededAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = NULL, last_success_at = ? WHERE endpoint_id = ?'),
       failedAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = COALESCE(failing_since, ?) WHERE endpoint_id = ?'),
       resetFailing: this.db.prepare<[string]>('UPDATE endpoint_status SET failing_since = NULL WHERE endpoint_id = ?'),
+      payload: this.db.prepare<[string], { body: string }>('SELECT body FROM payloads WHERE message_id = ?'),
       putPayload: this.db.prepare<[string, string]>('INSERT OR IGNORE INTO payloads (message_id, body) VALUES (?, ?)'),
       insertDelivery: this.db.prepare(
         `INSERT OR IGNORE INTO deliveries (endpoint_id, origin, message_id, type, position, sequence, status, next_attempt_at, created_at, updated_at)
@@ -197,9 +246,40 @@ export class WebhookDb {
       earliestMissed: this.db.prepare<[string, number], { position: number | null }>(
         `SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status IN ${UNSETTLED} OR created_at >= ?)`,
       ),
+      meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      insertStandby: this.db.prepare(
+        `INSERT OR IGNORE INTO standby (endpoint_id, message_id, type, position, sequence, created_at)
+         SELECT @endpointId, @messageId, @type, @position, @sequence, @at
+         WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE endpoint_id = @endpointId AND message_id = @messageId AND origin = 'live')`,
+      ),
+      standbyOf: this.db.prepare<[string], StandbyDelivery>(
+        'SELECT endpoint_id AS endpointId, message_id AS messageId, type, position, sequence, created_at AS at FROM standby WHERE message_id = ? ORDER BY endpoint_id',
+      ),
+      dropStandby: this.db.prepare<[string]>('DELETE FROM standby WHERE message_id = ?'),
+      pruneStandby: this.db.prepare<[number]>('DELETE FROM standby WHERE created_at < ?'),
+      liveSequence: this.db.prepare<[string, string, string, string], { sequence: number }>(
+        `SELECT sequence FROM deliveries WHERE endpoint_id = ? AND message_id = ? AND origin = 'live'
+         UNION ALL SELECT sequence FROM standby WHERE endpoint_id = ? AND message_id = ? LIMIT 1`,
+      ),
+      openLive: this.db.prepare<[string], { n: number }>(
+        `SELECT COUNT(*) AS n FROM deliveries WHERE origin = 'live' AND status IN ${UNSETTLED} AND message_id IN (SELECT value FROM json_each(?))`,
+      ),
+      cancelLive: this.db.prepare<[number, string]>(
+        `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE origin = 'live' AND status IN ${UNSETTLED} AND message_id IN (SELECT value FROM json_each(?))`,
+      ),
+      claims: this.db.prepare<[], { position: number; message_ids: string }>('SELECT * FROM claims ORDER BY position'),
+      putClaim: this.db.prepare<[number, string]>('INSERT OR REPLACE INTO claims (position, message_ids) VALUES (?, ?)'),
+      dropClaim: this.db.prepare<[number]>('DELETE FROM claims WHERE position = ?'),
+      dispatchers: this.db.prepare<[], DispatcherRow>('SELECT * FROM dispatchers ORDER BY replica_id'),
+      dispatcher: this.db.prepare<[string], DispatcherRow>('SELECT * FROM dispatchers WHERE replica_id = ?'),
+      putDispatcher: this.db.prepare(
+        `INSERT INTO dispatchers (replica_id, revision, lease_until, unsettled) VALUES (@replica_id, @revision, @lease_until, @unsettled)
+         ON CONFLICT (replica_id) DO UPDATE SET revision = excluded.revision, lease_until = excluded.lease_until, unsettled = excluded.unsettled`,
+      ),
       prune: this.db.prepare<[number]>(`DELETE FROM deliveries WHERE status NOT IN ${UNSETTLED} AND updated_at < ?`),
       pruneAttempts: this.db.prepare('DELETE FROM attempts WHERE delivery NOT IN (SELECT n FROM deliveries)'),
-      prunePayloads: this.db.prepare('DELETE FROM payloads WHERE message_id NOT IN (SELECT message_id FROM deliveries)'),
+      prunePayloads: this.db.prepare('DELETE FROM payloads WHERE message_id NOT IN (SELECT message_id FROM deliveries) AND message_id NOT IN (SELECT message_id FROM standby)'),
     };
   }
 
@@ -245,6 +325,10 @@ export class WebhookDb {
   setLastSequence(endpointId: string, sequence: number): void {
     this.sql.setLastSequence.run(sequence, endpointId);
     this.sequences.set(endpointId, sequence);
+  }
+
+  payload(messageId: string): string | undefined {
+    return this.sql.payload.get(messageId)?.body;
   }
 
   /** Keeps a message's body once, whatever the number of endpoints it goes to. */
@@ -344,9 +428,73 @@ export class WebhookDb {
     return this.sql.earliestMissed.get(endpointId, since)?.position ?? undefined;
   }
 
-  /** Drops finished deliveries (and their attempts) last touched before `before`. */
+  meta(key: string): string | undefined {
+    return this.sql.meta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.sql.setMeta.run(key, value);
+  }
+
+  /** A change on standby for an endpoint; false when it is already there or already a live delivery here. */
+  insertStandby(delivery: StandbyDelivery): boolean {
+    return this.sql.insertStandby.run(delivery).changes === 1;
+  }
+
+  hasStandby(messageIds: readonly string[]): boolean {
+    return messageIds.some((id) => this.sql.standbyOf.get(id) !== undefined);
+  }
+
+  /** Takes a change's standby rows (one per endpoint): they are about to become deliveries. */
+  takeStandby(messageId: string): StandbyDelivery[] {
+    const rows = this.sql.standbyOf.all(messageId);
+    if (rows.length > 0) this.sql.dropStandby.run(messageId);
+    return rows;
+  }
+
+  /** The sequence number a change has (or had) live for an endpoint here, if any. */
+  liveSequence(endpointId: string, messageId: string): number | undefined {
+    return this.sql.liveSequence.get(endpointId, messageId, endpointId, messageId)?.sequence;
+  }
+
+  /** How many live deliveries of these changes are still pending or being sent. */
+  openLive(messageIds: readonly string[]): number {
+    return this.sql.openLive.get(JSON.stringify(messageIds))?.n ?? 0;
+  }
+
+  /** Cancels what is left to send of these changes (another replica took them over). */
+  cancelLive(messageIds: readonly string[], at: number): number {
+    return this.sql.cancelLive.run(at, JSON.stringify(messageIds)).changes;
+  }
+
+  claims(): Array<{ position: number; messageIds: string[] }> {
+    return this.sql.claims.all().map((r) => ({ position: r.position, messageIds: JSON.parse(r.message_ids) as string[] }));
+  }
+
+  putClaim(position: number, messageIds: readonly string[]): void {
+    this.sql.putClaim.run(position, JSON.stringify(messageIds));
+  }
+
+  dropClaim(position: number): void {
+    this.sql.dropClaim.run(position);
+  }
+
+  dispatchers(): DispatcherRow[] {
+    return this.sql.dispatchers.all();
+  }
+
+  dispatcher(replicaId: string): DispatcherRow | undefined {
+    return this.sql.dispatcher.get(replicaId);
+  }
+
+  putDispatcher(row: DispatcherRow): void {
+    this.sql.putDispatcher.run(row);
+  }
+
+  /** Drops finished deliveries (and their attempts) last touched before `before`, and standby rows older than that. */
   prune(before: number): number {
     return this.transaction(() => {
+      this.sql.pruneStandby.run(before);
       const removed = this.sql.prune.run(before).changes;
       if (removed > 0) {
         this.sql.pruneAttempts.run();

@@ -100,8 +100,33 @@ export class Webhooks {
     const room = (endpointId: string) => this.worker.room(endpointId);
     const created = (rows: Outgoing[], waitingIn: ReadonlySet<string>) => this.worker.offer(rows, waitingIn);
     this.dispatcher = options.dispatchGroup
-      ? new PersistentDispatch({ group: options.dispatchGroup, db: this.db, feed: this.feed, endpoints: this.endpoints, readModel, room, created, logger, now })
+      ? new PersistentDispatch({
+          group: options.dispatchGroup,
+          store,
+          db: this.db,
+          feed: this.feed,
+          endpoints: this.endpoints,
+          readModel,
+          room,
+          created,
+          logger,
+          now,
+          replicaId: this.replicaId(settings.replicaId),
+          leaseMs: settings.dispatchLeaseMs,
+          pollIntervalMs: settings.pollIntervalMs,
+        })
       : new Dispatcher(this.db, this.feed, this.endpoints, readModel.events, room, created, logger, now, settings.pollIntervalMs);
+  }
+
+  /** This replica's name in the dispatch journal: as configured, or made up once and kept in webhooks.db. */
+  private replicaId(configured: string | undefined): string {
+    if (configured) return configured;
+    let id = this.db.meta('replica_id');
+    if (!id) {
+      id = `r${randomBytes(6).toString('hex')}`;
+      this.db.setMeta('replica_id', id);
+    }
+    return id;
   }
 
   start(): void {
@@ -151,14 +176,16 @@ export class Webhooks {
 
   /**
    * Queues again every change after log position `after` that the endpoint's filters take,
-   * up to what the dispatcher has reached (later changes go out live). Each gets a new
-   * sequence number; the webhook-id stays the change id, so a receiver can dedupe.
+   * up to what the dispatcher has reached (later changes go out live). The webhook-id stays
+   * the change id, so a receiver can dedupe, and each carries the sequence number it has
+   * live for this endpoint (the same on every replica), or null for a change the endpoint
+   * never had live (from before it existed, or while it was disabled): replays do not
+   * move the live numbering, which every replica must keep alike.
    */
   replay(endpoint: Endpoint, after: number): { deliveries: number; through: number } {
     const at = this.now();
     const result = this.db.transaction(() => {
       const throughSeq = this.db.checkpoint('dispatch_seq');
-      let sequence = this.db.lastSequence(endpoint.id);
       let seq = this.feed.seqBefore(after);
       let created = 0;
       for (;;) {
@@ -167,7 +194,6 @@ export class Webhooks {
         for (const change of page) {
           seq = change.seq;
           if (change.position <= after || !wants(endpoint, change)) continue;
-          sequence += 1;
           this.db.putPayload(change.id, changeBodyPrefix(change));
           this.db.insertDelivery({
             endpointId: endpoint.id,
@@ -175,13 +201,12 @@ export class Webhooks {
             messageId: change.id,
             type: change.type,
             position: change.position,
-            sequence,
+            sequence: this.db.liveSequence(endpoint.id, change.id) ?? null,
             at,
           });
           created += 1;
         }
       }
-      this.db.setLastSequence(endpoint.id, sequence);
       return { deliveries: created, through: this.db.checkpoint('dispatch_position') };
     });
     this.worker.notify([endpoint.id]);

@@ -221,7 +221,7 @@ describe('endpoints that stop answering', () => {
 });
 
 describe('replay and the test ping', () => {
-  it('a replay from a log position sends those changes again with their webhook-ids and new sequence numbers', async () => {
+  it('a replay from a log position sends those changes again with their webhook-ids and sequence numbers', async () => {
     const { api } = await setUp();
     const r = await receiver();
     const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
@@ -233,7 +233,8 @@ describe('replay and the test ping', () => {
     expect(replay.json()).toMatchObject({ deliveries: 1, after: first.position });
     await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(3);
     expect(r.received[2].headers['webhook-id']).toBe(r.received[1].headers['webhook-id']);
-    expect(r.received.map((x) => x.json.data.sequence)).toEqual([1, 2, 3]);
+    // The same number as live: a replay does not move the endpoint's numbering.
+    expect(r.received.map((x) => x.json.data.sequence)).toEqual([1, 2, 2]);
     verify(endpoint.secret, r.received[2]);
   });
 

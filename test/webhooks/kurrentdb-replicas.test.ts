@@ -11,6 +11,9 @@ import { Tokens } from '../../src/composition.js';
 import type { GroupEvent, GroupOutcome } from '../../src/store/kurrentdb/group.js';
 import { PersistentDispatch, WEBHOOK_DISPATCH_GROUP } from '../../src/webhooks/persistent-dispatch.js';
 import type { Webhooks } from '../../src/webhooks/webhooks.js';
+import type { WebhookSettings } from '../../src/webhooks/settings.js';
+import { dispatchJournalStream } from '../../events/webhook-dispatch.js';
+import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
 import { StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { client, startReceiver, startWebhookService, statement, type Receiver, type TestService } from './helpers.js';
@@ -33,8 +36,8 @@ async function cluster(label: string) {
   const url = `kurrentdb://stand-in-${label}-${randomBytes(4).toString('hex')}:2113?tls=false`;
   const server = new StandInKurrentDB();
   servers.set(url, server);
-  const start = async (dataDir?: string) => {
-    const replica = await startWebhookService({ env: { EVENT_STORE: 'kurrentdb', KURRENTDB_URL: url }, settings: { secretsKey: SECRETS_KEY }, dataDir });
+  const start = async (dataDir?: string, settings: Partial<WebhookSettings> = {}) => {
+    const replica = await startWebhookService({ env: { EVENT_STORE: 'kurrentdb', KURRENTDB_URL: url }, settings: { secretsKey: SECRETS_KEY, ...settings }, dataDir });
     return replica;
   };
   return { server, start };
@@ -87,6 +90,10 @@ describe('webhook dispatch shared by two replicas on KurrentDB', () => {
     // None twice: not from both replicas, not from one.
     expect([...counts(receiver).values()].every((n) => n === 1)).toBe(true);
     expect(receiver.received.length).toBe(changes.length);
+
+    // One numbering per endpoint, whichever replica sent: 1..n without a gap or a repeat, in the order of the changes.
+    const sequenceOf = new Map(receiver.received.map((r) => [String(r.headers['webhook-id']), r.json.data.sequence]));
+    expect(changes.map((c) => sequenceOf.get(c.id))).toEqual(changes.map((_, i) => i + 1));
 
     // The work was shared, and each position went to one replica only.
     const byA = dispatchOf(a).dispatched;
@@ -168,6 +175,63 @@ describe('webhook dispatch shared by two replicas on KurrentDB', () => {
     cleanup.push(() => a.stop());
     await expect.poll(() => receiver.ids().size, { timeout: 10_000 }).toBe(all.size);
     expect(receiver.ids()).toEqual(all);
+    expect([...counts(receiver).values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('a replica that dies for good with retries pending: another takes them over when its lease runs out, and it cancels them if it comes back', async () => {
+    const { server, start } = await cluster('lease');
+    // Retries a minute apart: within the test only a takeover sends anything again.
+    const settings = { retryScheduleMs: [0, 60_000], retryJitter: 0, dispatchLeaseMs: 300 };
+    const dirA = tempDir('policy-state-replica-a-');
+    cleanup.push(() => dirA.cleanup());
+    let a = await start(dirA.dir, settings);
+    const b = await start(undefined, settings);
+    cleanup.push(() => b.stop());
+    let up = false;
+    const receiver = await startReceiver(() => ({ status: up ? 200 : 503 }));
+    cleanup.push(() => receiver.close());
+    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(2);
+    await client(b).createEndpoint({ url: receiver.url });
+    // Recorded two at a time, so both replicas are handed some (the stand-in hands out round robin).
+    for (let i = 0; i < COUNTRIES.length; i += 2) {
+      await Promise.all([0, 1].map((j) => client(b).record(statement(`lease-${i + j}`, { country: COUNTRIES[i + j] }))));
+    }
+    await groupSettled(server);
+    const changes = await client(b).changes();
+    // Every change tried once and refused; each replica holds its share for a retry.
+    await expect.poll(() => new Set(receiver.received.map((r) => String(r.headers['webhook-id']))).size, { timeout: 10_000 }).toBe(changes.length);
+    const shareOf = (dir: string) => {
+      const db = new Database(path.join(dir, 'webhooks.db'), { readonly: true });
+      const rows = db.prepare<[], { message_id: string; sequence: number; status: string }>("SELECT message_id, sequence, status FROM deliveries WHERE origin = 'live'").all();
+      db.close();
+      return rows;
+    };
+    // The refusals recorded: A's share waits for its retry.
+    await expect.poll(() => shareOf(dirA.dir).every((r) => r.status === 'pending'), { timeout: 10_000 }).toBe(true);
+    const shareOfA = shareOf(dirA.dir);
+    expect(shareOfA.length).toBeGreaterThan(0);
+    const firstSequence = new Map(receiver.received.map((r) => [String(r.headers['webhook-id']), r.json.data.sequence]));
+
+    // A goes away and does not come back for now; the receiver recovers.
+    await a.stop();
+    up = true;
+    // B takes A's share over once A's lease has run out, and sends it at once, with the same sequence numbers.
+    await expect.poll(() => shareOfA.every((r) => receiver.ids().has(r.message_id)), { timeout: 10_000 }).toBe(true);
+    for (const r of receiver.received.filter((x) => x.status === 200)) expect(r.json.data.sequence).toBe(firstSequence.get(String(r.headers['webhook-id'])));
+    const journal = new KurrentDbEventStore(server.client() as never, 'stand-in:2113');
+    const streams = [...new Set((await journal.readAll({ after: 0, limit: 10_000 })).map((e) => e.streamId).filter((id) => id.startsWith('webhook-dispatcher-')))];
+    expect(streams).toHaveLength(2);
+    const takeovers = (await Promise.all(streams.map((id) => journal.readStream(id)))).flat().filter((e) => e.type === 'WebhookDispatchTakenOver');
+    expect(takeovers).toHaveLength(1);
+    const idOf = (replica: TestService) => dispatchOf(replica).journal.replicaId;
+    expect(takeovers[0].streamId).toBe(dispatchJournalStream(idOf(a)));
+    expect(takeovers[0].data).toMatchObject({ replicaId: idOf(b), from: idOf(a) });
+    await journal.close();
+
+    // A back on its DATA_DIR finds the takeover in its journal and cancels what it had left: nothing goes out twice.
+    a = await start(dirA.dir, settings);
+    cleanup.push(() => a.stop());
+    await expect.poll(() => shareOf(dirA.dir).every((r) => r.status === 'cancelled'), { timeout: 10_000 }).toBe(true);
     expect([...counts(receiver).values()].every((n) => n === 1)).toBe(true);
   });
 });

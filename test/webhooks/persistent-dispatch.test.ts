@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../events/envelope.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
 import { ChangeFeed } from '../../src/webhooks/change-feed.js';
-import { changesOfEvent, isNewDayChange } from '../../src/webhooks/persistent-dispatch.js';
+import { changesOfEvent, isNewDayChange } from '../../src/webhooks/event-changes.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 function recorded(position: number, country: string, statementId: string, effectiveAt: string, recordedAt: string): StoredEvent {
