@@ -36,6 +36,7 @@ import { StreamConflictError, type EventStore, type ExpectedRevision } from '../
 import type { ChangeFeed } from './change-feed.js';
 import { promote } from './dispatcher.js';
 import { changesOfEvent } from './event-changes.js';
+import type { EndpointProjection } from './endpoint-projection.js';
 import type { Outgoing, WebhookDb } from './webhook-db.js';
 
 export interface DispatchJournalOptions {
@@ -47,6 +48,7 @@ export interface DispatchJournalOptions {
   leaseMs: number;
   /** Whether this replica has numbered (put on standby) every change up to this log position. */
   covers: (position: number) => boolean;
+  endpoints: EndpointProjection;
   room: (endpointId: string) => number;
   created: (deliveries: Outgoing[], waitingIn: ReadonlySet<string>) => void;
   logger: Logger;
@@ -202,7 +204,7 @@ export class DispatchJournal {
         const messageIds = new Map(positions.map((p) => [p, changesOfEvent(feed, p).map((c) => c.id)]));
         for (const [p, ids] of messageIds) db.putClaim(p, ids);
         db.putDispatcher({ ...row, revision: row.revision + 1, unsettled: '[]' });
-        return promote(db, [...messageIds.values()].flat(), this.options.room, now());
+        return promote(db, this.options.endpoints, [...messageIds.values()].flat(), this.options.room, now());
       });
       logger.warn({ from: row.replica_id, positions: positions.length, deliveries: queued.rows.length + queued.waiting.size }, 'took over the webhook deliveries of a replica whose lease ran out');
       if (queued.rows.length > 0 || queued.waiting.size > 0) this.options.created(queued.rows, queued.waiting);

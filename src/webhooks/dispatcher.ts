@@ -38,16 +38,16 @@ export function queueLive(
   maxRows = Number.POSITIVE_INFINITY,
   standby = false,
 ): { rows: Outgoing[]; waiting: Set<string>; taken: number } {
-  const queue = new Queue(db, room, at);
+  const queue = new Queue(db, room, at, (endpointId) => projection.get(endpointId)?.enabled === true);
   const sequences = new Map<string, number>();
-  const endpoints = projection.all().filter((e) => e.enabled);
   let count = 0;
   for (const change of changes) {
     if (queue.rows.length >= maxRows) break;
     count += 1;
     let body: string | undefined;
-    for (const endpoint of endpoints) {
-      if (change.position <= endpoint.createdPosition || !wants(endpoint, change)) continue;
+    // As the endpoints were at the change: the endpoint projection may have gone further.
+    for (const endpoint of projection.asOf(change.position)) {
+      if (!endpoint.enabled || !wants(endpoint, change)) continue;
       if (body === undefined) {
         body = changeBodyPrefix(change);
         db.putPayload(change.id, body);
@@ -67,8 +67,14 @@ export function queueLive(
  * Turns the standby rows of these changes into live deliveries, in the caller's
  * transaction, keeping the sequence numbers they were given.
  */
-export function promote(db: WebhookDb, messageIds: readonly string[], room: (endpointId: string) => number, at: number): { rows: Outgoing[]; waiting: Set<string> } {
-  const queue = new Queue(db, room, at);
+export function promote(
+  db: WebhookDb,
+  projection: EndpointProjection,
+  messageIds: readonly string[],
+  room: (endpointId: string) => number,
+  at: number,
+): { rows: Outgoing[]; waiting: Set<string> } {
+  const queue = new Queue(db, room, at, (endpointId) => projection.get(endpointId)?.enabled === true);
   for (const messageId of messageIds) {
     const standby = db.takeStandby(messageId);
     const body = standby.length > 0 ? db.payload(messageId) : undefined;
@@ -77,7 +83,12 @@ export function promote(db: WebhookDb, messageIds: readonly string[], room: (end
   return { rows: queue.rows, waiting: queue.waiting };
 }
 
-/** New live deliveries: straight to the worker's memory while the endpoint's queue has room, otherwise waiting in webhooks.db. */
+/**
+ * New live deliveries: straight to the worker's memory while the endpoint's queue has
+ * room, otherwise waiting in webhooks.db. One for an endpoint disabled or deleted since
+ * the change (its pending deliveries were cancelled then) is recorded cancelled, with its
+ * number, as it would have been had it been queued in time.
+ */
 class Queue {
   readonly rows: Outgoing[] = [];
   readonly waiting = new Set<string>();
@@ -87,9 +98,11 @@ class Queue {
     private readonly db: WebhookDb,
     private readonly room: (endpointId: string) => number,
     private readonly at: number,
+    private readonly enabledNow: (endpointId: string) => boolean,
   ) {}
 
   add(delivery: { endpointId: string; messageId: string; type: string; position: number; sequence: number; at: number }, body: string): boolean {
+    if (!this.enabledNow(delivery.endpointId)) return this.db.insertDelivery({ ...delivery, origin: 'live', at: this.at, status: 'cancelled' }) !== undefined;
     const toMemory = (this.taken.get(delivery.endpointId) ?? 0) < this.room(delivery.endpointId);
     const status = toMemory ? ('sending' as const) : ('pending' as const);
     const n = this.db.insertDelivery({ ...delivery, origin: 'live', at: this.at, status });

@@ -14,6 +14,8 @@ import { untilApplied } from '../read-model/until-applied.js';
 
 export class EndpointProjection {
   private readonly endpoints = new Map<string, Endpoint>();
+  /** Every state of every endpoint (deleted ones too), in log order. */
+  private readonly versions = new Map<string, Endpoint[]>();
   /** Emits 'applied' (log position) after each commit. */
   readonly events = new EventEmitter();
   private position = 0;
@@ -34,6 +36,7 @@ export class EndpointProjection {
 
   start(): void {
     for (const endpoint of this.db.endpoints()) this.endpoints.set(endpoint.id, endpoint);
+    for (const version of this.db.endpointVersions()) this.addVersion(version);
     this.position = this.db.checkpoint('endpoints');
     this.subscription = this.store.subscribe(
       this.position,
@@ -47,6 +50,7 @@ export class EndpointProjection {
 
   apply(events: readonly StoredEvent[]): void {
     const staged = new Map<string, Endpoint>();
+    const versions: Endpoint[] = [];
     let cancelled = 0;
     const position = this.db.transaction(() => {
       let position = this.db.checkpoint('endpoints');
@@ -61,6 +65,7 @@ export class EndpointProjection {
         if (!after) continue;
         this.db.putEndpoint(after);
         staged.set(id, after);
+        versions.push(after);
         const at = Date.parse(event.recordedAt);
         if (decoded.type === 'WebhookEndpointDisabled' || decoded.type === 'WebhookEndpointDeleted') cancelled += this.db.cancelPending(id, at);
         // A re-enabled endpoint starts its five days afresh.
@@ -70,6 +75,7 @@ export class EndpointProjection {
       return position;
     });
     for (const [id, endpoint] of staged) this.endpoints.set(id, endpoint);
+    for (const version of versions) this.addVersion(version);
     this.position = position;
     if (cancelled > 0) this.abandoned(cancelled);
     this.events.emit('applied', position);
@@ -77,6 +83,29 @@ export class EndpointProjection {
 
   checkpoint(): number {
     return this.position;
+  }
+
+  private addVersion(version: Endpoint): void {
+    const list = this.versions.get(version.id) ?? [];
+    if (list.length === 0 || list[list.length - 1].position < version.position) list.push(version);
+    this.versions.set(version.id, list);
+  }
+
+  /**
+   * Every endpoint as it was just after log position `position` (those created by then
+   * and not yet deleted), however far this projection has gone since: what a change at
+   * that position is dispatched by, the same on every replica.
+   */
+  asOf(position: number): Endpoint[] {
+    const result: Endpoint[] = [];
+    for (const [id, current] of this.endpoints) {
+      const list = this.versions.get(id);
+      // An endpoint from before versions were kept has only its current state.
+      let state: Endpoint | undefined = list ? undefined : current;
+      if (list) for (let i = list.length - 1; i >= 0 && !state; i--) if (list[i].position <= position) state = list[i];
+      if (state && !state.deleted && state.createdPosition < position) result.push(state);
+    }
+    return result.sort((a, b) => a.createdPosition - b.createdPosition);
   }
 
   get(id: string): Endpoint | undefined {

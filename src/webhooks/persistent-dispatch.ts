@@ -71,7 +71,7 @@ export class PersistentDispatch implements DispatchSource {
   constructor(private readonly options: PersistentDispatchOptions) {
     const { db, feed, endpoints, readModel, room, created, logger, now } = options;
     this.numbering = new Dispatcher(db, feed, endpoints, readModel.events, room, created, logger, now, options.pollIntervalMs, 200, true);
-    this.journal = new DispatchJournal({ store: options.store, db, feed, replicaId: options.replicaId, leaseMs: options.leaseMs, covers: (p) => this.covers(p), room, created, logger, now });
+    this.journal = new DispatchJournal({ store: options.store, db, feed, replicaId: options.replicaId, leaseMs: options.leaseMs, covers: (p) => this.covers(p), endpoints, room, created, logger, now });
     endpoints.observeJournal = (event) => this.journal.observe(event);
   }
 
@@ -114,7 +114,7 @@ export class PersistentDispatch implements DispatchSource {
       // Nothing on standby (no endpoint wants these changes, or they went out already): nothing to claim.
       if (db.hasStandby(messageIds)) {
         await this.journal.claim(position, messageIds);
-        const { rows, waiting } = db.transaction(() => promote(db, messageIds, this.options.room, this.options.now()));
+        const { rows, waiting } = db.transaction(() => promote(db, endpoints, messageIds, this.options.room, this.options.now()));
         if (rows.length > 0 || waiting.size > 0) this.options.created(rows, waiting);
       }
       this.dispatched.push(position);

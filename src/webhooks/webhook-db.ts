@@ -26,6 +26,16 @@ CREATE TABLE IF NOT EXISTS endpoints (
   state TEXT NOT NULL
 );
 
+-- Every state an endpoint has had, by the log position of the event that made it: a change is
+-- numbered and dispatched by the endpoint as it was at the change's position, however far the
+-- endpoint projection has gone meanwhile, so every replica decides the same.
+CREATE TABLE IF NOT EXISTS endpoint_versions (
+  endpoint_id TEXT    NOT NULL,
+  position    INTEGER NOT NULL,
+  state       TEXT    NOT NULL,
+  PRIMARY KEY (endpoint_id, position)
+);
+
 CREATE TABLE IF NOT EXISTS endpoint_status (
   endpoint_id     TEXT PRIMARY KEY,
   last_sequence   INTEGER NOT NULL DEFAULT 0,
@@ -156,8 +166,8 @@ export interface NewDelivery {
   position: number | null;
   sequence: number | null;
   at: number;
-  /** 'sending' when it goes straight to the worker's memory. */
-  status?: 'pending' | 'sending';
+  /** 'sending' when it goes straight to the worker's memory; 'cancelled' for one its endpoint no longer takes. */
+  status?: 'pending' | 'sending' | 'cancelled';
 }
 
 export interface StandbyDelivery {
@@ -207,6 +217,8 @@ export class WebhookDb {
       checkpoint: this.db.prepare<[string], { value: number }>('SELECT value FROM checkpoints WHERE name = ?'),
       setCheckpoint: this.db.prepare<[number, string]>('UPDATE checkpoints SET value = ? WHERE name = ?'),
       endpoints: this.db.prepare<[], { state: string }>('SELECT state FROM endpoints'),
+      endpointVersions: this.db.prepare<[], { state: string }>('SELECT state FROM endpoint_versions ORDER BY endpoint_id, position'),
+      putEndpointVersion: this.db.prepare<[string, number, string]>('INSERT OR REPLACE INTO endpoint_versions (endpoint_id, position, state) VALUES (?, ?, ?)'),
       putEndpoint: this.db.prepare<[string, string]>('INSERT INTO endpoints (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state'),
       status: this.db.prepare<[string], EndpointStatusRow>('SELECT * FROM endpoint_status WHERE endpoint_id = ?'),
       ensureStatus: this.db.prepare<[string]>('INSERT OR IGNORE INTO endpoint_status (endpoint_id) VALUES (?)'),
@@ -305,8 +317,15 @@ export class WebhookDb {
   }
 
   putEndpoint(endpoint: Endpoint): void {
-    this.sql.putEndpoint.run(endpoint.id, JSON.stringify(endpoint));
+    const state = JSON.stringify(endpoint);
+    this.sql.putEndpoint.run(endpoint.id, state);
+    this.sql.putEndpointVersion.run(endpoint.id, endpoint.position, state);
     this.sql.ensureStatus.run(endpoint.id);
+  }
+
+  /** Every endpoint state recorded, each endpoint's in log order. */
+  endpointVersions(): Endpoint[] {
+    return this.sql.endpointVersions.all().map((r) => JSON.parse(r.state) as Endpoint);
   }
 
   status(endpointId: string): EndpointStatusRow | undefined {

@@ -1,0 +1,74 @@
+// A change is numbered and dispatched by each endpoint as it was at the change's
+// log position, however far the endpoint projection has gone meanwhile: on
+// KurrentDB every replica numbers every change, each at its own pace, and they
+// must all give a change the same number (and the same decision) for an endpoint
+// whose filters changed, or that was disabled, just after it.
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NewEvent, StoredEvent } from '../../events/envelope.js';
+import { countryStream, newEvent } from '../../events/registry.js';
+import { endpointStream, newEndpointEvent } from '../../events/webhook-endpoint.js';
+import { ReadModel } from '../../src/read-model/read-model.js';
+import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
+import { ChangeFeed } from '../../src/webhooks/change-feed.js';
+import { queueLive } from '../../src/webhooks/dispatcher.js';
+import { EndpointProjection } from '../../src/webhooks/endpoint-projection.js';
+import { WebhookDb } from '../../src/webhooks/webhook-db.js';
+import { statement } from '../helpers/statements.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+let cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+const EP = 'ep_numbering01';
+
+async function replicaAfter(log: Array<[string, NewEvent]>) {
+  const { dir, cleanup: remove } = tempDir('policy-state-numbering-');
+  const store = new SqliteEventStore(path.join(dir, 'events.db'));
+  const readModel = new ReadModel(path.join(dir, 'read-model.db'));
+  const db = new WebhookDb(path.join(dir, 'webhooks.db'));
+  cleanup.push(remove, () => store.close(), () => readModel.close(), () => db.close());
+  for (const [stream, event] of log) await store.append(stream, [event], 'any');
+  const events: StoredEvent[] = await store.readAll({ after: 0, limit: 100 });
+  readModel.apply(events);
+  // The endpoint projection has applied the whole log before the changes are numbered.
+  const endpoints = new EndpointProjection(store, db, pino({ level: 'silent' }));
+  endpoints.apply(events);
+  const feed = new ChangeFeed(() => readModel.file);
+  cleanup.push(() => feed.close());
+  const changes = feed.after(0, 100).filter((c) => c.type === 'statement.recorded');
+  db.transaction(() => queueLive(db, endpoints, changes, () => 100, Date.now()));
+  const rows = db.deliveries(EP, { limit: 100 }).reverse();
+  return { rows, changes };
+}
+
+const created = newEndpointEvent('WebhookEndpointCreated', { endpointId: EP, url: 'https://receiver.example/hook', types: ['statement.recorded'], secret: 'v1.aaaa.bbbb.cccc' });
+const recorded = (id: string) => [countryStream('US'), newEvent('StatementRecorded', statement({ statementId: id, stance: 'prohibits', effectiveAt: '2024-05-01' }))] as [string, NewEvent];
+
+describe('numbering changes for an endpoint', () => {
+  it('takes a change by the filters the endpoint had when the change was made, not those it has now', async () => {
+    const { rows, changes } = await replicaAfter([
+      [endpointStream(EP), created],
+      recorded('before-update'),
+      [endpointStream(EP), newEndpointEvent('WebhookEndpointUpdated', { endpointId: EP, types: ['position.changed'] })],
+      recorded('after-update'),
+    ]);
+    expect(changes).toHaveLength(2);
+    // The first statement came while the endpoint wanted statements; the second after it stopped.
+    expect(rows.map((r) => [r.message_id, r.sequence, r.status])).toEqual([[changes[0].id, 1, 'sending']]);
+  });
+
+  it('numbers a change made before the endpoint was disabled, recorded as cancelled like the pending deliveries the disable cancelled', async () => {
+    const { rows, changes } = await replicaAfter([
+      [endpointStream(EP), created],
+      recorded('before-disable'),
+      [endpointStream(EP), newEndpointEvent('WebhookEndpointDisabled', { endpointId: EP, reason: 'manual', detail: 'paused', replayAfter: 0 })],
+      recorded('while-disabled'),
+    ]);
+    expect(rows.map((r) => [r.message_id, r.sequence, r.status])).toEqual([[changes[0].id, 1, 'cancelled']]);
+  });
+});
