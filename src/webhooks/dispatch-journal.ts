@@ -87,7 +87,9 @@ export class DispatchJournal {
   tick(): Promise<void> {
     this.ticking ??= (async () => {
       try {
+        if (!this.recovered) await this.recover();
         await this.settle();
+        this.adoptOrphans();
         await this.takeOverTheDead();
       } catch (error) {
         this.options.logger.warn({ err: error }, 'the webhook dispatch journal could not be written; trying again');
@@ -180,6 +182,31 @@ export class DispatchJournal {
       return { replicaId: this.replicaId, positions: settled.filter((p) => still.has(p)), leaseUntil: this.leaseUntil() };
     });
     db.transaction(() => settled.forEach((p) => db.dropClaim(p)));
+  }
+
+  /**
+   * Events this replica's journal says it holds but its webhooks.db does not know (it
+   * was given a new DATA_DIR under the same WEBHOOK_REPLICA_ID): sent again from its
+   * standby rows, as a takeover would. Only once the journal as read has caught up
+   * with everything this replica wrote, so a claim just settled is not taken for lost.
+   */
+  private adoptOrphans(): void {
+    const { db, feed, now, logger } = this.options;
+    const mine = db.dispatcher(this.replicaId);
+    if (!mine || mine.revision !== this.revision) return;
+    const claimed = new Set(db.claims().map((c) => c.position));
+    const orphans = (JSON.parse(mine.unsettled) as number[]).filter((p) => !claimed.has(p) && this.options.covers(p));
+    if (orphans.length === 0) return;
+    const queued = db.transaction(() => {
+      const messageIds = orphans.map((p) => {
+        const ids = changesOfEvent(feed, p).map((c) => c.id);
+        db.putClaim(p, ids);
+        return ids;
+      });
+      return promote(db, this.options.endpoints, messageIds.flat(), this.options.room, now());
+    });
+    logger.warn({ positions: orphans.length }, 'this replica\'s journal holds webhook deliveries its webhooks.db had lost; sending them again');
+    if (queued.rows.length > 0 || queued.waiting.size > 0) this.options.created(queued.rows, queued.waiting);
   }
 
   private async takeOverTheDead(): Promise<void> {

@@ -234,4 +234,26 @@ describe('webhook dispatch shared by two replicas on KurrentDB', () => {
     await expect.poll(() => shareOf(dirA.dir).every((r) => r.status === 'cancelled'), { timeout: 10_000 }).toBe(true);
     expect([...counts(receiver).values()].every((n) => n === 1)).toBe(true);
   });
+
+  it('a replica started on a new DATA_DIR under the same WEBHOOK_REPLICA_ID sends again what its journal says it had pending', async () => {
+    const { server, start } = await cluster('orphans');
+    const settings = { retryScheduleMs: [0, 60_000], retryJitter: 0, dispatchLeaseMs: 300, replicaId: 'api-1' };
+    let a = await start(undefined, settings);
+    let up = false;
+    const receiver = await startReceiver(() => ({ status: up ? 200 : 503 }));
+    cleanup.push(() => receiver.close());
+    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(1);
+    await client(a).createEndpoint({ url: receiver.url });
+    for (const [i, country] of COUNTRIES.slice(0, 3).entries()) await client(a).record(statement(`orphan-${i}`, { country }));
+    await groupSettled(server);
+    const changes = await client(a).changes();
+    await expect.poll(() => new Set(receiver.received.map((r) => String(r.headers['webhook-id']))).size, { timeout: 10_000 }).toBe(changes.length);
+    // Its DATA_DIR is lost with the pending retries in it; it comes back under the same name.
+    await a.stop();
+    up = true;
+    a = await start(undefined, settings);
+    cleanup.push(() => a.stop());
+    await expect.poll(() => receiver.ids().size, { timeout: 10_000 }).toBe(changes.length);
+    expect(receiver.ids()).toEqual(new Set(changes.map((c) => c.id)));
+  });
 });
