@@ -47,3 +47,15 @@ describe('the answer cache', () => {
     });
   });
 });
+
+describe('a body completed from parts', () => {
+  it('is made once per instant and made again for the next one', () => {
+    const parts: [Buffer, Buffer, Buffer] = [Buffer.from('{"k":"'), Buffer.from('","b":"'), Buffer.from('"}')];
+    const answer: CachedAnswer = { etag: '"0"', parts, from: 0, until: Number.POSITIVE_INFINITY, checkpoint: 1, bytes: 16 };
+    const first = bodyOf(answer, '2026-03-01T12:00:00.000Z');
+    expect(bodyOf(answer, '2026-03-01T12:00:00.000Z')).toBe(first);
+    const next = bodyOf(answer, '2026-03-01T12:00:00.001Z');
+    expect(next.toString()).toBe('{"k":"2026-03-01T12:00:00.001Z","b":"2026-03-01T12:00:00.001Z"}');
+    expect(first.toString()).toBe('{"k":"2026-03-01T12:00:00.000Z","b":"2026-03-01T12:00:00.000Z"}');
+  });
+});
