@@ -68,7 +68,10 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  * the least recently seen dropped first. Synchronous: it runs on every request.
  */
 export class FixedWindows {
-  private readonly windows = new Map<string, { count: number; startedAt: number }>();
+  private readonly windows = new Map<string, Window>();
+  /** Least recently seen first; a key seen again moves to the end (no Map writes, which cost more). */
+  private oldest: Window | undefined;
+  private newest: Window | undefined;
 
   constructor(
     readonly max: number,
@@ -81,17 +84,51 @@ export class FixedWindows {
   hit(key: string): number {
     const now = this.now();
     let window = this.windows.get(key);
-    if (window === undefined || window.startedAt + this.windowMs <= now) {
-      window = { count: 0, startedAt: now };
+    if (window === undefined) {
+      window = { key, count: 0, startedAt: now, older: undefined, newer: undefined };
+      this.windows.set(key, window);
+      this.append(window);
+      if (this.windows.size > this.capacity) this.drop(this.oldest!);
+    } else if (window !== this.newest) {
+      this.unlink(window);
+      this.append(window);
+    }
+    if (window.startedAt + this.windowMs <= now) {
+      window.count = 0;
+      window.startedAt = now;
     }
     window.count++;
-    // Most recently seen last, so the first key is the one to drop.
-    this.windows.delete(key);
-    this.windows.set(key, window);
-    if (this.windows.size > this.capacity) this.windows.delete(this.windows.keys().next().value!);
     if (window.count <= this.max) return 0;
     return Math.max(1, Math.ceil((this.windowMs - (now - window.startedAt)) / 1000));
   }
+
+  private append(window: Window): void {
+    window.older = this.newest;
+    window.newer = undefined;
+    if (this.newest) this.newest.newer = window;
+    else this.oldest = window;
+    this.newest = window;
+  }
+
+  private unlink(window: Window): void {
+    if (window.older) window.older.newer = window.newer;
+    else this.oldest = window.newer;
+    if (window.newer) window.newer.older = window.older;
+    else this.newest = window.older;
+  }
+
+  private drop(window: Window): void {
+    this.unlink(window);
+    this.windows.delete(window.key);
+  }
+}
+
+interface Window {
+  key: string;
+  count: number;
+  startedAt: number;
+  older: Window | undefined;
+  newer: Window | undefined;
 }
 
 /** The address a client is counted by: its IP, with an IPv6 address grouped by its /64. */

@@ -207,6 +207,27 @@ describe('the fixed windows the rate limits count in', () => {
     expect(windows.hit('b')).toBe(0);
   });
 
+  it('keep the same keys as a plain least-recently-seen list, over a long random run', () => {
+    let now = 0;
+    const windows = new FixedWindows(3, 1_000, 5, () => now);
+    const reference: Array<{ key: string; count: number; startedAt: number }> = [];
+    let seed = 7;
+    for (let i = 0; i < 5_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const key = `k${seed % 9}`;
+      now += seed % 300;
+      let entry = reference.find((e) => e.key === key);
+      if (entry) reference.splice(reference.indexOf(entry), 1);
+      else entry = { key, count: 0, startedAt: now };
+      reference.push(entry);
+      if (reference.length > 5) reference.shift();
+      if (entry.startedAt + 1_000 <= now) Object.assign(entry, { count: 0, startedAt: now });
+      entry.count++;
+      const expected = entry.count <= 3 ? 0 : Math.max(1, Math.ceil((1_000 - (now - entry.startedAt)) / 1000));
+      expect(windows.hit(key)).toBe(expected);
+    }
+  });
+
   it('count an IPv6 client by its /64 and an IPv4-mapped address as the IPv4 one', () => {
     expect(addressKey('10.0.0.1')).toBe('10.0.0.1');
     expect(addressKey('2001:db8:1:2::5')).toBe(addressKey('2001:db8:1:2:ffff::1'));
