@@ -4,8 +4,8 @@
 // size of every list is capped by its `limit` schema (MAX_PAGE_SIZE).
 import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import { findKey } from '../auth/api-keys.js';
 import type { ApiKey, Config } from '../config.js';
+import { presentedKey } from './auth.js';
 import { tooManyRequests } from './problems.js';
 
 /** The largest page any list answers with; every `limit` parameter is capped at it. */
@@ -57,8 +57,6 @@ export function serverOptions(limits: Limits) {
     routerOptions: { maxParamLength: 256 },
   };
 }
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /**
  * Requests counted per key in fixed windows, as @fastify/rate-limit's local
@@ -150,10 +148,8 @@ export function installRateLimits(app: FastifyInstance, keys: readonly ApiKey[],
       if (seconds > 0) return done(refuse(perAddress, 'this client address', seconds));
     }
     if (perKey) {
-      const authorization = request.headers.authorization;
-      const presented = authorization ? BEARER.exec(authorization)?.[1] : undefined;
       // Counted by the key's name, never its secret; a wrong key is counted by its address only.
-      const key = presented ? findKey(keys, presented) : undefined;
+      const { key } = presentedKey(request, keys);
       if (key) {
         const seconds = perKey.hit(`key:${key.name}`);
         if (seconds > 0) return done(refuse(perKey, 'this API key', seconds));
