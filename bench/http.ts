@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config.js';
 import { report } from './report.js';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -42,6 +43,27 @@ async function load(url: string, connections: number, options: Partial<autocanno
   return result.requests.average;
 }
 
+// The service keeps its default rate limit (RATE_LIMIT_PER_ADDRESS requests per RATE_LIMIT_WINDOW_MS
+// from one address, in fixed windows), and every request here comes from 127.0.0.1. A figure that
+// could take the window past the limit waits for the next window, so no figure counts 429s.
+const { RATE_LIMIT_PER_ADDRESS: perAddress, RATE_LIMIT_WINDOW_MS: windowMs } = loadConfig(process.env);
+const serviceWindow = { startedAt: Date.now(), requests: 0 };
+async function loadService(url: string, connections: number, expected: number, options: Partial<autocannon.Options> = {}): Promise<{ average: number; total: number }> {
+  if (perAddress > 0 && serviceWindow.requests + expected > perAddress) {
+    const wait = serviceWindow.startedAt + windowMs + 1_000 - Date.now();
+    if (wait > 0) {
+      console.log(`  (waiting ${Math.ceil(wait / 1000)} s for the service's rate-limit window to roll over)`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    serviceWindow.startedAt = Date.now();
+    serviceWindow.requests = 0;
+  }
+  const result = await autocannon({ url, connections, duration: DURATION, ...options });
+  serviceWindow.requests += result.requests.total;
+  if (result.non2xx > 0 || result.errors > 0) console.warn(`  (${url}: ${result.non2xx} non-2xx, ${result.errors} errors)`);
+  return { average: result.requests.average, total: result.requests.total };
+}
+
 const helloPort = 40_000 + Math.floor(Math.random() * 10_000);
 const servicePort = helloPort + 1;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'policy-state-bench-'));
@@ -54,6 +76,8 @@ const service = fork(path.join(here, '..', 'src', 'main.ts'), [], {
 const base = `http://127.0.0.1:${servicePort}`;
 try {
   await untilReady(`${base}/health/ready`);
+  // The window began with the first of these polls, no later than now.
+  serviceWindow.startedAt = Date.now();
   const statement = JSON.stringify({
     country: 'NO',
     stance: 'endorses',
@@ -67,22 +91,24 @@ try {
   const helloGet = await load(`http://127.0.0.1:${helloPort}/hello`, 10);
   const answerBytes = (await (await fetch(`${base}/v1/countries/US/position?at=2024-06-05`)).text()).length;
   const helloSized = await load(`http://127.0.0.1:${helloPort}/hello/${answerBytes}`, 10);
-  const position = await load(`${base}/v1/countries/US/position?at=2024-06-05`, 10);
-  const knownAt = await load(`${base}/v1/countries/US/position?at=2024-06-05&knownAt=2024-05-29`, 10);
+  const position = await loadService(`${base}/v1/countries/US/position?at=2024-06-05`, 10, 0);
+  // Expected to be about as fast as the first; half as fast again, to be safe.
+  const knownAt = await loadService(`${base}/v1/countries/US/position?at=2024-06-05&knownAt=2024-05-29`, 10, 1.5 * position.total);
   const helloPost = await load(`http://127.0.0.1:${helloPort}/hello`, 50, post);
-  const writes = await load(`${base}/v1/statements`, 50, post);
+  // Durable writes stay well under 10,000/s.
+  const writes = await loadService(`${base}/v1/statements`, 50, DURATION * 10_000, post);
 
   report(`HTTP, ${DURATION} s per run (requests/s, averaged)`, [
     { what: 'hello-world GET, 10 connections (reference)', value: helloGet, unit: 'req/s' },
     { what: `hello-world GET padded to ${answerBytes} bytes (a position's size)`, value: helloSized, unit: 'req/s' },
-    { what: 'GET position ?at=, 10 connections', value: position, unit: 'req/s' },
-    { what: '  ratio to hello GET', value: position / helloGet, unit: 'ratio', target: 'at least 0.8', ok: position / helloGet >= 0.8 },
-    { what: '  ratio to hello GET of the same size', value: position / helloSized, unit: 'ratio' },
-    { what: 'GET position ?at=&knownAt= in the past', value: knownAt, unit: 'req/s' },
-    { what: '  ratio to hello GET', value: knownAt / helloGet, unit: 'ratio', target: 'at least 0.5', ok: knownAt / helloGet >= 0.5 },
+    { what: 'GET position ?at=, 10 connections', value: position.average, unit: 'req/s' },
+    { what: '  ratio to hello GET', value: position.average / helloGet, unit: 'ratio', target: 'at least 0.8', ok: position.average / helloGet >= 0.8 },
+    { what: '  ratio to hello GET of the same size', value: position.average / helloSized, unit: 'ratio' },
+    { what: 'GET position ?at=&knownAt= in the past', value: knownAt.average, unit: 'req/s' },
+    { what: '  ratio to hello GET', value: knownAt.average / helloGet, unit: 'ratio', target: 'at least 0.5', ok: knownAt.average / helloGet >= 0.5 },
     { what: 'hello-world POST, 50 connections (reference)', value: helloPost, unit: 'req/s' },
-    { what: 'POST /v1/statements, durable, 50 connections', value: writes, unit: 'req/s' },
-    { what: '  ratio to hello POST', value: writes / helloPost, unit: 'ratio', target: 'at least 0.3', ok: writes / helloPost >= 0.3 },
+    { what: 'POST /v1/statements, durable, 50 connections', value: writes.average, unit: 'req/s' },
+    { what: '  ratio to hello POST', value: writes.average / helloPost, unit: 'ratio', target: 'at least 0.3', ok: writes.average / helloPost >= 0.3 },
   ]);
 } finally {
   hello.kill();

@@ -65,8 +65,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.addHook('onSend', async (request, reply) => {
+  // Callback hooks, not async ones, on every request: no promise per hook.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
   installErrorHandling(app);
   installMetrics(app, deps);
@@ -74,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   // Before any route: headers, rate limits, strict input, and key checks ahead of the body (issue 7).
   installSecurityHeaders(app);
-  await installRateLimits(app, deps.keys, deps.limits ?? DEFAULT_LIMITS);
+  installRateLimits(app, deps.keys, deps.limits ?? DEFAULT_LIMITS);
   installStrictInput(app);
   checkKeysFirst(app);
 

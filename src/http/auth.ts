@@ -20,12 +20,28 @@ declare module 'fastify' {
 const REQUIRED_ROLE = Symbol('requiredRole');
 type KeyCheck = preHandlerHookHandler & { [REQUIRED_ROLE]: Role };
 
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const presentedKeys = new WeakMap<FastifyRequest, { presented: boolean; key: ApiKey | undefined }>();
+
+/**
+ * The bearer token a request presents and the configured key it belongs to, looked up once
+ * per request: the per-key rate limit and the role check both ask, and each lookup hashes.
+ */
+export function presentedKey(request: FastifyRequest, keys: readonly ApiKey[]): { presented: boolean; key: ApiKey | undefined } {
+  let found = presentedKeys.get(request);
+  if (!found) {
+    const header = request.headers.authorization;
+    const secret = header ? BEARER.exec(header)?.[1] : undefined;
+    found = { presented: secret !== undefined, key: secret !== undefined ? findKey(keys, secret) : undefined };
+    presentedKeys.set(request, found);
+  }
+  return found;
+}
+
 export function requireRole(keys: readonly ApiKey[], role: Role): preHandlerHookHandler {
   const check = async (request: FastifyRequest) => {
-    const header = request.headers.authorization;
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw unauthorized();
-    const key = findKey(keys, match[1]);
+    const { presented, key } = presentedKey(request, keys);
+    if (!presented) throw unauthorized();
     if (!key) throw unauthorized('the API key is not valid');
     if (!roleAllows(key.role, role)) throw forbidden(`this route needs a key with the ${role} role; "${key.name}" is a ${key.role} key`);
     request.apiKey = key;

@@ -6,8 +6,8 @@
 // helmet's default policy fits the JSON API and Swagger UI at /docs (its
 // scripts and styles are its own files; its inline styles are allowed by
 // helmet's style-src). The timeline page at / sends its own, stricter policy
-// (src/ui/page.ts): @fastify/static sets it as the file is sent, after this
-// hook, and Fastify's headers win over those set on the raw response.
+// (src/ui/page.ts): @fastify/static sets it on the reply as the file is sent,
+// after this hook, so it replaces helmet's.
 import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,11 +38,16 @@ export function securityHeaders(options: HelmetOptions = OPTIONS): Array<[string
   return [...headers];
 }
 
+/** The headers above, computed once: every answer gets them, a hijacked one (the change stream) from its own writeHead. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries(securityHeaders()));
+
 export function installSecurityHeaders(app: FastifyInstance): void {
-  const headers = securityHeaders();
-  // On the raw response, as helmet itself does, so hijacked answers (the change stream) carry them too.
+  const headers = Object.entries(SECURITY_HEADERS);
+  // On the reply, not the raw response: node then writes them with Fastify's own in one
+  // pass (headers set on the raw response made every writeHead take its slow path), and
+  // a route that sets its own (the page's policy) still overrides them.
   app.addHook('onRequest', (_request, reply, done) => {
-    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    for (let i = 0; i < headers.length; i++) reply.header(headers[i][0], headers[i][1]);
     done();
   });
 }

@@ -26,10 +26,11 @@ export function installMetrics(app: FastifyInstance, deps: MetricsDeps): void {
     },
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // Requests that matched no route (404s, scanners) share one label instead of one series per URL.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeRequest({ method: request.method, route, statusCode: reply.statusCode }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/metrics', { schema: { summary: 'Metrics in the Prometheus text format', tags: ['health'] } }, async (_request, reply) => {

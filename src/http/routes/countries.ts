@@ -10,9 +10,27 @@ import { badRequest } from '../problems.js';
 import { z } from 'zod';
 import { CountriesView, CountryParams, HistoryQuery, HistoryView, PositionQuery, PositionView, Status } from '../schemas.js';
 import { positionView, statementView } from '../views.js';
+import { AnswerCache, bodyOf, nextKnowledgeAfter, type CachedAnswer } from '../answer-cache.js';
+import { randomUUID } from 'node:crypto';
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** Stands for the instant in an answer as known now; random, so no statement can contain it. */
+const KNOWN_AT_MARK = `known-at-${randomUUID()}`;
 
 export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
   const today = () => dayOf(deps.now().getTime());
+  const answers = new AnswerCache(deps.readModel.events);
+  // Many requests arrive within one millisecond: its text is made once.
+  let lastMs = Number.NaN;
+  let lastText = '';
+  const instantText = (ms: number) => {
+    if (ms !== lastMs) {
+      lastText = new Date(ms).toISOString();
+      lastMs = ms;
+    }
+    return lastText;
+  };
+  app.addHook('onClose', async () => answers.close());
 
   app.get('/v1/countries', {
     schema: { summary: 'Every country on record with its current status', tags: ['positions'], response: { 200: CountriesView } },
@@ -42,17 +60,62 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     },
   }, async (request, reply) => {
     const { code } = request.params;
+    const { at: askedAt, knownAt: askedKnownAt, position: askedPosition } = request.query;
     const checkpoint = deps.readModel.checkpoint().position;
-    const logPosition = request.query.position ?? checkpoint;
+    const logPosition = askedPosition ?? checkpoint;
     if (logPosition > checkpoint) {
       throw badRequest(`the read model has applied the log up to position ${checkpoint}`, [
         { path: 'querystring.position', message: `must be at most ${checkpoint}` },
       ]);
     }
-    const { at, knownAt, record, derivation } = derive(code, request.query, logPosition);
-    reply.header('etag', `"${record.revision}"`);
-    return positionView(code, derivation, record.statements, { at, knownAt, position: logPosition, revision: record.revision });
+    const nowMs = deps.now().getTime();
+    const nowText = askedAt === undefined || askedKnownAt === undefined ? instantText(nowMs) : '';
+    const at = askedAt ?? nowText.slice(0, 10);
+    const key = `${code} ${at} ${askedKnownAt ?? ''} ${askedPosition ?? ''}`;
+    let answer = answers.get(key, checkpoint, nowMs);
+    if (answer === undefined) {
+      const built = positionAnswer(code, at, askedKnownAt, logPosition, checkpoint, nowMs, (view) => reply.serialize(view) as string);
+      if (built.keep) answers.set(key, built.answer);
+      answer = built.answer;
+    }
+    const body = bodyOf(answer, askedKnownAt ?? nowText);
+    return reply.header('etag', answer.etag).header('content-type', JSON_CONTENT_TYPE).send(body as never);
   });
+
+  /**
+   * The answer, serialised as the route's schema says. As known now, it is
+   * serialised once with a marker in place of the instant and kept in parts
+   * around it, so the cached body can be completed with any later instant.
+   */
+  function positionAnswer(
+    code: string,
+    at: string,
+    askedKnownAt: string | undefined,
+    logPosition: number,
+    checkpoint: number,
+    now: number,
+    serialize: (view: unknown) => string,
+  ): { answer: CachedAnswer; keep: boolean } {
+    const record = deps.readModel.country(code) ?? emptyCountry(code);
+    const knownAt = askedKnownAt === undefined ? now : knownAtInstant(askedKnownAt);
+    const derivation = derivePosition(record.statements, { at, knownAt, position: logPosition });
+    const view = (knownAtText: string) =>
+      positionView(code, derivation, record.statements, { at, knownAt: knownAtText, position: logPosition, revision: record.revision });
+    const etag = `"${record.revision}"`;
+    if (askedKnownAt !== undefined) {
+      const body = Buffer.from(serialize(view(askedKnownAt)));
+      return { answer: { etag, body, from: 0, until: Number.POSITIVE_INFINITY, checkpoint, bytes: body.length }, keep: true };
+    }
+    const parts = serialize(view(KNOWN_AT_MARK)).split(`"${KNOWN_AT_MARK}"`);
+    if (parts.length !== 3) {
+      // Never expected (the marker is random), but then the body is built for this instant only.
+      const body = Buffer.from(serialize(view(new Date(now).toISOString())));
+      return { answer: { etag, body, from: now, until: now, checkpoint, bytes: body.length }, keep: false };
+    }
+    const [head, middle, tail] = parts.map((part, i) => Buffer.from(i === 0 ? `${part}"` : i === 2 ? `"${part}` : `"${part}"`));
+    const bytes = head.length + middle.length + tail.length;
+    return { answer: { etag, parts: [head, middle, tail], from: now, until: nextKnowledgeAfter(record, now), checkpoint, bytes }, keep: true };
+  }
 
   app.get('/v1/countries/:code/explain', {
     schema: {
