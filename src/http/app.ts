@@ -76,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   // Before any route: headers, rate limits, strict input, and key checks ahead of the body (issue 7).
   installSecurityHeaders(app);
-  installRateLimits(app, deps.keys, deps.limits ?? DEFAULT_LIMITS);
+  await installRateLimits(app, deps.keys, deps.limits ?? DEFAULT_LIMITS);
   installStrictInput(app);
   checkKeysFirst(app);
 

@@ -2,8 +2,8 @@
 // limits per client address and per API key (429 with Retry-After), and the
 // server's timeouts. The body limit is BODY_LIMIT_BYTES in app.ts; the page
 // size of every list is capped by its `limit` schema (MAX_PAGE_SIZE).
-import { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyInstance } from 'fastify';
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKey, Config } from '../config.js';
 import { presentedKey } from './auth.js';
 import { tooManyRequests } from './problems.js';
@@ -58,103 +58,44 @@ export function serverOptions(limits: Limits) {
   };
 }
 
-/**
- * Requests counted per key in fixed windows, as @fastify/rate-limit's local
- * store counts them: a key's window starts with its first request and lasts
- * `windowMs`; the request that makes the count exceed `max` is refused, and so
- * is every later one until the window ends. At most `capacity` keys are kept,
- * the least recently seen dropped first. Synchronous: it runs on every request.
- */
-export class FixedWindows {
-  private readonly windows = new Map<string, Window>();
-  /** Least recently seen first; a key seen again moves to the end (no Map writes, which cost more). */
-  private oldest: Window | undefined;
-  private newest: Window | undefined;
-
-  constructor(
-    readonly max: number,
-    readonly windowMs: number,
-    private readonly capacity = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Counts one request for `key`; the seconds to wait when it is over the limit, else 0. */
-  hit(key: string): number {
-    const now = this.now();
-    let window = this.windows.get(key);
-    if (window === undefined) {
-      window = { key, count: 0, startedAt: now, older: undefined, newer: undefined };
-      this.windows.set(key, window);
-      this.append(window);
-      if (this.windows.size > this.capacity) this.drop(this.oldest!);
-    } else if (window !== this.newest) {
-      this.unlink(window);
-      this.append(window);
-    }
-    if (window.startedAt + this.windowMs <= now) {
-      window.count = 0;
-      window.startedAt = now;
-    }
-    window.count++;
-    if (window.count <= this.max) return 0;
-    return Math.max(1, Math.ceil((this.windowMs - (now - window.startedAt)) / 1000));
-  }
-
-  private append(window: Window): void {
-    window.older = this.newest;
-    window.newer = undefined;
-    if (this.newest) this.newest.newer = window;
-    else this.oldest = window;
-    this.newest = window;
-  }
-
-  private unlink(window: Window): void {
-    if (window.older) window.older.newer = window.newer;
-    else this.oldest = window.newer;
-    if (window.newer) window.newer.older = window.older;
-    else this.newest = window.older;
-  }
-
-  private drop(window: Window): void {
-    this.unlink(window);
-    this.windows.delete(window.key);
-  }
+interface Check {
+  what: string;
+  limiter: ReturnType<FastifyInstance['createRateLimit']>;
+  applies(request: FastifyRequest): boolean;
 }
 
-interface Window {
-  key: string;
-  count: number;
-  startedAt: number;
-  older: Window | undefined;
-  newer: Window | undefined;
-}
+export async function installRateLimits(app: FastifyInstance, keys: readonly ApiKey[], limits: Limits): Promise<void> {
+  if (limits.perAddress <= 0 && limits.perKey <= 0) return;
+  // Not global: both checks run in one hook, before the body is read, and the
+  // 429 is the service's own problem document.
+  await app.register(fastifyRateLimit, { global: false, timeWindow: limits.windowMs, cache: 10_000 });
+  const keyNames = new WeakMap<FastifyRequest, string>();
+  const checks: Check[] = [];
+  if (limits.perAddress > 0) {
+    // The plugin's own key for an address: the IP, with IPv6 grouped by /64.
+    checks.push({ what: 'this client address', limiter: app.createRateLimit({ max: limits.perAddress, timeWindow: limits.windowMs }), applies: () => true });
+  }
+  if (limits.perKey > 0) {
+    checks.push({
+      what: 'this API key',
+      limiter: app.createRateLimit({ max: limits.perKey, timeWindow: limits.windowMs, keyGenerator: (request) => keyNames.get(request)! }),
+      applies: (request) => {
+        // Counted by the key's name, never its secret; a wrong key is counted by its address only.
+        const { key } = presentedKey(request, keys);
+        if (key) keyNames.set(request, `key:${key.name}`);
+        return key !== undefined;
+      },
+    });
+  }
 
-/** The address a client is counted by: its IP, with an IPv6 address grouped by its /64. */
-export function addressKey(ip: string): string {
-  return ip.includes(':') ? normalizeIP(ip, 64) : ip;
-}
-
-export function installRateLimits(app: FastifyInstance, keys: readonly ApiKey[], limits: Limits): void {
-  const perAddress = limits.perAddress > 0 ? new FixedWindows(limits.perAddress, limits.windowMs) : undefined;
-  const perKey = limits.perKey > 0 ? new FixedWindows(limits.perKey, limits.windowMs) : undefined;
-  if (!perAddress && !perKey) return;
-  const refuse = (windows: FixedWindows, what: string, seconds: number) =>
-    tooManyRequests(`more than ${windows.max} requests in ${windows.windowMs / 1000} s from ${what}; retry after ${seconds} s`, seconds);
-
-  // Before the body is read, and the 429 is the service's own problem document.
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (perAddress) {
-      const seconds = perAddress.hit(addressKey(request.ip));
-      if (seconds > 0) return done(refuse(perAddress, 'this client address', seconds));
-    }
-    if (perKey) {
-      // Counted by the key's name, never its secret; a wrong key is counted by its address only.
-      const { key } = presentedKey(request, keys);
-      if (key) {
-        const seconds = perKey.hit(`key:${key.name}`);
-        if (seconds > 0) return done(refuse(perKey, 'this API key', seconds));
+  app.addHook('onRequest', async (request) => {
+    for (const { what, limiter, applies } of checks) {
+      if (!applies(request)) continue;
+      const outcome = await limiter(request);
+      if (!outcome.isAllowed && outcome.isExceeded) {
+        const seconds = Math.max(1, outcome.ttlInSeconds);
+        throw tooManyRequests(`more than ${outcome.max} requests in ${limits.windowMs / 1000} s from ${what}; retry after ${seconds} s`, seconds);
       }
     }
-    done();
   });
 }
