@@ -8,6 +8,8 @@ export const PROJECTION_VERSIONS = {
   // 2: a country row keeps the start of today's interval, not the whole timeline.
   countries: 2,
   changes: 1,
+  // 2: rows are hashed with XXH3-128 and summed modulo 2^128, not SHA-256 modulo 2^256.
+  fingerprint: 2,
 } as const;
 
 export const PROJECTION_VERSION = Object.entries(PROJECTION_VERSIONS)
