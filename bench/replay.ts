@@ -33,7 +33,7 @@ const rawSeconds = (performance.now() - started) / 1000;
 // A fresh target of our own (same disk), removed afterwards: the read model in the log's
 // directory belongs to the start-up benchmark, which may be running beside this one.
 const target = mkdtempSync(path.join(tmpdir(), 'policy-state-replay-bench-'));
-const readModel = new ReadModel(path.join(target, 'read-model.db'));
+const readModel = new ReadModel(path.join(target, 'read-model.db'), { scratch: true });
 started = performance.now();
 const replayed = await catchUp(store, readModel, await store.headPosition());
 const replaySeconds = (performance.now() - started) / 1000;

@@ -47,7 +47,7 @@ export async function catchUp(store: EventStore, target: ReadModel, position: nu
 
 export async function replayAndCompare(store: EventStore, live: ReadModel, options: ReplayOptions = {}): Promise<ReplayReport> {
   const dir = mkdtempSync(path.join(tmpdir(), 'policy-state-replay-'));
-  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version: live.version });
+  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version: live.version, scratch: true });
   try {
     const started = performance.now();
     let replayed = 0;
@@ -97,7 +97,7 @@ export async function replayAndCompare(store: EventStore, live: ReadModel, optio
 /** The fingerprint a fresh replay of the log up to `position` gives, rolled to `today`. */
 export async function replayFingerprint(store: EventStore, position: number, today: string | null, version?: string): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'policy-state-replay-'));
-  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version });
+  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version, scratch: true });
   try {
     await catchUp(store, fresh, position);
     if (today) fresh.advanceTo(today);

@@ -69,6 +69,13 @@ export interface ReadModelOptions {
   events?: EventEmitter;
   /** The projection version this read model is built with; PROJECTION_VERSION unless a test says otherwise. */
   version?: string;
+  /**
+   * A file built from the first event by one connection and thrown away if the build
+   * fails (a replay, a shadow rebuild): its rollback journal is kept in memory and nothing
+   * is fsynced, so a crash may leave it corrupt. Reopened without this, it is an ordinary
+   * read model in WAL mode.
+   */
+  scratch?: boolean;
 }
 
 // The content of a row as the fingerprint and the audit diff see it: JSON, built from the stored text.
@@ -102,10 +109,18 @@ export class ReadModel {
 
   constructor(readonly file: string, options: ReadModelOptions = {}) {
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL is enough here: a lost tail of read-model commits takes its checkpoint with
-    // it, and those events are applied again from the log.
-    this.db.pragma('synchronous = NORMAL');
+    if (options.scratch) {
+      // A rollback still works (a batch that fails must leave no rows); a crash needs no recovery.
+      this.db.pragma('journal_mode = MEMORY');
+      this.db.pragma('synchronous = OFF');
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('cache_size = -65536');
+    } else {
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL is enough here: a lost tail of read-model commits takes its checkpoint with
+      // it, and those events are applied again from the log.
+      this.db.pragma('synchronous = NORMAL');
+    }
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(READ_MODEL_SCHEMA);
     this.migrate();
