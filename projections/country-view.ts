@@ -1,45 +1,62 @@
 // A country's position as now known, kept up to date event by event: the
-// timeline, and the fold of every counted statement (today's position once
-// every statement has taken effect), with a copy of the fold at the end of
-// each effective day. Most statements are recorded in the order they take
-// effect, and for those the view is extended in constant time; a back-dated
-// statement or a retraction is swept again from its day, starting from the
-// fold of the day before; a correction sweeps the whole country. A property
-// test holds every way equal to the timeline derived from scratch.
-import { derivePosition, exclusionOf, PositionFold, type PositionState } from './position.js';
+// statements that count, in valid-time order; the timeline; and the fold of
+// the counted statements at the end of each effective day (the last one is
+// today's position once every statement has taken effect). Most statements
+// are recorded in the order they take effect, and for those the view is
+// extended in constant time. A back-dated statement or a retraction is swept
+// again from its day, starting from the fold of the day before, and only until
+// the fold is again what it was on that day: from there on nothing changed. A
+// correction sweeps the whole country. A property test holds every way equal
+// to the timeline derived from scratch.
+import { PositionFold, type PositionState, type RuleStatement } from './position.js';
 import type { StatementRecord } from './statement-record.js';
 import { KNOWN_NOW } from './time.js';
-import { closeDay, continueSweep, countedInOrder, intervalAt, sweepTimeline, type Interval } from './timeline.js';
+import { closeDay, continueSweep, counts, inValidTimeOrder, intervalAt, type Interval } from './timeline.js';
 
-const AS_NOW_KNOWN = { at: '9999-12-31', knownAt: KNOWN_NOW };
+/** What a change to a country's statements did to its timeline, for the change feed. */
+export interface Revision {
+  /** The first day that can have changed. */
+  from: string;
+  /** The intervals that reach `from`, before and after; where the timelines agree again, they may stop. */
+  before: Interval[];
+  after: Interval[];
+}
 
-export class CountryView {
+export class CountryView<S extends RuleStatement = StatementRecord> {
   public intervals: Interval[] = [];
-  private fold = new PositionFold();
+  /** The statements that count as now known, in valid-time order. */
+  private counted: S[] = [];
+  private fold = new PositionFold<S>();
   private lastDay: string | null = null;
   /** Whether any statement corrects another: then a revision must sweep the whole country. */
   private corrections = false;
   /** The fold at the end of each effective day, in day order: where a revision starts from. */
   private days: string[] = [];
-  private folds: PositionFold[] = [];
+  private folds: PositionFold<S>[] = [];
 
-  static of(statements: readonly StatementRecord[]): CountryView {
-    const view = new CountryView();
-    view.sweepWhole(statements);
+  static of<S extends RuleStatement>(statements: readonly S[]): CountryView<S> {
+    const view = new CountryView<S>();
+    view.counted = statements.filter((s) => counts(s, KNOWN_NOW)).sort(inValidTimeOrder);
+    view.sweepWhole();
     return view;
   }
 
-  private sweepWhole(statements: readonly StatementRecord[]): void {
+  /** How many statements count. */
+  get size(): number {
+    return this.counted.length;
+  }
+
+  private sweepWhole(): void {
     this.days = [];
     this.folds = [];
-    const { intervals, fold, lastDay } = sweepTimeline(statements, { knownAt: KNOWN_NOW }, this.keepDay);
+    const { intervals, fold, lastDay } = continueSweep(this.counted, { intervals: [], fold: new PositionFold<S>(), lastDay: null }, [], KNOWN_NOW, Infinity, this.keepDay);
     this.intervals = intervals;
     this.fold = fold;
     this.lastDay = lastDay;
-    this.corrections = statements.some((s) => s.supersedes);
+    this.corrections = this.counted.some((s) => s.supersedes);
   }
 
-  private readonly keepDay = (day: string, fold: PositionFold) => {
+  private readonly keepDay = (day: string, fold: PositionFold<S>) => {
     const last = this.days.length - 1;
     if (last >= 0 && this.days[last] === day) this.folds[last] = fold.clone();
     else {
@@ -49,78 +66,121 @@ export class CountryView {
   };
 
   /**
-   * Folds in a statement just recorded. Returns false, changing nothing, when
-   * that cannot be done in place (it takes effect before the last effective
-   * day, or corrects another statement): the caller revises from its day or
-   * sweeps again.
+   * Takes in a statement just recorded. Recorded in the order it takes effect
+   * (the usual case), it extends the view in place; back-dated, the view is
+   * swept again from its day; a correction sweeps the whole country. Returns
+   * undefined when the statement does not count, so nothing can change.
    */
-  extend(s: StatementRecord): boolean {
-    if (exclusionOf(s, AS_NOW_KNOWN)) return true; // does not count: nothing changes
+  add(s: S): Revision | undefined {
+    if (!counts(s, KNOWN_NOW)) return undefined;
+    const from = s.effectiveAt;
     if (s.supersedes) {
-      this.corrections = true;
-      return false;
+      this.counted.splice(this.insertionPoint(s), 0, s);
+      return this.whole(from);
     }
-    if (this.lastDay !== null && s.effectiveAt < this.lastDay) return false;
-    const day = s.effectiveAt;
+    if (this.lastDay !== null && from < this.lastDay) {
+      this.counted.splice(this.insertionPoint(s), 0, s);
+      return this.corrections ? this.whole(from) : this.reviseFrom(from);
+    }
+    const before = this.tailFrom(from);
+    this.counted.push(s); // the latest in the log, on the last day or after it
     const last = this.intervals[this.intervals.length - 1];
     // The day already ended the sweep: take that day's interval back and close the day again.
-    if (last && last.from === day) {
+    if (last && last.from === from) {
       this.intervals.pop();
       const previous = this.intervals[this.intervals.length - 1];
       if (previous) previous.to = null;
     }
     this.fold.add(s);
-    this.keepDay(day, this.fold);
-    closeDay(this.intervals, day, this.fold.state(KNOWN_NOW));
-    this.lastDay = day;
-    return true;
+    this.keepDay(from, this.fold);
+    closeDay(this.intervals, from, this.fold.state(KNOWN_NOW));
+    this.lastDay = from;
+    return { from, before, after: this.tailFrom(from) };
+  }
+
+  /** Takes out a statement that no longer counts (retracted). Undefined when it did not count. */
+  remove(s: S): Revision | undefined {
+    const i = this.insertionPoint(s);
+    if (this.counted[i] !== s) return undefined;
+    this.counted.splice(i, 1);
+    return this.corrections ? this.whole(s.effectiveAt) : this.reviseFrom(s.effectiveAt);
+  }
+
+  /** Where `s` is, or would go, in the counted statements. */
+  private insertionPoint(s: S): number {
+    let low = 0;
+    let high = this.counted.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (inValidTimeOrder(this.counted[mid], s) < 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  private whole(from: string): Revision {
+    const before = this.tailFrom(from);
+    this.sweepWhole();
+    return { from, before, after: this.tailFrom(from) };
   }
 
   /**
-   * Sweeps again from `day` on, keeping the intervals before it: for a
-   * statement that takes effect before the last effective day, or a
-   * retraction. Everything before `day` is folded without sorting; only the
-   * statements from `day` on are sorted. Corrections make the fold depend on
-   * more than the days before, so a country with any is swept whole.
+   * Sweeps again from `day` on, the statements of that day having changed,
+   * keeping the intervals before it and starting from the fold of the day
+   * before. The sweep stops on the first day whose fold holds the same
+   * statements as it did: the days after it fold the same statements on top
+   * of the same fold, so their folds and intervals are kept as they were.
    */
-  reviseFrom(day: string, statements: readonly StatementRecord[]): void {
-    if (this.corrections) {
-      this.sweepWhole(statements);
-      return;
+  private reviseFrom(day: string): Revision {
+    const { days, folds, intervals, counted } = this;
+    // The last effective day before `day`, and the first interval that starts on `day` or later.
+    const before = lowerBound(days.length, (i) => days[i] < day) - 1;
+    const first = lowerBound(intervals.length, (i) => intervals[i].from < day);
+    const fold = before >= 0 ? folds[before].clone() : new PositionFold<S>();
+    // The interval in force on the day before is the only one kept that the sweep may change (its end).
+    const kept = first > 0 ? intervals[first - 1] : undefined;
+    const keptAsItWas = kept && { ...kept };
+    if (kept) kept.to = null;
+    const swept: Interval[] = kept ? [kept] : [];
+    const sweptDays: string[] = [];
+    const sweptFolds: PositionFold<S>[] = [];
+    const nothing = new PositionFold<S>();
+    let oldDay = before; // the last effective day, as it was, on or before the day swept
+    let until: string | null = null;
+    for (let i = lowerBound(counted.length, (k) => counted[k].effectiveAt < day); i < counted.length; ) {
+      const d = counted[i].effectiveAt;
+      for (; i < counted.length && counted[i].effectiveAt === d; i++) fold.add(counted[i]);
+      sweptDays.push(d);
+      sweptFolds.push(fold.clone());
+      closeDay(swept, d, fold.state(KNOWN_NOW));
+      while (oldDay + 1 < days.length && days[oldDay + 1] <= d) oldDay++;
+      if (fold.sameAs(oldDay >= 0 ? folds[oldDay] : nothing)) {
+        until = d;
+        break;
+      }
     }
-    // The fold at the end of the last effective day before `day`: nothing before it changed.
-    let low = 0;
-    let high = this.days.length;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (this.days[mid] < day) low = mid + 1;
-      else high = mid;
+    // The old intervals from `day` to where the sweep stopped, and the first one after it.
+    const next = until === null ? intervals.length : lowerBound(intervals.length, (i) => i < first || intervals[i].from <= (until as string));
+    const beforeIntervals = intervals.slice(first, next);
+    if (keptAsItWas && reaches(keptAsItWas, day)) beforeIntervals.unshift(keptAsItWas);
+    if (swept.length > 0) swept[swept.length - 1].to = next < intervals.length ? intervals[next].from : null;
+    intervals.splice(kept ? first - 1 : first, next - (kept ? first - 1 : first), ...swept);
+
+    days.splice(before + 1, (until === null ? days.length - 1 : oldDay) - before, ...sweptDays);
+    folds.splice(before + 1, (until === null ? folds.length - 1 : oldDay) - before, ...sweptFolds);
+    // Stopped early, the last effective day and the fold at its end are as they were.
+    if (until === null) {
+      this.fold = fold;
+      this.lastDay = days.length > 0 ? days[days.length - 1] : null;
     }
-    const before = low - 1;
-    const fold = before >= 0 ? this.folds[before].clone() : new PositionFold();
-    const lastBefore = before >= 0 ? this.days[before] : null;
-    this.days.length = before + 1;
-    this.folds.length = before + 1;
-    // The intervals that start before `day` (they are in order: find the first that does not).
-    let first = 0;
-    for (let top = this.intervals.length; first < top; ) {
-      const mid = (first + top) >> 1;
-      if (this.intervals[mid].from < day) first = mid + 1;
-      else top = mid;
-    }
-    const kept = this.intervals.slice(0, first);
-    if (kept.length > 0) kept[kept.length - 1].to = null;
-    const swept = continueSweep(countedInOrder(statements, KNOWN_NOW, Infinity, day), { intervals: kept, fold, lastDay: lastBefore }, [], KNOWN_NOW, Infinity, this.keepDay);
-    this.intervals = swept.intervals;
-    this.fold = swept.fold;
-    this.lastDay = swept.lastDay;
+    return { from: day, before: beforeIntervals, after: swept.filter((i) => reaches(i, day)).map((i) => ({ ...i })) };
   }
 
-  /** Today's position. Once every statement has taken effect it is the fold; before that it is derived. */
-  positionOn(today: string, statements: readonly StatementRecord[]): PositionState {
+  /** Today's position: the fold at the end of the last effective day up to today. */
+  positionOn(today: string): PositionState {
     if (this.lastDay === null || today >= this.lastDay) return this.fold.state(KNOWN_NOW);
-    const { deciding: _d, notDeciding: _n, ...state } = derivePosition(statements, { at: today, knownAt: KNOWN_NOW });
-    return state;
+    const last = lowerBound(this.days.length, (i) => this.days[i] <= today) - 1;
+    return (last >= 0 ? this.folds[last] : new PositionFold<S>()).state(KNOWN_NOW);
   }
 
   /** The start of the interval in force on `day`, or null. */
@@ -135,20 +195,27 @@ export class CountryView {
    * position must follow.
    */
   nextChangeAfter(day: string): string | null {
-    let low = 0;
-    let high = this.days.length;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (this.days[mid] <= day) low = mid + 1;
-      else high = mid;
-    }
-    return this.days[low] ?? null;
+    return this.days[lowerBound(this.days.length, (i) => this.days[i] <= day)] ?? null;
   }
 
   /** The intervals that reach `day` or later: all a change from that day on can touch. */
   tailFrom(day: string): Interval[] {
     let i = this.intervals.length;
-    while (i > 0 && (this.intervals[i - 1].to === null || (this.intervals[i - 1].to as string) > day)) i--;
+    while (i > 0 && reaches(this.intervals[i - 1], day)) i--;
     return this.intervals.slice(i).map((interval) => ({ ...interval }));
   }
+}
+
+const reaches = (interval: Interval, day: string) => interval.to === null || interval.to > day;
+
+/** The first index in [0, length) for which `below` is false (`below` is true for a prefix). */
+function lowerBound(length: number, below: (i: number) => boolean): number {
+  let low = 0;
+  let high = length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (below(mid)) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }

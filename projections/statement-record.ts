@@ -68,6 +68,16 @@ export function countryFrom(country: string, revision: number, stored: Statement
  * faster than objects of many.
  */
 export function statementRecord(s: StatementRecord): StatementRecord {
+  return buildRecord(s, s.sources.map((source) => sourceRecord(source, source.position)), s.position, s.recordedAt, s.retraction && retractionRecord(s.retraction));
+}
+
+function buildRecord(
+  s: Omit<StatementRecorded, 'sources'>,
+  sources: SourceRecord[],
+  position: number,
+  recordedAt: string,
+  retraction: RetractionRecord | undefined,
+): StatementRecord {
   const record: StatementRecord = {
     statementId: s.statementId,
     country: s.country,
@@ -82,24 +92,21 @@ export function statementRecord(s: StatementRecord): StatementRecord {
       conditions: s.scope.conditions,
     },
     speaker: { name: s.speaker.name, role: s.speaker.role, attribution: s.speaker.attribution },
-    sources: s.sources.map(sourceRecord),
+    sources,
     effectiveAt: s.effectiveAt,
     datePrecision: s.datePrecision,
     reportedAt: s.reportedAt,
     notes: s.notes,
     supersedes: s.supersedes,
-    position: s.position,
-    recordedAt: s.recordedAt,
-    retraction: s.retraction && retractionRecord(s.retraction),
+    position,
+    recordedAt,
+    retraction,
   };
   return stamped(record, record.reportedAt);
 }
 
-function sourceRecord(source: SourceRecord): SourceRecord {
-  return stamped(
-    { publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote, position: source.position },
-    source.publishedAt,
-  );
+function sourceRecord(source: Source, position: number): SourceRecord {
+  return stamped({ publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote, position }, source.publishedAt);
 }
 
 function retractionRecord(r: RetractionRecord): RetractionRecord {
@@ -120,16 +127,8 @@ export function evolveCountry(record: CountryRecord, event: DomainEvent): Countr
       // A statement id is recorded once; a second recording of the same id is ignored,
       // the same way on every replay.
       if (record.index.has(event.data.statementId)) return record;
-      const { sources, ...rest } = event.data;
       record.index.set(event.data.statementId, record.statements.length);
-      record.statements.push(
-        statementRecord({
-          ...rest,
-          sources: sources.map((source) => ({ ...source, position: event.position })),
-          position: event.position,
-          recordedAt: event.recordedAt,
-        }),
-      );
+      record.statements.push(recordOf(event));
       return record;
     }
     case 'StatementRetracted': {
@@ -146,9 +145,21 @@ export function evolveCountry(record: CountryRecord, event: DomainEvent): Countr
       return record;
     }
     case 'SourceAttached':
-      statementOf(record, event.data.statementId)?.sources.push(sourceRecord({ ...event.data.source, position: event.position }));
+      statementOf(record, event.data.statementId)?.sources.push(sourceRecord(event.data.source, event.position));
       return record;
   }
+}
+
+/** The record of a statement as its recording makes it. */
+export function recordOf(event: Extract<DomainEvent, { type: 'StatementRecorded' }>): StatementRecord {
+  const data = event.data;
+  return buildRecord(data, data.sources.map((source) => sourceRecord(source, event.position)), event.position, event.recordedAt, undefined);
+}
+
+/** Applies a retraction or an attached source to one statement's record, in place, as evolveCountry would. */
+export function evolveStatement(statement: StatementRecord, event: DomainEvent): StatementRecord {
+  evolveCountry({ country: statement.country, revision: -1, statements: [statement], index: new Map([[statement.statementId, 0]]) }, event);
+  return statement;
 }
 
 export function statementOf(record: CountryRecord, statementId: string): StatementRecord | undefined {

@@ -14,17 +14,16 @@ export function rowHash(table: string, key: string, content: string): bigint {
   return xxh3.xxh128(`${table}\0${key}\0${content}`);
 }
 
+/** Two hashes added up, as one row's hash made of two parts. */
+export function sumOf(a: bigint, b: bigint): bigint {
+  return (a + b) & MASK;
+}
+
 export class ContentFingerprint {
   constructor(private sum: bigint = 0n) {}
 
   static fromHex(hex: string | undefined): ContentFingerprint {
     return new ContentFingerprint(hex ? BigInt(`0x${hex}`) & MASK : 0n);
-  }
-
-  replace(table: string, key: string, before: string | undefined, after: string): void {
-    if (before === after) return;
-    if (before !== undefined) this.remove(rowHash(table, key, before));
-    this.add(rowHash(table, key, after));
   }
 
   /** Adds a row by its hash (rowHash). */

@@ -6,13 +6,14 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent, isKnownEventType } from '../../events/registry.js';
-import { changesOf, changesOfDays, type Change } from '../../projections/changes.js';
-import { CountryView } from '../../projections/country-view.js';
+import { changesOfEvent, dayChanges, type Change } from '../../projections/changes.js';
+import { CountryView, type Revision } from '../../projections/country-view.js';
+import { NowKnownStatement } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
 import type { PositionState } from '../../projections/position.js';
-import { countryFrom, countryOfStream, emptyCountry, evolveCountry, statementOf, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
+import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
 import { dayOf } from '../../projections/time.js';
-import { ContentFingerprint } from './fingerprint.js';
+import { ContentFingerprint, rowHash, sumOf } from './fingerprint.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
 
 export interface Checkpoint {
@@ -76,9 +77,45 @@ export interface ReadModelOptions {
    * read model in WAL mode.
    */
   scratch?: boolean;
+  /**
+   * How many statements, over all countries, the projections keep in memory (in the
+   * compact form the rules read); past it, the countries used least recently are
+   * dropped after a batch and loaded again from the rows when next needed.
+   */
+  residentStatements?: number;
+  /** How many statements, over all countries, answers keep as full records (at least one country's). */
+  answerStatements?: number;
+}
+
+/** What the projections keep in memory of one country to apply the next event. */
+interface Resident {
+  code: string;
+  /** Every statement of the country by id, in the form the rules read. */
+  statements: Map<string, NowKnownStatement>;
+  view: CountryView<NowKnownStatement>;
+  /** The country's row as it stands after the last event applied; written at the end of the batch when `dirty`. */
+  row: CountryRow | undefined;
+  rowHash: bigint;
+  /** The hash of the row's current position, which most events leave as it was. */
+  currentHash: bigint;
+  /** The row's current position, parsed (or as derived): every event compares against it. */
+  current: PositionState;
+  dirty: boolean;
+  used: number;
 }
 
 // The content of a row as the fingerprint and the audit diff see it: JSON, built from the stored text.
+/**
+ * A country row's hash for the fingerprint: of its fields, plus of its current
+ * position apart (most events leave that as it was, and it is most of the row).
+ */
+const countryRowHash = (row: CountryRow, currentHash = currentHashOf(row.code, row.current)) =>
+  sumOf(
+    rowHash('countries', row.code, `{"revision":${row.revision},"position":${row.position},"since":${JSON.stringify(row.since)},"statements":${row.statements},"nextChange":${JSON.stringify(row.next_change)}}`),
+    currentHash,
+  );
+const currentHashOf = (code: string, current: string) => rowHash('countries', `${code} current`, current);
+
 const countryContent = (row: Omit<CountryRow, 'code'>) =>
   `{"revision":${row.revision},"position":${row.position},"current":${row.current},"since":${JSON.stringify(row.since)},"statements":${row.statements},"nextChange":${JSON.stringify(row.next_change)}}`;
 
@@ -91,16 +128,33 @@ const NOTHING: PositionState = {
   confidence: null,
   decidingStatementId: null,
 };
-const changeContent = (row: { type: string; country: string; position: number; recordedAt: string; data: string }) =>
-  `{"type":${JSON.stringify(row.type)},"country":${JSON.stringify(row.country)},"position":${row.position},"recordedAt":${JSON.stringify(row.recordedAt)},"data":${row.data}}`;
+const changeContent = (type: string, country: string, position: number, recordedAt: string, data: string) =>
+  `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)},"data":${data}}`;
+
+/** Whether two positions are the same in every field, so the stored text of one is the other's. */
+function sameState(a: PositionState, b: PositionState): boolean {
+  if (a.status !== b.status || a.underReview !== b.underReview || a.endorsesLifting !== b.endorsesLifting || a.decidingStatementId !== b.decidingStatementId) return false;
+  // Scopes are compared as objects: equal ones are mostly the same object (shared), and a miss only costs a serialisation.
+  if (a.scope !== b.scope || a.weapons.length !== b.weapons.length) return false;
+  if (a.confidence !== b.confidence && (!a.confidence || !b.confidence || a.confidence.attribution !== b.confidence.attribution || a.confidence.sources !== b.confidence.sources)) return false;
+  for (let i = 0; i < a.weapons.length; i++) {
+    const x = a.weapons[i];
+    const y = b.weapons[i];
+    if (x.system !== y.system || x.status !== y.status || x.statementId !== y.statementId) return false;
+  }
+  return true;
+}
 
 export class ReadModel {
   private readonly db: Database.Database;
-  private readonly countries = new Map<string, CountryRecord>();
-  private readonly views = new Map<string, CountryView>();
-  private readonly countryRows = new Map<string, CountryRow>();
-  /** Today's position per country, as stored, kept parsed: every event compares against it. */
-  private readonly currents = new Map<string, PositionState>();
+  /** The projections' state of the countries in memory; the rest are loaded from the rows when needed. */
+  private readonly residents = new Map<string, Resident>();
+  private residentStatements = 0;
+  private readonly residentLimit: number;
+  private uses = 0;
+  /** Full records of the countries answers asked for recently, most recent last; kept current by apply. */
+  private readonly answers = new Map<string, CountryRecord>();
+  private readonly answerLimit: number;
   private fingerprint: ContentFingerprint;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
   readonly events: EventEmitter;
@@ -127,6 +181,8 @@ export class ReadModel {
     this.events = options.events ?? new EventEmitter();
     this.events.setMaxListeners(0);
     this.version = options.version ?? PROJECTION_VERSION;
+    this.residentLimit = options.residentStatements ?? 2_000_000;
+    this.answerLimit = options.answerStatements ?? 100_000;
     this.sql = {
       checkpoint: this.db.prepare<[], Checkpoint>('SELECT position, today FROM checkpoint WHERE id = 1'),
       setCheckpoint: this.db.prepare<[number, string | null]>('UPDATE checkpoint SET position = ?, today = ? WHERE id = 1'),
@@ -134,22 +190,23 @@ export class ReadModel {
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
       countryRow: this.db.prepare<[string], CountryRow>('SELECT * FROM countries WHERE code = ?'),
-      countryCodes: this.db.prepare<[], { code: string }>('SELECT code FROM countries ORDER BY code'),
+      countryRows: this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code'),
       begin: this.db.prepare('BEGIN'),
       commit: this.db.prepare('COMMIT'),
       changingBy: this.db.prepare<[string], { code: string }>('SELECT code FROM countries WHERE next_change IS NOT NULL AND next_change <= ? ORDER BY code'),
-      upsertStatement: this.db.prepare(
-        `INSERT INTO statements (statement_id, country, effective_at, position, record) VALUES (@statementId, @country, @effectiveAt, @position, @record)
+      insertStatement: this.db.prepare<[number, string, string, string, string]>(
+        `INSERT INTO statements (position, statement_id, country, effective_at, record) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (statement_id) DO UPDATE SET record = excluded.record`,
       ),
+      updateStatement: this.db.prepare<[string, string]>('UPDATE statements SET record = ? WHERE statement_id = ?'),
       upsertCountry: this.db.prepare(
         `INSERT INTO countries (code, revision, position, current, since, statements, next_change)
          VALUES (@code, @revision, @position, @current, @since, @statements, @next_change)
          ON CONFLICT (code) DO UPDATE SET revision = excluded.revision, position = excluded.position, current = excluded.current,
            since = excluded.since, statements = excluded.statements, next_change = excluded.next_change`,
       ),
-      insertChange: this.db.prepare(
-        'INSERT OR IGNORE INTO changes (id, type, country, position, recorded_at, data) VALUES (@id, @type, @country, @position, @recordedAt, @data)',
+      insertChange: this.db.prepare<[string, string, string, number, string, string]>(
+        'INSERT INTO changes (id, type, country, position, recorded_at, data) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       statementById: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE statement_id = ?'),
       changesAfter: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position > ? ORDER BY seq LIMIT ?'),
@@ -192,6 +249,10 @@ export class ReadModel {
   /**
    * Applies a batch of events in one transaction. Events at or before the
    * checkpoint are skipped, which is what makes a re-delivered batch harmless.
+   * Statement and change rows and the fingerprint after every event are written
+   * as each event is applied; a country's row once, at the end of the batch (or
+   * before a change of day reads the rows), as it stands then. The fingerprint
+   * after each event counts each country's row as it stood after that event.
    */
   apply(events: readonly StoredEvent[]): Change[] {
     const emitted: Change[] = [];
@@ -202,14 +263,15 @@ export class ReadModel {
         const day = dayOf(event.recordedAt);
         if (today === null) today = day;
         if (day > today) {
-          emitted.push(...this.rollDays(today, day, position));
+          for (const change of this.rollDays(today, day, position)) emitted.push(change);
           today = day;
         }
         const country = countryOfStream(event.streamId);
-        if (country && isKnownEventType(event.type)) emitted.push(...this.applyToCountry(country, event, today));
+        if (country && isKnownEventType(event.type)) for (const change of this.applyToCountry(country, event, today)) emitted.push(change);
         position = event.position;
         this.sql.setFingerprint.run(position, today, this.fingerprint.hex);
       }
+      this.writeCountryRows();
       this.sql.setCheckpoint.run(position, today);
       return position;
     });
@@ -218,40 +280,57 @@ export class ReadModel {
     return emitted;
   }
 
-  private applyToCountry(country: string, event: StoredEvent, today: string): Change[] {
-    const record = this.country(country) ?? this.register(emptyCountry(country));
-    const view = this.view(record);
+  private applyToCountry(code: string, event: StoredEvent, today: string): Change[] {
+    const resident = this.resident(code) ?? this.newResident(code);
     const decoded = decodeEvent(event);
-    const statementId = (decoded.data as { statementId: string }).statementId;
-    const existing = statementOf(record, statementId);
-    const isNew = decoded.type === 'StatementRecorded' && !existing;
-    const storedBefore = existing ? JSON.stringify(existing) : undefined;
-    const currentBefore = this.currentOf(country);
+    const statementId = decoded.data.statementId;
+    const known = resident.statements.get(statementId);
+    const currentBefore = resident.current;
+    let revision: Revision | undefined;
+    const took: { recorded?: StatementRecord; retracted?: boolean } = {};
 
-    evolveCountry(record, decoded);
-    const statement = statementOf(record, statementId);
-    let before = view.intervals;
-    let after = view.intervals;
-    let from: string | undefined;
-    if ((isNew || decoded.type === 'StatementRetracted') && statement) {
-      // Only days from the statement's effectiveAt on can change.
-      from = statement.effectiveAt;
-      before = view.tailFrom(from);
-      // Recorded in the order it takes effect (the usual case), it extends the view in place.
-      if (!(isNew && view.extend(statement))) view.reviseFrom(from, record.statements);
-      after = view.tailFrom(from);
-    }
-    const current = view.positionOn(today, record.statements);
-    const changes = changesOf(decoded, record, today, { timeline: before, current: currentBefore }, { timeline: after, current }, from);
-
-    if (statement) {
-      const stored = JSON.stringify(statement);
+    if (decoded.type === 'StatementRecorded') {
+      if (!known) {
+        const record = recordOf(decoded);
+        const stored = JSON.stringify(record);
+        this.sql.insertStatement.run(record.position, statementId, code, record.effectiveAt, stored);
+        this.fingerprint.add(rowHash('statements', statementId, stored));
+        const statement = new NowKnownStatement(record);
+        resident.statements.set(statementId, statement);
+        this.residentStatements += 1;
+        revision = resident.view.add(statement);
+        took.recorded = record;
+      }
+    } else if (known && !(decoded.type === 'StatementRetracted' && known.retraction)) {
+      // A retraction or a source changes the statement's row: the full record is read from it.
+      const storedBefore = this.sql.statementById.get(statementId)!.record;
+      const record = evolveStatement(statementRecord(JSON.parse(storedBefore) as StatementRecord), decoded);
+      const stored = JSON.stringify(record);
       if (stored !== storedBefore) {
-        this.sql.upsertStatement.run({ statementId, country, effectiveAt: statement.effectiveAt, position: statement.position, record: stored });
-        this.fingerprint.replace('statements', statementId, storedBefore, stored);
+        this.sql.updateStatement.run(stored, statementId);
+        this.fingerprint.remove(rowHash('statements', statementId, storedBefore));
+        this.fingerprint.add(rowHash('statements', statementId, stored));
+      }
+      known.follow(record);
+      if (decoded.type === 'StatementRetracted' && record.retraction?.position === event.position) {
+        took.retracted = true;
+        revision = resident.view.remove(known);
       }
     }
-    this.storeCountry(record, event.position, current, view, today);
+    const answer = this.answers.get(code);
+    if (answer) evolveCountry(answer, decoded);
+
+    const current = resident.view.positionOn(today);
+    const changes = changesOfEvent(
+      decoded,
+      code,
+      took,
+      today,
+      { timeline: revision?.before ?? [], current: currentBefore },
+      { timeline: revision?.after ?? [], current },
+      revision?.from,
+    );
+    this.setRow(resident, decoded.streamRevision, event.position, current, today);
     for (const change of changes) this.insertChange(change);
     return changes;
   }
@@ -262,6 +341,7 @@ export class ReadModel {
       const { position, today } = this.checkpoint();
       if (today === null || day <= today) return [];
       const changes = this.rollDays(today, day, position);
+      this.writeCountryRows();
       this.sql.setCheckpoint.run(position, day);
       this.sql.setFingerprint.run(position, day, this.fingerprint.hex);
       return changes;
@@ -270,111 +350,176 @@ export class ReadModel {
     return emitted;
   }
 
-  /** Runs a write transaction; if it fails, in-memory state is dropped so it cannot run ahead of the rows. */
+  /**
+   * Runs a write transaction; if it fails, in-memory state is dropped so it cannot run
+   * ahead of the rows (it is loaded again from them). After a commit, countries used
+   * least recently are dropped from memory if it holds more statements than it may.
+   */
   private write<T>(work: () => T): T {
     const fingerprintBefore = this.fingerprint.hex;
     this.lastCheckpoint = undefined; // inside the transaction, always from the rows
+    let result: T;
     try {
-      const result = this.db.transaction(work).immediate();
+      result = this.db.transaction(work).immediate();
       this.lastCheckpoint = undefined;
-      return result;
     } catch (error) {
       this.fingerprint = ContentFingerprint.fromHex(fingerprintBefore);
-      this.countries.clear();
-      this.views.clear();
-      this.countryRows.clear();
-      this.currents.clear();
+      this.residents.clear();
+      this.residentStatements = 0;
+      this.answers.clear();
       throw error;
+    }
+    this.evict();
+    return result;
+  }
+
+  private evict(): void {
+    if (this.residentStatements <= this.residentLimit) return;
+    const byUse = [...this.residents.values()].sort((a, b) => a.used - b.used);
+    for (const resident of byUse) {
+      if (this.residentStatements <= this.residentLimit) break;
+      this.residents.delete(resident.code);
+      this.residentStatements -= resident.statements.size;
     }
   }
 
   private rollDays(fromDay: string, toDay: string, position: number): Change[] {
     const changes: Change[] = [];
+    this.writeCountryRows(); // the query reads them
     // Only countries with a statement taking effect by toDay are loaded; the rest cannot change.
     for (const { code } of this.sql.changingBy.all(toDay)) {
-      const record = this.country(code);
-      if (!record) continue;
-      const view = this.view(record);
-      const dayChanges = changesOfDays(record, view.intervals, fromDay, toDay, position);
-      this.storeCountry(record, this.countryRow(code)!.position, view.positionOn(toDay, record.statements), view, toDay);
-      for (const change of dayChanges) this.insertChange(change);
-      changes.push(...dayChanges);
+      const resident = this.resident(code);
+      if (!resident?.row) continue;
+      const view = resident.view;
+      const dayChanged = dayChanges(code, view.intervals, fromDay, toDay, position, (day) => view.positionOn(day));
+      this.setRow(resident, resident.row.revision, resident.row.position, view.positionOn(toDay), toDay);
+      for (const change of dayChanged) this.insertChange(change);
+      changes.push(...dayChanged);
     }
     return changes;
   }
 
-  private storeCountry(record: CountryRecord, position: number, current: PositionState, view: CountryView, today: string): void {
+  /** Sets a country's row as it stands now, and its part of the fingerprint; the row is written by writeCountryRows. */
+  private setRow(resident: Resident, revision: number, position: number, current: PositionState, today: string): void {
+    const previous = resident.row;
+    // Today's position is serialised again only when it changed.
+    const same = previous !== undefined && sameState(resident.current, current);
     const row: CountryRow = {
-      code: record.country,
-      revision: record.revision,
+      code: resident.code,
+      revision,
       position,
-      current: JSON.stringify(current),
-      since: view.since(today),
-      statements: record.statements.length,
-      next_change: view.nextChangeAfter(today),
+      current: same ? previous.current : JSON.stringify(current),
+      since: resident.view.since(today),
+      statements: resident.statements.size,
+      next_change: resident.view.nextChangeAfter(today),
     };
-    const previous = this.countryRow(record.country);
-    this.sql.upsertCountry.run(row);
-    this.fingerprint.replace('countries', row.code, previous ? countryContent(previous) : undefined, countryContent(row));
-    this.countryRows.set(row.code, row);
-    this.currents.set(row.code, current);
+    const currentHash = same ? resident.currentHash : currentHashOf(row.code, row.current);
+    const hash = countryRowHash(row, currentHash);
+    if (previous) this.fingerprint.remove(resident.rowHash);
+    this.fingerprint.add(hash);
+    resident.row = row;
+    resident.rowHash = hash;
+    resident.currentHash = currentHash;
+    if (!same) resident.current = current;
+    resident.dirty = true;
   }
 
-  private currentOf(code: string): PositionState {
-    let current = this.currents.get(code);
-    if (!current) {
-      const row = this.countryRow(code);
-      current = row ? (JSON.parse(row.current) as PositionState) : NOTHING;
-      this.currents.set(code, current);
+  private writeCountryRows(): void {
+    for (const resident of this.residents.values()) {
+      if (!resident.dirty) continue;
+      this.sql.upsertCountry.run(resident.row!);
+      resident.dirty = false;
     }
-    return current;
   }
 
-  private view(record: CountryRecord): CountryView {
-    return this.views.get(record.country) ?? this.resweep(record);
-  }
-
-  private resweep(record: CountryRecord): CountryView {
-    const view = CountryView.of(record.statements);
-    this.views.set(record.country, view);
-    return view;
-  }
-
-  private register(record: CountryRecord): CountryRecord {
-    this.countries.set(record.country, record);
-    return record;
-  }
-
-  private countryRow(code: string): CountryRow | undefined {
-    let row = this.countryRows.get(code);
-    if (!row) {
-      row = this.sql.countryRow.get(code);
-      if (row) this.countryRows.set(code, row);
+  /** A country's state in memory, loaded from its rows if it is not; undefined for a country with no row. */
+  private resident(code: string): Resident | undefined {
+    let resident = this.residents.get(code);
+    if (!resident) {
+      const row = this.sql.countryRow.get(code);
+      if (!row) return undefined;
+      const statements = new Map<string, NowKnownStatement>();
+      for (const { record } of this.sql.countryStatements.iterate(code)) {
+        const statement = new NowKnownStatement(statementRecord(JSON.parse(record) as StatementRecord));
+        statements.set(statement.statementId, statement);
+      }
+      resident = {
+        code,
+        statements,
+        view: CountryView.of([...statements.values()]),
+        row,
+        rowHash: countryRowHash(row),
+        currentHash: currentHashOf(code, row.current),
+        current: JSON.parse(row.current) as PositionState,
+        dirty: false,
+        used: 0,
+      };
+      this.residents.set(code, resident);
+      this.residentStatements += statements.size;
     }
-    return row;
+    resident.used = ++this.uses;
+    return resident;
+  }
+
+  private newResident(code: string): Resident {
+    const resident: Resident = {
+      code,
+      statements: new Map(),
+      view: CountryView.of<NowKnownStatement>([]),
+      row: undefined,
+      rowHash: 0n,
+      currentHash: 0n,
+      current: NOTHING,
+      dirty: false,
+      used: ++this.uses,
+    };
+    this.residents.set(code, resident);
+    return resident;
   }
 
   private insertChange(change: Change): void {
     const data = JSON.stringify(change.data);
-    const inserted = this.sql.insertChange.run({ ...change, data }).changes > 0;
-    if (inserted) this.fingerprint.replace('changes', change.id, undefined, changeContent({ ...change, data }));
+    this.sql.insertChange.run(change.id, change.type, change.country, change.position, change.recordedAt, data);
+    this.fingerprint.add(rowHash('changes', change.id, changeContent(change.type, change.country, change.position, change.recordedAt, data)));
   }
 
-  /** A country's statements as the read model holds them; cached after the first read. */
+  /**
+   * A country's statements as full records, for answers: read from the rows, and
+   * kept for the countries asked for most recently (and evolved with every event
+   * applied to them).
+   */
   country(code: string): CountryRecord | undefined {
-    const cached = this.countries.get(code);
-    if (cached) return cached;
-    const row = this.countryRow(code);
+    const cached = this.answers.get(code);
+    if (cached) {
+      this.answers.delete(code);
+      this.answers.set(code, cached);
+      return cached;
+    }
+    const row = this.sql.countryRow.get(code);
     if (!row) return undefined;
-    const statements = this.sql.countryStatements.all(code).map((r) => JSON.parse(r.record) as StatementRecord);
-    return this.register(countryFrom(code, row.revision, statements));
+    const statements: StatementRecord[] = [];
+    for (const { record } of this.sql.countryStatements.iterate(code)) statements.push(JSON.parse(record) as StatementRecord);
+    const record = countryFrom(code, row.revision, statements);
+    let held = record.statements.length;
+    for (const other of this.answers.values()) held += other.statements.length;
+    for (const [other, kept] of this.answers) {
+      if (held <= this.answerLimit) break;
+      this.answers.delete(other);
+      held -= kept.statements.length;
+    }
+    this.answers.set(code, record);
+    return record;
   }
 
   countrySummaries(): CountrySummary[] {
-    return this.sql.countryCodes.all().map(({ code }) => {
-      const row = this.countryRow(code)!;
-      return { code, revision: row.revision, position: row.position, current: JSON.parse(row.current) as PositionState, since: row.since, statements: row.statements };
-    });
+    return this.sql.countryRows.all().map((row) => ({
+      code: row.code,
+      revision: row.revision,
+      position: row.position,
+      current: JSON.parse(row.current) as PositionState,
+      since: row.since,
+      statements: row.statements,
+    }));
   }
 
   statement(statementId: string): StatementRecord | undefined {
@@ -432,13 +577,14 @@ export class ReadModel {
   /** Every row as (table, key, content), ordered by table then key: what the fingerprint sums over. */
   *contentRows(): Generator<ContentRow> {
     for (const r of this.db.prepare<[], { key: string; content: string }>('SELECT statement_id AS key, record AS content FROM statements ORDER BY statement_id').iterate()) {
-      yield { table: 'statements', key: r.key, content: r.content };
+      yield { table: 'statements', key: r.key, content: r.content, hash: () => rowHash('statements', r.key, r.content) };
     }
     for (const r of this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code').iterate()) {
-      yield { table: 'countries', key: r.code, content: countryContent(r) };
+      yield { table: 'countries', key: r.code, content: countryContent(r), hash: () => countryRowHash(r) };
     }
     for (const r of this.db.prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY id').iterate()) {
-      yield { table: 'changes', key: r.id, content: changeContent({ ...r, recordedAt: r.recorded_at }) };
+      const content = changeContent(r.type, r.country, r.position, r.recorded_at, r.data);
+      yield { table: 'changes', key: r.id, content, hash: () => rowHash('changes', r.id, content) };
     }
   }
 
@@ -449,7 +595,7 @@ export class ReadModel {
    */
   recomputeFingerprint(): string {
     const fingerprint = new ContentFingerprint();
-    for (const row of this.contentRows()) fingerprint.replace(row.table, row.key, undefined, row.content);
+    for (const row of this.contentRows()) fingerprint.add(row.hash());
     return fingerprint.hex;
   }
 
@@ -484,6 +630,8 @@ export interface ContentRow {
   table: 'statements' | 'countries' | 'changes';
   key: string;
   content: string;
+  /** The row's part of the fingerprint. */
+  hash: () => bigint;
 }
 
 export interface ReadModelDump {
