@@ -2,7 +2,7 @@
 // position was before it and is after it. Ids come from the log position and
 // the change type, so a replay of the same log yields the same changes with
 // the same ids.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DomainEvent } from '../events/registry.js';
 import { derivePosition, samePosition, stateOf, type PositionState } from './position.js';
 import { statementOf, type CountryRecord, type StatementRecord } from './statement-record.js';
@@ -30,7 +30,7 @@ export interface Derived {
 }
 
 export function changeId(...parts: Array<string | number>): string {
-  return `chg_${createHash('sha256').update(parts.join('|')).digest('base64url').slice(0, 24)}`;
+  return `chg_${hash('sha256', parts.join('|'), 'base64url').slice(0, 24)}`;
 }
 
 export function positionToday(record: CountryRecord, today: string): PositionState {

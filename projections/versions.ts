@@ -8,7 +8,8 @@ export const PROJECTION_VERSIONS = {
   timelines: 1,
   // 2: a country row keeps the start of today's interval, not the whole timeline.
   countries: 2,
-  // 2: change ids are not indexed (they are unique by construction).
+  // 2: change ids are not indexed (they are unique by construction); a statement.recorded
+  // change is stored as a reference to its statement's row.
   changes: 2,
   // 2: rows are hashed with XXH3-128 and summed modulo 2^128, not SHA-256 modulo 2^256.
   fingerprint: 2,

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent, isKnownEventType } from '../../events/registry.js';
-import { changesOfEvent, dayChanges, type Change } from '../../projections/changes.js';
+import { changesOfEvent, dayChanges, summarise, type Change } from '../../projections/changes.js';
 import { CountryView, type Revision } from '../../projections/country-view.js';
 import { NowKnownStatement } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
@@ -52,8 +52,18 @@ export interface ChangeRow {
   country: string;
   position: number;
   recorded_at: string;
+  /** JSON; `null` for a statement.recorded change whose statement's row holds its data (`record`). */
   data: string;
+  /** The record of the statement a statement.recorded change stored as `null` recorded (CHANGE_COLUMNS). */
+  record?: string | null;
 }
+
+/**
+ * The columns to read changes with: a statement.recorded change is stored
+ * without its data, which is the statement as its row (keyed by the same log
+ * position) records it, and is read with that record.
+ */
+export const CHANGE_COLUMNS = `changes.*, CASE WHEN changes.data = 'null' THEN (SELECT record FROM statements WHERE statements.position = changes.position) END AS record`;
 
 interface CountryRow {
   code: string;
@@ -128,6 +138,7 @@ const NOTHING: PositionState = {
   confidence: null,
   decidingStatementId: null,
 };
+const NOTHING_TEXT = JSON.stringify(NOTHING);
 const changeContent = (type: string, country: string, position: number, recordedAt: string, data: string) =>
   `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)},"data":${data}}`;
 
@@ -195,10 +206,11 @@ export class ReadModel {
       commit: this.db.prepare('COMMIT'),
       changingBy: this.db.prepare<[string], { code: string }>('SELECT code FROM countries WHERE next_change IS NOT NULL AND next_change <= ? ORDER BY code'),
       insertStatement: this.db.prepare<[number, string, string, string, string]>(
-        `INSERT INTO statements (position, statement_id, country, effective_at, record) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (statement_id) DO UPDATE SET record = excluded.record`,
+        'INSERT INTO statements (position, statement_id, country, effective_at, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT (statement_id) DO NOTHING',
       ),
       updateStatement: this.db.prepare<[string, string]>('UPDATE statements SET record = ? WHERE statement_id = ?'),
+      statementRow: this.db.prepare<[string], { position: number; record: string }>('SELECT position, record FROM statements WHERE statement_id = ?'),
+      setChangeData: this.db.prepare<[string, number]>('UPDATE changes SET data = ? WHERE seq = ?'),
       upsertCountry: this.db.prepare(
         `INSERT INTO countries (code, revision, position, current, since, statements, next_change)
          VALUES (@code, @revision, @position, @current, @since, @statements, @next_change)
@@ -209,8 +221,8 @@ export class ReadModel {
         'INSERT INTO changes (id, type, country, position, recorded_at, data) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       statementById: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE statement_id = ?'),
-      changesAfter: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position > ? ORDER BY seq LIMIT ?'),
-      changesAtPosition: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position = ? AND seq > ? ORDER BY seq'),
+      changesAfter: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position > ? ORDER BY seq LIMIT ?`),
+      changesAtPosition: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position = ? AND seq > ? ORDER BY seq`),
       setFingerprint: this.db.prepare<[number, string | null, string]>(
         'INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?) ON CONFLICT (position) DO UPDATE SET today = excluded.today, hash = excluded.hash',
       ),
@@ -286,14 +298,18 @@ export class ReadModel {
     const statementId = decoded.data.statementId;
     const known = resident.statements.get(statementId);
     const currentBefore = resident.current;
+    const currentBeforeText = resident.row?.current ?? NOTHING_TEXT;
     let revision: Revision | undefined;
     const took: { recorded?: StatementRecord; retracted?: boolean } = {};
+    // Whether the statement's row holds what its statement.recorded change says (it does unless its id was taken).
+    let recordedInRow = false;
 
     if (decoded.type === 'StatementRecorded') {
       if (!known) {
         const record = recordOf(decoded);
         const stored = JSON.stringify(record);
-        this.sql.insertStatement.run(record.position, statementId, code, record.effectiveAt, stored);
+        recordedInRow = this.sql.insertStatement.run(record.position, statementId, code, record.effectiveAt, stored).changes > 0;
+        if (!recordedInRow) this.takeOverRow(statementId, stored);
         this.fingerprint.add(rowHash('statements', statementId, stored));
         const statement = new NowKnownStatement(record);
         resident.statements.set(statementId, statement);
@@ -331,7 +347,14 @@ export class ReadModel {
       revision?.from,
     );
     this.setRow(resident, decoded.streamRevision, event.position, current, today);
-    for (const change of changes) this.insertChange(change);
+    for (const change of changes) {
+      if (change.type === 'statement.recorded' && recordedInRow) this.insertChange(change, 'null');
+      else if (change.type === 'position.changed') {
+        // Both positions are the country row's text, before and after: no need to serialise them again.
+        const text = `{"country":${JSON.stringify(code)},"at":${JSON.stringify(today)},"statementId":${JSON.stringify(statementId)},"previous":${currentBeforeText},"current":${resident.row!.current}}`;
+        this.insertChange(change, text);
+      } else this.insertChange(change);
+    }
     return changes;
   }
 
@@ -477,8 +500,26 @@ export class ReadModel {
     return resident;
   }
 
-  private insertChange(change: Change): void {
-    const data = JSON.stringify(change.data);
+  /**
+   * A statement id already on record for another country is recorded again: its
+   * row takes the new record, as it always has. The change that recorded the
+   * first one was stored to be read with that row: it gets its data written out.
+   */
+  private takeOverRow(statementId: string, stored: string): void {
+    const before = this.sql.statementRow.get(statementId)!;
+    for (const change of this.sql.changesAtPosition.all(before.position, 0)) {
+      if (change.type !== 'statement.recorded' || change.data !== 'null') continue;
+      const data = JSON.stringify(changeOfRow(change).data);
+      this.sql.setChangeData.run(data, change.seq);
+      this.fingerprint.remove(rowHash('changes', change.id, changeContent(change.type, change.country, change.position, change.recorded_at, change.data)));
+      this.fingerprint.add(rowHash('changes', change.id, changeContent(change.type, change.country, change.position, change.recorded_at, data)));
+    }
+    this.sql.updateStatement.run(stored, statementId);
+    this.fingerprint.remove(rowHash('statements', statementId, before.record));
+  }
+
+  /** Stores a change, with its data as `data` says if given (its JSON, or `null` for a statement.recorded change read with its statement's row). */
+  private insertChange(change: Change, data = JSON.stringify(change.data)): void {
     this.sql.insertChange.run(change.id, change.type, change.country, change.position, change.recordedAt, data);
     this.fingerprint.add(rowHash('changes', change.id, changeContent(change.type, change.country, change.position, change.recordedAt, data)));
   }
@@ -583,6 +624,7 @@ export class ReadModel {
       yield { table: 'countries', key: r.code, content: countryContent(r), hash: () => countryRowHash(r) };
     }
     for (const r of this.db.prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY id').iterate()) {
+      // As stored: a statement.recorded change's data is its statement's row, compared and hashed as that row.
       const content = changeContent(r.type, r.country, r.position, r.recorded_at, r.data);
       yield { table: 'changes', key: r.id, content, hash: () => rowHash('changes', r.id, content) };
     }
@@ -615,9 +657,9 @@ export class ReadModel {
         .all()
         .map((r) => ({ ...r, current: JSON.parse(r.current) })),
       changes: this.db
-        .prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY seq')
+        .prepare<[], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes ORDER BY seq`)
         .all()
-        .map(({ seq: _seq, data, ...r }) => ({ ...r, data: JSON.parse(data) })),
+        .map((r) => ({ id: r.id, type: r.type, country: r.country, position: r.position, recorded_at: r.recorded_at, data: changeOfRow(r).data })),
     };
   }
 
@@ -638,9 +680,16 @@ export interface ReadModelDump {
   checkpoint: Checkpoint;
   statements: StatementRecord[];
   countries: Array<{ code: string; revision: number; position: number; current: PositionState; since: string | null; statements: number; next_change: string | null }>;
-  changes: Array<Omit<ChangeRow, 'seq' | 'data'> & { data: unknown }>;
+  changes: Array<Omit<ChangeRow, 'seq' | 'data' | 'record'> & { data: unknown }>;
 }
 
+/** A change as stored (read with CHANGE_COLUMNS). */
 export function changeOfRow(r: ChangeRow): Change {
-  return { id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data: JSON.parse(r.data) as Record<string, unknown> };
+  const data = r.data === 'null' && r.record ? recordedData(r.country, JSON.parse(r.record) as StatementRecord) : (JSON.parse(r.data) as Record<string, unknown>);
+  return { id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data };
+}
+
+/** A statement.recorded change's data: the statement as recorded, its sources those that came with it. */
+function recordedData(country: string, statement: StatementRecord): Record<string, unknown> {
+  return { country, statement: summarise({ ...statement, sources: statement.sources.filter((source) => source.position === statement.position) }) };
 }

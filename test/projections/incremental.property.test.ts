@@ -136,6 +136,8 @@ describe('the read model, fed event by event, equals a derivation from scratch',
             // Every change, its id and payload included, is the one the definition gives.
             expect(emitted).toEqual(changesByDefinition(log));
             expect(allAtOnce.apply(log)).toEqual(emitted);
+            // Stored, some in a compact form, they read back as emitted.
+            expect(oneByOne.changes(0, 10_000)).toEqual(emitted);
             const evicted: Change[] = [];
             for (const [i, event] of log.entries()) {
               evicted.push(...evicting.apply([event]));

@@ -1,6 +1,7 @@
 // What the read model keeps in memory follows its rows: a batch that fails
 // leaves neither rows nor memory changed, and a country dropped from memory is
-// loaded again from its rows to the same state.
+// loaded again from its rows to the same state. Changes stored in a compact
+// form read back as they were emitted.
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../events/envelope.js';
@@ -103,6 +104,35 @@ describe('a country dropped from memory', () => {
     } finally {
       small.close();
       whole.close();
+    }
+  });
+});
+
+describe('changes read back from the rows', () => {
+  it('are the changes emitted, though a statement.recorded change is stored as a reference to its statement\'s row and position.changed from the country rows\' text', () => {
+    const model = new ReadModel(path.join(dir, 'model.db'));
+    try {
+      const emitted = [...model.apply(log), ...model.advanceTo('2026-03-20')];
+      expect(emitted.filter((c) => c.type === 'statement.recorded')).toHaveLength(7);
+      expect(emitted.filter((c) => c.type === 'position.changed').length).toBeGreaterThan(3);
+      expect(model.changes(0, 1_000)).toEqual(emitted);
+      expect(model.dump().changes.map((c) => c.data)).toEqual(emitted.map((c) => c.data));
+    } finally {
+      model.close();
+    }
+  });
+
+  it('keep what they said when a statement id already recorded for one country is recorded again for another', () => {
+    const model = new ReadModel(path.join(dir, 'model.db'));
+    try {
+      const taken = logOf([recorded('US', 'twice', 'prohibits', '2024-05-01'), recorded('FR', 'twice', 'permits', '2024-05-02'), recorded('US', 'other', 'permits', '2024-05-03')]);
+      const emitted = model.apply(taken);
+      const recordedChanges = model.changes(0, 1_000).filter((c) => c.type === 'statement.recorded');
+      expect(recordedChanges.map((c) => (c.data as { statement: { country: string } }).statement.country)).toEqual(['US', 'FR', 'US']);
+      expect(model.changes(0, 1_000)).toEqual(emitted);
+      expect(model.recomputeFingerprint()).toBe(model.fingerprintAt().fingerprint);
+    } finally {
+      model.close();
     }
   });
 });
