@@ -106,8 +106,14 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     return this.corrections ? this.whole(s.effectiveAt) : this.reviseFrom(s.effectiveAt);
   }
 
-  /** Where `s` is, or would go, in the counted statements. */
-  private insertionPoint(s: S): number {
+  /** The counted statement that takes effect on `effectiveAt` and was recorded at log position `position`, if any. */
+  find(effectiveAt: string, position: number): S | undefined {
+    const found = this.counted[this.insertionPoint({ effectiveAt, position })];
+    return found && found.effectiveAt === effectiveAt && found.position === position ? found : undefined;
+  }
+
+  /** Where a statement is, or would go, in the counted statements. */
+  private insertionPoint(s: Pick<RuleStatement, 'effectiveAt' | 'position'>): number {
     let low = 0;
     let high = this.counted.length;
     while (low < high) {

@@ -5,7 +5,7 @@
 // from SQLite. Strings that repeat (days, scopes) are shared.
 import type { Attribution, Scope, Stance } from '../events/vocabulary.js';
 import { knownSources, type RuleStatement } from './position.js';
-import { INSTANT, type RetractionRecord, type StatementRecord } from './statement-record.js';
+import { INSTANT, type StatementRecord } from './statement-record.js';
 import { KNOWN_NOW } from './time.js';
 
 const SPEAKERS: Record<Attribution, { readonly attribution: Attribution }> = {
@@ -38,7 +38,8 @@ function sharedScope(scope: Scope): Scope {
 }
 
 /**
- * A statement as the projections need it to follow the position as now known.
+ * A statement as the projections need it to follow the position as now known,
+ * kept only while it counts then (recorded, not retracted, not non-government).
  * Its `sources` is a count, so it answers only that question (knownAt and log
  * position unbounded); derivations at other times use full records.
  */
@@ -48,12 +49,14 @@ export class NowKnownStatement implements RuleStatement {
   readonly scope: Scope;
   readonly speaker: { readonly attribution: Attribution };
   readonly effectiveAt: string;
-  readonly reportedAt: string;
   readonly position: number;
   readonly supersedes: string | undefined;
-  retraction: RetractionRecord | undefined;
   sources: number;
-  readonly [INSTANT]: number;
+  /** As now known every statement in the log has been reported: the same for all (on the prototype, below). */
+  declare readonly reportedAt: string;
+  declare readonly [INSTANT]: number;
+  /** One that is retracted no longer counts, and is not kept. */
+  declare readonly retraction: undefined;
 
   constructor(record: StatementRecord) {
     this.statementId = record.statementId;
@@ -61,17 +64,18 @@ export class NowKnownStatement implements RuleStatement {
     this.scope = sharedScope(record.scope);
     this.speaker = SPEAKERS[record.speaker.attribution];
     this.effectiveAt = sharedDay(record.effectiveAt);
-    this.reportedAt = sharedDay(record.reportedAt);
     this.position = record.position;
     this.supersedes = record.supersedes;
-    this.retraction = record.retraction;
     this.sources = knownSources(record, KNOWN_NOW, Infinity);
-    this[INSTANT] = (record as unknown as { [INSTANT]: number })[INSTANT];
   }
 
-  /** Takes in what an event changed in the full record: its sources or its retraction. */
+  /** Takes in a source attached to the full record. */
   follow(record: StatementRecord): void {
-    this.retraction = record.retraction;
     this.sources = knownSources(record, KNOWN_NOW, Infinity);
   }
 }
+
+Object.defineProperties(NowKnownStatement.prototype, {
+  reportedAt: { value: 'reported' },
+  [INSTANT]: { value: Number.NEGATIVE_INFINITY },
+});

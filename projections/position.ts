@@ -157,9 +157,22 @@ const NOT_IN_LOG = 255;
  * and endorsing statements. Shared by a single derivation and the timeline's
  * sweep over valid time.
  */
+/** A named weapon's status in a fold: the statement that decides it, by the system's name in capitals. */
+interface WeaponEntry<S> {
+  key: string;
+  status: WeaponStatus;
+  by: S;
+}
+
 export class PositionFold<S extends RuleStatement = StatementRecord> {
   deciding: S | null = null;
-  private weapons = new Map<string, { status: WeaponStatus; by: S }>();
+  /**
+   * In the order the systems were first named. Never changed in place: a change
+   * makes a new array, so a clone shares it (a view keeps a fold per day).
+   */
+  private weapons: ReadonlyArray<WeaponEntry<S>> = [];
+  /** The statuses in the order a position lists them, made once per weapons array. */
+  private listed: WeaponStatus[] | undefined;
   private newestReviewing: S | null = null;
   private newestEndorses: S | null = null;
 
@@ -167,7 +180,8 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
   clone(): PositionFold<S> {
     const copy = new PositionFold<S>();
     copy.deciding = this.deciding;
-    copy.weapons = new Map(this.weapons);
+    copy.weapons = this.weapons;
+    copy.listed = this.listed;
     copy.newestReviewing = this.newestReviewing;
     copy.newestEndorses = this.newestEndorses;
     return copy;
@@ -179,11 +193,12 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
    */
   sameAs(other: PositionFold<S>): boolean {
     if (this.deciding !== other.deciding || this.newestReviewing !== other.newestReviewing || this.newestEndorses !== other.newestEndorses) return false;
-    if (this.weapons.size !== other.weapons.size) return false;
-    const theirs = other.weapons.entries();
-    for (const [key, mine] of this.weapons) {
-      const [otherKey, their] = theirs.next().value as [string, { status: WeaponStatus; by: S }];
-      if (key !== otherKey || mine.by !== their.by || mine.status.status !== their.status.status || mine.status.system !== their.status.system) return false;
+    if (this.weapons === other.weapons) return true;
+    if (this.weapons.length !== other.weapons.length) return false;
+    for (let i = 0; i < this.weapons.length; i++) {
+      const mine = this.weapons[i];
+      const their = other.weapons[i];
+      if (mine.key !== their.key || mine.by !== their.by || mine.status.status !== their.status.status || mine.status.system !== their.status.system) return false;
     }
     return true;
   }
@@ -209,10 +224,15 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
 
   private setWeapon(system: string, status: WeaponStatus['status'], by: S): void {
     const key = system.trim().toUpperCase();
-    const current = this.weapons.get(key);
-    if (!current || compareDeciding(by, current.by) > 0) {
+    const at = this.weapons.findIndex((w) => w.key === key);
+    if (at < 0 || compareDeciding(by, this.weapons[at].by) > 0) {
       // Named as the statement that decides it names it, whatever order statements arrive in.
-      this.weapons.set(key, { status: { system, status, statementId: by.statementId }, by });
+      const entry = { key, status: { system, status, statementId: by.statementId }, by };
+      const weapons = this.weapons.slice();
+      if (at < 0) weapons.push(entry);
+      else weapons[at] = entry;
+      this.weapons = weapons;
+      this.listed = undefined;
     }
   }
 
@@ -221,7 +241,8 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
     return {
       status: !deciding ? 'unknown' : deciding.stance === 'prohibits' ? 'prohibited' : permitStatus(deciding.scope),
       scope: deciding ? deciding.scope : null,
-      weapons: [...this.weapons.values()].map((w) => w.status).sort((a, b) => a.system.localeCompare(b.system)),
+      // Shared by the states of a fold and its clones while the weapons stay as they are: never changed in place.
+      weapons: (this.listed ??= this.weapons.map((w) => w.status).sort((a, b) => a.system.localeCompare(b.system))),
       underReview: this.newestReviewing !== null && isNewer(this.newestReviewing, deciding),
       endorsesLifting: this.newestEndorses !== null && isNewer(this.newestEndorses, deciding),
       confidence: deciding

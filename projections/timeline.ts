@@ -63,7 +63,7 @@ export function counts(s: RuleStatement, knownAt: number, inLog = Number.POSITIV
 }
 
 /** Valid-time order: by effectiveAt, then log order within a day. */
-export function inValidTimeOrder(a: RuleStatement, b: RuleStatement): number {
+export function inValidTimeOrder(a: Pick<RuleStatement, 'effectiveAt' | 'position'>, b: Pick<RuleStatement, 'effectiveAt' | 'position'>): number {
   return a.effectiveAt < b.effectiveAt ? -1 : a.effectiveAt > b.effectiveAt ? 1 : a.position - b.position;
 }
 

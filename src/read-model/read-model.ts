@@ -12,7 +12,8 @@ import { NowKnownStatement } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
 import type { PositionState } from '../../projections/position.js';
 import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
-import { dayOf } from '../../projections/time.js';
+import { dayOf, KNOWN_NOW } from '../../projections/time.js';
+import { counts } from '../../projections/timeline.js';
 import { ContentFingerprint, rowHash, sumOf } from './fingerprint.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
 
@@ -88,9 +89,10 @@ export interface ReadModelOptions {
    */
   scratch?: boolean;
   /**
-   * How many statements, over all countries, the projections keep in memory (in the
-   * compact form the rules read); past it, the countries used least recently are
-   * dropped after a batch and loaded again from the rows when next needed.
+   * How many statements, over all countries, the projections keep in memory (those
+   * that count, in the compact form the rules read); past it, the countries used
+   * least recently are dropped after a batch and loaded again from the rows when
+   * next needed.
    */
   residentStatements?: number;
   /** How many statements, over all countries, answers keep as full records (at least one country's). */
@@ -100,8 +102,15 @@ export interface ReadModelOptions {
 /** What the projections keep in memory of one country to apply the next event. */
 interface Resident {
   code: string;
-  /** Every statement of the country by id, in the form the rules read. */
-  statements: Map<string, NowKnownStatement>;
+  /** How many statements the country has on record. */
+  statements: number;
+  /**
+   * Statements whose id another country recorded first (never through the API, which
+   * refuses a taken id): their row is not keyed by this country's recording. Null for
+   * one that does not count.
+   */
+  takenOver: Map<string, NowKnownStatement | null>;
+  /** The statements that count, in the form the rules read. */
   view: CountryView<NowKnownStatement>;
   /** The country's row as it stands after the last event applied; written at the end of the batch when `dirty`. */
   row: CountryRow | undefined;
@@ -179,7 +188,7 @@ export class ReadModel {
       this.db.pragma('journal_mode = MEMORY');
       this.db.pragma('synchronous = OFF');
       this.db.pragma('locking_mode = EXCLUSIVE');
-      this.db.pragma('cache_size = -65536');
+      this.db.pragma('cache_size = -8192');
     } else {
       this.db.pragma('journal_mode = WAL');
       // NORMAL is enough here: a lost tail of read-model commits takes its checkpoint with
@@ -209,7 +218,9 @@ export class ReadModel {
         'INSERT INTO statements (position, statement_id, country, effective_at, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT (statement_id) DO NOTHING',
       ),
       updateStatement: this.db.prepare<[string, string]>('UPDATE statements SET record = ? WHERE statement_id = ?'),
-      statementRow: this.db.prepare<[string], { position: number; record: string }>('SELECT position, record FROM statements WHERE statement_id = ?'),
+      statementRow: this.db.prepare<[string], { position: number; country: string; effective_at: string; record: string }>(
+        'SELECT position, country, effective_at, record FROM statements WHERE statement_id = ?',
+      ),
       setChangeData: this.db.prepare<[string, number]>('UPDATE changes SET data = ? WHERE seq = ?'),
       upsertCountry: this.db.prepare(
         `INSERT INTO countries (code, revision, position, current, since, statements, next_change)
@@ -296,7 +307,6 @@ export class ReadModel {
     const resident = this.resident(code) ?? this.newResident(code);
     const decoded = decodeEvent(event);
     const statementId = decoded.data.statementId;
-    const known = resident.statements.get(statementId);
     const currentBefore = resident.current;
     const currentBeforeText = resident.row?.current ?? NOTHING_TEXT;
     let revision: Revision | undefined;
@@ -305,32 +315,45 @@ export class ReadModel {
     let recordedInRow = false;
 
     if (decoded.type === 'StatementRecorded') {
-      if (!known) {
+      // A statement id is recorded once; a second recording of it in the same country is ignored.
+      if (!resident.takenOver.has(statementId)) {
         const record = recordOf(decoded);
         const stored = JSON.stringify(record);
         recordedInRow = this.sql.insertStatement.run(record.position, statementId, code, record.effectiveAt, stored).changes > 0;
-        if (!recordedInRow) this.takeOverRow(statementId, stored);
-        this.fingerprint.add(rowHash('statements', statementId, stored));
-        const statement = new NowKnownStatement(record);
-        resident.statements.set(statementId, statement);
-        this.residentStatements += 1;
-        revision = resident.view.add(statement);
-        took.recorded = record;
+        const taken = recordedInRow ? undefined : this.sql.statementRow.get(statementId)!;
+        if (!taken || taken.country !== code) {
+          if (taken) this.takeOverRow(statementId, taken, stored);
+          this.fingerprint.add(rowHash('statements', statementId, stored));
+          resident.statements += 1;
+          const statement = new NowKnownStatement(record);
+          revision = resident.view.add(statement);
+          if (revision) this.residentStatements += 1;
+          if (taken) resident.takenOver.set(statementId, revision ? statement : null);
+          took.recorded = record;
+        }
       }
-    } else if (known && !(decoded.type === 'StatementRetracted' && known.retraction)) {
+    } else {
       // A retraction or a source changes the statement's row: the full record is read from it.
-      const storedBefore = this.sql.statementById.get(statementId)!.record;
-      const record = evolveStatement(statementRecord(JSON.parse(storedBefore) as StatementRecord), decoded);
-      const stored = JSON.stringify(record);
-      if (stored !== storedBefore) {
-        this.sql.updateStatement.run(stored, statementId);
-        this.fingerprint.remove(rowHash('statements', statementId, storedBefore));
-        this.fingerprint.add(rowHash('statements', statementId, stored));
-      }
-      known.follow(record);
-      if (decoded.type === 'StatementRetracted' && record.retraction?.position === event.position) {
-        took.retracted = true;
-        revision = resident.view.remove(known);
+      const row = this.sql.statementRow.get(statementId);
+      if (row && (row.country === code || resident.takenOver.has(statementId))) {
+        const record = evolveStatement(statementRecord(JSON.parse(row.record) as StatementRecord), decoded);
+        const stored = JSON.stringify(record);
+        if (stored !== row.record) {
+          this.sql.updateStatement.run(stored, statementId);
+          this.fingerprint.remove(rowHash('statements', statementId, row.record));
+          this.fingerprint.add(rowHash('statements', statementId, stored));
+        }
+        // In memory only while it counts.
+        const statement = resident.takenOver.has(statementId) ? resident.takenOver.get(statementId) : resident.view.find(row.effective_at, row.position);
+        statement?.follow(record);
+        if (decoded.type === 'StatementRetracted' && record.retraction?.position === event.position) {
+          took.retracted = true;
+          if (statement) {
+            revision = resident.view.remove(statement);
+            this.residentStatements -= 1;
+            if (resident.takenOver.has(statementId)) resident.takenOver.set(statementId, null);
+          }
+        }
       }
     }
     const answer = this.answers.get(code);
@@ -402,7 +425,7 @@ export class ReadModel {
     for (const resident of byUse) {
       if (this.residentStatements <= this.residentLimit) break;
       this.residents.delete(resident.code);
-      this.residentStatements -= resident.statements.size;
+      this.residentStatements -= resident.view.size;
     }
   }
 
@@ -433,7 +456,7 @@ export class ReadModel {
       position,
       current: same ? previous.current : JSON.stringify(current),
       since: resident.view.since(today),
-      statements: resident.statements.size,
+      statements: resident.statements,
       next_change: resident.view.nextChangeAfter(today),
     };
     const currentHash = same ? resident.currentHash : currentHashOf(row.code, row.current);
@@ -461,15 +484,16 @@ export class ReadModel {
     if (!resident) {
       const row = this.sql.countryRow.get(code);
       if (!row) return undefined;
-      const statements = new Map<string, NowKnownStatement>();
+      const counting: NowKnownStatement[] = [];
       for (const { record } of this.sql.countryStatements.iterate(code)) {
-        const statement = new NowKnownStatement(statementRecord(JSON.parse(record) as StatementRecord));
-        statements.set(statement.statementId, statement);
+        const full = statementRecord(JSON.parse(record) as StatementRecord);
+        if (counts(full, KNOWN_NOW)) counting.push(new NowKnownStatement(full));
       }
       resident = {
         code,
-        statements,
-        view: CountryView.of([...statements.values()]),
+        statements: row.statements,
+        takenOver: new Map(),
+        view: CountryView.of(counting),
         row,
         rowHash: countryRowHash(row),
         currentHash: currentHashOf(code, row.current),
@@ -478,7 +502,7 @@ export class ReadModel {
         used: 0,
       };
       this.residents.set(code, resident);
-      this.residentStatements += statements.size;
+      this.residentStatements += resident.view.size;
     }
     resident.used = ++this.uses;
     return resident;
@@ -487,7 +511,8 @@ export class ReadModel {
   private newResident(code: string): Resident {
     const resident: Resident = {
       code,
-      statements: new Map(),
+      statements: 0,
+      takenOver: new Map(),
       view: CountryView.of<NowKnownStatement>([]),
       row: undefined,
       rowHash: 0n,
@@ -505,8 +530,7 @@ export class ReadModel {
    * row takes the new record, as it always has. The change that recorded the
    * first one was stored to be read with that row: it gets its data written out.
    */
-  private takeOverRow(statementId: string, stored: string): void {
-    const before = this.sql.statementRow.get(statementId)!;
+  private takeOverRow(statementId: string, before: { position: number; record: string }, stored: string): void {
     for (const change of this.sql.changesAtPosition.all(before.position, 0)) {
       if (change.type !== 'statement.recorded' || change.data !== 'null') continue;
       const data = JSON.stringify(changeOfRow(change).data);

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent } from '../../events/registry.js';
-import { changesOf, changesOfDays, positionToday, timelineOf, type Change } from '../../projections/changes.js';
-import { emptyCountry, evolveCountry, type CountryRecord } from '../../projections/statement-record.js';
+import { positionToday, timelineOf, type Change } from '../../projections/changes.js';
+import { emptyCountry, evolveCountry } from '../../projections/statement-record.js';
 import { dayOf } from '../../projections/time.js';
 import { intervalAt } from '../../projections/timeline.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
+import { changesByDefinition } from '../helpers/changes-by-definition.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const COUNTRIES = ['US', 'FR', 'DE'];
@@ -83,39 +84,6 @@ function toLog(commands: Array<Record<string, unknown>>): StoredEvent[] {
     }
   }
   return log;
-}
-
-/**
- * The changes a log gives by definition: for each event, what the country's
- * whole timeline and today's position were before it and are after it, derived
- * from scratch; and on each change of day, the days' changes of every country.
- */
-function changesByDefinition(log: StoredEvent[]): Change[] {
-  const records = new Map<string, CountryRecord>();
-  const changes: Change[] = [];
-  let today: string | null = null;
-  let position = 0;
-  for (const stored of log) {
-    const day = dayOf(stored.recordedAt);
-    today ??= day;
-    if (day > today) {
-      for (const code of [...records.keys()].sort()) {
-        const record = records.get(code)!;
-        changes.push(...changesOfDays(record, timelineOf(record), today, day, position));
-      }
-      today = day;
-    }
-    const event = decodeEvent(stored);
-    const country = stored.streamId.slice('country-'.length);
-    const before = records.get(country) ?? emptyCountry(country);
-    const after = [event].reduce(evolveCountry, structuredClone(before));
-    changes.push(
-      ...changesOf(event, after, today, { timeline: timelineOf(before), current: positionToday(before, today) }, { timeline: timelineOf(after), current: positionToday(after, today) }),
-    );
-    records.set(country, after);
-    position = stored.position;
-  }
-  return changes;
 }
 
 describe('the read model, fed event by event, equals a derivation from scratch', () => {

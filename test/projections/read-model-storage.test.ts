@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../events/envelope.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
+import { changesByDefinition } from '../helpers/changes-by-definition.js';
 import { statement } from '../helpers/statements.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -125,8 +126,18 @@ describe('changes read back from the rows', () => {
   it('keep what they said when a statement id already recorded for one country is recorded again for another', () => {
     const model = new ReadModel(path.join(dir, 'model.db'));
     try {
-      const taken = logOf([recorded('US', 'twice', 'prohibits', '2024-05-01'), recorded('FR', 'twice', 'permits', '2024-05-02'), recorded('US', 'other', 'permits', '2024-05-03')]);
+      const taken = logOf([
+        recorded('US', 'twice', 'prohibits', '2024-05-01'),
+        recorded('FR', 'twice', 'permits', '2024-05-02'),
+        recorded('US', 'other', 'permits', '2024-05-03'),
+        // Each country goes on with its own statement of that id; a second recording in either is ignored.
+        recorded('FR', 'twice', 'prohibits', '2024-05-04'),
+        recorded('US', 'twice', 'permits', '2024-05-04'),
+        ['FR', 'SourceAttached', { statementId: 'twice', source: { title: 'Another outlet', publishedAt: '2024-05-05', quote: 'reported too' } }],
+        ['FR', 'StatementRetracted', { statementId: 'twice', reason: 'misreported', reportedAt: '2024-05-06' }],
+      ]);
       const emitted = model.apply(taken);
+      expect(emitted).toEqual(changesByDefinition(taken));
       const recordedChanges = model.changes(0, 1_000).filter((c) => c.type === 'statement.recorded');
       expect(recordedChanges.map((c) => (c.data as { statement: { country: string } }).statement.country)).toEqual(['US', 'FR', 'US']);
       expect(model.changes(0, 1_000)).toEqual(emitted);
