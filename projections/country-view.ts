@@ -8,6 +8,11 @@
 // the fold is again what it was on that day: from there on nothing changed. A
 // correction sweeps the whole country. A property test holds every way equal
 // to the timeline derived from scratch.
+//
+// Given a way to read them back (`older`), the view keeps in memory only the
+// statements effective from a recent day on (keepFrom): a revision that reaches
+// further back reads the older ones from there, and stops as soon as its fold
+// agrees again. Folds and intervals are kept for every day.
 import { PositionFold, type PositionState, type RuleStatement } from './position.js';
 import type { StatementRecord } from './statement-record.js';
 import { KNOWN_NOW } from './time.js';
@@ -22,10 +27,15 @@ export interface Revision {
   after: Interval[];
 }
 
+/** The statements that count as now known effective from `fromDay` and before `beforeDay`, in valid-time order. */
+export type OlderStatements<S> = (fromDay: string, beforeDay: string) => Iterable<S>;
+
 export class CountryView<S extends RuleStatement = StatementRecord> {
   public intervals: Interval[] = [];
-  /** The statements that count as now known, in valid-time order. */
+  /** The statements that count as now known, in valid-time order: those effective on or after `keptFrom`. */
   private counted: S[] = [];
+  /** The first day whose statements are kept in memory (null: all are); older ones are read with `older`. */
+  private keptFrom: string | null = null;
   private fold = new PositionFold<S>();
   private lastDay: string | null = null;
   /** Whether any statement corrects another: then a revision must sweep the whole country. */
@@ -34,26 +44,54 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
   private days: string[] = [];
   private folds: PositionFold<S>[] = [];
 
-  static of<S extends RuleStatement>(statements: readonly S[]): CountryView<S> {
-    const view = new CountryView<S>();
+  constructor(private readonly older?: OlderStatements<S>) {}
+
+  static of<S extends RuleStatement>(statements: readonly S[], older?: OlderStatements<S>): CountryView<S> {
+    const view = new CountryView<S>(older);
     view.counted = statements.filter((s) => counts(s, KNOWN_NOW)).sort(inValidTimeOrder);
     view.sweepWhole();
     return view;
   }
 
-  /** How many statements count. */
+  /** How many statements that count are kept in memory. */
   get size(): number {
     return this.counted.length;
+  }
+
+  /** Keeps in memory only the statements effective on or after `day` (a view without `older` keeps all). */
+  keepFrom(day: string): void {
+    if (!this.older || (this.keptFrom !== null && day <= this.keptFrom)) return;
+    this.keptFrom = day;
+    this.counted.splice(0, this.insertionPoint({ effectiveAt: day, position: -1 }));
+  }
+
+  /** Keeps every statement in memory from now on, reading back those that were not. */
+  keepAll(): void {
+    if (this.keptFrom === null) return;
+    this.counted = [...this.countedFrom('0000-01-01')];
+    this.keptFrom = null;
+  }
+
+  /** Whether statements effective on `day` are kept in memory. */
+  private keeps(day: string): boolean {
+    return this.keptFrom === null || day >= this.keptFrom;
+  }
+
+  /** The counted statements from `day` on, in valid-time order: older ones read back, then those kept. */
+  private *countedFrom(day: string): Generator<S> {
+    if (!this.keeps(day)) yield* this.older!(day, this.keptFrom!);
+    for (let i = this.keeps(day) ? lowerBound(this.counted.length, (k) => this.counted[k].effectiveAt < day) : 0; i < this.counted.length; i++) yield this.counted[i];
   }
 
   private sweepWhole(): void {
     this.days = [];
     this.folds = [];
-    const { intervals, fold, lastDay } = continueSweep(this.counted, { intervals: [], fold: new PositionFold<S>(), lastDay: null }, [], KNOWN_NOW, Infinity, this.keepDay);
+    const counted = this.keptFrom === null ? this.counted : [...this.countedFrom('0000-01-01')];
+    const { intervals, fold, lastDay } = continueSweep(counted, { intervals: [], fold: new PositionFold<S>(), lastDay: null }, [], KNOWN_NOW, Infinity, this.keepDay);
     this.intervals = intervals;
     this.fold = fold;
     this.lastDay = lastDay;
-    this.corrections = this.counted.some((s) => s.supersedes);
+    this.corrections = counted.some((s) => s.supersedes);
   }
 
   private readonly keepDay = (day: string, fold: PositionFold<S>) => {
@@ -74,16 +112,18 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
   add(s: S): Revision | undefined {
     if (!counts(s, KNOWN_NOW)) return undefined;
     const from = s.effectiveAt;
+    // Older than what is kept, it is read back with the others (its row is written first).
+    const kept = this.keeps(from);
     if (s.supersedes) {
-      this.counted.splice(this.insertionPoint(s), 0, s);
+      if (kept) this.counted.splice(this.insertionPoint(s), 0, s);
       return this.whole(from);
     }
     if (this.lastDay !== null && from < this.lastDay) {
-      this.counted.splice(this.insertionPoint(s), 0, s);
+      if (kept) this.counted.splice(this.insertionPoint(s), 0, s);
       return this.corrections ? this.whole(from) : this.reviseFrom(from);
     }
     const before = this.tailFrom(from);
-    this.counted.push(s); // the latest in the log, on the last day or after it
+    if (kept) this.counted.push(s); // the latest in the log, on the last day or after it
     const last = this.intervals[this.intervals.length - 1];
     // The day already ended the sweep: take that day's interval back and close the day again.
     if (last && last.from === from) {
@@ -104,6 +144,26 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     if (this.counted[i] !== s) return undefined;
     this.counted.splice(i, 1);
     return this.corrections ? this.whole(s.effectiveAt) : this.reviseFrom(s.effectiveAt);
+  }
+
+  /**
+   * A statement effective on `day`, older than those kept in memory, that counted
+   * no longer does (retracted): the view is swept again from its day, reading back
+   * the statements that count now.
+   */
+  removedOlder(day: string): Revision {
+    return this.corrections ? this.whole(day) : this.reviseFrom(day);
+  }
+
+  /** Every copy of the statement recorded at `position` (effective on `day`) that this view holds in memory. */
+  copiesOf(day: string, position: number): Set<S> {
+    const copies = new Set<S>();
+    const kept = this.find(day, position);
+    if (kept) copies.add(kept);
+    for (let i = lowerBound(this.days.length, (k) => this.days[k] < day); i <= this.folds.length; i++) {
+      for (const s of (i < this.folds.length ? this.folds[i] : this.fold).held()) if (s.position === position) copies.add(s);
+    }
+    return copies;
   }
 
   /** The counted statement that takes effect on `effectiveAt` and was recorded at log position `position`, if any. */
@@ -138,7 +198,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
    * of the same fold, so their folds and intervals are kept as they were.
    */
   private reviseFrom(day: string): Revision {
-    const { days, folds, intervals, counted } = this;
+    const { days, folds, intervals } = this;
     // The last effective day before `day`, and the first interval that starts on `day` or later.
     const before = lowerBound(days.length, (i) => days[i] < day) - 1;
     const first = lowerBound(intervals.length, (i) => intervals[i].from < day);
@@ -153,15 +213,17 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     const nothing = new PositionFold<S>();
     let oldDay = before; // the last effective day, as it was, on or before the day swept
     let until: string | null = null;
-    for (let i = lowerBound(counted.length, (k) => counted[k].effectiveAt < day); i < counted.length; ) {
-      const d = counted[i].effectiveAt;
-      for (; i < counted.length && counted[i].effectiveAt === d; i++) fold.add(counted[i]);
+    const statements = this.countedFrom(day);
+    for (let next = statements.next(); !next.done; ) {
+      const d = next.value.effectiveAt;
+      for (; !next.done && next.value.effectiveAt === d; next = statements.next()) fold.add(next.value);
       sweptDays.push(d);
       sweptFolds.push(fold.clone());
       closeDay(swept, d, fold.state(KNOWN_NOW));
       while (oldDay + 1 < days.length && days[oldDay + 1] <= d) oldDay++;
       if (fold.sameAs(oldDay >= 0 ? folds[oldDay] : nothing)) {
         until = d;
+        statements.return(undefined);
         break;
       }
     }

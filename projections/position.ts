@@ -192,15 +192,24 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
    * that folding the same statements into each gives the same positions.
    */
   sameAs(other: PositionFold<S>): boolean {
-    if (this.deciding !== other.deciding || this.newestReviewing !== other.newestReviewing || this.newestEndorses !== other.newestEndorses) return false;
+    // By log position, which names a statement whichever copy of it a fold holds.
+    if (this.deciding?.position !== other.deciding?.position) return false;
+    if (this.newestReviewing?.position !== other.newestReviewing?.position || this.newestEndorses?.position !== other.newestEndorses?.position) return false;
     if (this.weapons === other.weapons) return true;
     if (this.weapons.length !== other.weapons.length) return false;
     for (let i = 0; i < this.weapons.length; i++) {
       const mine = this.weapons[i];
       const their = other.weapons[i];
-      if (mine.key !== their.key || mine.by !== their.by || mine.status.status !== their.status.status || mine.status.system !== their.status.system) return false;
+      if (mine.key !== their.key || mine.by.position !== their.by.position || mine.status.status !== their.status.status || mine.status.system !== their.status.system) return false;
     }
     return true;
+  }
+
+  /** The statements this fold holds in some place. */
+  held(): S[] {
+    const held = this.weapons.map((w) => w.by);
+    for (const s of [this.deciding, this.newestReviewing, this.newestEndorses]) if (s) held.push(s);
+    return held;
   }
 
   add(s: S): void {

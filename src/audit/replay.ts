@@ -35,7 +35,8 @@ export async function catchUp(store: EventStore, target: ReadModel, position: nu
   for (let after = target.checkpoint().position; after < position; ) {
     const page = await store.readAll({ after, limit: Math.min(options.pageSize ?? 5_000, position - after) });
     if (page.length === 0) break;
-    target.apply(page);
+    // Changes are stored; they are kept and emitted only for whoever listens to this read model.
+    target.apply(page, { changes: target.events.listenerCount('changes') > 0 });
     replayed += page.length;
     after = page[page.length - 1].position;
     options.onProgress?.(after, position);

@@ -7,12 +7,12 @@ import { EventEmitter } from 'node:events';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent, isKnownEventType } from '../../events/registry.js';
 import { changesOfEvent, dayChanges, summarise, type Change } from '../../projections/changes.js';
-import { CountryView, type Revision } from '../../projections/country-view.js';
-import { NowKnownStatement } from '../../projections/now-known.js';
+import { CountryView, type OlderStatements, type Revision } from '../../projections/country-view.js';
+import { nowKnown, type NowKnownStatement } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
 import type { PositionState } from '../../projections/position.js';
 import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
-import { dayOf, KNOWN_NOW } from '../../projections/time.js';
+import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
 import { counts } from '../../projections/timeline.js';
 import { ContentFingerprint, rowHash, sumOf } from './fingerprint.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
@@ -97,6 +97,11 @@ export interface ReadModelOptions {
   residentStatements?: number;
   /** How many statements, over all countries, answers keep as full records (at least one country's). */
   answerStatements?: number;
+  /**
+   * Statements effective this many days before today or later are kept in memory; a
+   * revision that reaches back further reads the older ones from their rows.
+   */
+  statementDays?: number;
 }
 
 /** What the projections keep in memory of one country to apply the next event. */
@@ -175,6 +180,7 @@ export class ReadModel {
   /** Full records of the countries answers asked for recently, most recent last; kept current by apply. */
   private readonly answers = new Map<string, CountryRecord>();
   private readonly answerLimit: number;
+  private readonly statementDays: number;
   private fingerprint: ContentFingerprint;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
   readonly events: EventEmitter;
@@ -203,12 +209,17 @@ export class ReadModel {
     this.version = options.version ?? PROJECTION_VERSION;
     this.residentLimit = options.residentStatements ?? 2_000_000;
     this.answerLimit = options.answerStatements ?? 100_000;
+    this.statementDays = options.statementDays ?? 92;
     this.sql = {
       checkpoint: this.db.prepare<[], Checkpoint>('SELECT position, today FROM checkpoint WHERE id = 1'),
       setCheckpoint: this.db.prepare<[number, string | null]>('UPDATE checkpoint SET position = ?, today = ? WHERE id = 1'),
       meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
+      countryStatementsByDay: this.db.prepare<[string, string, number, string, number], { effective_at: string; position: number; record: string }>(
+        `SELECT effective_at, position, record FROM statements WHERE country = ? AND (effective_at, position) > (?, ?) AND effective_at < ?
+         ORDER BY effective_at, position LIMIT ?`,
+      ),
       countryRow: this.db.prepare<[string], CountryRow>('SELECT * FROM countries WHERE code = ?'),
       countryRows: this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code'),
       begin: this.db.prepare('BEGIN'),
@@ -270,14 +281,18 @@ export class ReadModel {
   }
 
   /**
-   * Applies a batch of events in one transaction. Events at or before the
-   * checkpoint are skipped, which is what makes a re-delivered batch harmless.
+   * Applies a batch of events in one transaction, and returns (and emits) the
+   * changes they caused, unless `changes` is false: then they are only stored.
+   * Events at or before the checkpoint are skipped, which is what makes a
+   * re-delivered batch harmless.
    * Statement and change rows and the fingerprint after every event are written
    * as each event is applied; a country's row once, at the end of the batch (or
    * before a change of day reads the rows), as it stands then. The fingerprint
    * after each event counts each country's row as it stood after that event.
    */
-  apply(events: readonly StoredEvent[]): Change[] {
+  apply(events: readonly StoredEvent[], options: { changes?: boolean } = {}): Change[] {
+    // Unless someone takes them, the batch's changes are not kept once stored (a rebuild's, a replay's).
+    const collect = options.changes ?? true;
     const emitted: Change[] = [];
     const position = this.write(() => {
       let { position, today } = this.checkpoint();
@@ -286,11 +301,15 @@ export class ReadModel {
         const day = dayOf(event.recordedAt);
         if (today === null) today = day;
         if (day > today) {
-          for (const change of this.rollDays(today, day, position)) emitted.push(change);
+          const changes = this.rollDays(today, day, position);
+          if (collect) for (const change of changes) emitted.push(change);
           today = day;
         }
         const country = countryOfStream(event.streamId);
-        if (country && isKnownEventType(event.type)) for (const change of this.applyToCountry(country, event, today)) emitted.push(change);
+        if (country && isKnownEventType(event.type)) {
+          const changes = this.applyToCountry(country, event, today);
+          if (collect) for (const change of changes) emitted.push(change);
+        }
         position = event.position;
         this.sql.setFingerprint.run(position, today, this.fingerprint.hex);
       }
@@ -322,10 +341,14 @@ export class ReadModel {
         recordedInRow = this.sql.insertStatement.run(record.position, statementId, code, record.effectiveAt, stored).changes > 0;
         const taken = recordedInRow ? undefined : this.sql.statementRow.get(statementId)!;
         if (!taken || taken.country !== code) {
-          if (taken) this.takeOverRow(statementId, taken, stored);
+          if (taken) {
+            this.takeOverRow(statementId, taken, stored);
+            // Its row is not this country's: it cannot be read back, so everything stays in memory.
+            resident.view.keepAll();
+          }
           this.fingerprint.add(rowHash('statements', statementId, stored));
           resident.statements += 1;
-          const statement = new NowKnownStatement(record);
+          const statement = nowKnown(record);
           revision = resident.view.add(statement);
           if (revision) this.residentStatements += 1;
           if (taken) resident.takenOver.set(statementId, revision ? statement : null);
@@ -336,23 +359,27 @@ export class ReadModel {
       // A retraction or a source changes the statement's row: the full record is read from it.
       const row = this.sql.statementRow.get(statementId);
       if (row && (row.country === code || resident.takenOver.has(statementId))) {
-        const record = evolveStatement(statementRecord(JSON.parse(row.record) as StatementRecord), decoded);
+        const record = statementRecord(JSON.parse(row.record) as StatementRecord);
+        const countedBefore = counts(record, KNOWN_NOW);
+        evolveStatement(record, decoded);
         const stored = JSON.stringify(record);
         if (stored !== row.record) {
           this.sql.updateStatement.run(stored, statementId);
           this.fingerprint.remove(rowHash('statements', statementId, row.record));
           this.fingerprint.add(rowHash('statements', statementId, stored));
         }
-        // In memory only while it counts.
-        const statement = resident.takenOver.has(statementId) ? resident.takenOver.get(statementId) : resident.view.find(row.effective_at, row.position);
-        statement?.follow(record);
+        // In memory while it counts, if it is recent, and wherever a fold holds it.
+        const taken = resident.takenOver.get(statementId);
+        const copies = taken !== undefined ? new Set(taken ? [taken] : []) : resident.view.copiesOf(row.effective_at, row.position);
+        for (const copy of copies) copy.follow(record);
         if (decoded.type === 'StatementRetracted' && record.retraction?.position === event.position) {
           took.retracted = true;
-          if (statement) {
-            revision = resident.view.remove(statement);
+          const kept = taken !== undefined ? taken : resident.view.find(row.effective_at, row.position);
+          if (kept) {
+            revision = resident.view.remove(kept);
             this.residentStatements -= 1;
-            if (resident.takenOver.has(statementId)) resident.takenOver.set(statementId, null);
-          }
+            if (taken) resident.takenOver.set(statementId, null);
+          } else if (countedBefore) revision = resident.view.removedOlder(row.effective_at);
         }
       }
     }
@@ -420,6 +447,15 @@ export class ReadModel {
   }
 
   private evict(): void {
+    const today = this.checkpoint().today;
+    if (today !== null) {
+      const keepFrom = addDays(today, -this.statementDays);
+      this.residentStatements = 0;
+      for (const resident of this.residents.values()) {
+        if (resident.takenOver.size === 0) resident.view.keepFrom(keepFrom);
+        this.residentStatements += resident.view.size;
+      }
+    }
     if (this.residentStatements <= this.residentLimit) return;
     const byUse = [...this.residents.values()].sort((a, b) => a.used - b.used);
     for (const resident of byUse) {
@@ -487,13 +523,13 @@ export class ReadModel {
       const counting: NowKnownStatement[] = [];
       for (const { record } of this.sql.countryStatements.iterate(code)) {
         const full = statementRecord(JSON.parse(record) as StatementRecord);
-        if (counts(full, KNOWN_NOW)) counting.push(new NowKnownStatement(full));
+        if (counts(full, KNOWN_NOW)) counting.push(nowKnown(full));
       }
       resident = {
         code,
         statements: row.statements,
         takenOver: new Map(),
-        view: CountryView.of(counting),
+        view: CountryView.of(counting, this.olderStatements(code)),
         row,
         rowHash: countryRowHash(row),
         currentHash: currentHashOf(code, row.current),
@@ -508,12 +544,28 @@ export class ReadModel {
     return resident;
   }
 
+  /** Reads back a country's statements that count, older than those it keeps in memory, by day, a page at a time. */
+  private olderStatements(code: string): OlderStatements<NowKnownStatement> {
+    const sql = this.sql.countryStatementsByDay;
+    return function* (fromDay, beforeDay) {
+      for (let day = fromDay, position = -1; ; ) {
+        const rows = sql.all(code, day, position, beforeDay, 256);
+        for (const row of rows) {
+          const record = statementRecord(JSON.parse(row.record) as StatementRecord);
+          if (counts(record, KNOWN_NOW)) yield nowKnown(record);
+        }
+        if (rows.length < 256) return;
+        ({ effective_at: day, position } = rows[rows.length - 1]);
+      }
+    };
+  }
+
   private newResident(code: string): Resident {
     const resident: Resident = {
       code,
       statements: 0,
       takenOver: new Map(),
-      view: CountryView.of<NowKnownStatement>([]),
+      view: CountryView.of<NowKnownStatement>([], this.olderStatements(code)),
       row: undefined,
       rowHash: 0n,
       currentHash: 0n,

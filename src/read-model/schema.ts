@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS statements (
   record       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS statements_by_country ON statements (country, position);
+-- A revision that reaches back further than the statements kept in memory reads them by day.
+CREATE INDEX IF NOT EXISTS statements_by_country_and_day ON statements (country, effective_at, position);
 
 CREATE TABLE IF NOT EXISTS countries (
   code       TEXT PRIMARY KEY,

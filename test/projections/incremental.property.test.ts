@@ -28,6 +28,8 @@ const recordCommand = fc.record({
   regions: fc.boolean(),
   weapons: fc.constantFrom([], ['ATACMS'], ['HIMARS']),
   excludedWeapons: fc.constantFrom([], ['ATACMS']),
+  // Rarely, a correction of an earlier statement of the same country.
+  corrects: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat() }),
 });
 const retractCommand = fc.record({ kind: fc.constant('retract' as const), pick: fc.nat(), reportedAt: fc.constantFrom(...DAYS.slice(0, 6)) });
 const attachCommand = fc.record({ kind: fc.constant('attach' as const), pick: fc.nat(), publishedAt: fc.constantFrom(...DAYS.slice(0, 6)) });
@@ -60,6 +62,8 @@ function toLog(commands: Array<Record<string, unknown>>): StoredEvent[] {
     if (c.kind === 'next-day') day += 86_400_000;
     else if (c.kind === 'record') {
       const id = `s${recorded.length + 1}`;
+      const ours = recorded.filter((r) => r.country === c.country);
+      const supersedes = c.corrects !== undefined && ours.length > 0 ? ours[(c.corrects as number) % ours.length].id : undefined;
       recorded.push({ id, country: c.country as string });
       const scope = {
         ...(c.regions ? { regions: ['near Kharkiv'] } : {}),
@@ -76,6 +80,7 @@ function toLog(commands: Array<Record<string, unknown>>): StoredEvent[] {
         effectiveAt: c.effectiveAt,
         datePrecision: 'day',
         reportedAt: c.reportedAt,
+        ...(supersedes ? { supersedes } : {}),
       });
     } else if (recorded.length > 0) {
       const target = recorded[(c.pick as number) % recorded.length];
@@ -99,6 +104,8 @@ describe('the read model, fed event by event, equals a derivation from scratch',
           const allAtOnce = new ReadModel(path.join(dir, `all-${run}.db`));
           // Keeps one statement in memory at most: every country is loaded again from its rows for each event.
           const evicting = new ReadModel(path.join(dir, `evicting-${run}.db`), { residentStatements: 1, answerStatements: 1, scratch: true });
+          // Keeps none effective before today in memory: a revision reads them back from their rows.
+          const recentOnly = new ReadModel(path.join(dir, `recent-${run}.db`), { statementDays: 0, scratch: true });
           try {
             const emitted = log.flatMap((event) => oneByOne.apply([event]));
             // Every change, its id and payload included, is the one the definition gives.
@@ -113,9 +120,12 @@ describe('the read model, fed event by event, equals a derivation from scratch',
               evicting.country(COUNTRIES[i % COUNTRIES.length]);
             }
             expect(evicted).toEqual(emitted);
+            expect(log.flatMap((event) => recentOnly.apply([event]))).toEqual(emitted);
             const incremental = oneByOne.dump();
             expect(incremental).toEqual(allAtOnce.dump());
             expect(evicting.dump()).toEqual(incremental);
+            expect(recentOnly.dump()).toEqual(incremental);
+            expect(recentOnly.fingerprintAt().fingerprint).toBe(oneByOne.fingerprintAt().fingerprint);
             expect(evicting.fingerprintAt().fingerprint).toBe(oneByOne.fingerprintAt().fingerprint);
             // The fingerprint kept event by event is the one computed afresh from the rows.
             expect(oneByOne.fingerprintAt().fingerprint).toBe(oneByOne.recomputeFingerprint());
@@ -148,6 +158,7 @@ describe('the read model, fed event by event, equals a derivation from scratch',
             oneByOne.close();
             allAtOnce.close();
             evicting.close();
+            recentOnly.close();
           }
         }),
         {
@@ -158,10 +169,10 @@ describe('the read model, fed event by event, equals a derivation from scratch',
             [
               [
                 { kind: 'next-day' },
-                { kind: 'record', country: 'FR', stance: 'prohibits', attribution: 'official', effectiveAt: '2026-03-03', reportedAt: '2024-05-01', regions: true, weapons: [], excludedWeapons: [] },
-                { kind: 'record', country: 'FR', stance: 'prohibits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: true, weapons: [], excludedWeapons: [] },
+                { kind: 'record', country: 'FR', stance: 'prohibits', attribution: 'official', effectiveAt: '2026-03-03', reportedAt: '2024-05-01', regions: true, weapons: [], excludedWeapons: [], corrects: undefined },
+                { kind: 'record', country: 'FR', stance: 'prohibits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: true, weapons: [], excludedWeapons: [], corrects: undefined },
                 { kind: 'next-day' },
-                { kind: 'record', country: 'US', stance: 'permits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: false, weapons: [], excludedWeapons: [] },
+                { kind: 'record', country: 'US', stance: 'permits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: false, weapons: [], excludedWeapons: [], corrects: undefined },
               ],
             ],
           ],

@@ -81,29 +81,38 @@ describe('a batch that fails', () => {
   });
 });
 
-describe('a country dropped from memory', () => {
+describe('a country dropped from memory, or its older statements', () => {
   it('is loaded again from its rows, and the read model goes on as one that kept everything', () => {
     // At most two statements in memory: countries are dropped after most batches.
     const small = new ReadModel(path.join(dir, 'small.db'), { residentStatements: 2, answerStatements: 2 });
+    // None effective before today kept in memory: revisions read them back.
+    const recent = new ReadModel(path.join(dir, 'recent.db'), { statementDays: 0 });
     const whole = new ReadModel(path.join(dir, 'whole.db'));
     try {
       const fromSmall = [];
+      const fromRecent = [];
       const fromWhole = [];
       for (const event of log) {
         fromSmall.push(...small.apply([event]));
+        fromRecent.push(...recent.apply([event]));
         fromWhole.push(...whole.apply([event]));
         expect(small.fingerprintAt().fingerprint).toBe(whole.fingerprintAt().fingerprint);
+        expect(recent.fingerprintAt().fingerprint).toBe(whole.fingerprintAt().fingerprint);
         for (const code of ['US', 'FR', 'DE']) expect(small.country(code)).toEqual(whole.country(code));
       }
       fromSmall.push(...small.advanceTo('2026-03-20'));
+      fromRecent.push(...recent.advanceTo('2026-03-20'));
       fromWhole.push(...whole.advanceTo('2026-03-20'));
       expect(fromSmall).toEqual(fromWhole);
+      expect(fromRecent).toEqual(fromWhole);
+      expect(recent.dump()).toEqual(whole.dump());
       expect(fromSmall.some((c) => c.type === 'history.revised')).toBe(true);
       expect(fromSmall.some((c) => c.type === 'position.changed' && c.country === 'DE' && (c.data as { at: string }).at === '2026-03-12')).toBe(true);
       expect(small.dump()).toEqual(whole.dump());
       expect(small.recomputeFingerprint()).toBe(small.fingerprintAt().fingerprint);
     } finally {
       small.close();
+      recent.close();
       whole.close();
     }
   });
