@@ -159,10 +159,10 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
   copiesOf(day: string, position: number): Set<S> {
     const copies = new Set<S>();
     const kept = this.find(day, position);
-    if (kept) copies.add(kept);
-    for (let i = lowerBound(this.days.length, (k) => this.days[k] < day); i <= this.folds.length; i++) {
-      for (const s of (i < this.folds.length ? this.folds[i] : this.fold).held()) if (s.position === position) copies.add(s);
-    }
+    // One that is kept is the only copy: it was never read back.
+    if (kept) return copies.add(kept);
+    for (let i = lowerBound(this.days.length, (k) => this.days[k] < day); i < this.folds.length; i++) this.folds[i].collect(position, copies);
+    this.fold.collect(position, copies);
     return copies;
   }
 

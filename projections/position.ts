@@ -205,11 +205,12 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
     return true;
   }
 
-  /** The statements this fold holds in some place. */
-  held(): S[] {
-    const held = this.weapons.map((w) => w.by);
-    for (const s of [this.deciding, this.newestReviewing, this.newestEndorses]) if (s) held.push(s);
-    return held;
+  /** Adds to `into` every copy of the statement recorded at log position `position` that this fold holds. */
+  collect(position: number, into: Set<S>): void {
+    if (this.deciding?.position === position) into.add(this.deciding);
+    if (this.newestReviewing?.position === position) into.add(this.newestReviewing);
+    if (this.newestEndorses?.position === position) into.add(this.newestEndorses);
+    for (const w of this.weapons) if (w.by.position === position) into.add(w.by);
   }
 
   add(s: S): void {

@@ -77,6 +77,7 @@ function buildRecord(
   position: number,
   recordedAt: string,
   retraction: RetractionRecord | undefined,
+  stamp = true,
 ): StatementRecord {
   const record: StatementRecord = {
     statementId: s.statementId,
@@ -102,11 +103,12 @@ function buildRecord(
     recordedAt,
     retraction,
   };
-  return stamped(record, record.reportedAt);
+  return stamp ? stamped(record, record.reportedAt) : record;
 }
 
-function sourceRecord(source: Source, position: number): SourceRecord {
-  return stamped({ publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote, position }, source.publishedAt);
+function sourceRecord(source: Source, position: number, stamp = true): SourceRecord {
+  const record = { publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote, position };
+  return stamp ? stamped(record, source.publishedAt) : record;
 }
 
 function retractionRecord(r: RetractionRecord): RetractionRecord {
@@ -150,10 +152,14 @@ export function evolveCountry(record: CountryRecord, event: DomainEvent): Countr
   }
 }
 
-/** The record of a statement as its recording makes it. */
-export function recordOf(event: Extract<DomainEvent, { type: 'StatementRecorded' }>): StatementRecord {
+/**
+ * The record of a statement as its recording makes it. Unstamped (`stamp`
+ * false), its dates are parsed when read: for a record that is stored and not
+ * derived over.
+ */
+export function recordOf(event: Extract<DomainEvent, { type: 'StatementRecorded' }>, stamp = true): StatementRecord {
   const data = event.data;
-  return buildRecord(data, data.sources.map((source) => sourceRecord(source, event.position)), event.position, event.recordedAt, undefined);
+  return buildRecord(data, data.sources.map((source) => sourceRecord(source, event.position, stamp)), event.position, event.recordedAt, undefined, stamp);
 }
 
 /** Applies a retraction or an attached source to one statement's record, in place, as evolveCountry would. */

@@ -336,7 +336,7 @@ export class ReadModel {
     if (decoded.type === 'StatementRecorded') {
       // A statement id is recorded once; a second recording of it in the same country is ignored.
       if (!resident.takenOver.has(statementId)) {
-        const record = recordOf(decoded);
+        const record = recordOf(decoded, false); // stored, and read once for its compact form
         const stored = JSON.stringify(record);
         recordedInRow = this.sql.insertStatement.run(record.position, statementId, code, record.effectiveAt, stored).changes > 0;
         const taken = recordedInRow ? undefined : this.sql.statementRow.get(statementId)!;
@@ -467,9 +467,13 @@ export class ReadModel {
 
   private rollDays(fromDay: string, toDay: string, position: number): Change[] {
     const changes: Change[] = [];
-    this.writeCountryRows(); // the query reads them
-    // Only countries with a statement taking effect by toDay are loaded; the rest cannot change.
-    for (const { code } of this.sql.changingBy.all(toDay)) {
+    // Only countries with a statement taking effect by toDay are loaded; the rest cannot change. A
+    // country's row in memory, not yet written, says when for it; the others' rows say so.
+    const changing: string[] = [];
+    for (const { code } of this.sql.changingBy.all(toDay)) if (!this.residents.get(code)?.dirty) changing.push(code);
+    for (const { dirty, row } of this.residents.values()) if (dirty && row?.next_change != null && row.next_change <= toDay) changing.push(row.code);
+    changing.sort();
+    for (const code of changing) {
       const resident = this.resident(code);
       if (!resident?.row) continue;
       const view = resident.view;
@@ -548,13 +552,14 @@ export class ReadModel {
   private olderStatements(code: string): OlderStatements<NowKnownStatement> {
     const sql = this.sql.countryStatementsByDay;
     return function* (fromDay, beforeDay) {
-      for (let day = fromDay, position = -1; ; ) {
-        const rows = sql.all(code, day, position, beforeDay, 256);
+      // A revision mostly stops within a day or two: small pages first.
+      for (let day = fromDay, position = -1, page = 16; ; page = Math.min(page * 4, 1024)) {
+        const rows = sql.all(code, day, position, beforeDay, page);
         for (const row of rows) {
           const record = statementRecord(JSON.parse(row.record) as StatementRecord);
           if (counts(record, KNOWN_NOW)) yield nowKnown(record);
         }
-        if (rows.length < 256) return;
+        if (rows.length < page) return;
         ({ effective_at: day, position } = rows[rows.length - 1]);
       }
     };
