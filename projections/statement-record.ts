@@ -57,7 +57,7 @@ export function emptyCountry(country: string): CountryRecord {
 
 /** A record rebuilt from stored statements (parsed JSON), in the same shape as recorded ones. */
 export function countryFrom(country: string, revision: number, stored: StatementRecord[]): CountryRecord {
-  const statements = stored.map(statementRecord);
+  const statements = stored.map((s) => statementRecord(s));
   return { country, revision, statements, index: new Map(statements.map((s, i) => [s.statementId, i])) };
 }
 
@@ -67,8 +67,15 @@ export function countryFrom(country: string, revision: number, stored: Statement
  * thousands of these per answer, and objects of one shape are read many times
  * faster than objects of many.
  */
-export function statementRecord(s: StatementRecord): StatementRecord {
-  return buildRecord(s, s.sources.map((source) => sourceRecord(source, source.position)), s.position, s.recordedAt, s.retraction && retractionRecord(s.retraction));
+export function statementRecord(s: StatementRecord, stamp = true): StatementRecord {
+  return buildRecord(
+    s,
+    s.sources.map((source) => sourceRecord(source, source.position, stamp)),
+    s.position,
+    s.recordedAt,
+    s.retraction && retractionRecord(s.retraction, stamp),
+    stamp,
+  );
 }
 
 function buildRecord(
@@ -111,8 +118,9 @@ function sourceRecord(source: Source, position: number, stamp = true): SourceRec
   return stamp ? stamped(record, source.publishedAt) : record;
 }
 
-function retractionRecord(r: RetractionRecord): RetractionRecord {
-  return stamped({ reason: r.reason, reportedAt: r.reportedAt, source: r.source, position: r.position, recordedAt: r.recordedAt }, r.reportedAt);
+function retractionRecord(r: RetractionRecord, stamp = true): RetractionRecord {
+  const record = { reason: r.reason, reportedAt: r.reportedAt, source: r.source, position: r.position, recordedAt: r.recordedAt };
+  return stamp ? stamped(record, r.reportedAt) : record;
 }
 
 /**

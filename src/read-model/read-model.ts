@@ -359,7 +359,7 @@ export class ReadModel {
       // A retraction or a source changes the statement's row: the full record is read from it.
       const row = this.sql.statementRow.get(statementId);
       if (row && (row.country === code || resident.takenOver.has(statementId))) {
-        const record = statementRecord(JSON.parse(row.record) as StatementRecord);
+        const record = statementRecord(JSON.parse(row.record) as StatementRecord, false); // dates parsed when read: it is not derived over
         const countedBefore = counts(record, KNOWN_NOW);
         evolveStatement(record, decoded);
         const stored = JSON.stringify(record);
@@ -526,7 +526,7 @@ export class ReadModel {
       if (!row) return undefined;
       const counting: NowKnownStatement[] = [];
       for (const { record } of this.sql.countryStatements.iterate(code)) {
-        const full = statementRecord(JSON.parse(record) as StatementRecord);
+        const full = statementRecord(JSON.parse(record) as StatementRecord, false);
         if (counts(full, KNOWN_NOW)) counting.push(nowKnown(full));
       }
       resident = {
@@ -556,7 +556,7 @@ export class ReadModel {
       for (let day = fromDay, position = -1, page = 16; ; page = Math.min(page * 4, 1024)) {
         const rows = sql.all(code, day, position, beforeDay, page);
         for (const row of rows) {
-          const record = statementRecord(JSON.parse(row.record) as StatementRecord);
+          const record = statementRecord(JSON.parse(row.record) as StatementRecord, false); // dates parsed when read: it is not derived over
           if (counts(record, KNOWN_NOW)) yield nowKnown(record);
         }
         if (rows.length < page) return;
