@@ -186,6 +186,7 @@ export function summarise(s: StatementRecord) {
     effectiveAt: s.effectiveAt,
     datePrecision: s.datePrecision,
     reportedAt: s.reportedAt,
-    sources: s.sources.map(({ position: _position, ...source }) => source),
+    // Every field but the log position, built field by field (an object rest is many times slower).
+    sources: s.sources.map((source) => ({ publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote })),
   };
 }
