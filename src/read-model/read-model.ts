@@ -153,6 +153,13 @@ const NOTHING: PositionState = {
   decidingStatementId: null,
 };
 const NOTHING_TEXT = JSON.stringify(NOTHING);
+/** A change row's hash for the fingerprint: of its fields, plus of its data apart (serialised already, and most of the row). */
+const changeRowHash = (id: string, type: string, country: string, position: number, recordedAt: string, data: string) =>
+  sumOf(
+    rowHash('changes', id, `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)}}`),
+    rowHash('changes', `${id} data`, data),
+  );
+
 const changeContent = (type: string, country: string, position: number, recordedAt: string, data: string) =>
   `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)},"data":${data}}`;
 
@@ -245,6 +252,7 @@ export class ReadModel {
       statementById: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE statement_id = ?'),
       changesAfter: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position > ? ORDER BY seq LIMIT ?`),
       changesAtPosition: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position = ? AND seq > ? ORDER BY seq`),
+      insertFingerprint: this.db.prepare<[number, string | null, string]>('INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?)'),
       setFingerprint: this.db.prepare<[number, string | null, string]>(
         'INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?) ON CONFLICT (position) DO UPDATE SET today = excluded.today, hash = excluded.hash',
       ),
@@ -311,7 +319,7 @@ export class ReadModel {
           if (collect) for (const change of changes) emitted.push(change);
         }
         position = event.position;
-        this.sql.setFingerprint.run(position, today, this.fingerprint.hex);
+        this.sql.insertFingerprint.run(position, today, this.fingerprint.hex);
       }
       this.writeCountryRows();
       this.sql.setCheckpoint.run(position, today);
@@ -592,8 +600,8 @@ export class ReadModel {
       if (change.type !== 'statement.recorded' || change.data !== 'null') continue;
       const data = JSON.stringify(changeOfRow(change).data);
       this.sql.setChangeData.run(data, change.seq);
-      this.fingerprint.remove(rowHash('changes', change.id, changeContent(change.type, change.country, change.position, change.recorded_at, change.data)));
-      this.fingerprint.add(rowHash('changes', change.id, changeContent(change.type, change.country, change.position, change.recorded_at, data)));
+      this.fingerprint.remove(changeRowHash(change.id, change.type, change.country, change.position, change.recorded_at, change.data));
+      this.fingerprint.add(changeRowHash(change.id, change.type, change.country, change.position, change.recorded_at, data));
     }
     this.sql.updateStatement.run(stored, statementId);
     this.fingerprint.remove(rowHash('statements', statementId, before.record));
@@ -602,7 +610,7 @@ export class ReadModel {
   /** Stores a change, with its data as `data` says if given (its JSON, or `null` for a statement.recorded change read with its statement's row). */
   private insertChange(change: Change, data = JSON.stringify(change.data)): void {
     this.sql.insertChange.run(change.id, change.type, change.country, change.position, change.recordedAt, data);
-    this.fingerprint.add(rowHash('changes', change.id, changeContent(change.type, change.country, change.position, change.recordedAt, data)));
+    this.fingerprint.add(changeRowHash(change.id, change.type, change.country, change.position, change.recordedAt, data));
   }
 
   /**
@@ -707,7 +715,7 @@ export class ReadModel {
     for (const r of this.db.prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY id').iterate()) {
       // As stored: a statement.recorded change's data is its statement's row, compared and hashed as that row.
       const content = changeContent(r.type, r.country, r.position, r.recorded_at, r.data);
-      yield { table: 'changes', key: r.id, content, hash: () => rowHash('changes', r.id, content) };
+      yield { table: 'changes', key: r.id, content, hash: () => changeRowHash(r.id, r.type, r.country, r.position, r.recorded_at, r.data) };
     }
   }
 
