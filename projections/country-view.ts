@@ -12,7 +12,9 @@
 // Given a way to read them back (`older`), the view keeps in memory only the
 // statements effective from a recent day on (keepFrom): a revision that reaches
 // further back reads the older ones from there, and stops as soon as its fold
-// agrees again. Folds and intervals are kept for every day.
+// agrees again. Intervals are kept for every day; before that recent day, the
+// fold of only every so many effective days (FOLD_SPACING), and another is
+// made again from the nearest kept before it when needed.
 import { PositionFold, type PositionState, type RuleStatement } from './position.js';
 import type { StatementRecord } from './statement-record.js';
 import { KNOWN_NOW } from './time.js';
@@ -30,6 +32,9 @@ export interface Revision {
 /** The statements that count as now known effective from `fromDay` and before `beforeDay`, in valid-time order. */
 export type OlderStatements<S> = (fromDay: string, beforeDay: string) => Iterable<S>;
 
+/** Before the days whose statements are kept, a fold is kept for one effective day in this many. */
+const FOLD_SPACING = 8;
+
 export class CountryView<S extends RuleStatement = StatementRecord> {
   public intervals: Interval[] = [];
   /** The statements that count as now known, in valid-time order: those effective on or after `keptFrom`. */
@@ -42,7 +47,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
   private corrections = false;
   /** The fold at the end of each effective day, in day order: where a revision starts from. */
   private days: string[] = [];
-  private folds: PositionFold<S>[] = [];
+  private folds: Array<PositionFold<S> | undefined> = [];
 
   constructor(private readonly older?: OlderStatements<S>) {}
 
@@ -61,8 +66,48 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
   /** Keeps in memory only the statements effective on or after `day` (a view without `older` keeps all). */
   keepFrom(day: string): void {
     if (!this.older || (this.keptFrom !== null && day <= this.keptFrom)) return;
+    const wasKept = this.keptFrom === null ? 0 : this.firstDayFrom(this.keptFrom);
     this.keptFrom = day;
     this.counted.splice(0, this.insertionPoint({ effectiveAt: day, position: -1 }));
+    this.thin(wasKept, this.firstDayFrom(day));
+  }
+
+  /** The index of the first effective day on or after `day`. */
+  private firstDayFrom(day: string): number {
+    return lowerBound(this.days.length, (i) => this.days[i] < day);
+  }
+
+  /**
+   * Drops the folds of effective days `from` to `to` (exclusive), all before the
+   * days whose statements are kept, but one in FOLD_SPACING. A country with
+   * corrections keeps them all: its sweeps are whole anyway.
+   */
+  private thin(from: number, to: number): void {
+    if (this.corrections || this.keptFrom === null) return;
+    let kept = from - 1;
+    while (kept >= 0 && !this.folds[kept]) kept--;
+    for (let i = from; i < to && this.days[i] < this.keptFrom; i++) {
+      if (!this.folds[i]) continue;
+      // The last one before the days kept stays: today's position is read from it when no statement took effect since.
+      if (kept >= 0 && i - kept < FOLD_SPACING && i !== to - 1) this.folds[i] = undefined;
+      else kept = i;
+    }
+  }
+
+  /** The fold at the end of effective day `i` (none for -1): kept, or made again from the nearest one kept before it. */
+  private foldAt(i: number): PositionFold<S> {
+    if (i < 0) return new PositionFold<S>();
+    const kept = this.folds[i];
+    if (kept) return kept;
+    let k = i - 1;
+    while (k >= 0 && !this.folds[k]) k--;
+    const fold = k >= 0 ? this.folds[k]!.clone() : new PositionFold<S>();
+    // No correction here (their countries keep every fold): the fold is the same in any order.
+    for (const s of this.countedFrom(this.days[k + 1])) {
+      if (s.effectiveAt > this.days[i]) break;
+      fold.add(s);
+    }
+    return fold;
   }
 
   /** Keeps every statement in memory from now on, reading back those that were not. */
@@ -92,6 +137,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     this.fold = fold;
     this.lastDay = lastDay;
     this.corrections = counted.some((s) => s.supersedes);
+    if (this.keptFrom !== null) this.thin(0, this.firstDayFrom(this.keptFrom));
   }
 
   private readonly keepDay = (day: string, fold: PositionFold<S>) => {
@@ -120,7 +166,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     }
     if (this.lastDay !== null && from < this.lastDay) {
       if (kept) this.counted.splice(this.insertionPoint(s), 0, s);
-      return this.corrections ? this.whole(from) : this.reviseFrom(from);
+      return this.corrections ? this.whole(from) : this.reviseFrom(from, { added: s });
     }
     const before = this.tailFrom(from);
     if (kept) this.counted.push(s); // the latest in the log, on the last day or after it
@@ -143,7 +189,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     const i = this.insertionPoint(s);
     if (this.counted[i] !== s) return undefined;
     this.counted.splice(i, 1);
-    return this.corrections ? this.whole(s.effectiveAt) : this.reviseFrom(s.effectiveAt);
+    return this.corrections ? this.whole(s.effectiveAt) : this.reviseFrom(s.effectiveAt, { removed: s });
   }
 
   /**
@@ -151,8 +197,8 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
    * no longer does (retracted): the view is swept again from its day, reading back
    * the statements that count now.
    */
-  removedOlder(day: string): Revision {
-    return this.corrections ? this.whole(day) : this.reviseFrom(day);
+  removedOlder(s: S): Revision {
+    return this.corrections ? this.whole(s.effectiveAt) : this.reviseFrom(s.effectiveAt, { removed: s });
   }
 
   /** Every copy of the statement recorded at `position` (effective on `day`) that this view holds in memory. */
@@ -161,7 +207,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     const kept = this.find(day, position);
     // One that is kept is the only copy: it was never read back.
     if (kept) return copies.add(kept);
-    for (let i = lowerBound(this.days.length, (k) => this.days[k] < day); i < this.folds.length; i++) this.folds[i].collect(position, copies);
+    for (let i = lowerBound(this.days.length, (k) => this.days[k] < day); i < this.folds.length; i++) this.folds[i]?.collect(position, copies);
     this.fold.collect(position, copies);
     return copies;
   }
@@ -191,18 +237,25 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
   }
 
   /**
-   * Sweeps again from `day` on, the statements of that day having changed,
-   * keeping the intervals before it and starting from the fold of the day
-   * before. The sweep stops on the first day whose fold holds the same
-   * statements as it did: the days after it fold the same statements on top
-   * of the same fold, so their folds and intervals are kept as they were.
+   * Sweeps again from `day` on, the statements of that day having changed
+   * (one added or removed), keeping the intervals before it and starting from
+   * the fold of the day before. Beside it goes the fold as it was (without the
+   * statement added, with the one removed): the sweep stops on the first day
+   * the two hold the same statements, since the days after it fold the same
+   * statements on top of the same fold, and their folds and intervals are kept
+   * as they were.
    */
-  private reviseFrom(day: string): Revision {
+  private reviseFrom(day: string, change: { added?: S; removed?: S }): Revision {
     const { days, folds, intervals } = this;
     // The last effective day before `day`, and the first interval that starts on `day` or later.
     const before = lowerBound(days.length, (i) => days[i] < day) - 1;
     const first = lowerBound(intervals.length, (i) => intervals[i].from < day);
-    const fold = before >= 0 ? folds[before].clone() : new PositionFold<S>();
+    const base = this.foldAt(before);
+    const fold = base.clone();
+    const was = base.clone();
+    if (change.removed) was.add(change.removed);
+    // The added statement as read back, if it is older than those kept, is another copy of it: its log position says which.
+    const added = change.added?.position;
     // The interval in force on the day before is the only one kept that the sweep may change (its end).
     const kept = first > 0 ? intervals[first - 1] : undefined;
     const keptAsItWas = kept && { ...kept };
@@ -210,18 +263,20 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     const swept: Interval[] = kept ? [kept] : [];
     const sweptDays: string[] = [];
     const sweptFolds: PositionFold<S>[] = [];
-    const nothing = new PositionFold<S>();
     let oldDay = before; // the last effective day, as it was, on or before the day swept
     let until: string | null = null;
     const statements = this.countedFrom(day);
     for (let next = statements.next(); !next.done; ) {
       const d = next.value.effectiveAt;
-      for (; !next.done && next.value.effectiveAt === d; next = statements.next()) fold.add(next.value);
+      for (; !next.done && next.value.effectiveAt === d; next = statements.next()) {
+        fold.add(next.value);
+        if (next.value.position !== added) was.add(next.value);
+      }
       sweptDays.push(d);
       sweptFolds.push(fold.clone());
       closeDay(swept, d, fold.state(KNOWN_NOW));
       while (oldDay + 1 < days.length && days[oldDay + 1] <= d) oldDay++;
-      if (fold.sameAs(oldDay >= 0 ? folds[oldDay] : nothing)) {
+      if (fold.sameAs(was)) {
         until = d;
         statements.return(undefined);
         break;
@@ -241,14 +296,14 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
       this.fold = fold;
       this.lastDay = days.length > 0 ? days[days.length - 1] : null;
     }
+    this.thin(before + 1, before + 1 + sweptDays.length);
     return { from: day, before: beforeIntervals, after: swept.filter((i) => reaches(i, day)).map((i) => ({ ...i })) };
   }
 
   /** Today's position: the fold at the end of the last effective day up to today. */
   positionOn(today: string): PositionState {
     if (this.lastDay === null || today >= this.lastDay) return this.fold.state(KNOWN_NOW);
-    const last = lowerBound(this.days.length, (i) => this.days[i] <= today) - 1;
-    return (last >= 0 ? this.folds[last] : new PositionFold<S>()).state(KNOWN_NOW);
+    return this.foldAt(lowerBound(this.days.length, (i) => this.days[i] <= today) - 1).state(KNOWN_NOW);
   }
 
   /** The start of the interval in force on `day`, or null. */

@@ -367,9 +367,9 @@ export class ReadModel {
       // A retraction or a source changes the statement's row: the full record is read from it.
       const row = this.sql.statementRow.get(statementId);
       if (row && (row.country === code || resident.takenOver.has(statementId))) {
-        const record = statementRecord(JSON.parse(row.record) as StatementRecord, false); // dates parsed when read: it is not derived over
-        const countedBefore = counts(record, KNOWN_NOW);
-        evolveStatement(record, decoded);
+        const recordBefore = statementRecord(JSON.parse(row.record) as StatementRecord, false); // dates parsed when read: it is not derived over
+        const countedBefore = counts(recordBefore, KNOWN_NOW);
+        const record = evolveStatement(statementRecord(recordBefore, false), decoded);
         const stored = JSON.stringify(record);
         if (stored !== row.record) {
           this.sql.updateStatement.run(stored, statementId);
@@ -387,7 +387,7 @@ export class ReadModel {
             revision = resident.view.remove(kept);
             this.residentStatements -= 1;
             if (taken) resident.takenOver.set(statementId, null);
-          } else if (countedBefore) revision = resident.view.removedOlder(row.effective_at);
+          } else if (countedBefore) revision = resident.view.removedOlder(nowKnown(recordBefore));
         }
       }
     }
