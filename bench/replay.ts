@@ -4,7 +4,8 @@
 //
 //   npx tsx bench/replay.ts            (1,000,000 events)
 //   npx tsx bench/replay.ts --quick    (or BENCH_QUICK=1: 100,000 events)
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { catchUp } from '../src/audit/replay.js';
 import { ReadModel } from '../src/read-model/read-model.js';
@@ -29,14 +30,16 @@ for (let after = 0; ; ) {
 }
 const rawSeconds = (performance.now() - started) / 1000;
 
-const file = path.join(dir, 'read-model.db');
-for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
-const readModel = new ReadModel(file);
+// A fresh target of our own (same disk), removed afterwards: the read model in the log's
+// directory belongs to the start-up benchmark, which may be running beside this one.
+const target = mkdtempSync(path.join(tmpdir(), 'policy-state-replay-bench-'));
+const readModel = new ReadModel(path.join(target, 'read-model.db'), { scratch: true });
 started = performance.now();
 const replayed = await catchUp(store, readModel, await store.headPosition());
 const replaySeconds = (performance.now() - started) / 1000;
 readModel.close();
 await store.close();
+rmSync(target, { recursive: true, force: true });
 
 const rawRate = read / rawSeconds;
 const replayRate = replayed / replaySeconds;

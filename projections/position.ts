@@ -1,9 +1,32 @@
 // Deriving a country's position at valid time `at` as known at `knownAt`,
 // exactly as DOMAIN.md "Deriving a position" says. Pure: statements in,
 // position out, no clock and no I/O.
-import type { Attribution, Scope } from '../events/vocabulary.js';
+import type { Attribution, Scope, Stance } from '../events/vocabulary.js';
 import { INSTANT, type StatementRecord } from './statement-record.js';
 import { instantOf } from './time.js';
+
+/**
+ * What the rules read of a statement. A full StatementRecord is one; the read
+ * model keeps only this much of each statement in memory (nowKnown), and reads
+ * full records from SQLite for answers.
+ */
+export interface RuleStatement {
+  statementId: string;
+  stance: Stance;
+  scope: Scope;
+  speaker: { attribution: Attribution };
+  effectiveAt: string;
+  reportedAt: string;
+  position: number;
+  supersedes?: string;
+  retraction?: { position: number; reportedAt: string };
+  /**
+   * Its sources with when and at which log position each came; or, in a record
+   * that is only ever asked about the position as now known (everything in the
+   * log counts, knownAt Infinity), how many of them count then.
+   */
+  sources: ReadonlyArray<{ position: number; publishedAt: string }> | number;
+}
 
 export type Status = 'unknown' | 'prohibited' | 'restricted' | 'unrestricted';
 
@@ -58,8 +81,8 @@ export interface NotDeciding {
   reason: ExclusionReason;
 }
 
-export interface Derivation extends PositionState {
-  deciding: StatementRecord | null;
+export interface Derivation<S extends RuleStatement = StatementRecord> extends PositionState {
+  deciding: S | null;
   /** Every statement that did not decide the headline, with why. */
   notDeciding: NotDeciding[];
 }
@@ -71,11 +94,11 @@ const ATTRIBUTION_RANK: Record<Attribution, number> = {
   'non-government': 0,
 };
 
-const isStatusBearing = (s: StatementRecord) => s.stance === 'permits' || s.stance === 'prohibits';
-const namesWeapons = (s: StatementRecord) => (s.scope.weapons?.length ?? 0) > 0;
+const isStatusBearing = (s: RuleStatement) => s.stance === 'permits' || s.stance === 'prohibits';
+const namesWeapons = (s: RuleStatement) => (s.scope.weapons?.length ?? 0) > 0;
 
 /** Latest effectiveAt, then stronger attribution, then later log position: > 0 when `a` decides over `b`. */
-export function compareDeciding(a: StatementRecord, b: StatementRecord): number {
+export function compareDeciding(a: RuleStatement, b: RuleStatement): number {
   if (a.effectiveAt !== b.effectiveAt) return a.effectiveAt < b.effectiveAt ? -1 : 1;
   const rank = ATTRIBUTION_RANK[a.speaker.attribution] - ATTRIBUTION_RANK[b.speaker.attribution];
   if (rank !== 0) return rank;
@@ -83,7 +106,7 @@ export function compareDeciding(a: StatementRecord, b: StatementRecord): number 
 }
 
 /** Newer in valid time; on the same day, the later recording. */
-function isNewer(a: StatementRecord, than: StatementRecord | null): boolean {
+function isNewer(a: RuleStatement, than: RuleStatement | null): boolean {
   if (!than) return true;
   if (a.effectiveAt !== than.effectiveAt) return a.effectiveAt > than.effectiveAt;
   return a.position > than.position;
@@ -105,12 +128,12 @@ function permitStatus(scope: Scope, weaponsAside = false): 'restricted' | 'unres
 }
 
 /** Why a statement does not count at all for this query, or undefined when it counts. */
-export function exclusionOf(s: StatementRecord, query: PositionQuery): ExclusionReason | undefined {
+export function exclusionOf(s: RuleStatement, query: PositionQuery): ExclusionReason | undefined {
   const code = exclusionCode(s, query.at, query.knownAt, query.position ?? Number.POSITIVE_INFINITY);
   return code === COUNTED ? undefined : REASONS[code - 1];
 }
 
-function exclusionCode(s: StatementRecord, at: string, knownAt: number, inLog: number): number {
+function exclusionCode(s: RuleStatement, at: string, knownAt: number, inLog: number): number {
   if (s.effectiveAt > at) return NOT_YET_EFFECTIVE;
   if (reportedInstant(s) > knownAt) return NOT_YET_REPORTED;
   const retraction = s.retraction;
@@ -134,23 +157,63 @@ const NOT_IN_LOG = 255;
  * and endorsing statements. Shared by a single derivation and the timeline's
  * sweep over valid time.
  */
-export class PositionFold {
-  deciding: StatementRecord | null = null;
-  private weapons = new Map<string, { status: WeaponStatus; by: StatementRecord }>();
-  private newestReviewing: StatementRecord | null = null;
-  private newestEndorses: StatementRecord | null = null;
+/** A named weapon's status in a fold: the statement that decides it, by the system's name in capitals. */
+interface WeaponEntry<S> {
+  key: string;
+  status: WeaponStatus;
+  by: S;
+}
+
+export class PositionFold<S extends RuleStatement = StatementRecord> {
+  deciding: S | null = null;
+  /**
+   * In the order the systems were first named. Never changed in place: a change
+   * makes a new array, so a clone shares it (a view keeps a fold per day).
+   */
+  private weapons: ReadonlyArray<WeaponEntry<S>> = [];
+  /** The statuses in the order a position lists them, made once per weapons array. */
+  private listed: WeaponStatus[] | undefined;
+  private newestReviewing: S | null = null;
+  private newestEndorses: S | null = null;
 
   /** A fold that goes on from this one without changing it. */
-  clone(): PositionFold {
-    const copy = new PositionFold();
+  clone(): PositionFold<S> {
+    const copy = new PositionFold<S>();
     copy.deciding = this.deciding;
-    copy.weapons = new Map(this.weapons);
+    copy.weapons = this.weapons;
+    copy.listed = this.listed;
     copy.newestReviewing = this.newestReviewing;
     copy.newestEndorses = this.newestEndorses;
     return copy;
   }
 
-  add(s: StatementRecord): void {
+  /**
+   * Whether this fold and `other` hold the same statements in every place, so
+   * that folding the same statements into each gives the same positions.
+   */
+  sameAs(other: PositionFold<S>): boolean {
+    // By log position, which names a statement whichever copy of it a fold holds.
+    if (this.deciding?.position !== other.deciding?.position) return false;
+    if (this.newestReviewing?.position !== other.newestReviewing?.position || this.newestEndorses?.position !== other.newestEndorses?.position) return false;
+    if (this.weapons === other.weapons) return true;
+    if (this.weapons.length !== other.weapons.length) return false;
+    for (let i = 0; i < this.weapons.length; i++) {
+      const mine = this.weapons[i];
+      const their = other.weapons[i];
+      if (mine.key !== their.key || mine.by.position !== their.by.position || mine.status.status !== their.status.status || mine.status.system !== their.status.system) return false;
+    }
+    return true;
+  }
+
+  /** Adds to `into` every copy of the statement recorded at log position `position` that this fold holds. */
+  collect(position: number, into: Set<S>): void {
+    if (this.deciding?.position === position) into.add(this.deciding);
+    if (this.newestReviewing?.position === position) into.add(this.newestReviewing);
+    if (this.newestEndorses?.position === position) into.add(this.newestEndorses);
+    for (const w of this.weapons) if (w.by.position === position) into.add(w.by);
+  }
+
+  add(s: S): void {
     if (s.stance === 'reviewing') {
       if (isNewer(s, this.newestReviewing)) this.newestReviewing = s;
       return;
@@ -169,12 +232,17 @@ export class PositionFold {
     if (s.stance === 'permits' && !none(excludedWeapons)) for (const system of excludedWeapons!) this.setWeapon(system, 'prohibited', s);
   }
 
-  private setWeapon(system: string, status: WeaponStatus['status'], by: StatementRecord): void {
+  private setWeapon(system: string, status: WeaponStatus['status'], by: S): void {
     const key = system.trim().toUpperCase();
-    const current = this.weapons.get(key);
-    if (!current || compareDeciding(by, current.by) > 0) {
+    const at = this.weapons.findIndex((w) => w.key === key);
+    if (at < 0 || compareDeciding(by, this.weapons[at].by) > 0) {
       // Named as the statement that decides it names it, whatever order statements arrive in.
-      this.weapons.set(key, { status: { system, status, statementId: by.statementId }, by });
+      const entry = { key, status: { system, status, statementId: by.statementId }, by };
+      const weapons = this.weapons.slice();
+      if (at < 0) weapons.push(entry);
+      else weapons[at] = entry;
+      this.weapons = weapons;
+      this.listed = undefined;
     }
   }
 
@@ -183,14 +251,15 @@ export class PositionFold {
     return {
       status: !deciding ? 'unknown' : deciding.stance === 'prohibits' ? 'prohibited' : permitStatus(deciding.scope),
       scope: deciding ? deciding.scope : null,
-      weapons: [...this.weapons.values()].map((w) => w.status).sort((a, b) => a.system.localeCompare(b.system)),
+      // Shared by the states of a fold and its clones while the weapons stay as they are: never changed in place.
+      weapons: (this.listed ??= this.weapons.map((w) => w.status).sort((a, b) => a.system.localeCompare(b.system))),
       underReview: this.newestReviewing !== null && isNewer(this.newestReviewing, deciding),
       endorsesLifting: this.newestEndorses !== null && isNewer(this.newestEndorses, deciding),
       confidence: deciding
         ? {
             attribution: deciding.speaker.attribution,
             // Sources published by knownAt; at least one, since the statement itself was known by then.
-            sources: Math.max(1, deciding.sources.filter((src) => src.position <= inLog && publishedInstant(src) <= knownAt).length),
+            sources: Math.max(1, knownSources(deciding, knownAt, inLog)),
           }
         : null,
       decidingStatementId: deciding?.statementId ?? null,
@@ -198,12 +267,21 @@ export class PositionFold {
   }
 }
 
-export function derivePosition(statements: readonly StatementRecord[], query: PositionQuery): Derivation {
+/** How many of a statement's sources were in the log at `inLog` and published by `knownAt`. */
+export function knownSources(s: RuleStatement, knownAt: number, inLog: number): number {
+  const sources = s.sources;
+  if (typeof sources === 'number') return sources; // counted as now known: the only question such a record is asked
+  let known = 0;
+  for (const src of sources) if (src.position <= inLog && publishedInstant(src) <= knownAt) known += 1;
+  return known;
+}
+
+export function derivePosition<S extends RuleStatement>(statements: readonly S[], query: PositionQuery): Derivation<S> {
   const inLog = query.position ?? Number.POSITIVE_INFINITY;
   // One reason code per statement rather than an object each: a derivation over
   // thousands of statements then allocates almost nothing until the list is read.
   const reasons = new Uint8Array(statements.length);
-  const considered: StatementRecord[] = [];
+  const considered: S[] = [];
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i];
     if (s.position > inLog) {
@@ -219,7 +297,7 @@ export function derivePosition(statements: readonly StatementRecord[], query: Po
   const superseded = supersededBy(considered);
   const counted = superseded.size === 0 ? considered : considered.filter((s) => !superseded.has(s.statementId));
 
-  const fold = new PositionFold();
+  const fold = new PositionFold<S>();
   for (const s of counted) fold.add(s);
   const deciding = fold.deciding;
   let listed: NotDeciding[] | undefined;
@@ -233,7 +311,7 @@ export function derivePosition(statements: readonly StatementRecord[], query: Po
   };
 }
 
-function listNotDeciding(statements: readonly StatementRecord[], reasons: Uint8Array, superseded: Set<string>, deciding: StatementRecord | null): NotDeciding[] {
+function listNotDeciding(statements: readonly RuleStatement[], reasons: Uint8Array, superseded: Set<string>, deciding: RuleStatement | null): NotDeciding[] {
   const list: NotDeciding[] = [];
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i];
@@ -245,7 +323,7 @@ function listNotDeciding(statements: readonly StatementRecord[], reasons: Uint8A
   return list;
 }
 
-export function supersededBy(counted: readonly StatementRecord[]): Set<string> {
+export function supersededBy(counted: readonly RuleStatement[]): Set<string> {
   const ids = new Set<string>();
   for (const s of counted) if (s.supersedes) ids.add(s.supersedes);
   return ids;
@@ -261,18 +339,18 @@ function instantFor(owner: object, dayOrInstant: string): number {
 const reportedInstant = (owner: { reportedAt: string }) => instantFor(owner, owner.reportedAt);
 const publishedInstant = (source: { publishedAt: string }) => instantFor(source, source.publishedAt);
 
-function whyNotDeciding(s: StatementRecord, deciding: StatementRecord | null): ExclusionReason {
+function whyNotDeciding(s: RuleStatement, deciding: RuleStatement | null): ExclusionReason {
   if (!isStatusBearing(s)) return 'not-status-bearing';
   if (namesWeapons(s)) return 'weapon-specific';
   // Only reached with a deciding statement: a general status-bearing statement always makes one.
-  const d = deciding as StatementRecord;
+  const d = deciding as RuleStatement;
   if (s.effectiveAt !== d.effectiveAt) return 'older';
   if (ATTRIBUTION_RANK[s.speaker.attribution] !== ATTRIBUTION_RANK[d.speaker.attribution]) return 'weaker-attribution';
   return 'recorded-earlier';
 }
 
 /** The part of a derivation that a change compares: what the position is, not the evidence list. */
-export function stateOf(d: Derivation): PositionState {
+export function stateOf(d: Derivation<RuleStatement>): PositionState {
   const { deciding: _deciding, notDeciding: _notDeciding, ...state } = d;
   return state;
 }

@@ -57,7 +57,7 @@ export function emptyCountry(country: string): CountryRecord {
 
 /** A record rebuilt from stored statements (parsed JSON), in the same shape as recorded ones. */
 export function countryFrom(country: string, revision: number, stored: StatementRecord[]): CountryRecord {
-  const statements = stored.map(statementRecord);
+  const statements = stored.map((s) => statementRecord(s));
   return { country, revision, statements, index: new Map(statements.map((s, i) => [s.statementId, i])) };
 }
 
@@ -67,7 +67,25 @@ export function countryFrom(country: string, revision: number, stored: Statement
  * thousands of these per answer, and objects of one shape are read many times
  * faster than objects of many.
  */
-export function statementRecord(s: StatementRecord): StatementRecord {
+export function statementRecord(s: StatementRecord, stamp = true): StatementRecord {
+  return buildRecord(
+    s,
+    s.sources.map((source) => sourceRecord(source, source.position, stamp)),
+    s.position,
+    s.recordedAt,
+    s.retraction && retractionRecord(s.retraction, stamp),
+    stamp,
+  );
+}
+
+function buildRecord(
+  s: Omit<StatementRecorded, 'sources'>,
+  sources: SourceRecord[],
+  position: number,
+  recordedAt: string,
+  retraction: RetractionRecord | undefined,
+  stamp = true,
+): StatementRecord {
   const record: StatementRecord = {
     statementId: s.statementId,
     country: s.country,
@@ -82,28 +100,27 @@ export function statementRecord(s: StatementRecord): StatementRecord {
       conditions: s.scope.conditions,
     },
     speaker: { name: s.speaker.name, role: s.speaker.role, attribution: s.speaker.attribution },
-    sources: s.sources.map(sourceRecord),
+    sources,
     effectiveAt: s.effectiveAt,
     datePrecision: s.datePrecision,
     reportedAt: s.reportedAt,
     notes: s.notes,
     supersedes: s.supersedes,
-    position: s.position,
-    recordedAt: s.recordedAt,
-    retraction: s.retraction && retractionRecord(s.retraction),
+    position,
+    recordedAt,
+    retraction,
   };
-  return stamped(record, record.reportedAt);
+  return stamp ? stamped(record, record.reportedAt) : record;
 }
 
-function sourceRecord(source: SourceRecord): SourceRecord {
-  return stamped(
-    { publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote, position: source.position },
-    source.publishedAt,
-  );
+function sourceRecord(source: Source, position: number, stamp = true): SourceRecord {
+  const record = { publisher: source.publisher, title: source.title, url: source.url, publishedAt: source.publishedAt, quote: source.quote, position };
+  return stamp ? stamped(record, source.publishedAt) : record;
 }
 
-function retractionRecord(r: RetractionRecord): RetractionRecord {
-  return stamped({ reason: r.reason, reportedAt: r.reportedAt, source: r.source, position: r.position, recordedAt: r.recordedAt }, r.reportedAt);
+function retractionRecord(r: RetractionRecord, stamp = true): RetractionRecord {
+  const record = { reason: r.reason, reportedAt: r.reportedAt, source: r.source, position: r.position, recordedAt: r.recordedAt };
+  return stamp ? stamped(record, r.reportedAt) : record;
 }
 
 /**
@@ -120,16 +137,8 @@ export function evolveCountry(record: CountryRecord, event: DomainEvent): Countr
       // A statement id is recorded once; a second recording of the same id is ignored,
       // the same way on every replay.
       if (record.index.has(event.data.statementId)) return record;
-      const { sources, ...rest } = event.data;
       record.index.set(event.data.statementId, record.statements.length);
-      record.statements.push(
-        statementRecord({
-          ...rest,
-          sources: sources.map((source) => ({ ...source, position: event.position })),
-          position: event.position,
-          recordedAt: event.recordedAt,
-        }),
-      );
+      record.statements.push(recordOf(event));
       return record;
     }
     case 'StatementRetracted': {
@@ -146,9 +155,25 @@ export function evolveCountry(record: CountryRecord, event: DomainEvent): Countr
       return record;
     }
     case 'SourceAttached':
-      statementOf(record, event.data.statementId)?.sources.push(sourceRecord({ ...event.data.source, position: event.position }));
+      statementOf(record, event.data.statementId)?.sources.push(sourceRecord(event.data.source, event.position));
       return record;
   }
+}
+
+/**
+ * The record of a statement as its recording makes it. Unstamped (`stamp`
+ * false), its dates are parsed when read: for a record that is stored and not
+ * derived over.
+ */
+export function recordOf(event: Extract<DomainEvent, { type: 'StatementRecorded' }>, stamp = true): StatementRecord {
+  const data = event.data;
+  return buildRecord(data, data.sources.map((source) => sourceRecord(source, event.position, stamp)), event.position, event.recordedAt, undefined, stamp);
+}
+
+/** Applies a retraction or an attached source to one statement's record, in place, as evolveCountry would. */
+export function evolveStatement(statement: StatementRecord, event: DomainEvent): StatementRecord {
+  evolveCountry({ country: statement.country, revision: -1, statements: [statement], index: new Map([[statement.statementId, 0]]) }, event);
+  return statement;
 }
 
 export function statementOf(record: CountryRecord, statementId: string): StatementRecord | undefined {

@@ -12,6 +12,8 @@ export function knownAtInstant(dayOrInstant: string): number {
 }
 
 export function dayOf(instant: number | string): string {
+  // An instant as toISOString writes it (as the store records them) starts with its UTC day.
+  if (typeof instant === 'string' && instant.length === 24 && instant[23] === 'Z' && instant[10] === 'T' && instant.slice(11, 13) < '24') return instant.slice(0, 10);
   return new Date(instant).toISOString().slice(0, 10);
 }
 

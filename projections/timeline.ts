@@ -1,8 +1,7 @@
 // A country's history as now known: consecutive valid-time intervals
 // [from, to) over which the derived position is constant.
 import type { Scope } from '../events/vocabulary.js';
-import { exclusionOf, PositionFold, samePosition, type PositionState, type Status, type WeaponStatus } from './position.js';
-import type { StatementRecord } from './statement-record.js';
+import { exclusionOf, PositionFold, samePosition, type PositionState, type RuleStatement, type Status, type WeaponStatus } from './position.js';
 
 export interface Interval {
   from: string;
@@ -24,16 +23,16 @@ export interface TimelineQuery {
 
 const LAST_DAY = '9999-12-31';
 
-export interface Sweep {
+export interface Sweep<S extends RuleStatement = RuleStatement> {
   intervals: Interval[];
   /** Every counted statement folded in: the position from the last effective day on. */
-  fold: PositionFold;
+  fold: PositionFold<S>;
   /** The last day any counted statement takes effect, or null. */
   lastDay: string | null;
 }
 
 /** The whole timeline as a list of intervals. */
-export function deriveTimeline(statements: readonly StatementRecord[], query: TimelineQuery): Interval[] {
+export function deriveTimeline(statements: readonly RuleStatement[], query: TimelineQuery): Interval[] {
   return sweepTimeline(statements, query).intervals;
 }
 
@@ -44,33 +43,43 @@ export function deriveTimeline(statements: readonly StatementRecord[], query: Ti
  * result equals deriving the position afresh on every such day (a property
  * test holds the two together), in O(n log n) rather than O(days x n).
  */
-export function sweepTimeline(statements: readonly StatementRecord[], query: TimelineQuery, onDay?: (day: string, fold: PositionFold) => void): Sweep {
+export function sweepTimeline<S extends RuleStatement>(statements: readonly S[], query: TimelineQuery, onDay?: (day: string, fold: PositionFold<S>) => void): Sweep<S> {
   const inLog = query.position ?? Number.POSITIVE_INFINITY;
   const counted = countedInOrder(statements, query.knownAt, inLog);
-  return continueSweep(counted, { intervals: [], fold: new PositionFold(), lastDay: null }, [], query.knownAt, inLog, onDay);
+  return continueSweep(counted, { intervals: [], fold: new PositionFold<S>(), lastDay: null }, [], query.knownAt, inLog, onDay);
 }
 
 /** The statements that count as known at `knownAt`, in valid-time order (log order within a day). */
-export function countedInOrder(statements: readonly StatementRecord[], knownAt: number, inLog = Number.POSITIVE_INFINITY, fromDay?: string): StatementRecord[] {
+export function countedInOrder<S extends RuleStatement>(statements: readonly S[], knownAt: number, inLog = Number.POSITIVE_INFINITY, fromDay?: string): S[] {
   // Whether a statement counts does not depend on the day asked about, beyond its effectiveAt.
   return statements
-    .filter((s) => s.position <= inLog && (!fromDay || s.effectiveAt >= fromDay) && !exclusionOf(s, { at: LAST_DAY, knownAt, position: inLog }))
-    .sort((a, b) => (a.effectiveAt < b.effectiveAt ? -1 : a.effectiveAt > b.effectiveAt ? 1 : a.position - b.position));
+    .filter((s) => s.position <= inLog && (!fromDay || s.effectiveAt >= fromDay) && counts(s, knownAt, inLog))
+    .sort(inValidTimeOrder);
+}
+
+/** Whether a statement counts at all, on some day, as known at `knownAt`. */
+export function counts(s: RuleStatement, knownAt: number, inLog = Number.POSITIVE_INFINITY): boolean {
+  return !exclusionOf(s, { at: LAST_DAY, knownAt, position: inLog });
+}
+
+/** Valid-time order: by effectiveAt, then log order within a day. */
+export function inValidTimeOrder(a: Pick<RuleStatement, 'effectiveAt' | 'position'>, b: Pick<RuleStatement, 'effectiveAt' | 'position'>): number {
+  return a.effectiveAt < b.effectiveAt ? -1 : a.effectiveAt > b.effectiveAt ? 1 : a.position - b.position;
 }
 
 /**
  * Sweeps `counted` (in valid-time order, all on or after the days already
  * swept) on from a sweep already made over `folded`.
  */
-export function continueSweep(
-  counted: readonly StatementRecord[],
-  start: Sweep,
-  folded: StatementRecord[],
+export function continueSweep<S extends RuleStatement>(
+  counted: readonly S[],
+  start: Sweep<S>,
+  folded: S[],
   knownAt: number,
   inLog = Number.POSITIVE_INFINITY,
   /** Told the fold at the end of every day swept (it goes on changing: copy what you keep). */
-  onDay?: (day: string, fold: PositionFold) => void,
-): Sweep {
+  onDay?: (day: string, fold: PositionFold<S>) => void,
+): Sweep<S> {
   const { intervals } = start;
   let fold = start.fold;
   const superseded = new Set<string>();
@@ -78,7 +87,7 @@ export function continueSweep(
   for (let i = 0; i < counted.length; ) {
     const day = counted[i].effectiveAt;
     let refold = false;
-    const today: StatementRecord[] = [];
+    const today: S[] = [];
     for (; i < counted.length && counted[i].effectiveAt === day; i++) {
       const s = counted[i];
       today.push(s);
@@ -90,7 +99,7 @@ export function continueSweep(
     folded.push(...today);
     if (refold) {
       // A correction took back a statement already folded in: fold again without it (rare).
-      fold = new PositionFold();
+      fold = new PositionFold<S>();
       for (const s of folded) if (!superseded.has(s.statementId)) fold.add(s);
     } else {
       for (const s of today) if (!superseded.has(s.statementId)) fold.add(s);

@@ -2,12 +2,17 @@
 // its version: the service then rebuilds the read model in a shadow while the
 // old one keeps serving, and swaps when the shadow has caught up.
 export const PROJECTION_VERSIONS = {
-  statements: 1,
+  // 2: a statement's row is keyed by its log position.
+  statements: 2,
   positions: 1,
   timelines: 1,
   // 2: a country row keeps the start of today's interval, not the whole timeline.
   countries: 2,
-  changes: 1,
+  // 2: change ids are not indexed (they are unique by construction); a statement.recorded
+  // change is stored as a reference to its statement's row.
+  changes: 2,
+  // 2: rows are hashed with XXH3-128 and summed modulo 2^128, not SHA-256 modulo 2^256.
+  fingerprint: 2,
 } as const;
 
 export const PROJECTION_VERSION = Object.entries(PROJECTION_VERSIONS)

@@ -35,7 +35,8 @@ export async function catchUp(store: EventStore, target: ReadModel, position: nu
   for (let after = target.checkpoint().position; after < position; ) {
     const page = await store.readAll({ after, limit: Math.min(options.pageSize ?? 5_000, position - after) });
     if (page.length === 0) break;
-    target.apply(page);
+    // Changes are stored; they are kept and emitted only for whoever listens to this read model.
+    target.apply(page, { changes: target.events.listenerCount('changes') > 0 });
     replayed += page.length;
     after = page[page.length - 1].position;
     options.onProgress?.(after, position);
@@ -47,7 +48,7 @@ export async function catchUp(store: EventStore, target: ReadModel, position: nu
 
 export async function replayAndCompare(store: EventStore, live: ReadModel, options: ReplayOptions = {}): Promise<ReplayReport> {
   const dir = mkdtempSync(path.join(tmpdir(), 'policy-state-replay-'));
-  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version: live.version });
+  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version: live.version, scratch: true });
   try {
     const started = performance.now();
     let replayed = 0;
@@ -97,7 +98,7 @@ export async function replayAndCompare(store: EventStore, live: ReadModel, optio
 /** The fingerprint a fresh replay of the log up to `position` gives, rolled to `today`. */
 export async function replayFingerprint(store: EventStore, position: number, today: string | null, version?: string): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'policy-state-replay-'));
-  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version });
+  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version, scratch: true });
   try {
     await catchUp(store, fresh, position);
     if (today) fresh.advanceTo(today);

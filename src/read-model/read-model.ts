@@ -6,13 +6,15 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent, isKnownEventType } from '../../events/registry.js';
-import { changesOf, changesOfDays, type Change } from '../../projections/changes.js';
-import { CountryView } from '../../projections/country-view.js';
+import { changesOfEvent, dayChanges, summarise, type Change } from '../../projections/changes.js';
+import { CountryView, type OlderStatements, type Revision } from '../../projections/country-view.js';
+import { nowKnown, type NowKnownStatement } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
 import type { PositionState } from '../../projections/position.js';
-import { countryFrom, countryOfStream, emptyCountry, evolveCountry, statementOf, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
-import { dayOf } from '../../projections/time.js';
-import { ContentFingerprint } from './fingerprint.js';
+import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
+import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
+import { counts } from '../../projections/timeline.js';
+import { ContentFingerprint, rowHash, sumOf } from './fingerprint.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
 
 export interface Checkpoint {
@@ -51,8 +53,18 @@ export interface ChangeRow {
   country: string;
   position: number;
   recorded_at: string;
+  /** JSON; `null` for a statement.recorded change whose statement's row holds its data (`record`). */
   data: string;
+  /** The record of the statement a statement.recorded change stored as `null` recorded (CHANGE_COLUMNS). */
+  record?: string | null;
 }
+
+/**
+ * The columns to read changes with: a statement.recorded change is stored
+ * without its data, which is the statement as its row (keyed by the same log
+ * position) records it, and is read with that record.
+ */
+export const CHANGE_COLUMNS = `changes.*, CASE WHEN changes.data = 'null' THEN (SELECT record FROM statements WHERE statements.position = changes.position) END AS record`;
 
 interface CountryRow {
   code: string;
@@ -69,9 +81,65 @@ export interface ReadModelOptions {
   events?: EventEmitter;
   /** The projection version this read model is built with; PROJECTION_VERSION unless a test says otherwise. */
   version?: string;
+  /**
+   * A file built from the first event by one connection and thrown away if the build
+   * fails (a replay, a shadow rebuild): its rollback journal is kept in memory and nothing
+   * is fsynced, so a crash may leave it corrupt. Reopened without this, it is an ordinary
+   * read model in WAL mode.
+   */
+  scratch?: boolean;
+  /**
+   * How many statements, over all countries, the projections keep in memory (those
+   * that count, in the compact form the rules read); past it, the countries used
+   * least recently are dropped after a batch and loaded again from the rows when
+   * next needed.
+   */
+  residentStatements?: number;
+  /** How many statements, over all countries, answers keep as full records (at least one country's). */
+  answerStatements?: number;
+  /**
+   * Statements effective this many days before today or later are kept in memory; a
+   * revision that reaches back further reads the older ones from their rows.
+   */
+  statementDays?: number;
+}
+
+/** What the projections keep in memory of one country to apply the next event. */
+interface Resident {
+  code: string;
+  /** How many statements the country has on record. */
+  statements: number;
+  /**
+   * Statements whose id another country recorded first (never through the API, which
+   * refuses a taken id): their row is not keyed by this country's recording. Null for
+   * one that does not count.
+   */
+  takenOver: Map<string, NowKnownStatement | null>;
+  /** The statements that count, in the form the rules read. */
+  view: CountryView<NowKnownStatement>;
+  /** The country's row as it stands after the last event applied; written at the end of the batch when `dirty`. */
+  row: CountryRow | undefined;
+  rowHash: bigint;
+  /** The hash of the row's current position, which most events leave as it was. */
+  currentHash: bigint;
+  /** The row's current position, parsed (or as derived): every event compares against it. */
+  current: PositionState;
+  dirty: boolean;
+  used: number;
 }
 
 // The content of a row as the fingerprint and the audit diff see it: JSON, built from the stored text.
+/**
+ * A country row's hash for the fingerprint: of its fields, plus of its current
+ * position apart (most events leave that as it was, and it is most of the row).
+ */
+const countryRowHash = (row: CountryRow, currentHash = currentHashOf(row.code, row.current)) =>
+  sumOf(
+    rowHash('countries', row.code, `{"revision":${row.revision},"position":${row.position},"since":${JSON.stringify(row.since)},"statements":${row.statements},"nextChange":${JSON.stringify(row.next_change)}}`),
+    currentHash,
+  );
+const currentHashOf = (code: string, current: string) => rowHash('countries', `${code} current`, current);
+
 const countryContent = (row: Omit<CountryRow, 'code'>) =>
   `{"revision":${row.revision},"position":${row.position},"current":${row.current},"since":${JSON.stringify(row.since)},"statements":${row.statements},"nextChange":${JSON.stringify(row.next_change)}}`;
 
@@ -84,16 +152,42 @@ const NOTHING: PositionState = {
   confidence: null,
   decidingStatementId: null,
 };
-const changeContent = (row: { type: string; country: string; position: number; recordedAt: string; data: string }) =>
-  `{"type":${JSON.stringify(row.type)},"country":${JSON.stringify(row.country)},"position":${row.position},"recordedAt":${JSON.stringify(row.recordedAt)},"data":${row.data}}`;
+const NOTHING_TEXT = JSON.stringify(NOTHING);
+/** A change row's hash for the fingerprint: of its fields, plus of its data apart (serialised already, and most of the row). */
+const changeRowHash = (id: string, type: string, country: string, position: number, recordedAt: string, data: string) =>
+  sumOf(
+    rowHash('changes', id, `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)}}`),
+    rowHash('changes', `${id} data`, data),
+  );
+
+const changeContent = (type: string, country: string, position: number, recordedAt: string, data: string) =>
+  `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)},"data":${data}}`;
+
+/** Whether two positions are the same in every field, so the stored text of one is the other's. */
+function sameState(a: PositionState, b: PositionState): boolean {
+  if (a.status !== b.status || a.underReview !== b.underReview || a.endorsesLifting !== b.endorsesLifting || a.decidingStatementId !== b.decidingStatementId) return false;
+  // Scopes are compared as objects: equal ones are mostly the same object (shared), and a miss only costs a serialisation.
+  if (a.scope !== b.scope || a.weapons.length !== b.weapons.length) return false;
+  if (a.confidence !== b.confidence && (!a.confidence || !b.confidence || a.confidence.attribution !== b.confidence.attribution || a.confidence.sources !== b.confidence.sources)) return false;
+  for (let i = 0; i < a.weapons.length; i++) {
+    const x = a.weapons[i];
+    const y = b.weapons[i];
+    if (x.system !== y.system || x.status !== y.status || x.statementId !== y.statementId) return false;
+  }
+  return true;
+}
 
 export class ReadModel {
   private readonly db: Database.Database;
-  private readonly countries = new Map<string, CountryRecord>();
-  private readonly views = new Map<string, CountryView>();
-  private readonly countryRows = new Map<string, CountryRow>();
-  /** Today's position per country, as stored, kept parsed: every event compares against it. */
-  private readonly currents = new Map<string, PositionState>();
+  /** The projections' state of the countries in memory; the rest are loaded from the rows when needed. */
+  private readonly residents = new Map<string, Resident>();
+  private residentStatements = 0;
+  private readonly residentLimit: number;
+  private uses = 0;
+  /** Full records of the countries answers asked for recently, most recent last; kept current by apply. */
+  private readonly answers = new Map<string, CountryRecord>();
+  private readonly answerLimit: number;
+  private readonly statementDays: number;
   private fingerprint: ContentFingerprint;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
   readonly events: EventEmitter;
@@ -102,43 +196,63 @@ export class ReadModel {
 
   constructor(readonly file: string, options: ReadModelOptions = {}) {
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL is enough here: a lost tail of read-model commits takes its checkpoint with
-    // it, and those events are applied again from the log.
-    this.db.pragma('synchronous = NORMAL');
+    if (options.scratch) {
+      // A rollback still works (a batch that fails must leave no rows); a crash needs no recovery.
+      this.db.pragma('journal_mode = MEMORY');
+      this.db.pragma('synchronous = OFF');
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('cache_size = -8192');
+    } else {
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL is enough here: a lost tail of read-model commits takes its checkpoint with
+      // it, and those events are applied again from the log.
+      this.db.pragma('synchronous = NORMAL');
+    }
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(READ_MODEL_SCHEMA);
     this.migrate();
     this.events = options.events ?? new EventEmitter();
     this.events.setMaxListeners(0);
     this.version = options.version ?? PROJECTION_VERSION;
+    this.residentLimit = options.residentStatements ?? 2_000_000;
+    this.answerLimit = options.answerStatements ?? 100_000;
+    this.statementDays = options.statementDays ?? 92;
     this.sql = {
       checkpoint: this.db.prepare<[], Checkpoint>('SELECT position, today FROM checkpoint WHERE id = 1'),
       setCheckpoint: this.db.prepare<[number, string | null]>('UPDATE checkpoint SET position = ?, today = ? WHERE id = 1'),
       meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
+      countryStatementsByDay: this.db.prepare<[string, string, number, string, number], { effective_at: string; position: number; record: string }>(
+        `SELECT effective_at, position, record FROM statements WHERE country = ? AND (effective_at, position) > (?, ?) AND effective_at < ?
+         ORDER BY effective_at, position LIMIT ?`,
+      ),
       countryRow: this.db.prepare<[string], CountryRow>('SELECT * FROM countries WHERE code = ?'),
-      countryCodes: this.db.prepare<[], { code: string }>('SELECT code FROM countries ORDER BY code'),
+      countryRows: this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code'),
       begin: this.db.prepare('BEGIN'),
       commit: this.db.prepare('COMMIT'),
       changingBy: this.db.prepare<[string], { code: string }>('SELECT code FROM countries WHERE next_change IS NOT NULL AND next_change <= ? ORDER BY code'),
-      upsertStatement: this.db.prepare(
-        `INSERT INTO statements (statement_id, country, effective_at, position, record) VALUES (@statementId, @country, @effectiveAt, @position, @record)
-         ON CONFLICT (statement_id) DO UPDATE SET record = excluded.record`,
+      insertStatement: this.db.prepare<[number, string, string, string, string]>(
+        'INSERT INTO statements (position, statement_id, country, effective_at, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT (statement_id) DO NOTHING',
       ),
+      updateStatement: this.db.prepare<[string, string]>('UPDATE statements SET record = ? WHERE statement_id = ?'),
+      statementRow: this.db.prepare<[string], { position: number; country: string; effective_at: string; record: string }>(
+        'SELECT position, country, effective_at, record FROM statements WHERE statement_id = ?',
+      ),
+      setChangeData: this.db.prepare<[string, number]>('UPDATE changes SET data = ? WHERE seq = ?'),
       upsertCountry: this.db.prepare(
         `INSERT INTO countries (code, revision, position, current, since, statements, next_change)
          VALUES (@code, @revision, @position, @current, @since, @statements, @next_change)
          ON CONFLICT (code) DO UPDATE SET revision = excluded.revision, position = excluded.position, current = excluded.current,
            since = excluded.since, statements = excluded.statements, next_change = excluded.next_change`,
       ),
-      insertChange: this.db.prepare(
-        'INSERT OR IGNORE INTO changes (id, type, country, position, recorded_at, data) VALUES (@id, @type, @country, @position, @recordedAt, @data)',
+      insertChange: this.db.prepare<[string, string, string, number, string, string]>(
+        'INSERT INTO changes (id, type, country, position, recorded_at, data) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       statementById: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE statement_id = ?'),
-      changesAfter: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position > ? ORDER BY seq LIMIT ?'),
-      changesAtPosition: this.db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE position = ? AND seq > ? ORDER BY seq'),
+      changesAfter: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position > ? ORDER BY seq LIMIT ?`),
+      changesAtPosition: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position = ? AND seq > ? ORDER BY seq`),
+      insertFingerprint: this.db.prepare<[number, string | null, string]>('INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?)'),
       setFingerprint: this.db.prepare<[number, string | null, string]>(
         'INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?) ON CONFLICT (position) DO UPDATE SET today = excluded.today, hash = excluded.hash',
       ),
@@ -175,10 +289,18 @@ export class ReadModel {
   }
 
   /**
-   * Applies a batch of events in one transaction. Events at or before the
-   * checkpoint are skipped, which is what makes a re-delivered batch harmless.
+   * Applies a batch of events in one transaction, and returns (and emits) the
+   * changes they caused, unless `changes` is false: then they are only stored.
+   * Events at or before the checkpoint are skipped, which is what makes a
+   * re-delivered batch harmless.
+   * Statement and change rows and the fingerprint after every event are written
+   * as each event is applied; a country's row once, at the end of the batch (or
+   * before a change of day reads the rows), as it stands then. The fingerprint
+   * after each event counts each country's row as it stood after that event.
    */
-  apply(events: readonly StoredEvent[]): Change[] {
+  apply(events: readonly StoredEvent[], options: { changes?: boolean } = {}): Change[] {
+    // Unless someone takes them, the batch's changes are not kept once stored (a rebuild's, a replay's).
+    const collect = options.changes ?? true;
     const emitted: Change[] = [];
     const position = this.write(() => {
       let { position, today } = this.checkpoint();
@@ -187,14 +309,19 @@ export class ReadModel {
         const day = dayOf(event.recordedAt);
         if (today === null) today = day;
         if (day > today) {
-          emitted.push(...this.rollDays(today, day, position));
+          const changes = this.rollDays(today, day, position);
+          if (collect) for (const change of changes) emitted.push(change);
           today = day;
         }
         const country = countryOfStream(event.streamId);
-        if (country && isKnownEventType(event.type)) emitted.push(...this.applyToCountry(country, event, today));
+        if (country && isKnownEventType(event.type)) {
+          const changes = this.applyToCountry(country, event, today);
+          if (collect) for (const change of changes) emitted.push(change);
+        }
         position = event.position;
-        this.sql.setFingerprint.run(position, today, this.fingerprint.hex);
+        this.sql.insertFingerprint.run(position, today, this.fingerprint.hex);
       }
+      this.writeCountryRows();
       this.sql.setCheckpoint.run(position, today);
       return position;
     });
@@ -203,41 +330,89 @@ export class ReadModel {
     return emitted;
   }
 
-  private applyToCountry(country: string, event: StoredEvent, today: string): Change[] {
-    const record = this.country(country) ?? this.register(emptyCountry(country));
-    const view = this.view(record);
+  private applyToCountry(code: string, event: StoredEvent, today: string): Change[] {
+    const resident = this.resident(code) ?? this.newResident(code);
     const decoded = decodeEvent(event);
-    const statementId = (decoded.data as { statementId: string }).statementId;
-    const existing = statementOf(record, statementId);
-    const isNew = decoded.type === 'StatementRecorded' && !existing;
-    const storedBefore = existing ? JSON.stringify(existing) : undefined;
-    const currentBefore = this.currentOf(country);
+    const statementId = decoded.data.statementId;
+    const currentBefore = resident.current;
+    const currentBeforeText = resident.row?.current ?? NOTHING_TEXT;
+    let revision: Revision | undefined;
+    const took: { recorded?: StatementRecord; retracted?: boolean } = {};
+    // Whether the statement's row holds what its statement.recorded change says (it does unless its id was taken).
+    let recordedInRow = false;
 
-    evolveCountry(record, decoded);
-    const statement = statementOf(record, statementId);
-    let before = view.intervals;
-    let after = view.intervals;
-    let from: string | undefined;
-    if ((isNew || decoded.type === 'StatementRetracted') && statement) {
-      // Only days from the statement's effectiveAt on can change.
-      from = statement.effectiveAt;
-      before = view.tailFrom(from);
-      // Recorded in the order it takes effect (the usual case), it extends the view in place.
-      if (!(isNew && view.extend(statement))) view.reviseFrom(from, record.statements);
-      after = view.tailFrom(from);
-    }
-    const current = view.positionOn(today, record.statements);
-    const changes = changesOf(decoded, record, today, { timeline: before, current: currentBefore }, { timeline: after, current }, from);
-
-    if (statement) {
-      const stored = JSON.stringify(statement);
-      if (stored !== storedBefore) {
-        this.sql.upsertStatement.run({ statementId, country, effectiveAt: statement.effectiveAt, position: statement.position, record: stored });
-        this.fingerprint.replace('statements', statementId, storedBefore, stored);
+    if (decoded.type === 'StatementRecorded') {
+      // A statement id is recorded once; a second recording of it in the same country is ignored.
+      if (!resident.takenOver.has(statementId)) {
+        const record = recordOf(decoded, false); // stored, and read once for its compact form
+        const stored = JSON.stringify(record);
+        recordedInRow = this.sql.insertStatement.run(record.position, statementId, code, record.effectiveAt, stored).changes > 0;
+        const taken = recordedInRow ? undefined : this.sql.statementRow.get(statementId)!;
+        if (!taken || taken.country !== code) {
+          if (taken) {
+            this.takeOverRow(statementId, taken, stored);
+            // Its row is not this country's: it cannot be read back, so everything stays in memory.
+            resident.view.keepAll();
+          }
+          this.fingerprint.add(rowHash('statements', statementId, stored));
+          resident.statements += 1;
+          const statement = nowKnown(record);
+          revision = resident.view.add(statement);
+          if (revision) this.residentStatements += 1;
+          if (taken) resident.takenOver.set(statementId, revision ? statement : null);
+          took.recorded = record;
+        }
+      }
+    } else {
+      // A retraction or a source changes the statement's row: the full record is read from it.
+      const row = this.sql.statementRow.get(statementId);
+      if (row && (row.country === code || resident.takenOver.has(statementId))) {
+        const recordBefore = statementRecord(JSON.parse(row.record) as StatementRecord, false); // dates parsed when read: it is not derived over
+        const countedBefore = counts(recordBefore, KNOWN_NOW);
+        const record = evolveStatement(statementRecord(recordBefore, false), decoded);
+        const stored = JSON.stringify(record);
+        if (stored !== row.record) {
+          this.sql.updateStatement.run(stored, statementId);
+          this.fingerprint.remove(rowHash('statements', statementId, row.record));
+          this.fingerprint.add(rowHash('statements', statementId, stored));
+        }
+        // In memory while it counts, if it is recent, and wherever a fold holds it.
+        const taken = resident.takenOver.get(statementId);
+        const copies = taken !== undefined ? new Set(taken ? [taken] : []) : resident.view.copiesOf(row.effective_at, row.position);
+        for (const copy of copies) copy.follow(record);
+        if (decoded.type === 'StatementRetracted' && record.retraction?.position === event.position) {
+          took.retracted = true;
+          const kept = taken !== undefined ? taken : resident.view.find(row.effective_at, row.position);
+          if (kept) {
+            revision = resident.view.remove(kept);
+            this.residentStatements -= 1;
+            if (taken) resident.takenOver.set(statementId, null);
+          } else if (countedBefore) revision = resident.view.removedOlder(nowKnown(recordBefore));
+        }
       }
     }
-    this.storeCountry(record, event.position, current, view, today);
-    for (const change of changes) this.insertChange(change);
+    const answer = this.answers.get(code);
+    if (answer) evolveCountry(answer, decoded);
+
+    const current = resident.view.positionOn(today);
+    const changes = changesOfEvent(
+      decoded,
+      code,
+      took,
+      today,
+      { timeline: revision?.before ?? [], current: currentBefore },
+      { timeline: revision?.after ?? [], current },
+      revision?.from,
+    );
+    this.setRow(resident, decoded.streamRevision, event.position, current, today);
+    for (const change of changes) {
+      if (change.type === 'statement.recorded' && recordedInRow) this.insertChange(change, 'null');
+      else if (change.type === 'position.changed') {
+        // Both positions are the country row's text, before and after: no need to serialise them again.
+        const text = `{"country":${JSON.stringify(code)},"at":${JSON.stringify(today)},"statementId":${JSON.stringify(statementId)},"previous":${currentBeforeText},"current":${resident.row!.current}}`;
+        this.insertChange(change, text);
+      } else this.insertChange(change);
+    }
     return changes;
   }
 
@@ -247,6 +422,7 @@ export class ReadModel {
       const { position, today } = this.checkpoint();
       if (today === null || day <= today) return [];
       const changes = this.rollDays(today, day, position);
+      this.writeCountryRows();
       this.sql.setCheckpoint.run(position, day);
       this.sql.setFingerprint.run(position, day, this.fingerprint.hex);
       return changes;
@@ -255,111 +431,225 @@ export class ReadModel {
     return emitted;
   }
 
-  /** Runs a write transaction; if it fails, in-memory state is dropped so it cannot run ahead of the rows. */
+  /**
+   * Runs a write transaction; if it fails, in-memory state is dropped so it cannot run
+   * ahead of the rows (it is loaded again from them). After a commit, countries used
+   * least recently are dropped from memory if it holds more statements than it may.
+   */
   private write<T>(work: () => T): T {
     const fingerprintBefore = this.fingerprint.hex;
     this.lastCheckpoint = undefined; // inside the transaction, always from the rows
+    let result: T;
     try {
-      const result = this.db.transaction(work).immediate();
+      result = this.db.transaction(work).immediate();
       this.lastCheckpoint = undefined;
-      return result;
     } catch (error) {
       this.fingerprint = ContentFingerprint.fromHex(fingerprintBefore);
-      this.countries.clear();
-      this.views.clear();
-      this.countryRows.clear();
-      this.currents.clear();
+      this.residents.clear();
+      this.residentStatements = 0;
+      this.answers.clear();
       throw error;
+    }
+    this.evict();
+    return result;
+  }
+
+  private evict(): void {
+    const today = this.checkpoint().today;
+    if (today !== null) {
+      const keepFrom = addDays(today, -this.statementDays);
+      this.residentStatements = 0;
+      for (const resident of this.residents.values()) {
+        if (resident.takenOver.size === 0) resident.view.keepFrom(keepFrom);
+        this.residentStatements += resident.view.size;
+      }
+    }
+    if (this.residentStatements <= this.residentLimit) return;
+    const byUse = [...this.residents.values()].sort((a, b) => a.used - b.used);
+    for (const resident of byUse) {
+      if (this.residentStatements <= this.residentLimit) break;
+      this.residents.delete(resident.code);
+      this.residentStatements -= resident.view.size;
     }
   }
 
   private rollDays(fromDay: string, toDay: string, position: number): Change[] {
     const changes: Change[] = [];
-    // Only countries with a statement taking effect by toDay are loaded; the rest cannot change.
-    for (const { code } of this.sql.changingBy.all(toDay)) {
-      const record = this.country(code);
-      if (!record) continue;
-      const view = this.view(record);
-      const dayChanges = changesOfDays(record, view.intervals, fromDay, toDay, position);
-      this.storeCountry(record, this.countryRow(code)!.position, view.positionOn(toDay, record.statements), view, toDay);
-      for (const change of dayChanges) this.insertChange(change);
-      changes.push(...dayChanges);
+    // Only countries with a statement taking effect by toDay are loaded; the rest cannot change. A
+    // country's row in memory, not yet written, says when for it; the others' rows say so.
+    const changing: string[] = [];
+    for (const { code } of this.sql.changingBy.all(toDay)) if (!this.residents.get(code)?.dirty) changing.push(code);
+    for (const { dirty, row } of this.residents.values()) if (dirty && row?.next_change != null && row.next_change <= toDay) changing.push(row.code);
+    changing.sort();
+    for (const code of changing) {
+      const resident = this.resident(code);
+      if (!resident?.row) continue;
+      const view = resident.view;
+      const dayChanged = dayChanges(code, view.intervals, fromDay, toDay, position, (day) => view.positionOn(day));
+      this.setRow(resident, resident.row.revision, resident.row.position, view.positionOn(toDay), toDay);
+      for (const change of dayChanged) this.insertChange(change);
+      changes.push(...dayChanged);
     }
     return changes;
   }
 
-  private storeCountry(record: CountryRecord, position: number, current: PositionState, view: CountryView, today: string): void {
+  /** Sets a country's row as it stands now, and its part of the fingerprint; the row is written by writeCountryRows. */
+  private setRow(resident: Resident, revision: number, position: number, current: PositionState, today: string): void {
+    const previous = resident.row;
+    // Today's position is serialised again only when it changed.
+    const same = previous !== undefined && sameState(resident.current, current);
     const row: CountryRow = {
-      code: record.country,
-      revision: record.revision,
+      code: resident.code,
+      revision,
       position,
-      current: JSON.stringify(current),
-      since: view.since(today),
-      statements: record.statements.length,
-      next_change: view.nextChangeAfter(today),
+      current: same ? previous.current : JSON.stringify(current),
+      since: resident.view.since(today),
+      statements: resident.statements,
+      next_change: resident.view.nextChangeAfter(today),
     };
-    const previous = this.countryRow(record.country);
-    this.sql.upsertCountry.run(row);
-    this.fingerprint.replace('countries', row.code, previous ? countryContent(previous) : undefined, countryContent(row));
-    this.countryRows.set(row.code, row);
-    this.currents.set(row.code, current);
+    const currentHash = same ? resident.currentHash : currentHashOf(row.code, row.current);
+    const hash = countryRowHash(row, currentHash);
+    if (previous) this.fingerprint.remove(resident.rowHash);
+    this.fingerprint.add(hash);
+    resident.row = row;
+    resident.rowHash = hash;
+    resident.currentHash = currentHash;
+    if (!same) resident.current = current;
+    resident.dirty = true;
   }
 
-  private currentOf(code: string): PositionState {
-    let current = this.currents.get(code);
-    if (!current) {
-      const row = this.countryRow(code);
-      current = row ? (JSON.parse(row.current) as PositionState) : NOTHING;
-      this.currents.set(code, current);
+  private writeCountryRows(): void {
+    for (const resident of this.residents.values()) {
+      if (!resident.dirty) continue;
+      this.sql.upsertCountry.run(resident.row!);
+      resident.dirty = false;
     }
-    return current;
   }
 
-  private view(record: CountryRecord): CountryView {
-    return this.views.get(record.country) ?? this.resweep(record);
+  /** A country's state in memory, loaded from its rows if it is not; undefined for a country with no row. */
+  private resident(code: string): Resident | undefined {
+    let resident = this.residents.get(code);
+    if (!resident) {
+      const row = this.sql.countryRow.get(code);
+      if (!row) return undefined;
+      const counting: NowKnownStatement[] = [];
+      for (const { record } of this.sql.countryStatements.iterate(code)) {
+        const full = statementRecord(JSON.parse(record) as StatementRecord, false);
+        if (counts(full, KNOWN_NOW)) counting.push(nowKnown(full));
+      }
+      resident = {
+        code,
+        statements: row.statements,
+        takenOver: new Map(),
+        view: CountryView.of(counting, this.olderStatements(code)),
+        row,
+        rowHash: countryRowHash(row),
+        currentHash: currentHashOf(code, row.current),
+        current: JSON.parse(row.current) as PositionState,
+        dirty: false,
+        used: 0,
+      };
+      this.residents.set(code, resident);
+      this.residentStatements += resident.view.size;
+    }
+    resident.used = ++this.uses;
+    return resident;
   }
 
-  private resweep(record: CountryRecord): CountryView {
-    const view = CountryView.of(record.statements);
-    this.views.set(record.country, view);
-    return view;
+  /** Reads back a country's statements that count, older than those it keeps in memory, by day, a page at a time. */
+  private olderStatements(code: string): OlderStatements<NowKnownStatement> {
+    const sql = this.sql.countryStatementsByDay;
+    return function* (fromDay, beforeDay) {
+      // A revision mostly stops within a day or two: small pages first.
+      for (let day = fromDay, position = -1, page = 16; ; page = Math.min(page * 4, 1024)) {
+        const rows = sql.all(code, day, position, beforeDay, page);
+        for (const row of rows) {
+          const record = statementRecord(JSON.parse(row.record) as StatementRecord, false); // dates parsed when read: it is not derived over
+          if (counts(record, KNOWN_NOW)) yield nowKnown(record);
+        }
+        if (rows.length < page) return;
+        ({ effective_at: day, position } = rows[rows.length - 1]);
+      }
+    };
   }
 
-  private register(record: CountryRecord): CountryRecord {
-    this.countries.set(record.country, record);
+  private newResident(code: string): Resident {
+    const resident: Resident = {
+      code,
+      statements: 0,
+      takenOver: new Map(),
+      view: CountryView.of<NowKnownStatement>([], this.olderStatements(code)),
+      row: undefined,
+      rowHash: 0n,
+      currentHash: 0n,
+      current: NOTHING,
+      dirty: false,
+      used: ++this.uses,
+    };
+    this.residents.set(code, resident);
+    return resident;
+  }
+
+  /**
+   * A statement id already on record for another country is recorded again: its
+   * row takes the new record, as it always has. The change that recorded the
+   * first one was stored to be read with that row: it gets its data written out.
+   */
+  private takeOverRow(statementId: string, before: { position: number; record: string }, stored: string): void {
+    for (const change of this.sql.changesAtPosition.all(before.position, 0)) {
+      if (change.type !== 'statement.recorded' || change.data !== 'null') continue;
+      const data = JSON.stringify(changeOfRow(change).data);
+      this.sql.setChangeData.run(data, change.seq);
+      this.fingerprint.remove(changeRowHash(change.id, change.type, change.country, change.position, change.recorded_at, change.data));
+      this.fingerprint.add(changeRowHash(change.id, change.type, change.country, change.position, change.recorded_at, data));
+    }
+    this.sql.updateStatement.run(stored, statementId);
+    this.fingerprint.remove(rowHash('statements', statementId, before.record));
+  }
+
+  /** Stores a change, with its data as `data` says if given (its JSON, or `null` for a statement.recorded change read with its statement's row). */
+  private insertChange(change: Change, data = JSON.stringify(change.data)): void {
+    this.sql.insertChange.run(change.id, change.type, change.country, change.position, change.recordedAt, data);
+    this.fingerprint.add(changeRowHash(change.id, change.type, change.country, change.position, change.recordedAt, data));
+  }
+
+  /**
+   * A country's statements as full records, for answers: read from the rows, and
+   * kept for the countries asked for most recently (and evolved with every event
+   * applied to them).
+   */
+  country(code: string): CountryRecord | undefined {
+    const cached = this.answers.get(code);
+    if (cached) {
+      this.answers.delete(code);
+      this.answers.set(code, cached);
+      return cached;
+    }
+    const row = this.sql.countryRow.get(code);
+    if (!row) return undefined;
+    const statements: StatementRecord[] = [];
+    for (const { record } of this.sql.countryStatements.iterate(code)) statements.push(JSON.parse(record) as StatementRecord);
+    const record = countryFrom(code, row.revision, statements);
+    let held = record.statements.length;
+    for (const other of this.answers.values()) held += other.statements.length;
+    for (const [other, kept] of this.answers) {
+      if (held <= this.answerLimit) break;
+      this.answers.delete(other);
+      held -= kept.statements.length;
+    }
+    this.answers.set(code, record);
     return record;
   }
 
-  private countryRow(code: string): CountryRow | undefined {
-    let row = this.countryRows.get(code);
-    if (!row) {
-      row = this.sql.countryRow.get(code);
-      if (row) this.countryRows.set(code, row);
-    }
-    return row;
-  }
-
-  private insertChange(change: Change): void {
-    const data = JSON.stringify(change.data);
-    const inserted = this.sql.insertChange.run({ ...change, data }).changes > 0;
-    if (inserted) this.fingerprint.replace('changes', change.id, undefined, changeContent({ ...change, data }));
-  }
-
-  /** A country's statements as the read model holds them; cached after the first read. */
-  country(code: string): CountryRecord | undefined {
-    const cached = this.countries.get(code);
-    if (cached) return cached;
-    const row = this.countryRow(code);
-    if (!row) return undefined;
-    const statements = this.sql.countryStatements.all(code).map((r) => JSON.parse(r.record) as StatementRecord);
-    return this.register(countryFrom(code, row.revision, statements));
-  }
-
   countrySummaries(): CountrySummary[] {
-    return this.sql.countryCodes.all().map(({ code }) => {
-      const row = this.countryRow(code)!;
-      return { code, revision: row.revision, position: row.position, current: JSON.parse(row.current) as PositionState, since: row.since, statements: row.statements };
-    });
+    return this.sql.countryRows.all().map((row) => ({
+      code: row.code,
+      revision: row.revision,
+      position: row.position,
+      current: JSON.parse(row.current) as PositionState,
+      since: row.since,
+      statements: row.statements,
+    }));
   }
 
   statement(statementId: string): StatementRecord | undefined {
@@ -417,13 +707,15 @@ export class ReadModel {
   /** Every row as (table, key, content), ordered by table then key: what the fingerprint sums over. */
   *contentRows(): Generator<ContentRow> {
     for (const r of this.db.prepare<[], { key: string; content: string }>('SELECT statement_id AS key, record AS content FROM statements ORDER BY statement_id').iterate()) {
-      yield { table: 'statements', key: r.key, content: r.content };
+      yield { table: 'statements', key: r.key, content: r.content, hash: () => rowHash('statements', r.key, r.content) };
     }
     for (const r of this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code').iterate()) {
-      yield { table: 'countries', key: r.code, content: countryContent(r) };
+      yield { table: 'countries', key: r.code, content: countryContent(r), hash: () => countryRowHash(r) };
     }
     for (const r of this.db.prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY id').iterate()) {
-      yield { table: 'changes', key: r.id, content: changeContent({ ...r, recordedAt: r.recorded_at }) };
+      // As stored: a statement.recorded change's data is its statement's row, compared and hashed as that row.
+      const content = changeContent(r.type, r.country, r.position, r.recorded_at, r.data);
+      yield { table: 'changes', key: r.id, content, hash: () => changeRowHash(r.id, r.type, r.country, r.position, r.recorded_at, r.data) };
     }
   }
 
@@ -434,7 +726,7 @@ export class ReadModel {
    */
   recomputeFingerprint(): string {
     const fingerprint = new ContentFingerprint();
-    for (const row of this.contentRows()) fingerprint.replace(row.table, row.key, undefined, row.content);
+    for (const row of this.contentRows()) fingerprint.add(row.hash());
     return fingerprint.hex;
   }
 
@@ -454,9 +746,9 @@ export class ReadModel {
         .all()
         .map((r) => ({ ...r, current: JSON.parse(r.current) })),
       changes: this.db
-        .prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY seq')
+        .prepare<[], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes ORDER BY seq`)
         .all()
-        .map(({ seq: _seq, data, ...r }) => ({ ...r, data: JSON.parse(data) })),
+        .map((r) => ({ id: r.id, type: r.type, country: r.country, position: r.position, recorded_at: r.recorded_at, data: changeOfRow(r).data })),
     };
   }
 
@@ -469,15 +761,24 @@ export interface ContentRow {
   table: 'statements' | 'countries' | 'changes';
   key: string;
   content: string;
+  /** The row's part of the fingerprint. */
+  hash: () => bigint;
 }
 
 export interface ReadModelDump {
   checkpoint: Checkpoint;
   statements: StatementRecord[];
   countries: Array<{ code: string; revision: number; position: number; current: PositionState; since: string | null; statements: number; next_change: string | null }>;
-  changes: Array<Omit<ChangeRow, 'seq' | 'data'> & { data: unknown }>;
+  changes: Array<Omit<ChangeRow, 'seq' | 'data' | 'record'> & { data: unknown }>;
 }
 
+/** A change as stored (read with CHANGE_COLUMNS). */
 export function changeOfRow(r: ChangeRow): Change {
-  return { id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data: JSON.parse(r.data) as Record<string, unknown> };
+  const data = r.data === 'null' && r.record ? recordedData(r.country, JSON.parse(r.record) as StatementRecord) : (JSON.parse(r.data) as Record<string, unknown>);
+  return { id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data };
+}
+
+/** A statement.recorded change's data: the statement as recorded, its sources those that came with it. */
+function recordedData(country: string, statement: StatementRecord): Record<string, unknown> {
+  return { country, statement: summarise({ ...statement, sources: statement.sources.filter((source) => source.position === statement.position) }) };
 }

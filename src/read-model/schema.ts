@@ -15,15 +15,18 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 );
 
+-- A statement's row is keyed by the log position that recorded it (the rowid), so
+-- rows are appended in log order and pages in that order need no index.
 CREATE TABLE IF NOT EXISTS statements (
-  statement_id TEXT PRIMARY KEY,
+  position     INTEGER PRIMARY KEY,
+  statement_id TEXT NOT NULL UNIQUE,
   country      TEXT NOT NULL,
   effective_at TEXT NOT NULL,
-  position     INTEGER NOT NULL,
   record       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS statements_by_country ON statements (country, position);
-CREATE INDEX IF NOT EXISTS statements_by_position ON statements (position);
+-- A revision that reaches back further than the statements kept in memory reads them by day.
+CREATE INDEX IF NOT EXISTS statements_by_country_and_day ON statements (country, effective_at, position);
 
 CREATE TABLE IF NOT EXISTS countries (
   code       TEXT PRIMARY KEY,
@@ -38,9 +41,11 @@ CREATE TABLE IF NOT EXISTS countries (
   next_change TEXT
 );
 
+-- A change's id is unique by construction (its event's log position, its type and
+-- country, or its day) and nothing looks a change up by it, so it has no index.
 CREATE TABLE IF NOT EXISTS changes (
   seq         INTEGER PRIMARY KEY,
-  id          TEXT NOT NULL UNIQUE,
+  id          TEXT NOT NULL,
   type        TEXT NOT NULL,
   country     TEXT NOT NULL,
   position    INTEGER NOT NULL,

@@ -29,7 +29,7 @@ export function rebuildInShadow(store: EventStore, models: ReadModelSwitch, runn
   let cancelled = false;
   const done = (async () => {
     removeDatabase(shadowFile); // a shadow left by an interrupted rebuild starts over
-    const shadow = new ReadModel(shadowFile, { version });
+    const shadow = new ReadModel(shadowFile, { version, scratch: true });
     const started = performance.now();
     logger.info({ from: models.current.builtWith(), to: shadow.version }, 'projection version changed: rebuilding the read model in a shadow while the old one serves');
     try {

@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import type { EventEmitter } from 'node:events';
 import type { Change } from '../../projections/changes.js';
-import { changeOfRow, type ChangeRow } from '../read-model/read-model.js';
+import { CHANGE_COLUMNS, changeOfRow, type ChangeRow } from '../read-model/read-model.js';
 
 export interface FeedChange extends Change {
   seq: number;
@@ -36,10 +36,10 @@ export class ChangeFeed {
 
   private prepare(db: Database.Database) {
     return {
-      after: db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+      after: db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`),
       firstAfterPosition: db.prepare<[number], { seq: number }>('SELECT MIN(seq) AS seq FROM changes WHERE position > ?'),
       last: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM changes'),
-      atPosition: db.prepare<[number], ChangeRow>('SELECT * FROM changes WHERE position = ? ORDER BY seq'),
+      atPosition: db.prepare<[number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position = ? ORDER BY seq`),
       // The read model keeps a fingerprint row for every event it applied, at the event's position.
       eventBefore: db.prepare<[number], { position: number | null }>('SELECT MAX(position) AS position FROM fingerprints WHERE position < ?'),
     };

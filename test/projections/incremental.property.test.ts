@@ -6,11 +6,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent } from '../../events/registry.js';
-import { positionToday, timelineOf } from '../../projections/changes.js';
+import { positionToday, timelineOf, type Change } from '../../projections/changes.js';
 import { emptyCountry, evolveCountry } from '../../projections/statement-record.js';
 import { dayOf } from '../../projections/time.js';
 import { intervalAt } from '../../projections/timeline.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
+import { changesByDefinition } from '../helpers/changes-by-definition.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const COUNTRIES = ['US', 'FR', 'DE'];
@@ -27,6 +28,8 @@ const recordCommand = fc.record({
   regions: fc.boolean(),
   weapons: fc.constantFrom([], ['ATACMS'], ['HIMARS']),
   excludedWeapons: fc.constantFrom([], ['ATACMS']),
+  // Rarely, a correction of an earlier statement of the same country.
+  corrects: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat() }),
 });
 const retractCommand = fc.record({ kind: fc.constant('retract' as const), pick: fc.nat(), reportedAt: fc.constantFrom(...DAYS.slice(0, 6)) });
 const attachCommand = fc.record({ kind: fc.constant('attach' as const), pick: fc.nat(), publishedAt: fc.constantFrom(...DAYS.slice(0, 6)) });
@@ -59,6 +62,8 @@ function toLog(commands: Array<Record<string, unknown>>): StoredEvent[] {
     if (c.kind === 'next-day') day += 86_400_000;
     else if (c.kind === 'record') {
       const id = `s${recorded.length + 1}`;
+      const ours = recorded.filter((r) => r.country === c.country);
+      const supersedes = c.corrects !== undefined && ours.length > 0 ? ours[(c.corrects as number) % ours.length].id : undefined;
       recorded.push({ id, country: c.country as string });
       const scope = {
         ...(c.regions ? { regions: ['near Kharkiv'] } : {}),
@@ -75,6 +80,7 @@ function toLog(commands: Array<Record<string, unknown>>): StoredEvent[] {
         effectiveAt: c.effectiveAt,
         datePrecision: 'day',
         reportedAt: c.reportedAt,
+        ...(supersedes ? { supersedes } : {}),
       });
     } else if (recorded.length > 0) {
       const target = recorded[(c.pick as number) % recorded.length];
@@ -96,11 +102,31 @@ describe('the read model, fed event by event, equals a derivation from scratch',
           run += 1;
           const oneByOne = new ReadModel(path.join(dir, `one-${run}.db`));
           const allAtOnce = new ReadModel(path.join(dir, `all-${run}.db`));
+          // Keeps one statement in memory at most: every country is loaded again from its rows for each event.
+          const evicting = new ReadModel(path.join(dir, `evicting-${run}.db`), { residentStatements: 1, answerStatements: 1, scratch: true });
+          // Keeps none effective before today in memory: a revision reads them back from their rows.
+          const recentOnly = new ReadModel(path.join(dir, `recent-${run}.db`), { statementDays: 0, scratch: true });
           try {
-            for (const event of log) oneByOne.apply([event]);
-            allAtOnce.apply(log);
+            const emitted = log.flatMap((event) => oneByOne.apply([event]));
+            // Every change, its id and payload included, is the one the definition gives.
+            expect(emitted).toEqual(changesByDefinition(log));
+            expect(allAtOnce.apply(log)).toEqual(emitted);
+            // Stored, some in a compact form, they read back as emitted.
+            expect(oneByOne.changes(0, 10_000)).toEqual(emitted);
+            const evicted: Change[] = [];
+            for (const [i, event] of log.entries()) {
+              evicted.push(...evicting.apply([event]));
+              // Answers read full records, kept for the country asked last and evolved by the events after.
+              evicting.country(COUNTRIES[i % COUNTRIES.length]);
+            }
+            expect(evicted).toEqual(emitted);
+            expect(log.flatMap((event) => recentOnly.apply([event]))).toEqual(emitted);
             const incremental = oneByOne.dump();
             expect(incremental).toEqual(allAtOnce.dump());
+            expect(evicting.dump()).toEqual(incremental);
+            expect(recentOnly.dump()).toEqual(incremental);
+            expect(recentOnly.fingerprintAt().fingerprint).toBe(oneByOne.fingerprintAt().fingerprint);
+            expect(evicting.fingerprintAt().fingerprint).toBe(oneByOne.fingerprintAt().fingerprint);
             // The fingerprint kept event by event is the one computed afresh from the rows.
             expect(oneByOne.fingerprintAt().fingerprint).toBe(oneByOne.recomputeFingerprint());
             expect(allAtOnce.fingerprintAt().fingerprint).toBe(oneByOne.fingerprintAt().fingerprint);
@@ -122,9 +148,17 @@ describe('the read model, fed event by event, equals a derivation from scratch',
                 [...fromScratch.statements].sort((a, b) => (a.statementId < b.statementId ? -1 : 1)),
               );
             }
+            for (const country of COUNTRIES) {
+              const answered = evicting.country(country);
+              const events = log.filter((e) => e.streamId === `country-${country}`).map(decodeEvent);
+              if (events.length === 0) expect(answered).toBeUndefined();
+              else expect(answered).toEqual(events.reduce(evolveCountry, emptyCountry(country)));
+            }
           } finally {
             oneByOne.close();
             allAtOnce.close();
+            evicting.close();
+            recentOnly.close();
           }
         }),
         {
@@ -135,10 +169,10 @@ describe('the read model, fed event by event, equals a derivation from scratch',
             [
               [
                 { kind: 'next-day' },
-                { kind: 'record', country: 'FR', stance: 'prohibits', attribution: 'official', effectiveAt: '2026-03-03', reportedAt: '2024-05-01', regions: true, weapons: [], excludedWeapons: [] },
-                { kind: 'record', country: 'FR', stance: 'prohibits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: true, weapons: [], excludedWeapons: [] },
+                { kind: 'record', country: 'FR', stance: 'prohibits', attribution: 'official', effectiveAt: '2026-03-03', reportedAt: '2024-05-01', regions: true, weapons: [], excludedWeapons: [], corrects: undefined },
+                { kind: 'record', country: 'FR', stance: 'prohibits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: true, weapons: [], excludedWeapons: [], corrects: undefined },
                 { kind: 'next-day' },
-                { kind: 'record', country: 'US', stance: 'permits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: false, weapons: [], excludedWeapons: [] },
+                { kind: 'record', country: 'US', stance: 'permits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: false, weapons: [], excludedWeapons: [], corrects: undefined },
               ],
             ],
           ],
