@@ -191,26 +191,18 @@ export class DispatchJournal {
    * with everything this replica wrote, so a claim just settled is not taken for lost.
    */
   private adoptOrphans(): void {
-    const { db, feed, now, logger } = this.options;
+    const { db, logger } = this.options;
     const mine = db.dispatcher(this.replicaId);
     if (!mine || mine.revision !== this.revision) return;
     const claimed = new Set(db.claims().map((c) => c.position));
     const orphans = (JSON.parse(mine.unsettled) as number[]).filter((p) => !claimed.has(p) && this.options.covers(p));
     if (orphans.length === 0) return;
-    const queued = db.transaction(() => {
-      const messageIds = orphans.map((p) => {
-        const ids = changesOfEvent(feed, p).map((c) => c.id);
-        db.putClaim(p, ids);
-        return ids;
-      });
-      return promote(db, this.options.endpoints, messageIds.flat(), this.options.room, now());
-    });
+    this.sendNow(orphans);
     logger.warn({ positions: orphans.length }, 'this replica\'s journal holds webhook deliveries its webhooks.db had lost; sending them again');
-    if (queued.rows.length > 0 || queued.waiting.size > 0) this.options.created(queued.rows, queued.waiting);
   }
 
   private async takeOverTheDead(): Promise<void> {
-    const { db, store, feed, now, logger, leaseMs } = this.options;
+    const { db, store, now, logger, leaseMs } = this.options;
     for (const row of db.dispatchers()) {
       const positions = JSON.parse(row.unsettled) as number[];
       if (row.replica_id === this.replicaId || positions.length === 0) continue;
@@ -227,14 +219,27 @@ export class DispatchJournal {
         if (error instanceof StreamConflictError) continue; // it spoke meanwhile, or another replica was first: the empty claims settle
         throw error;
       }
-      const queued = db.transaction(() => {
-        const messageIds = new Map(positions.map((p) => [p, changesOfEvent(feed, p).map((c) => c.id)]));
-        for (const [p, ids] of messageIds) db.putClaim(p, ids);
-        db.putDispatcher({ ...row, revision: row.revision + 1, unsettled: '[]' });
-        return promote(db, this.options.endpoints, [...messageIds.values()].flat(), this.options.room, now());
-      });
-      logger.warn({ from: row.replica_id, positions: positions.length, deliveries: queued.rows.length + queued.waiting.size }, 'took over the webhook deliveries of a replica whose lease ran out');
-      if (queued.rows.length > 0 || queued.waiting.size > 0) this.options.created(queued.rows, queued.waiting);
+      const deliveries = this.sendNow(positions, () => db.putDispatcher({ ...row, revision: row.revision + 1, unsettled: '[]' }));
+      logger.warn({ from: row.replica_id, positions: positions.length, deliveries }, 'took over the webhook deliveries of a replica whose lease ran out');
     }
+  }
+
+  /**
+   * Makes these log events this replica's to send, in one transaction (with `also`):
+   * their changes' standby rows become deliveries, from the first attempt. Returns how many.
+   */
+  private sendNow(positions: readonly number[], also?: () => void): number {
+    const { db, feed, now } = this.options;
+    const queued = db.transaction(() => {
+      const messageIds = positions.map((p) => {
+        const ids = changesOfEvent(feed, p).map((c) => c.id);
+        db.putClaim(p, ids);
+        return ids;
+      });
+      also?.();
+      return promote(db, this.options.endpoints, messageIds.flat(), this.options.room, now());
+    });
+    if (queued.rows.length > 0 || queued.waiting.size > 0) this.options.created(queued.rows, queued.waiting);
+    return queued.rows.length + queued.waiting.size;
   }
 }
