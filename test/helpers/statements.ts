@@ -1,4 +1,5 @@
 // Builders for statement histories: given these events, then this position.
+import type { StoredEvent } from '../../events/envelope.js';
 import type { DomainEvent } from '../../events/registry.js';
 import type { StatementRecorded } from '../../events/statement-recorded.js';
 import { emptyCountry, evolveCountry, type CountryRecord } from '../../projections/statement-record.js';
@@ -53,4 +54,19 @@ export class History {
   get record(): CountryRecord {
     return this.events.reduce(evolveCountry, emptyCountry(this.country));
   }
+}
+
+/** An event of a country's stream as the store holds it: position, revision and time given by the caller. */
+export function storedCountryEvent(country: string, type: string, data: unknown, at: { position: number; revision: number; recordedAt: string }): StoredEvent {
+  return {
+    eventId: `e${at.position}`,
+    type,
+    schemaVersion: type === 'StatementRecorded' ? 2 : 1,
+    data,
+    metadata: {},
+    streamId: `country-${country}`,
+    streamRevision: at.revision,
+    position: at.position,
+    recordedAt: at.recordedAt,
+  };
 }

@@ -12,6 +12,7 @@ import { dayOf } from '../../projections/time.js';
 import { intervalAt } from '../../projections/timeline.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
 import { changesByDefinition } from '../helpers/changes-by-definition.js';
+import { storedCountryEvent } from '../helpers/statements.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const COUNTRIES = ['US', 'FR', 'DE'];
@@ -46,17 +47,7 @@ function toLog(commands: Array<Record<string, unknown>>): StoredEvent[] {
   const push = (country: string, type: string, data: unknown) => {
     const revision = (revisions.get(country) ?? -1) + 1;
     revisions.set(country, revision);
-    log.push({
-      eventId: `e${log.length + 1}`,
-      type,
-      schemaVersion: type === 'StatementRecorded' ? 2 : 1,
-      data,
-      metadata: {},
-      streamId: `country-${country}`,
-      streamRevision: revision,
-      position: log.length + 1,
-      recordedAt: new Date(day).toISOString(),
-    });
+    log.push(storedCountryEvent(country, type, data, { position: log.length + 1, revision, recordedAt: new Date(day).toISOString() }));
   };
   for (const c of commands) {
     if (c.kind === 'next-day') day += 86_400_000;

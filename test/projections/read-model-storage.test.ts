@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../events/envelope.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
 import { changesByDefinition } from '../helpers/changes-by-definition.js';
-import { statement } from '../helpers/statements.js';
+import { statement, storedCountryEvent } from '../helpers/statements.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** A log as the store would hold it: one event a day from 1 March 2026, revisions per country. */
@@ -16,17 +16,7 @@ function logOf(entries: Array<[country: string, type: string, data: unknown]>): 
   return entries.map(([country, type, data], i) => {
     const revision = (revisions.get(country) ?? -1) + 1;
     revisions.set(country, revision);
-    return {
-      eventId: `e${i + 1}`,
-      type,
-      schemaVersion: type === 'StatementRecorded' ? 2 : 1,
-      data,
-      metadata: {},
-      streamId: `country-${country}`,
-      streamRevision: revision,
-      position: i + 1,
-      recordedAt: new Date(Date.parse('2026-03-01T10:00:00Z') + i * 86_400_000).toISOString(),
-    };
+    return storedCountryEvent(country, type, data, { position: i + 1, revision, recordedAt: new Date(Date.parse('2026-03-01T10:00:00Z') + i * 86_400_000).toISOString() });
   });
 }
 
