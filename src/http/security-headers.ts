@@ -1,32 +1,48 @@
-// Security headers on every answer: helmet's, computed once at start and set
+// Security headers on every answer, from helmet, computed once at start and set
 // by one hook. (@fastify/helmet builds helmet's middleware anew for every
 // request, about 10 µs each, measured: a sixth of a small read. The headers
 // never depend on the request here, so they are built once.)
 //
-// helmet's default policy fits the JSON API and Swagger UI at /docs (its
-// scripts and styles are its own files; its inline styles are allowed by
-// helmet's style-src). The timeline page at / sends its own, stricter policy
-// (src/ui/page.ts): @fastify/static sets it on the reply as the file is sent,
-// after this hook, so it replaces helmet's.
+// Two sets, by what the answer is (OWASP REST Security Cheat Sheet, "Security
+// Headers"):
+// - JSON from the API (/v1, /health, /metrics, /openapi.json) gets the headers
+//   that protect an answer no browser should render or frame: a policy that
+//   allows nothing and no framing, nosniff, X-Frame-Options, HSTS. The rest of
+//   helmet's set (cross-origin isolation, referrer, DNS prefetch, download and
+//   XSS-auditor switches) only acts on HTML documents, and a client of the API
+//   would parse a dozen header lines on every answer for nothing.
+// - Documents (Swagger UI at /docs and its files) get helmet's whole default
+//   set: its scripts and styles are its own files, its inline styles allowed by
+//   helmet's style-src. The timeline page at / sends its own, stricter policy
+//   (src/ui/page.ts): @fastify/static sets it on the reply as the file is sent,
+//   after this hook, so it replaces helmet's.
 import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-const OPTIONS: HelmetOptions = {
-  contentSecurityPolicy: {
-    directives: {
-      // The service speaks plain HTTP unless a proxy in front of it terminates TLS;
-      // upgrading the page's requests to https would break it there.
-      upgradeInsecureRequests: null,
-      frameAncestors: ["'none'"],
-    },
-  },
-  frameguard: { action: 'deny' },
+// The service speaks plain HTTP unless a proxy in front of it terminates TLS;
+// upgrading a document's requests to https would break it there.
+const DOCUMENT_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: { directives: { upgradeInsecureRequests: null, frameAncestors: ["'none'"] } },
+  xFrameOptions: { action: 'deny' },
   referrerPolicy: { policy: 'no-referrer' },
 };
 
-/** The headers helmet sets for OPTIONS, captured from one run of its middleware. */
-export function securityHeaders(options: HelmetOptions = OPTIONS): Array<[string, string]> {
+const API_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  xFrameOptions: { action: 'deny' },
+  crossOriginOpenerPolicy: false,
+  crossOriginResourcePolicy: false,
+  originAgentCluster: false,
+  referrerPolicy: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+};
+
+/** The headers helmet sets for `options`, captured from one run of its middleware. */
+export function securityHeaders(options: HelmetOptions): Readonly<Record<string, string>> {
   const headers = new Map<string, string>();
   const response = {
     setHeader: (name: string, value: string | number) => headers.set(name.toLowerCase(), String(value)),
@@ -35,18 +51,24 @@ export function securityHeaders(options: HelmetOptions = OPTIONS): Array<[string
   helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (error?: unknown) => {
     if (error) throw error;
   });
-  return [...headers];
+  return Object.freeze(Object.fromEntries(headers));
 }
 
-/** The headers above, computed once: every answer gets them, a hijacked one (the change stream) from its own writeHead. */
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries(securityHeaders()));
+/** What every API answer carries; a hijacked one (the change stream) sets them in its own writeHead. */
+export const API_SECURITY_HEADERS = securityHeaders(API_OPTIONS);
+/** What documents (Swagger UI) carry. */
+export const DOCUMENT_SECURITY_HEADERS = securityHeaders(DOCUMENT_OPTIONS);
+
+const API_PATH = /^\/(?:v1\/|health\/|metrics(?:$|\?)|openapi\.json(?:$|\?))/;
 
 export function installSecurityHeaders(app: FastifyInstance): void {
-  const headers = Object.entries(SECURITY_HEADERS);
+  const api = Object.entries(API_SECURITY_HEADERS);
+  const document = Object.entries(DOCUMENT_SECURITY_HEADERS);
   // On the reply, not the raw response: node then writes them with Fastify's own in one
   // pass (headers set on the raw response made every writeHead take its slow path), and
   // a route that sets its own (the page's policy) still overrides them.
-  app.addHook('onRequest', (_request, reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
+    const headers = API_PATH.test(request.url) ? api : document;
     for (let i = 0; i < headers.length; i++) reply.header(headers[i][0], headers[i][1]);
     done();
   });

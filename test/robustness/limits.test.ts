@@ -97,32 +97,32 @@ describe('size and time', () => {
 });
 
 describe('security headers', () => {
-  it("every API answer carries helmet's headers: a policy that forbids framing, nosniff, no referrer, HSTS; on 404s and 429s too", async () => {
+  it("every API answer carries helmet's API set, on 404s and 429s too: a policy that allows nothing and no framing, nosniff, DENY, HSTS; none of the document-only headers", async () => {
     const service = await serviceWith({ RATE_LIMIT_PER_ADDRESS: '1', RATE_LIMIT_PER_KEY: '0' });
     const answers = [
       await service.app.inject({ url: '/v1/countries', remoteAddress: '10.1.0.1' }),
       await service.app.inject({ url: '/v1/countries', remoteAddress: '10.1.0.1' }),
       await service.app.inject({ url: '/v1/nothing-here', remoteAddress: '10.1.0.2' }),
+      await service.app.inject({ url: '/health/live', remoteAddress: '10.1.0.3' }),
+      await service.app.inject({ url: '/openapi.json', remoteAddress: '10.1.0.4' }),
     ];
-    expect(answers.map((a) => a.statusCode)).toEqual([200, 429, 404]);
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 429, 404, 200, 200]);
     for (const { headers } of answers) {
       expect(headers).toMatchObject({
+        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
         'x-content-type-options': 'nosniff',
         'x-frame-options': 'DENY',
-        'referrer-policy': 'no-referrer',
         'strict-transport-security': expect.stringContaining('max-age='),
-        'cross-origin-opener-policy': 'same-origin',
-        'cross-origin-resource-policy': 'same-origin',
       });
-      expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
-      expect(headers['content-security-policy']).toContain("object-src 'none'");
-      // The service speaks plain HTTP unless a proxy adds TLS: nothing may be upgraded behind its back.
-      expect(headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+      // Headers that act only on HTML documents are not sent with JSON (OWASP REST Security Cheat Sheet).
+      for (const documentOnly of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-xss-protection', 'x-dns-prefetch-control', 'x-download-options']) {
+        expect(headers[documentOnly]).toBeUndefined();
+      }
       expect(headers['x-powered-by']).toBeUndefined();
     }
   });
 
-  it("the timeline page keeps its own stricter policy, and /docs is served under helmet's", async () => {
+  it("the timeline page keeps its own stricter policy, and /docs is served under helmet's document set", async () => {
     const service = await serviceWith();
     const page = await service.app.inject('/');
     expect(page.statusCode).toBe(200);
@@ -131,7 +131,19 @@ describe('security headers', () => {
     const docs = await service.app.inject('/docs/');
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain('swagger-initializer.js');
+    expect(docs.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-resource-policy': 'same-origin',
+      'strict-transport-security': expect.stringContaining('max-age='),
+    });
     expect(docs.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(docs.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(docs.headers['content-security-policy']).toContain("object-src 'none'");
+    // The service speaks plain HTTP unless a proxy adds TLS: nothing may be upgraded behind its back.
+    expect(docs.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
     expect((await service.app.inject('/docs/static/swagger-initializer.js')).statusCode).toBe(200);
   });
 

@@ -53,7 +53,7 @@ it('streams the change feed, then resumes from Last-Event-ID with nothing missed
   expect(response.statusCode).toBe(200);
   expect(response.headers['content-type']).toContain('text/event-stream');
   // The stream writes its own head (the reply is hijacked): the security headers must be there all the same.
-  expect(response.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' });
+  expect(response.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'strict-transport-security': expect.stringContaining('max-age=') });
   expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
   let feed = await api.changes();
   await expect.poll(() => first.events.length, { timeout: 5_000 }).toBe(feed.length);
