@@ -137,13 +137,18 @@ export class SqliteEventStore implements EventStore {
     try {
       this.statements.begin.run();
       for (const request of batch) {
-        this.statements.savepoint.run();
+        // An append of one event checks everything before it writes, and its one insert
+        // is atomic: only an append of several needs a savepoint to undo the first few.
+        const savepoint = request.events.length > 1;
+        if (savepoint) this.statements.savepoint.run();
         try {
           outcomes.push({ ok: true, result: this.appendInTransaction(request, recordedAt) });
-          this.statements.release.run();
+          if (savepoint) this.statements.release.run();
         } catch (error) {
-          this.statements.rollbackToSavepoint.run();
-          this.statements.release.run();
+          if (savepoint) {
+            this.statements.rollbackToSavepoint.run();
+            this.statements.release.run();
+          }
           outcomes.push({ ok: false, error });
         }
       }

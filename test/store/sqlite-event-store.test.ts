@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StreamConflictError } from '../../src/store/event-store.js';
+import { DuplicateEventError, StreamConflictError } from '../../src/store/event-store.js';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { eventStoreContract } from './contract.js';
@@ -34,6 +34,29 @@ describe('the embedded SQLite store', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(StreamConflictError);
     expect((await store.readStream('s')).map((e) => e.data)).toEqual([{ n: 0 }, { n: 1 }]);
+    await store.close();
+    cleanup();
+  });
+
+  it('an append of several events that fails part-way leaves none of them, and the appends committed with it land', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = new SqliteEventStore(path.join(dir, 'events.db'));
+    const taken = anEvent(0);
+    await store.append('s', [taken], 'no-stream');
+    const outcomes = await Promise.allSettled([
+      store.append('t', [anEvent(1)], 'any'),
+      // Its first event would be written before the second is found to be a duplicate.
+      store.append('u', [anEvent(2), taken, anEvent(3)], 'any'),
+      store.append('s', [anEvent(4)], 0),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateEventError);
+    expect(await store.readStream('u')).toEqual([]);
+    expect((await store.readAll({ after: 0, limit: 10 })).map((e) => [e.streamId, e.data])).toEqual([
+      ['s', { n: 0 }],
+      ['t', { n: 1 }],
+      ['s', { n: 4 }],
+    ]);
     await store.close();
     cleanup();
   });
