@@ -66,6 +66,15 @@ export interface ChangeRow {
  */
 export const CHANGE_COLUMNS = `changes.*, CASE WHEN changes.data = 'null' THEN (SELECT record FROM statements WHERE statements.position = changes.position) END AS record`;
 
+/** A page of a country's statements in valid-time order, after (day, position) and before `before`. */
+interface DayPage {
+  country: string;
+  day: string;
+  position: number;
+  before: string;
+  limit: number;
+}
+
 interface CountryRow {
   code: string;
   revision: number;
@@ -223,9 +232,17 @@ export class ReadModel {
       meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
-      countryStatementsByDay: this.db.prepare<[string, string, number, string, number], { effective_at: string; position: number; record: string }>(
-        `SELECT effective_at, position, record FROM statements WHERE country = ? AND (effective_at, position) > (?, ?) AND effective_at < ?
-         ORDER BY effective_at, position LIMIT ?`,
+      // After (day, position), before `before`: the rest of that day, then the days after it, each an index
+      // seek. (A row value `(effective_at, position) > (?, ?)` seeks only to the day, and paging through a
+      // day with thousands of statements read the day again for every page.)
+      countryStatementsByDay: this.db.prepare<[DayPage], { effective_at: string; position: number; record: string }>(
+        `SELECT effective_at, position, record FROM (
+           SELECT effective_at, position, record FROM statements
+           WHERE country = @country AND effective_at = @day AND position > @position AND effective_at < @before ORDER BY position LIMIT @limit)
+         UNION ALL SELECT effective_at, position, record FROM (
+           SELECT effective_at, position, record FROM statements
+           WHERE country = @country AND effective_at > @day AND effective_at < @before ORDER BY effective_at, position LIMIT @limit)
+         ORDER BY effective_at, position LIMIT @limit`,
       ),
       countryRow: this.db.prepare<[string], CountryRow>('SELECT * FROM countries WHERE code = ?'),
       countryRows: this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code'),
@@ -562,7 +579,7 @@ export class ReadModel {
     return function* (fromDay, beforeDay) {
       // A revision mostly stops within a day or two: small pages first.
       for (let day = fromDay, position = -1, page = 16; ; page = Math.min(page * 4, 1024)) {
-        const rows = sql.all(code, day, position, beforeDay, page);
+        const rows = sql.all({ country: code, day, position, before: beforeDay, limit: page });
         for (const row of rows) {
           const record = statementRecord(JSON.parse(row.record) as StatementRecord, false); // dates parsed when read: it is not derived over
           if (counts(record, KNOWN_NOW)) yield nowKnown(record);

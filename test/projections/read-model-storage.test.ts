@@ -146,3 +146,34 @@ describe('changes read back from the rows', () => {
     }
   });
 });
+
+describe('older statements read back a page at a time', () => {
+  it('follow on from the middle of a day with more statements than a page, as a model that kept everything', () => {
+    // Forty statements on one day, long before today: read back in pages of 16, then 64.
+    const dense = logOf([
+      ...Array.from({ length: 40 }, (_, i) => recorded('NO', `no-${i}`, i % 3 === 0 ? 'prohibits' : 'permits', '2024-06-01')),
+      recorded('NO', 'no-later', 'prohibits', '2024-06-02'),
+      // Back-dated to that day, and a retraction on it: each sweeps the day again from the rows.
+      recorded('NO', 'no-late-report', 'reviewing', '2024-06-01'),
+      ['NO', 'StatementRetracted', { statementId: 'no-39', reason: 'misreported', reportedAt: '2024-06-03' }],
+      recorded('NO', 'no-earlier', 'permits', '2024-05-31'),
+    ]);
+    const recent = new ReadModel(path.join(dir, 'recent.db'), { statementDays: 0 });
+    const whole = new ReadModel(path.join(dir, 'whole.db'));
+    try {
+      const fromRecent = [];
+      const fromWhole = [];
+      for (const event of dense) {
+        fromRecent.push(...recent.apply([event]));
+        fromWhole.push(...whole.apply([event]));
+        expect(recent.fingerprintAt().fingerprint).toBe(whole.fingerprintAt().fingerprint);
+      }
+      expect(fromRecent).toEqual(fromWhole);
+      expect(recent.dump()).toEqual(whole.dump());
+      expect(fromWhole).toEqual(changesByDefinition(dense));
+    } finally {
+      recent.close();
+      whole.close();
+    }
+  });
+});
