@@ -89,6 +89,21 @@ export class ChangeFeed {
   }
 }
 
+/**
+ * A change as read, its data parsed only when asked for: the dispatcher decides
+ * by type and country, and most changes go to no endpoint, or to none yet.
+ */
 function toFeedChange(r: ChangeRow): FeedChange {
-  return { seq: r.seq, ...changeOfRow(r) };
+  let data: Change['data'] | undefined;
+  return {
+    seq: r.seq,
+    id: r.id,
+    type: r.type,
+    country: r.country,
+    position: r.position,
+    recordedAt: r.recorded_at,
+    get data() {
+      return (data ??= changeOfRow(r).data);
+    },
+  };
 }
