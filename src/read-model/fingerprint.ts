@@ -36,6 +36,11 @@ export class ContentFingerprint {
     this.sum = (this.sum - hash) & MASK;
   }
 
+  /** The sum as a number of 128 bits. */
+  get value(): bigint {
+    return this.sum;
+  }
+
   get hex(): string {
     return this.sum.toString(16).padStart(32, '0');
   }

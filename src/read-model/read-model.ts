@@ -15,6 +15,7 @@ import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf,
 import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
 import { counts } from '../../projections/timeline.js';
 import { ContentFingerprint, rowHash, sumOf } from './fingerprint.js';
+import { FingerprintHistory } from './fingerprint-history.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
 
 export interface Checkpoint {
@@ -189,6 +190,7 @@ export class ReadModel {
   private readonly answerLimit: number;
   private readonly statementDays: number;
   private fingerprint: ContentFingerprint;
+  private readonly fingerprints: FingerprintHistory;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
   readonly events: EventEmitter;
   readonly version: string;
@@ -252,16 +254,10 @@ export class ReadModel {
       statementById: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE statement_id = ?'),
       changesAfter: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position > ? ORDER BY seq LIMIT ?`),
       changesAtPosition: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position = ? AND seq > ? ORDER BY seq`),
-      insertFingerprint: this.db.prepare<[number, string | null, string]>('INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?)'),
-      setFingerprint: this.db.prepare<[number, string | null, string]>(
-        'INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?) ON CONFLICT (position) DO UPDATE SET today = excluded.today, hash = excluded.hash',
-      ),
-      fingerprintAt: this.db.prepare<[number], Fingerprint>(
-        'SELECT position, today, hash AS fingerprint FROM fingerprints WHERE position <= ? ORDER BY position DESC LIMIT 1',
-      ),
     };
     if (!this.builtWith()) this.sql.setMeta.run('projection_version', this.version);
-    this.fingerprint = ContentFingerprint.fromHex(this.sql.fingerprintAt.get(Number.MAX_SAFE_INTEGER)?.fingerprint);
+    this.fingerprints = new FingerprintHistory(this.db);
+    this.fingerprint = ContentFingerprint.fromHex(this.fingerprints.at(Number.MAX_SAFE_INTEGER)?.fingerprint);
   }
 
   /** The projection version the stored rows were built with. */
@@ -293,10 +289,11 @@ export class ReadModel {
    * changes they caused, unless `changes` is false: then they are only stored.
    * Events at or before the checkpoint are skipped, which is what makes a
    * re-delivered batch harmless.
-   * Statement and change rows and the fingerprint after every event are written
-   * as each event is applied; a country's row once, at the end of the batch (or
-   * before a change of day reads the rows), as it stands then. The fingerprint
-   * after each event counts each country's row as it stood after that event.
+   * Statement and change rows are written as each event is applied; a country's
+   * row once, at the end of the batch (or before a change of day reads the rows),
+   * as it stands then; the fingerprint after every event in runs, at the end of
+   * the batch. The fingerprint after each event counts each country's row as it
+   * stood after that event.
    */
   apply(events: readonly StoredEvent[], options: { changes?: boolean } = {}): Change[] {
     // Unless someone takes them, the batch's changes are not kept once stored (a rebuild's, a replay's).
@@ -304,6 +301,7 @@ export class ReadModel {
     const emitted: Change[] = [];
     const position = this.write(() => {
       let { position, today } = this.checkpoint();
+      const fingerprints = this.fingerprints.writer();
       for (const event of events) {
         if (event.position <= position) continue;
         const day = dayOf(event.recordedAt);
@@ -319,8 +317,9 @@ export class ReadModel {
           if (collect) for (const change of changes) emitted.push(change);
         }
         position = event.position;
-        this.sql.insertFingerprint.run(position, today, this.fingerprint.hex);
+        fingerprints.record(position, today, this.fingerprint.value);
       }
+      fingerprints.flush();
       this.writeCountryRows();
       this.sql.setCheckpoint.run(position, today);
       return position;
@@ -424,7 +423,10 @@ export class ReadModel {
       const changes = this.rollDays(today, day, position);
       this.writeCountryRows();
       this.sql.setCheckpoint.run(position, day);
-      this.sql.setFingerprint.run(position, day, this.fingerprint.hex);
+      // Recorded again at the same position: the later record is what holds after it.
+      const fingerprints = this.fingerprints.writer();
+      fingerprints.record(position, day, this.fingerprint.value);
+      fingerprints.flush();
       return changes;
     });
     if (emitted.length > 0) this.events.emit('changes', emitted);
@@ -437,14 +439,14 @@ export class ReadModel {
    * least recently are dropped from memory if it holds more statements than it may.
    */
   private write<T>(work: () => T): T {
-    const fingerprintBefore = this.fingerprint.hex;
+    const fingerprintBefore = this.fingerprint.value;
     this.lastCheckpoint = undefined; // inside the transaction, always from the rows
     let result: T;
     try {
       result = this.db.transaction(work).immediate();
       this.lastCheckpoint = undefined;
     } catch (error) {
-      this.fingerprint = ContentFingerprint.fromHex(fingerprintBefore);
+      this.fingerprint = new ContentFingerprint(fingerprintBefore);
       this.residents.clear();
       this.residentStatements = 0;
       this.answers.clear();
@@ -686,7 +688,7 @@ export class ReadModel {
 
   /** The content fingerprint after log position `position` (the latest when omitted). */
   fingerprintAt(position: number = Number.MAX_SAFE_INTEGER): Fingerprint {
-    return this.sql.fingerprintAt.get(position) ?? { position: 0, today: null, fingerprint: new ContentFingerprint().hex };
+    return this.fingerprints.at(position) ?? { position: 0, today: null, fingerprint: new ContentFingerprint().hex };
   }
 
   /**
