@@ -81,11 +81,13 @@ export class FingerprintRunWriter {
     if (count === 0) return;
     const positions = Buffer.allocUnsafe(count * POSITION_BYTES);
     const fingerprints = Buffer.allocUnsafe(count * FINGERPRINT_BYTES);
+    // A DataView's setBigUint64 keeps the low 64 bits itself: one BigInt operation a fingerprint, not Buffer's checked dozen.
+    const view = new DataView(fingerprints.buffer, fingerprints.byteOffset, fingerprints.length);
     for (let i = 0; i < count; i++) {
       positions.writeDoubleLE(this.positions[i], i * POSITION_BYTES);
       const value = this.fingerprints[i];
-      fingerprints.writeBigUInt64BE(value >> 64n, i * FINGERPRINT_BYTES);
-      fingerprints.writeBigUInt64BE(BigInt.asUintN(64, value), i * FINGERPRINT_BYTES + 8);
+      view.setBigUint64(i * FINGERPRINT_BYTES, value >> 64n);
+      view.setBigUint64(i * FINGERPRINT_BYTES + 8, value);
     }
     this.insert.run(this.positions[0], this.today, positions, fingerprints);
     this.positions = [];
