@@ -182,6 +182,8 @@ export class ReadModel {
   readonly events: EventEmitter;
   readonly version: string;
   private readonly sql;
+  /** Runs the work it is given in a transaction: made once, as wrapping a function anew costs about 4 us a write. */
+  private readonly transaction: Database.Transaction<(work: () => unknown) => unknown>;
 
   constructor(readonly file: string, options: ReadModelOptions = {}) {
     this.db = new Database(file);
@@ -242,6 +244,7 @@ export class ReadModel {
       changesAfter: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position > ? ORDER BY seq LIMIT ?`),
       changesAtPosition: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position = ? AND seq > ? ORDER BY seq`),
     };
+    this.transaction = this.db.transaction((work: () => unknown) => work());
     if (!this.builtWith()) this.sql.setMeta.run('projection_version', this.version);
     this.fingerprints = new FingerprintHistory(this.db);
     this.fingerprint = ContentFingerprint.fromHex(this.fingerprints.at(Number.MAX_SAFE_INTEGER)?.fingerprint);
@@ -430,7 +433,7 @@ export class ReadModel {
     this.lastCheckpoint = undefined; // inside the transaction, always from the rows
     let result: T;
     try {
-      result = this.db.transaction(work).immediate();
+      result = this.transaction.immediate(work) as T;
       this.lastCheckpoint = undefined;
     } catch (error) {
       this.fingerprint = new ContentFingerprint(fingerprintBefore);
