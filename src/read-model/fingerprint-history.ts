@@ -11,8 +11,8 @@ import type Database from 'better-sqlite3';
 
 const POSITION_BYTES = 8;
 const FINGERPRINT_BYTES = 16;
-/** A read of one position reads its whole run: runs are no longer than a replay's batch. */
-const LONGEST_RUN = 5_000;
+/** A read of one position reads its whole run (24 bytes a position): a batch's are cut into runs of at most this many. */
+export const LONGEST_RUN = 1_000;
 
 export interface RecordedFingerprint {
   position: number;

@@ -6,6 +6,7 @@ import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../events/envelope.js';
+import { LONGEST_RUN } from '../../src/read-model/fingerprint-history.js';
 import { ReadModel, type Fingerprint } from '../../src/read-model/read-model.js';
 import { ChangeFeed } from '../../src/webhooks/change-feed.js';
 import { statement, storedCountryEvent } from '../helpers/statements.js';
@@ -121,6 +122,36 @@ describe('the fingerprint history', () => {
       expect(reopened.fingerprintAt()).toEqual(rolled);
       reopened.close();
     } finally {
+      reference.close();
+    }
+  });
+
+  it('cuts a long batch into runs and still answers at every position, at each end of a run too', () => {
+    // Events of no country's stream record a fingerprint too, and cost nothing else: a country event every 97 changes it.
+    const long: StoredEvent[] = [];
+    for (let position = 1; position <= 2 * LONGEST_RUN + 50; position++) {
+      const recordedAt = `2026-03-0${1 + Math.floor(position / 1_500)}T10:00:00.000Z`;
+      if (position % 97 === 0) {
+        const statementId = `US-${position}`;
+        long.push(storedCountryEvent('US', 'StatementRecorded', statement({ statementId, stance: 'permits', effectiveAt: '2026-03-01' }), { position, revision: long.filter((e) => e.streamId === 'country-US').length, recordedAt }));
+      } else long.push({ eventId: `e${position}`, type: 'SomethingElse', schemaVersion: 1, data: {}, metadata: {}, streamId: 'elsewhere', streamRevision: position - 1, position, recordedAt });
+    }
+    const model = new ReadModel(path.join(dir, 'long.db'));
+    const reference = new ReadModel(path.join(dir, 'reference.db'), { scratch: true });
+    try {
+      model.apply(long);
+      // One run at the longest, one cut by the day, and the rest.
+      const db = new Database(path.join(dir, 'long.db'), { readonly: true });
+      expect(db.prepare('SELECT length(positions) / 8 AS count FROM fingerprint_runs ORDER BY seq').all()).toEqual([{ count: LONGEST_RUN }, { count: 1_499 - LONGEST_RUN }, { count: long.length - 1_499 }]);
+      db.close();
+      for (const [from, to] of [[0, LONGEST_RUN - 1], [LONGEST_RUN - 1, LONGEST_RUN + 1], [LONGEST_RUN + 1, long.length]]) {
+        for (const event of long.slice(from, to)) {
+          reference.apply([event]);
+          expect(model.fingerprintAt(event.position)).toEqual(reference.fingerprintAt());
+        }
+      }
+    } finally {
+      model.close();
       reference.close();
     }
   });
