@@ -76,6 +76,35 @@ export interface PositionState {
   decidingStatementId: string | null;
 }
 
+/** The JSON of the parts of positions that states share (a scope, a weapons list), made once each: they are never changed in place. */
+const sharedText = new WeakMap<object, string>();
+
+function textOfShared(part: object): string {
+  let text = sharedText.get(part);
+  if (text === undefined) {
+    text = JSON.stringify(part);
+    sharedText.set(part, text);
+  }
+  return text;
+}
+
+/**
+ * A position as JSON: the text JSON.stringify gives for a state made by
+ * PositionFold.state (the same fields in the same order), about ten times
+ * faster, as the scope and the weapons list, which most states share with the
+ * one before, are serialised once. The read model stores a country's position
+ * each time it changes.
+ */
+export function positionText(state: PositionState): string {
+  const { confidence } = state;
+  return (
+    `{"status":${JSON.stringify(state.status)},"scope":${state.scope === null ? 'null' : textOfShared(state.scope)},"weapons":${textOfShared(state.weapons)},` +
+    `"underReview":${state.underReview},"endorsesLifting":${state.endorsesLifting},` +
+    `"confidence":${confidence === null ? 'null' : `{"attribution":${JSON.stringify(confidence.attribution)},"sources":${confidence.sources}}`},` +
+    `"decidingStatementId":${JSON.stringify(state.decidingStatementId)}}`
+  );
+}
+
 export interface NotDeciding {
   statementId: string;
   reason: ExclusionReason;

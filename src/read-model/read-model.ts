@@ -10,7 +10,7 @@ import { changesOfEvent, dayChanges, summarise, type Change } from '../../projec
 import { CountryView, type OlderStatements, type Revision } from '../../projections/country-view.js';
 import { nowKnown, type NowKnownStatement } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
-import type { PositionState } from '../../projections/position.js';
+import { positionText, type PositionState } from '../../projections/position.js';
 import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
 import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
 import { counts } from '../../projections/timeline.js';
@@ -494,7 +494,7 @@ export class ReadModel {
       code: resident.code,
       revision,
       position,
-      current: same ? previous.current : JSON.stringify(current),
+      current: same ? previous.current : positionText(current),
       since: resident.view.since(today),
       statements: resident.statements,
       next_change: resident.view.nextChangeAfter(today),
