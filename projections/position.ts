@@ -76,33 +76,37 @@ export interface PositionState {
   decidingStatementId: string | null;
 }
 
-/** The JSON of the parts of positions that states share (a scope, a weapons list), made once each: they are never changed in place. */
-const sharedText = new WeakMap<object, string>();
-
-function textOfShared(part: object): string {
-  let text = sharedText.get(part);
-  if (text === undefined) {
-    text = JSON.stringify(part);
-    sharedText.set(part, text);
-  }
-  return text;
-}
-
 /**
- * A position as JSON: the text JSON.stringify gives for a state made by
+ * Writes positions as JSON: the text JSON.stringify gives for a state made by
  * PositionFold.state (the same fields in the same order), about ten times
- * faster, as the scope and the weapons list, which most states share with the
- * one before, are serialised once. The read model stores a country's position
- * each time it changes.
+ * faster. One per country: it keeps the text of the scope and the weapons list
+ * of the last position it wrote, which the next mostly shares (the same
+ * objects: a fold never changes them in place), so only what changed is
+ * serialised. The read model stores a country's position each time it changes.
  */
-export function positionText(state: PositionState): string {
-  const { confidence } = state;
-  return (
-    `{"status":${JSON.stringify(state.status)},"scope":${state.scope === null ? 'null' : textOfShared(state.scope)},"weapons":${textOfShared(state.weapons)},` +
-    `"underReview":${state.underReview},"endorsesLifting":${state.endorsesLifting},` +
-    `"confidence":${confidence === null ? 'null' : `{"attribution":${JSON.stringify(confidence.attribution)},"sources":${confidence.sources}}`},` +
-    `"decidingStatementId":${JSON.stringify(state.decidingStatementId)}}`
-  );
+export class PositionWriter {
+  private scope: Scope | null = null;
+  private scopeText = 'null';
+  private weapons: readonly WeaponStatus[] | null = null;
+  private weaponsText = '[]';
+
+  text(state: PositionState): string {
+    if (state.scope !== this.scope) {
+      this.scope = state.scope;
+      this.scopeText = JSON.stringify(state.scope);
+    }
+    if (state.weapons !== this.weapons) {
+      this.weapons = state.weapons;
+      this.weaponsText = JSON.stringify(state.weapons);
+    }
+    const { confidence } = state;
+    return (
+      `{"status":${JSON.stringify(state.status)},"scope":${this.scopeText},"weapons":${this.weaponsText},` +
+      `"underReview":${state.underReview},"endorsesLifting":${state.endorsesLifting},` +
+      `"confidence":${confidence === null ? 'null' : `{"attribution":${JSON.stringify(confidence.attribution)},"sources":${confidence.sources}}`},` +
+      `"decidingStatementId":${JSON.stringify(state.decidingStatementId)}}`
+    );
+  }
 }
 
 export interface NotDeciding {

@@ -10,7 +10,7 @@ import { changesOfEvent, dayChanges, summarise, type Change } from '../../projec
 import { CountryView, type OlderStatements, type Revision } from '../../projections/country-view.js';
 import { nowKnown, type NowKnownStatement } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
-import { positionText, type PositionState } from '../../projections/position.js';
+import { PositionWriter, type PositionState } from '../../projections/position.js';
 import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
 import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
 import { counts } from '../../projections/timeline.js';
@@ -121,6 +121,8 @@ interface Resident {
   /** The country's row as it stands after the last event applied; written at the end of the batch when `dirty`. */
   row: CountryRow | undefined;
   rowHash: bigint;
+  /** Writes the row's current position as JSON, keeping the parts it shares with the one before. */
+  positionWriter: PositionWriter;
   /** The row's current position, parsed (or as derived): every event compares against it. */
   current: PositionState;
   dirty: boolean;
@@ -494,7 +496,7 @@ export class ReadModel {
       code: resident.code,
       revision,
       position,
-      current: same ? previous.current : positionText(current),
+      current: same ? previous.current : resident.positionWriter.text(current),
       since: resident.view.since(today),
       statements: resident.statements,
       next_change: resident.view.nextChangeAfter(today),
@@ -534,6 +536,7 @@ export class ReadModel {
         view: CountryView.of(counting, this.olderStatements(code)),
         row,
         rowHash: countryRowHash(row),
+        positionWriter: new PositionWriter(),
         current: JSON.parse(row.current) as PositionState,
         dirty: false,
         used: 0,
@@ -570,6 +573,7 @@ export class ReadModel {
       view: CountryView.of<NowKnownStatement>([], this.olderStatements(code)),
       row: undefined,
       rowHash: 0n,
+      positionWriter: new PositionWriter(),
       current: NOTHING,
       dirty: false,
       used: ++this.uses,
