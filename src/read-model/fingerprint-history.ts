@@ -4,15 +4,21 @@
 // same day, as two BLOBs: the positions (8 bytes each, a little-endian double:
 // log positions are safe integers) and the fingerprint after each (16 bytes,
 // big-endian, so its bytes in hex are the fingerprint as the API shows it).
-// Runs follow one another in log order. A day rolled with no event (advanceTo)
-// records a run of one at the last position again: the latest run holding a
-// position says what held after it. The table is in schema.ts.
+// Runs follow one another in log order, keyed by their first position. A day
+// rolled with no event (advanceTo) records a run of one at the last position
+// again: the latest record of a position is what held after it. That run either
+// starts after the run that holds the position already, or replaces it (a run
+// of that one position): no two runs start at the same position. The table is
+// in schema.ts.
 import type Database from 'better-sqlite3';
 
 const POSITION_BYTES = 8;
 const FINGERPRINT_BYTES = 16;
 /** A read of one position reads its whole run (24 bytes a position): a batch's are cut into runs of at most this many. */
 export const LONGEST_RUN = 1_000;
+
+/** A run that starts where another did replaces it: the other was a run of that one position, recorded earlier. */
+const RECORD_RUN = 'INSERT OR REPLACE INTO fingerprint_runs (first_position, today, positions, fingerprints) VALUES (?, ?, ?, ?)';
 
 export interface RecordedFingerprint {
   position: number;
@@ -102,9 +108,8 @@ export class FingerprintHistory {
   constructor(db: Database.Database) {
     migrateRowPerPosition(db);
     this.sql = {
-      insert: db.prepare<[number, string | null, Buffer, Buffer]>('INSERT INTO fingerprint_runs (first_position, today, positions, fingerprints) VALUES (?, ?, ?, ?)'),
-      // Of the runs that start at or before a position, the last starts last; of two that start at the same one, the later was recorded later.
-      runAt: db.prepare<[number], RunRow>('SELECT today, positions, fingerprints FROM fingerprint_runs WHERE first_position <= ? ORDER BY first_position DESC, seq DESC LIMIT 1'),
+      insert: db.prepare<[number, string | null, Buffer, Buffer]>(RECORD_RUN),
+      runAt: db.prepare<[number], RunRow>('SELECT today, positions, fingerprints FROM fingerprint_runs WHERE first_position <= ? ORDER BY first_position DESC LIMIT 1'),
     };
   }
 
@@ -130,7 +135,7 @@ export class FingerprintHistory {
 function migrateRowPerPosition(db: Database.Database): void {
   const legacy = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'fingerprints'").get();
   if (!legacy) return;
-  const insert = db.prepare<[number, string | null, Buffer, Buffer]>('INSERT INTO fingerprint_runs (first_position, today, positions, fingerprints) VALUES (?, ?, ?, ?)');
+  const insert = db.prepare<[number, string | null, Buffer, Buffer]>(RECORD_RUN);
   // A page at a time: the connection cannot write while it iterates.
   const page = db.prepare<[number], { position: number; today: string | null; hash: string }>('SELECT position, today, hash FROM fingerprints WHERE position > ? ORDER BY position LIMIT 5000');
   db.transaction(() => {
