@@ -76,6 +76,39 @@ export interface PositionState {
   decidingStatementId: string | null;
 }
 
+/**
+ * Writes positions as JSON: the text JSON.stringify gives for a state made by
+ * PositionFold.state (the same fields in the same order), about ten times
+ * faster. One per country: it keeps the text of the scope and the weapons list
+ * of the last position it wrote, which the next mostly shares (the same
+ * objects: a fold never changes them in place), so only what changed is
+ * serialised. The read model stores a country's position each time it changes.
+ */
+export class PositionWriter {
+  private scope: Scope | null = null;
+  private scopeText = 'null';
+  private weapons: readonly WeaponStatus[] | null = null;
+  private weaponsText = '[]';
+
+  text(state: PositionState): string {
+    if (state.scope !== this.scope) {
+      this.scope = state.scope;
+      this.scopeText = JSON.stringify(state.scope);
+    }
+    if (state.weapons !== this.weapons) {
+      this.weapons = state.weapons;
+      this.weaponsText = JSON.stringify(state.weapons);
+    }
+    const { confidence } = state;
+    return (
+      `{"status":${JSON.stringify(state.status)},"scope":${this.scopeText},"weapons":${this.weaponsText},` +
+      `"underReview":${state.underReview},"endorsesLifting":${state.endorsesLifting},` +
+      `"confidence":${confidence === null ? 'null' : `{"attribution":${JSON.stringify(confidence.attribution)},"sources":${confidence.sources}}`},` +
+      `"decidingStatementId":${JSON.stringify(state.decidingStatementId)}}`
+    );
+  }
+}
+
 export interface NotDeciding {
   statementId: string;
   reason: ExclusionReason;

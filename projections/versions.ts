@@ -12,7 +12,9 @@ export const PROJECTION_VERSIONS = {
   // change is stored as a reference to its statement's row.
   changes: 2,
   // 2: rows are hashed with XXH3-128 and summed modulo 2^128, not SHA-256 modulo 2^256.
-  fingerprint: 2,
+  // 3: the fingerprint after each position is kept in runs of a batch's positions, not a row each.
+  // 4: a row is hashed whole, not a country's position or a change's data apart.
+  fingerprint: 4,
 } as const;
 
 export const PROJECTION_VERSION = Object.entries(PROJECTION_VERSIONS)

@@ -14,11 +14,6 @@ export function rowHash(table: string, key: string, content: string): bigint {
   return xxh3.xxh128(`${table}\0${key}\0${content}`);
 }
 
-/** Two hashes added up, as one row's hash made of two parts. */
-export function sumOf(a: bigint, b: bigint): bigint {
-  return (a + b) & MASK;
-}
-
 export class ContentFingerprint {
   constructor(private sum: bigint = 0n) {}
 
@@ -34,6 +29,11 @@ export class ContentFingerprint {
   /** Takes a row out by its hash (rowHash). */
   remove(hash: bigint): void {
     this.sum = (this.sum - hash) & MASK;
+  }
+
+  /** The sum as a number of 128 bits. */
+  get value(): bigint {
+    return this.sum;
   }
 
   get hex(): string {

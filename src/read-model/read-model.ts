@@ -10,11 +10,12 @@ import { changesOfEvent, dayChanges, summarise, type Change } from '../../projec
 import { CountryView, type OlderStatements, type Revision } from '../../projections/country-view.js';
 import { nowKnown, type NowKnownStatement } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
-import type { PositionState } from '../../projections/position.js';
+import { PositionWriter, type PositionState } from '../../projections/position.js';
 import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
 import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
 import { counts } from '../../projections/timeline.js';
-import { ContentFingerprint, rowHash, sumOf } from './fingerprint.js';
+import { ContentFingerprint, rowHash } from './fingerprint.js';
+import { FingerprintHistory } from './fingerprint-history.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
 
 export interface Checkpoint {
@@ -129,8 +130,8 @@ interface Resident {
   /** The country's row as it stands after the last event applied; written at the end of the batch when `dirty`. */
   row: CountryRow | undefined;
   rowHash: bigint;
-  /** The hash of the row's current position, which most events leave as it was. */
-  currentHash: bigint;
+  /** Writes the row's current position as JSON, keeping the parts it shares with the one before. */
+  positionWriter: PositionWriter;
   /** The row's current position, parsed (or as derived): every event compares against it. */
   current: PositionState;
   dirty: boolean;
@@ -138,16 +139,8 @@ interface Resident {
 }
 
 // The content of a row as the fingerprint and the audit diff see it: JSON, built from the stored text.
-/**
- * A country row's hash for the fingerprint: of its fields, plus of its current
- * position apart (most events leave that as it was, and it is most of the row).
- */
-const countryRowHash = (row: CountryRow, currentHash = currentHashOf(row.code, row.current)) =>
-  sumOf(
-    rowHash('countries', row.code, `{"revision":${row.revision},"position":${row.position},"since":${JSON.stringify(row.since)},"statements":${row.statements},"nextChange":${JSON.stringify(row.next_change)}}`),
-    currentHash,
-  );
-const currentHashOf = (code: string, current: string) => rowHash('countries', `${code} current`, current);
+// A row is hashed whole, in one call: a call costs far more than the bytes it hashes.
+const countryRowHash = (row: CountryRow) => rowHash('countries', row.code, countryContent(row));
 
 const countryContent = (row: Omit<CountryRow, 'code'>) =>
   `{"revision":${row.revision},"position":${row.position},"current":${row.current},"since":${JSON.stringify(row.since)},"statements":${row.statements},"nextChange":${JSON.stringify(row.next_change)}}`;
@@ -162,12 +155,9 @@ const NOTHING: PositionState = {
   decidingStatementId: null,
 };
 const NOTHING_TEXT = JSON.stringify(NOTHING);
-/** A change row's hash for the fingerprint: of its fields, plus of its data apart (serialised already, and most of the row). */
+/** A change row's hash for the fingerprint (as stored: a statement.recorded change read with its statement's row has data `null`). */
 const changeRowHash = (id: string, type: string, country: string, position: number, recordedAt: string, data: string) =>
-  sumOf(
-    rowHash('changes', id, `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)}}`),
-    rowHash('changes', `${id} data`, data),
-  );
+  rowHash('changes', id, changeContent(type, country, position, recordedAt, data));
 
 const changeContent = (type: string, country: string, position: number, recordedAt: string, data: string) =>
   `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)},"data":${data}}`;
@@ -198,10 +188,13 @@ export class ReadModel {
   private readonly answerLimit: number;
   private readonly statementDays: number;
   private fingerprint: ContentFingerprint;
+  private readonly fingerprints: FingerprintHistory;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
   readonly events: EventEmitter;
   readonly version: string;
   private readonly sql;
+  /** Runs the work it is given in a transaction: made once, as wrapping a function anew costs about 4 us a write. */
+  private readonly transaction: Database.Transaction<(work: () => unknown) => unknown>;
 
   constructor(readonly file: string, options: ReadModelOptions = {}) {
     this.db = new Database(file);
@@ -269,16 +262,11 @@ export class ReadModel {
       statementById: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE statement_id = ?'),
       changesAfter: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position > ? ORDER BY seq LIMIT ?`),
       changesAtPosition: this.db.prepare<[number, number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position = ? AND seq > ? ORDER BY seq`),
-      insertFingerprint: this.db.prepare<[number, string | null, string]>('INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?)'),
-      setFingerprint: this.db.prepare<[number, string | null, string]>(
-        'INSERT INTO fingerprints (position, today, hash) VALUES (?, ?, ?) ON CONFLICT (position) DO UPDATE SET today = excluded.today, hash = excluded.hash',
-      ),
-      fingerprintAt: this.db.prepare<[number], Fingerprint>(
-        'SELECT position, today, hash AS fingerprint FROM fingerprints WHERE position <= ? ORDER BY position DESC LIMIT 1',
-      ),
     };
+    this.transaction = this.db.transaction((work: () => unknown) => work());
     if (!this.builtWith()) this.sql.setMeta.run('projection_version', this.version);
-    this.fingerprint = ContentFingerprint.fromHex(this.sql.fingerprintAt.get(Number.MAX_SAFE_INTEGER)?.fingerprint);
+    this.fingerprints = new FingerprintHistory(this.db);
+    this.fingerprint = ContentFingerprint.fromHex(this.fingerprints.at(Number.MAX_SAFE_INTEGER)?.fingerprint);
   }
 
   /** The projection version the stored rows were built with. */
@@ -310,10 +298,11 @@ export class ReadModel {
    * changes they caused, unless `changes` is false: then they are only stored.
    * Events at or before the checkpoint are skipped, which is what makes a
    * re-delivered batch harmless.
-   * Statement and change rows and the fingerprint after every event are written
-   * as each event is applied; a country's row once, at the end of the batch (or
-   * before a change of day reads the rows), as it stands then. The fingerprint
-   * after each event counts each country's row as it stood after that event.
+   * Statement and change rows are written as each event is applied; a country's
+   * row once, at the end of the batch (or before a change of day reads the rows),
+   * as it stands then; the fingerprint after every event in runs, at the end of
+   * the batch. The fingerprint after each event counts each country's row as it
+   * stood after that event.
    */
   apply(events: readonly StoredEvent[], options: { changes?: boolean } = {}): Change[] {
     // Unless someone takes them, the batch's changes are not kept once stored (a rebuild's, a replay's).
@@ -321,6 +310,7 @@ export class ReadModel {
     const emitted: Change[] = [];
     const position = this.write(() => {
       let { position, today } = this.checkpoint();
+      const fingerprints = this.fingerprints.writer();
       for (const event of events) {
         if (event.position <= position) continue;
         const day = dayOf(event.recordedAt);
@@ -336,8 +326,9 @@ export class ReadModel {
           if (collect) for (const change of changes) emitted.push(change);
         }
         position = event.position;
-        this.sql.insertFingerprint.run(position, today, this.fingerprint.hex);
+        fingerprints.record(position, today, this.fingerprint.value);
       }
+      fingerprints.flush();
       this.writeCountryRows();
       this.sql.setCheckpoint.run(position, today);
       return position;
@@ -441,7 +432,10 @@ export class ReadModel {
       const changes = this.rollDays(today, day, position);
       this.writeCountryRows();
       this.sql.setCheckpoint.run(position, day);
-      this.sql.setFingerprint.run(position, day, this.fingerprint.hex);
+      // Recorded again at the same position: the later record is what holds after it.
+      const fingerprints = this.fingerprints.writer();
+      fingerprints.record(position, day, this.fingerprint.value);
+      fingerprints.flush();
       return changes;
     });
     if (emitted.length > 0) this.events.emit('changes', emitted);
@@ -454,14 +448,14 @@ export class ReadModel {
    * least recently are dropped from memory if it holds more statements than it may.
    */
   private write<T>(work: () => T): T {
-    const fingerprintBefore = this.fingerprint.hex;
+    const fingerprintBefore = this.fingerprint.value;
     this.lastCheckpoint = undefined; // inside the transaction, always from the rows
     let result: T;
     try {
-      result = this.db.transaction(work).immediate();
+      result = this.transaction.immediate(work) as T;
       this.lastCheckpoint = undefined;
     } catch (error) {
-      this.fingerprint = ContentFingerprint.fromHex(fingerprintBefore);
+      this.fingerprint = new ContentFingerprint(fingerprintBefore);
       this.residents.clear();
       this.residentStatements = 0;
       this.answers.clear();
@@ -519,18 +513,16 @@ export class ReadModel {
       code: resident.code,
       revision,
       position,
-      current: same ? previous.current : JSON.stringify(current),
+      current: same ? previous.current : resident.positionWriter.text(current),
       since: resident.view.since(today),
       statements: resident.statements,
       next_change: resident.view.nextChangeAfter(today),
     };
-    const currentHash = same ? resident.currentHash : currentHashOf(row.code, row.current);
-    const hash = countryRowHash(row, currentHash);
+    const hash = countryRowHash(row);
     if (previous) this.fingerprint.remove(resident.rowHash);
     this.fingerprint.add(hash);
     resident.row = row;
     resident.rowHash = hash;
-    resident.currentHash = currentHash;
     if (!same) resident.current = current;
     resident.dirty = true;
   }
@@ -561,7 +553,7 @@ export class ReadModel {
         view: CountryView.of(counting, this.olderStatements(code)),
         row,
         rowHash: countryRowHash(row),
-        currentHash: currentHashOf(code, row.current),
+        positionWriter: new PositionWriter(),
         current: JSON.parse(row.current) as PositionState,
         dirty: false,
         used: 0,
@@ -598,7 +590,7 @@ export class ReadModel {
       view: CountryView.of<NowKnownStatement>([], this.olderStatements(code)),
       row: undefined,
       rowHash: 0n,
-      currentHash: 0n,
+      positionWriter: new PositionWriter(),
       current: NOTHING,
       dirty: false,
       used: ++this.uses,
@@ -703,7 +695,7 @@ export class ReadModel {
 
   /** The content fingerprint after log position `position` (the latest when omitted). */
   fingerprintAt(position: number = Number.MAX_SAFE_INTEGER): Fingerprint {
-    return this.sql.fingerprintAt.get(position) ?? { position: 0, today: null, fingerprint: new ContentFingerprint().hex };
+    return this.fingerprints.at(position) ?? { position: 0, today: null, fingerprint: new ContentFingerprint().hex };
   }
 
   /**

@@ -54,11 +54,16 @@ CREATE TABLE IF NOT EXISTS changes (
 );
 CREATE INDEX IF NOT EXISTS changes_by_position ON changes (position, seq);
 
--- The content fingerprint after each log position, and the day it had rolled to.
-CREATE TABLE IF NOT EXISTS fingerprints (
-  position INTEGER PRIMARY KEY,
-  today    TEXT,
-  hash     TEXT NOT NULL
+-- The content fingerprint after each log position applied, and the day it had rolled to:
+-- a row per run of positions applied in one batch with the same day (fingerprint-history.ts),
+-- keyed by its first position (the rowid: no index to write on every apply).
+CREATE TABLE IF NOT EXISTS fingerprint_runs (
+  first_position INTEGER PRIMARY KEY,
+  today          TEXT,
+  -- 8 bytes a position (a little-endian double), in the order applied.
+  positions      BLOB NOT NULL,
+  -- 16 bytes a fingerprint (big-endian), the fingerprint after the position at the same index.
+  fingerprints   BLOB NOT NULL
 );
 `;
 

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type { EventEmitter } from 'node:events';
 import type { Change } from '../../projections/changes.js';
+import { positionBefore } from '../read-model/fingerprint-history.js';
 import { CHANGE_COLUMNS, changeOfRow, type ChangeRow } from '../read-model/read-model.js';
 
 export interface FeedChange extends Change {
@@ -40,8 +41,8 @@ export class ChangeFeed {
       firstAfterPosition: db.prepare<[number], { seq: number }>('SELECT MIN(seq) AS seq FROM changes WHERE position > ?'),
       last: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM changes'),
       atPosition: db.prepare<[number], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE position = ? ORDER BY seq`),
-      // The read model keeps a fingerprint row for every event it applied, at the event's position.
-      eventBefore: db.prepare<[number], { position: number | null }>('SELECT MAX(position) AS position FROM fingerprints WHERE position < ?'),
+      // The read model records a fingerprint for every event it applied, at the event's position.
+      eventBefore: positionBefore(db),
     };
   }
 
@@ -69,7 +70,7 @@ export class ChangeFeed {
 
   /** The log position of the last event the read model applied before `position`, or 0. */
   eventBefore(position: number): number {
-    return this.sql().eventBefore.get(position)?.position ?? 0;
+    return this.sql().eventBefore(position);
   }
 
   lastSeq(): number {
