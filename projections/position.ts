@@ -175,14 +175,13 @@ function exclusionCode(s: RuleStatement, at: string, knownAt: number, inLog: num
   return COUNTED;
 }
 
-// Reasons as small numbers (index + 1), so a derivation keeps one byte per statement.
+// Reasons as small numbers (index + 1): the rules compare codes, and only a list names them.
 const REASONS = EXCLUSION_REASONS;
 const COUNTED = 0;
 const RETRACTED = 4;
 const NOT_YET_REPORTED = 6;
 const NOT_YET_EFFECTIVE = 7;
 const NON_GOVERNMENT = 8;
-const NOT_IN_LOG = 255;
 
 /**
  * Folds counted statements into a position, in any order: the deciding
@@ -197,13 +196,29 @@ interface WeaponEntry<S> {
   by: S;
 }
 
+// A weapon system's key, remembered per name as written: a derivation folds thousands
+// of statements naming the same few systems, and a new string for each is garbage.
+const weaponKeys = new Map<string, string>();
+
+function weaponKey(system: string): string {
+  let key = weaponKeys.get(system);
+  if (key === undefined) {
+    if (weaponKeys.size >= 10_000) weaponKeys.clear(); // names are few: a flood of new ones must not grow it for ever
+    key = system.trim().toUpperCase();
+    weaponKeys.set(system, key);
+  }
+  return key;
+}
+
 export class PositionFold<S extends RuleStatement = StatementRecord> {
   deciding: S | null = null;
   /**
-   * In the order the systems were first named. Never changed in place: a change
-   * makes a new array, so a clone shares it (a view keeps a fold per day).
+   * In the order the systems were first named. Shared with a clone (a view keeps a
+   * fold per day) and then never changed in place: a change makes a new array,
+   * which this fold owns and may change in place until it is cloned again.
    */
   private weapons: ReadonlyArray<WeaponEntry<S>> = [];
+  private ownsWeapons = false;
   /** The statuses in the order a position lists them, made once per weapons array. */
   private listed: WeaponStatus[] | undefined;
   private newestReviewing: S | null = null;
@@ -211,6 +226,7 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
 
   /** A fold that goes on from this one without changing it. */
   clone(): PositionFold<S> {
+    this.ownsWeapons = false;
     const copy = new PositionFold<S>();
     copy.deciding = this.deciding;
     copy.weapons = this.weapons;
@@ -266,15 +282,16 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
   }
 
   private setWeapon(system: string, status: WeaponStatus['status'], by: S): void {
-    const key = system.trim().toUpperCase();
+    const key = weaponKey(system);
     const at = this.weapons.findIndex((w) => w.key === key);
     if (at < 0 || compareDeciding(by, this.weapons[at].by) > 0) {
       // Named as the statement that decides it names it, whatever order statements arrive in.
       const entry = { key, status: { system, status, statementId: by.statementId }, by };
-      const weapons = this.weapons.slice();
+      const weapons = this.ownsWeapons ? (this.weapons as Array<WeaponEntry<S>>) : this.weapons.slice();
       if (at < 0) weapons.push(entry);
       else weapons[at] = entry;
       this.weapons = weapons;
+      this.ownsWeapons = true;
       this.listed = undefined;
     }
   }
@@ -311,55 +328,59 @@ export function knownSources(s: RuleStatement, knownAt: number, inLog: number): 
 
 export function derivePosition<S extends RuleStatement>(statements: readonly S[], query: PositionQuery): Derivation<S> {
   const inLog = query.position ?? Number.POSITIVE_INFINITY;
-  // One reason code per statement rather than an object each: a derivation over
-  // thousands of statements then allocates almost nothing until the list is read.
-  const reasons = new Uint8Array(statements.length);
-  const considered: S[] = [];
+  // Nothing is allocated per statement: a derivation over thousands of statements,
+  // asked for on every read, left enough garbage that a young-generation collection
+  // landed in about one derivation in a hundred, and its few ms were the p99. Why each
+  // other statement did not decide is worked out again only when the list is read.
+  const superseded = supersededAmong(statements, query, inLog);
+  const fold = new PositionFold<S>();
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i];
-    if (s.position > inLog) {
-      reasons[i] = NOT_IN_LOG; // not in the log yet at that point: not part of the answer at all
-      continue;
-    }
-    const code = exclusionCode(s, query.at, query.knownAt, inLog);
-    if (code === COUNTED) considered.push(s);
-    else reasons[i] = code;
+    if (s.position > inLog || exclusionCode(s, query.at, query.knownAt, inLog) !== COUNTED) continue;
+    // A correction replaces what it corrects once the correction itself counts.
+    if (superseded !== undefined && superseded.has(s.statementId)) continue;
+    fold.add(s);
   }
-
-  // A correction replaces what it corrects once the correction itself counts.
-  const superseded = supersededBy(considered);
-  const counted = superseded.size === 0 ? considered : considered.filter((s) => !superseded.has(s.statementId));
-
-  const fold = new PositionFold<S>();
-  for (const s of counted) fold.add(s);
   const deciding = fold.deciding;
   let listed: NotDeciding[] | undefined;
   return {
     ...fold.state(query.knownAt, inLog),
     deciding,
     get notDeciding() {
-      listed ??= listNotDeciding(statements, reasons, superseded, deciding);
+      listed ??= listNotDeciding(statements, query, inLog, superseded, deciding);
       return listed;
     },
   };
 }
 
-function listNotDeciding(statements: readonly RuleStatement[], reasons: Uint8Array, superseded: Set<string>, deciding: RuleStatement | null): NotDeciding[] {
+/** The ids of the statements a counted correction corrects; undefined when there are none (the usual case). */
+function supersededAmong(statements: readonly RuleStatement[], query: PositionQuery, inLog: number): Set<string> | undefined {
+  let ids: Set<string> | undefined;
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i];
+    if (!s.supersedes || s.position > inLog || exclusionCode(s, query.at, query.knownAt, inLog) !== COUNTED) continue;
+    (ids ??= new Set()).add(s.supersedes);
+  }
+  return ids;
+}
+
+function listNotDeciding(
+  statements: readonly RuleStatement[],
+  query: PositionQuery,
+  inLog: number,
+  superseded: Set<string> | undefined,
+  deciding: RuleStatement | null,
+): NotDeciding[] {
   const list: NotDeciding[] = [];
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i];
-    const code = reasons[i];
-    if (code === NOT_IN_LOG || s === deciding) continue;
-    const reason = code !== COUNTED ? REASONS[code - 1] : superseded.has(s.statementId) ? 'superseded' : whyNotDeciding(s, deciding);
+    // One not in the log yet at that point is not part of the answer at all.
+    if (s.position > inLog || s === deciding) continue;
+    const code = exclusionCode(s, query.at, query.knownAt, inLog);
+    const reason = code !== COUNTED ? REASONS[code - 1] : superseded?.has(s.statementId) ? 'superseded' : whyNotDeciding(s, deciding);
     list.push({ statementId: s.statementId, reason });
   }
   return list;
-}
-
-export function supersededBy(counted: readonly RuleStatement[]): Set<string> {
-  const ids = new Set<string>();
-  for (const s of counted) if (s.supersedes) ids.add(s.supersedes);
-  return ids;
 }
 
 // Dates in the records are text: read the epoch ms the record was built with
