@@ -2,6 +2,7 @@
 // - GET position (as of a day), 10 connections: target at least 0.8 of hello GET;
 // - the same with knownAt in the past: at least 0.5;
 // - POST /v1/statements, each acknowledged after commit, 50 connections: at least 0.3 of hello POST.
+// Each figure is compared with the mean of its reference's runs just before and just after it.
 // The service runs as `npm start` would (the embedded store, seeds loaded), with LOG_LEVEL=warn
 // so both servers do the same logging (none per request).
 //
@@ -114,27 +115,45 @@ try {
   });
   const post = { method: 'POST' as const, headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: statement };
 
-  const helloGet = await load(`http://127.0.0.1:${helloPort}/hello`, hello.pid!, 10);
+  // Each service figure is bracketed by runs of its reference, just before and just after,
+  // and compared with their mean: on a shared machine a reference measured a minute earlier
+  // (the service's figures may wait for its rate-limit window) can be a fifth off.
+  const helloUrl = `http://127.0.0.1:${helloPort}/hello`;
+  const helloGet1 = await load(helloUrl, hello.pid!, 10);
   const answerBytes = (await (await fetch(`${base}/v1/countries/US/position?at=2024-06-05`)).text()).length;
   const helloSized = await load(`http://127.0.0.1:${helloPort}/hello/${answerBytes}`, hello.pid!, 10);
   const position = await loadService(`${base}/v1/countries/US/position?at=2024-06-05`, 10, 0);
+  const helloGet2 = await load(helloUrl, hello.pid!, 10);
   // Expected to be about as fast as the first; half as fast again, to be safe.
   const knownAt = await loadService(`${base}/v1/countries/US/position?at=2024-06-05&knownAt=2024-05-29`, 10, 1.5 * position.total);
-  const helloPost = await load(`http://127.0.0.1:${helloPort}/hello`, hello.pid!, 50, post);
+  const helloGet3 = await load(helloUrl, hello.pid!, 10);
+  const helloPost1 = await load(helloUrl, hello.pid!, 50, post);
   // Durable writes stay well under 10,000/s.
   const writes = await loadService(`${base}/v1/statements`, 50, DURATION * 10_000, post);
+  const helloPost2 = await load(helloUrl, hello.pid!, 50, post);
+  const mean = (...runs: Array<{ average: number }>) => runs.reduce((sum, run) => sum + run.average, 0) / runs.length;
+  const helloForPosition = mean(helloGet1, helloGet2);
+  const helloForKnownAt = mean(helloGet2, helloGet3);
+  const helloForWrites = mean(helloPost1, helloPost2);
+  const helloGet = { ...helloGet2, average: mean(helloGet1, helloGet2, helloGet3) };
+  const helloPost = { ...helloPost1, average: helloForWrites };
 
   report(`HTTP, ${DURATION} s per run (requests/s, averaged)`, [
     { what: 'hello-world GET, 10 connections (reference)', value: helloGet.average, unit: 'req/s' },
+    { what: '  run before GET position', value: helloGet1.average, unit: 'req/s' },
+    { what: '  run between the two GET figures', value: helloGet2.average, unit: 'req/s' },
+    { what: '  run after them', value: helloGet3.average, unit: 'req/s' },
     { what: `hello-world GET padded to ${answerBytes} bytes (a position's size)`, value: helloSized.average, unit: 'req/s' },
     { what: 'GET position ?at=, 10 connections', value: position.average, unit: 'req/s' },
-    { what: '  ratio to hello GET', value: position.average / helloGet.average, unit: 'ratio', target: 'at least 0.8', ok: position.average / helloGet.average >= 0.8 },
+    { what: '  ratio to hello GET (runs before and after)', value: position.average / helloForPosition, unit: 'ratio', target: 'at least 0.8', ok: position.average / helloForPosition >= 0.8 },
     { what: '  ratio to hello GET of the same size', value: position.average / helloSized.average, unit: 'ratio' },
     { what: 'GET position ?at=&knownAt= in the past', value: knownAt.average, unit: 'req/s' },
-    { what: '  ratio to hello GET', value: knownAt.average / helloGet.average, unit: 'ratio', target: 'at least 0.5', ok: knownAt.average / helloGet.average >= 0.5 },
-    { what: 'hello-world POST, 50 connections (reference)', value: helloPost.average, unit: 'req/s' },
+    { what: '  ratio to hello GET (runs before and after)', value: knownAt.average / helloForKnownAt, unit: 'ratio', target: 'at least 0.5', ok: knownAt.average / helloForKnownAt >= 0.5 },
+    { what: 'hello-world POST, 50 connections (reference)', value: helloForWrites, unit: 'req/s' },
+    { what: '  run before POST /v1/statements', value: helloPost1.average, unit: 'req/s' },
+    { what: '  run after it', value: helloPost2.average, unit: 'req/s' },
     { what: 'POST /v1/statements, durable, 50 connections', value: writes.average, unit: 'req/s' },
-    { what: '  ratio to hello POST', value: writes.average / helloPost.average, unit: 'ratio', target: 'at least 0.3', ok: writes.average / helloPost.average >= 0.3 },
+    { what: '  ratio to hello POST (runs before and after)', value: writes.average / helloForWrites, unit: 'ratio', target: 'at least 0.3', ok: writes.average / helloForWrites >= 0.3 },
   ]);
   // Where each request's CPU went, in the same runs: the server's and autocannon's (both on these two cores).
   const cpu = (what: string, run: { cpu: CpuPerRequest }) => [
