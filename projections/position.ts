@@ -405,8 +405,9 @@ function whyNotDeciding(s: RuleStatement, deciding: RuleStatement | null): Exclu
 
 /** The part of a derivation that a change compares: what the position is, not the evidence list. */
 export function stateOf(d: Derivation<RuleStatement>): PositionState {
-  const { deciding: _deciding, notDeciding: _notDeciding, ...state } = d;
-  return state;
+  // Field by field: a rest pattern would read `notDeciding` and make the whole list.
+  const { status, scope, weapons, underReview, endorsesLifting, confidence, decidingStatementId } = d;
+  return { status, scope, weapons, underReview, endorsesLifting, confidence, decidingStatementId };
 }
 
 /** Two positions are the same when status, scope, flags and weapons are; the evidence may differ. */
