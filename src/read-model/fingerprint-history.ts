@@ -20,7 +20,8 @@ export const LONGEST_RUN = 1_000;
 /** A run that starts where another did replaces it: the other was a run of that one position, recorded earlier. */
 const RECORD_RUN = 'INSERT OR REPLACE INTO fingerprint_runs (first_position, today, positions, fingerprints) VALUES (?, ?, ?, ?)';
 
-export interface RecordedFingerprint {
+/** The fingerprint (hex) after a log position, and the day the read model had rolled to then. */
+export interface Fingerprint {
   position: number;
   today: string | null;
   fingerprint: string;
@@ -106,11 +107,11 @@ export class FingerprintHistory {
   private readonly sql;
 
   constructor(db: Database.Database) {
-    migrateRowPerPosition(db);
     this.sql = {
       insert: db.prepare<[number, string | null, Buffer, Buffer]>(RECORD_RUN),
       runAt: db.prepare<[number], RunRow>('SELECT today, positions, fingerprints FROM fingerprint_runs WHERE first_position <= ? ORDER BY first_position DESC LIMIT 1'),
     };
+    migrateRowPerPosition(db, this.writer());
   }
 
   /** A writer for the runs of one batch; what it has not flushed is dropped with it. */
@@ -118,8 +119,15 @@ export class FingerprintHistory {
     return new FingerprintRunWriter(this.sql.insert);
   }
 
+  /** Records the fingerprint after one position on its own (a day rolled with no event). */
+  record(position: number, today: string | null, fingerprint: bigint): void {
+    const writer = this.writer();
+    writer.record(position, today, fingerprint);
+    writer.flush();
+  }
+
   /** The fingerprint after log position `position` (the latest recorded at the last position at or before it), if any was recorded. */
-  at(position: number): RecordedFingerprint | undefined {
+  at(position: number): Fingerprint | undefined {
     const run = this.sql.runAt.get(position);
     if (!run) return undefined;
     const index = lastIndexUpTo(run.positions, position);
@@ -132,14 +140,12 @@ export class FingerprintHistory {
  * A read model built before runs kept a row per position (`fingerprints`): its rows
  * become runs, so it keeps answering while its replacement is rebuilt.
  */
-function migrateRowPerPosition(db: Database.Database): void {
+function migrateRowPerPosition(db: Database.Database, writer: FingerprintRunWriter): void {
   const legacy = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'fingerprints'").get();
   if (!legacy) return;
-  const insert = db.prepare<[number, string | null, Buffer, Buffer]>(RECORD_RUN);
   // A page at a time: the connection cannot write while it iterates.
   const page = db.prepare<[number], { position: number; today: string | null; hash: string }>('SELECT position, today, hash FROM fingerprints WHERE position > ? ORDER BY position LIMIT 5000');
   db.transaction(() => {
-    const writer = new FingerprintRunWriter(insert);
     for (let rows = page.all(0); rows.length > 0; rows = page.all(rows[rows.length - 1].position)) {
       for (const row of rows) writer.record(row.position, row.today, BigInt(`0x${row.hash}`));
     }

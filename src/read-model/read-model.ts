@@ -15,7 +15,7 @@ import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf,
 import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
 import { counts } from '../../projections/timeline.js';
 import { ContentFingerprint, rowHash } from './fingerprint.js';
-import { FingerprintHistory } from './fingerprint-history.js';
+import { FingerprintHistory, type Fingerprint } from './fingerprint-history.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
 
 export interface Checkpoint {
@@ -23,11 +23,7 @@ export interface Checkpoint {
   today: string | null;
 }
 
-export interface Fingerprint {
-  position: number;
-  today: string | null;
-  fingerprint: string;
-}
+export type { Fingerprint } from './fingerprint-history.js';
 
 export interface CountrySummary {
   code: string;
@@ -433,9 +429,7 @@ export class ReadModel {
       this.writeCountryRows();
       this.sql.setCheckpoint.run(position, day);
       // Recorded again at the same position: the later record is what holds after it.
-      const fingerprints = this.fingerprints.writer();
-      fingerprints.record(position, day, this.fingerprint.value);
-      fingerprints.flush();
+      this.fingerprints.record(position, day, this.fingerprint.value);
       return changes;
     });
     if (emitted.length > 0) this.events.emit('changes', emitted);
