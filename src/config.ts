@@ -1,5 +1,6 @@
 // Configuration comes from the environment, parsed once at start with zod.
 // A bad value stops the start with a message naming the variable.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const ApiKeySpec = z
@@ -22,6 +23,30 @@ const ApiKeySpec = z
     return keys;
   });
 
+/**
+ * Which proxies in front of the service to believe about the client (X-Forwarded-For) and
+ * the scheme it used (X-Forwarded-Proto): Fastify's trustProxy. `false` (the default)
+ * believes none; `true` every hop; a number that many hops; otherwise a comma-separated
+ * list of addresses or CIDR ranges, or proxy-addr's names loopback, linklocal, uniquelocal.
+ */
+const ProxyNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const TrustProxy = z.string().transform((value, ctx): boolean | number | string[] => {
+  const trimmed = value.trim().toLowerCase();
+  if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const version = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 6 ? 128 : 32));
+    if (!ProxyNames.has(entry) && (version === 0 || !prefixOk || rest.length > 0)) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not true, false, a hop count, an address, a CIDR range, loopback, linklocal or uniquelocal` });
+      return z.NEVER;
+    }
+  }
+  return entries;
+});
+
 const HostList = z.string().transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
 
 export const ConfigSchema = z.object({
@@ -32,6 +57,7 @@ export const ConfigSchema = z.object({
   KURRENTDB_URL: z.string().optional(),
   API_KEYS: ApiKeySpec.optional(),
   WEBHOOK_ALLOWED_HOSTS: HostList.default([]),
+  TRUST_PROXY: TrustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Load the seed dataset into an empty store on start. */
   SEED_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),

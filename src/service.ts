@@ -63,6 +63,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     webhooks,
     metrics: container.resolve(Tokens.Metrics),
     limits: limitsFrom(config),
+    trustProxy: config.TRUST_PROXY,
     replay: () => replayInWorker({ store: storeSpec(config), readModelFile: readModel.file }, config.REPLAY_MEMORY_MB),
   });
 

@@ -45,7 +45,12 @@ export interface AppDeps {
   metrics: Metrics;
   /** Rate limits and timeouts; generous defaults when absent. */
   limits?: Limits;
+  /** The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (TRUST_PROXY); none when absent. */
+  trustProxy?: boolean | number | string[];
 }
+
+/** Trusts the first `hops` proxies, counting back from the socket's peer. */
+const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -55,6 +60,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     ...serverOptions(deps.limits ?? DEFAULT_LIMITS),
     frameworkErrors,
+    // Behind a proxy this makes request.ip the client's (for the per-address rate limit) and
+    // request.protocol the scheme it used (HSTS is sent only over https).
+    // (A hop count as the function Fastify makes of it: its types do not take the number.)
+    trustProxy: typeof deps.trustProxy === 'number' ? hopsOf(deps.trustProxy) : (deps.trustProxy ?? false),
     requestIdHeader: 'x-request-id',
     // Only ids a log reader can trust: a client's x-request-id is kept if it is short and plain.
     genReqId: (request) => {

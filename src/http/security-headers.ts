@@ -16,7 +16,11 @@
 //   helmet's style-src. The timeline page at / sends its own, stricter policy
 //   (src/ui/page.ts): @fastify/static sets it on the reply as the file is sent,
 //   after this hook, so it replaces helmet's.
-import type { FastifyInstance } from 'fastify';
+//
+// HSTS goes only on answers sent over https (the socket's TLS, or X-Forwarded-Proto
+// from a proxy TRUST_PROXY believes): RFC 6797, 7.2, says a host MUST NOT send it over
+// plain HTTP, where a browser ignores it anyway.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -54,21 +58,36 @@ export function securityHeaders(options: HelmetOptions): Readonly<Record<string,
   return Object.freeze(Object.fromEntries(headers));
 }
 
+const HSTS = 'strict-transport-security';
+
+/** A set of headers without HSTS, and with it (for https). */
+function overPlainAndTls(headers: Readonly<Record<string, string>>): { plain: Readonly<Record<string, string>>; tls: Readonly<Record<string, string>> } {
+  const { [HSTS]: hsts, ...plain } = headers;
+  return { plain: Object.freeze(plain), tls: Object.freeze({ ...plain, [HSTS]: hsts }) };
+}
+
 /** What every API answer carries; a hijacked one (the change stream) sets them in its own writeHead. */
-export const API_SECURITY_HEADERS = securityHeaders(API_OPTIONS);
+export const API_SECURITY_HEADERS = overPlainAndTls(securityHeaders(API_OPTIONS));
 /** What documents (Swagger UI) carry. */
-export const DOCUMENT_SECURITY_HEADERS = securityHeaders(DOCUMENT_OPTIONS);
+export const DOCUMENT_SECURITY_HEADERS = overPlainAndTls(securityHeaders(DOCUMENT_OPTIONS));
+
+/** The API's security headers for an answer to `request`: with HSTS only over https. */
+export function apiSecurityHeaders(request: FastifyRequest): Readonly<Record<string, string>> {
+  return request.protocol === 'https' ? API_SECURITY_HEADERS.tls : API_SECURITY_HEADERS.plain;
+}
 
 const API_PATH = /^\/(?:v1\/|health\/|metrics(?:$|\?)|openapi\.json(?:$|\?))/;
 
 export function installSecurityHeaders(app: FastifyInstance): void {
-  const api = Object.entries(API_SECURITY_HEADERS);
-  const document = Object.entries(DOCUMENT_SECURITY_HEADERS);
+  const entries = (set: typeof API_SECURITY_HEADERS) => ({ plain: Object.entries(set.plain), tls: Object.entries(set.tls) });
+  const api = entries(API_SECURITY_HEADERS);
+  const document = entries(DOCUMENT_SECURITY_HEADERS);
   // On the reply, not the raw response: node then writes them with Fastify's own in one
   // pass (headers set on the raw response made every writeHead take its slow path), and
   // a route that sets its own (the page's policy) still overrides them.
   app.addHook('onRequest', (request, reply, done) => {
-    const headers = API_PATH.test(request.url) ? api : document;
+    const set = API_PATH.test(request.url) ? api : document;
+    const headers = request.protocol === 'https' ? set.tls : set.plain;
     for (let i = 0; i < headers.length; i++) reply.header(headers[i][0], headers[i][1]);
     done();
   });

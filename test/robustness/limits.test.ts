@@ -51,6 +51,30 @@ describe('rate limits', () => {
     expect((await from('2001:db8:1:3::1')).statusCode).toBe(200);
   });
 
+  it('behind a proxy TRUST_PROXY names, per client address as X-Forwarded-For gives it; anyone else is counted by their own address, whatever they claim', async () => {
+    const service = await serviceWith({ RATE_LIMIT_PER_ADDRESS: '3', RATE_LIMIT_PER_KEY: '0', TRUST_PROXY: '10.7.0.0/24' });
+    const from = (remoteAddress: string, forwardedFor?: string) =>
+      service.app.inject({ url: '/v1/countries', remoteAddress, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} });
+    // Two clients through the same proxy, each with a limit of its own.
+    for (let i = 0; i < 3; i++) expect((await from('10.7.0.5', '198.51.100.1')).statusCode).toBe(200);
+    expectTooMany(await from('10.7.0.5', '198.51.100.1'));
+    expect((await from('10.7.0.5', '198.51.100.2')).statusCode).toBe(200);
+    expect((await from('10.7.0.6', '198.51.100.3')).statusCode).toBe(200);
+    // A client outside the trusted range who sends the header is still itself: a new name each time does not help.
+    for (let i = 0; i < 3; i++) expect((await from('203.0.113.9', `198.51.100.${10 + i}`)).statusCode).toBe(200);
+    expectTooMany(await from('203.0.113.9', '198.51.100.99'));
+  });
+
+  it('TRUST_PROXY takes true, false, a hop count, or addresses and ranges, and names what it refuses', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 172.16.0.0/12,loopback,2001:db8::/32' }).TRUST_PROXY).toEqual(['10.0.0.1', '172.16.0.0/12', 'loopback', '2001:db8::/32']);
+    for (const bad of ['haproxy', '10.0.0.0/33', '10.0.0.1/8/1', '2001:db8::/129']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY: .*is not true, false, a hop count/);
+    }
+  });
+
   it('per API key, from any address: past the limit a 429; another key is still served; a wrong key is refused, not counted against the real one', async () => {
     const service = await serviceWith({ RATE_LIMIT_PER_ADDRESS: '0', RATE_LIMIT_PER_KEY: '3' });
     const post = (headers: Record<string, string>, remoteAddress: string) =>
@@ -97,7 +121,7 @@ describe('size and time', () => {
 });
 
 describe('security headers', () => {
-  it("every API answer carries helmet's API set, on 404s and 429s too: a policy that allows nothing and no framing, nosniff, DENY, HSTS; none of the document-only headers", async () => {
+  it("every API answer carries helmet's API set, on 404s and 429s too: a policy that allows nothing and no framing, nosniff, DENY; none of the document-only headers", async () => {
     const service = await serviceWith({ RATE_LIMIT_PER_ADDRESS: '1', RATE_LIMIT_PER_KEY: '0' });
     const answers = [
       await service.app.inject({ url: '/v1/countries', remoteAddress: '10.1.0.1' }),
@@ -112,8 +136,9 @@ describe('security headers', () => {
         'content-security-policy': "default-src 'none';frame-ancestors 'none'",
         'x-content-type-options': 'nosniff',
         'x-frame-options': 'DENY',
-        'strict-transport-security': expect.stringContaining('max-age='),
       });
+      // Over plain HTTP a host must not send HSTS (RFC 6797, 7.2); the next test sends it over https.
+      expect(headers['strict-transport-security']).toBeUndefined();
       // Headers that act only on HTML documents are not sent with JSON (OWASP REST Security Cheat Sheet).
       for (const documentOnly of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-xss-protection', 'x-dns-prefetch-control', 'x-download-options']) {
         expect(headers[documentOnly]).toBeUndefined();
@@ -122,13 +147,27 @@ describe('security headers', () => {
     }
   });
 
+  it('HSTS is sent over https only: when a proxy that TRUST_PROXY believes says so in X-Forwarded-Proto, never on the word of anyone else', async () => {
+    const behindProxy = await serviceWith({ TRUST_PROXY: '10.8.0.1' });
+    const via = (remoteAddress: string, proto?: string) =>
+      behindProxy.app.inject({ url: '/v1/countries', remoteAddress, headers: proto ? { 'x-forwarded-proto': proto } : {} });
+    expect((await via('10.8.0.1', 'https')).headers['strict-transport-security']).toMatch(/^max-age=\d+; includeSubDomains$/);
+    expect((await via('10.8.0.1', 'http')).headers['strict-transport-security']).toBeUndefined();
+    expect((await via('10.8.0.1')).headers['strict-transport-security']).toBeUndefined();
+    // A client that is not the proxy cannot claim https.
+    expect((await via('10.8.0.2', 'https')).headers['strict-transport-security']).toBeUndefined();
+    const direct = await serviceWith();
+    const claimed = await direct.app.inject({ url: '/v1/countries', headers: { 'x-forwarded-proto': 'https' } });
+    expect(claimed.headers['strict-transport-security']).toBeUndefined();
+  });
+
   it("the timeline page keeps its own stricter policy, and /docs is served under helmet's document set", async () => {
-    const service = await serviceWith();
+    const service = await serviceWith({ TRUST_PROXY: 'loopback' });
     const page = await service.app.inject('/');
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'; script-src 'self'/);
     expect(page.headers['x-frame-options']).toBe('DENY');
-    const docs = await service.app.inject('/docs/');
+    const docs = await service.app.inject({ url: '/docs/', headers: { 'x-forwarded-proto': 'https' } });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain('swagger-initializer.js');
     expect(docs.headers).toMatchObject({

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { z } from 'zod';
 import type { ReadModel } from '../../read-model/read-model.js';
 import { ChangeFeed } from '../change-feed.js';
-import { API_SECURITY_HEADERS } from '../../http/security-headers.js';
+import { apiSecurityHeaders } from '../../http/security-headers.js';
 
 const StreamQuery = z
   .object({ after: z.coerce.number().int().min(0).optional().describe('log position to start after, when there is no Last-Event-ID') })
@@ -46,7 +46,7 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
     const response = reply.raw;
     response.writeHead(200, {
       // Hijacked: Fastify's reply headers are not written, so the security headers are given here.
-      ...API_SECURITY_HEADERS,
+      ...apiSecurityHeaders(request),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
