@@ -21,6 +21,7 @@ const REQUIRED_ROLE = Symbol('requiredRole');
 type KeyCheck = preHandlerHookHandler & { [REQUIRED_ROLE]: Role };
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const NO_KEY = Object.freeze({ presented: false, key: undefined });
 const presentedKeys = new WeakMap<FastifyRequest, { presented: boolean; key: ApiKey | undefined }>();
 
 /**
@@ -28,10 +29,12 @@ const presentedKeys = new WeakMap<FastifyRequest, { presented: boolean; key: Api
  * per request: the per-key rate limit and the role check both ask, and each lookup hashes.
  */
 export function presentedKey(request: FastifyRequest, keys: readonly ApiKey[]): { presented: boolean; key: ApiKey | undefined } {
+  const header = request.headers.authorization;
+  // Most reads present no key: nothing to look up or remember.
+  if (header === undefined) return NO_KEY;
   let found = presentedKeys.get(request);
   if (!found) {
-    const header = request.headers.authorization;
-    const secret = header ? BEARER.exec(header)?.[1] : undefined;
+    const secret = BEARER.exec(header)?.[1];
     found = { presented: secret !== undefined, key: secret !== undefined ? findKey(keys, secret) : undefined };
     presentedKeys.set(request, found);
   }
