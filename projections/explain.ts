@@ -1,7 +1,7 @@
 // Why a position is what it is, in plain sentences with the quotes and their
 // sources, ready to paste into an article. Pure: a derivation in, text out.
 import type { Scope } from '../events/vocabulary.js';
-import type { Derivation, ExclusionReason } from './position.js';
+import { recordAsKnown, type Derivation, type ExclusionReason } from './position.js';
 import type { SourceRecord, StatementRecord } from './statement-record.js';
 
 export interface Explanation {
@@ -73,10 +73,13 @@ export function explainPosition(
   countryName: string,
   derivation: Derivation,
   statements: readonly StatementRecord[],
-  query: { at: string; knownAt: string },
+  query: { at: string; knownAt: string; knownAtInstant: number },
 ): Explanation {
+  // Each statement quoted as it was known then: no source published, or retraction reported, later.
+  const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
   const byId = new Map(statements.map((s) => [s.statementId, s]));
-  const asOf = `As of ${formatDay(query.at)}, as known on ${formatDay(query.knownAt)}`;
+  // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset).
+  const asOf = `As of ${formatDay(query.at)}, as known on ${formatDay(new Date(query.knownAtInstant).toISOString())}`;
   const text: string[] = [];
   const markdown: string[] = [];
   const both = (line: string, md = line) => {
@@ -87,7 +90,7 @@ export function explainPosition(
   const limits = derivation.status === 'restricted' ? `: ${describeScope(derivation.scope)}` : '';
   both(`${asOf}, ${countryName}'s position is ${derivation.status}: ${STATUS_TEXT[derivation.status]}${limits}.`, `**${asOf}, ${countryName}'s position is ${derivation.status}**: ${STATUS_TEXT[derivation.status]}${limits}.`);
 
-  const d = derivation.deciding;
+  const d = derivation.deciding && asKnown(derivation.deciding);
   if (d) {
     const [first, ...more] = d.sources;
     const corroboration = more.length > 0 ? ` It is also reported by ${more.map(sourceOf).join('; ')}.` : '';
@@ -98,7 +101,7 @@ export function explainPosition(
   }
 
   for (const weapon of derivation.weapons) {
-    const s = byId.get(weapon.statementId)!;
+    const s = asKnown(byId.get(weapon.statementId)!);
     both(
       `${weapon.system} is ${weapon.status}, per ${speakerOf(s)} (${formatDay(s.effectiveAt)}): "${s.sources[0].quote}" (${sourceOf(s.sources[0])}).`,
       `- **${weapon.system}** is ${weapon.status}, per ${speakerOf(s)} (${formatDay(s.effectiveAt)}): "${s.sources[0].quote}" (${sourceOf(s.sources[0])}).`,

@@ -2,7 +2,7 @@
 // exactly as DOMAIN.md "Deriving a position" says. Pure: statements in,
 // position out, no clock and no I/O.
 import type { Attribution, Scope, Stance } from '../events/vocabulary.js';
-import { INSTANT, type StatementRecord } from './statement-record.js';
+import { INSTANT, statementRecord, type SourceRecord, type StatementRecord } from './statement-record.js';
 import { instantOf } from './time.js';
 
 /**
@@ -315,6 +315,27 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
       decidingStatementId: deciding?.statementId ?? null,
     };
   }
+}
+
+/**
+ * A statement's record as an answer as known at `knownAt`, at log position `inLog`, shows it:
+ * only the sources in the log by then and published by then, and its retraction only if that
+ * was in the log and reported by then. A statement that counts was reported, so at least the
+ * first source it was recorded with is kept: the sources shown are as many as the deciding
+ * statement's `confidence.sources`. The record itself when nothing is hidden (no copy).
+ */
+export function recordAsKnown(s: StatementRecord, knownAt: number, inLog = Number.POSITIVE_INFINITY): StatementRecord {
+  const known = (source: SourceRecord) => source.position <= inLog && publishedInstant(source) <= knownAt;
+  const r = s.retraction;
+  const retraction = r && r.position <= inLog && reportedInstant(r) <= knownAt ? r : undefined;
+  if (retraction === r && s.sources.every(known)) return s;
+  const sources = s.sources.filter(known);
+  return statementRecord({ ...s, sources: sources.length > 0 ? sources : s.sources.slice(0, 1), retraction });
+}
+
+/** Whether a statement was in the log at `inLog` and reported by `knownAt`: an answer as known then lists it. */
+export function isKnown(s: StatementRecord, knownAt: number, inLog = Number.POSITIVE_INFINITY): boolean {
+  return s.position <= inLog && reportedInstant(s) <= knownAt;
 }
 
 /** How many of a statement's sources were in the log at `inLog` and published by `knownAt`. */

@@ -3,7 +3,7 @@
 // goes out.
 import { countryName } from '../../events/vocabulary.js';
 import { summarise } from '../../projections/changes.js';
-import type { Derivation } from '../../projections/position.js';
+import { recordAsKnown, type Derivation } from '../../projections/position.js';
 import type { StatementRecord } from '../../projections/statement-record.js';
 
 export function statementView(s: StatementRecord) {
@@ -22,6 +22,8 @@ export function positionView(
   derivation: Derivation,
   statements: readonly StatementRecord[],
   query: { at: string; knownAt: string; position: number; revision: number },
+  /** `knownAt` as epoch ms: the deciding statement is shown as it was known then, at `position`. */
+  knownAtInstant: number,
 ) {
   const byId = new Map(statements.map((s) => [s.statementId, s]));
   return {
@@ -35,7 +37,7 @@ export function positionView(
     underReview: derivation.underReview,
     endorsesLifting: derivation.endorsesLifting,
     confidence: derivation.confidence,
-    deciding: derivation.deciding ? statementView(derivation.deciding) : null,
+    deciding: derivation.deciding ? statementView(recordAsKnown(derivation.deciding, knownAtInstant, query.position)) : null,
     basis: {
       at: query.at,
       knownAt: query.knownAt,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { countryName } from '../../../events/vocabulary.js';
 import { explainPosition } from '../../../projections/explain.js';
-import { derivePosition } from '../../../projections/position.js';
+import { derivePosition, isKnown, recordAsKnown } from '../../../projections/position.js';
 import { emptyCountry } from '../../../projections/statement-record.js';
 import { dayOf, KNOWN_NOW, knownAtInstant } from '../../../projections/time.js';
 import { deriveTimeline } from '../../../projections/timeline.js';
@@ -100,7 +100,7 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     const knownAt = askedKnownAt === undefined ? now : knownAtInstant(askedKnownAt);
     const derivation = derivePosition(record.statements, { at, knownAt, position: logPosition });
     const view = (knownAtText: string) =>
-      positionView(code, derivation, record.statements, { at, knownAt: knownAtText, position: logPosition, revision: record.revision });
+      positionView(code, derivation, record.statements, { at, knownAt: knownAtText, position: logPosition, revision: record.revision }, knownAt);
     const etag = `"${record.revision}"`;
     if (askedKnownAt !== undefined) {
       const body = Buffer.from(serialize(view(askedKnownAt)));
@@ -131,7 +131,7 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
   }, async (request, reply) => {
     const { code } = request.params;
     const { at, knownAt, record, derivation } = derive(code, request.query, deps.readModel.checkpoint().position);
-    const explanation = explainPosition(countryName(code) ?? code, derivation, record.statements, { at, knownAt });
+    const explanation = explainPosition(countryName(code) ?? code, derivation, record.statements, { at, knownAt, knownAtInstant: knownAtInstant(knownAt) });
     if (/\btext\/markdown\b/.test(request.headers.accept ?? '')) {
       return reply.type('text/markdown; charset=utf-8').serializer((payload) => payload as string).send(explanation.markdown as never);
     }
@@ -158,12 +158,14 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     const { code } = request.params;
     const record = deps.readModel.country(code) ?? emptyCountry(code);
     const knownAt = request.query.knownAt;
+    const known = knownAt ? knownAtInstant(knownAt) : KNOWN_NOW;
     return {
       country: code,
       name: countryName(code),
       knownAt: knownAt ?? deps.now().toISOString(),
-      intervals: deriveTimeline(record.statements, { knownAt: knownAt ? knownAtInstant(knownAt) : KNOWN_NOW }),
-      statements: record.statements.map(statementView),
+      intervals: deriveTimeline(record.statements, { knownAt: known }),
+      // As known then: statements reported by then, each with what had come to light about it.
+      statements: record.statements.filter((s) => isKnown(s, known)).map((s) => statementView(recordAsKnown(s, known))),
     };
   });
 };
