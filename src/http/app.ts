@@ -1,5 +1,6 @@
 // The app is not the server: buildApp returns a fastify instance that tests
 // drive with inject(); only src/main.ts listens.
+import fastifyAccepts from '@fastify/accepts';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -89,6 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installStrictInput(app);
   checkKeysFirst(app);
 
+  // Content negotiation (Accept, with q-values and wildcards) for the routes that answer in more than one type.
+  await app.register(fastifyAccepts);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',

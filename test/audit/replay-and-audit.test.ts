@@ -116,6 +116,16 @@ describe('explain', () => {
     expect(response.body).toMatch(/^\*\*As of 5 June 2024.*position is prohibited\*\*/);
     expect(response.body).toMatch(/\n> /);
   });
+
+  it('reads Accept as HTTP means it: q-values and wildcards decide, and JSON is the default', async () => {
+    const typeFor = async (accept?: string) =>
+      (await get('/v1/countries/BE/explain?at=2024-06-05', accept === undefined ? {} : { accept })).headers['content-type'];
+    expect(await typeFor()).toMatch(/^application\/json/);
+    expect(await typeFor('text/markdown;q=0, application/json')).toMatch(/^application\/json/);
+    expect(await typeFor('application/json;q=0.5, text/markdown')).toMatch(/^text\/markdown/);
+    expect(await typeFor('text/*')).toMatch(/^text\/markdown/);
+    expect(await typeFor('*/*')).toMatch(/^application\/json/);
+  });
 });
 
 describe('export and import of the log', () => {

@@ -132,7 +132,8 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     const { code } = request.params;
     const { at, knownAt, record, derivation } = derive(code, request.query, deps.readModel.checkpoint().position);
     const explanation = explainPosition(countryName(code) ?? code, derivation, record.statements, { at, knownAt, knownAtInstant: knownAtInstant(knownAt) });
-    if (/\btext\/markdown\b/.test(request.headers.accept ?? '')) {
+    // JSON unless the client prefers Markdown (q-values count: `text/markdown;q=0` refuses it).
+    if (request.accepts().type(['application/json', 'text/markdown']) === 'text/markdown') {
       return reply.type('text/markdown; charset=utf-8').serializer((payload) => payload as string).send(explanation.markdown as never);
     }
     return { country: code, at, knownAt, status: derivation.status, ...explanation };
