@@ -17,7 +17,7 @@
 // made again from the nearest kept before it when needed.
 import { PositionFold, type PositionState, type RuleStatement } from './position.js';
 import type { StatementRecord } from './statement-record.js';
-import { KNOWN_NOW } from './time.js';
+import { FIRST_DAY, KNOWN_NOW } from './time.js';
 import { closeDay, continueSweep, counts, inValidTimeOrder, intervalAt, type Interval } from './timeline.js';
 
 /** What a change to a country's statements did to its timeline, for the change feed. */
@@ -113,7 +113,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
   /** Keeps every statement in memory from now on, reading back those that were not. */
   keepAll(): void {
     if (this.keptFrom === null) return;
-    this.counted = [...this.countedFrom('0000-01-01')];
+    this.counted = [...this.countedFrom(FIRST_DAY)];
     this.keptFrom = null;
   }
 
@@ -131,7 +131,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
   private sweepWhole(): void {
     this.days = [];
     this.folds = [];
-    const counted = this.keptFrom === null ? this.counted : [...this.countedFrom('0000-01-01')];
+    const counted = this.keptFrom === null ? this.counted : [...this.countedFrom(FIRST_DAY)];
     const { intervals, fold, lastDay } = continueSweep(counted, { intervals: [], fold: new PositionFold<S>(), lastDay: null }, [], KNOWN_NOW, Infinity, this.keepDay);
     this.intervals = intervals;
     this.fold = fold;
@@ -162,11 +162,12 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     const kept = this.keeps(from);
     if (s.supersedes) {
       if (kept) this.counted.splice(this.insertionPoint(s), 0, s);
-      return this.whole(from);
+      // What it corrects stops counting on every day, before the correction's own too.
+      return this.whole(FIRST_DAY);
     }
     if (this.lastDay !== null && from < this.lastDay) {
       if (kept) this.counted.splice(this.insertionPoint(s), 0, s);
-      return this.corrections ? this.whole(from) : this.reviseFrom(from, { added: s });
+      return this.corrections ? this.whole(FIRST_DAY) : this.reviseFrom(from, { added: s });
     }
     const before = this.tailFrom(from);
     if (kept) this.counted.push(s); // the latest in the log, on the last day or after it
@@ -189,7 +190,8 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
     const i = this.insertionPoint(s);
     if (this.counted[i] !== s) return undefined;
     this.counted.splice(i, 1);
-    return this.corrections ? this.whole(s.effectiveAt) : this.reviseFrom(s.effectiveAt, { removed: s });
+    // Taking out a correction brings back what it corrected, on every day.
+    return this.corrections ? this.whole(FIRST_DAY) : this.reviseFrom(s.effectiveAt, { removed: s });
   }
 
   /**
@@ -198,7 +200,7 @@ export class CountryView<S extends RuleStatement = StatementRecord> {
    * the statements that count now.
    */
   removedOlder(s: S): Revision {
-    return this.corrections ? this.whole(s.effectiveAt) : this.reviseFrom(s.effectiveAt, { removed: s });
+    return this.corrections ? this.whole(FIRST_DAY) : this.reviseFrom(s.effectiveAt, { removed: s });
   }
 
   /** Every copy of the statement recorded at `position` (effective on `day`) that this view holds in memory. */

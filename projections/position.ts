@@ -3,7 +3,7 @@
 // position out, no clock and no I/O.
 import type { Attribution, Scope, Stance } from '../events/vocabulary.js';
 import { INSTANT, statementRecord, type SourceRecord, type StatementRecord } from './statement-record.js';
-import { instantOf } from './time.js';
+import { instantOf, LAST_DAY } from './time.js';
 
 /**
  * What the rules read of a statement. A full StatementRecord is one; the read
@@ -358,7 +358,7 @@ export function derivePosition<S extends RuleStatement>(statements: readonly S[]
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i];
     if (s.position > inLog || exclusionCode(s, query.at, query.knownAt, inLog) !== COUNTED) continue;
-    // A correction replaces what it corrects once the correction itself counts.
+    // A correction that counts (on any day) replaces what it corrects.
     if (superseded !== undefined && superseded.has(s.statementId)) continue;
     fold.add(s);
   }
@@ -374,12 +374,17 @@ export function derivePosition<S extends RuleStatement>(statements: readonly S[]
   };
 }
 
-/** The ids of the statements a counted correction corrects; undefined when there are none (the usual case). */
+/**
+ * The ids of the statements a correction corrects, for every correction that counts as
+ * known at knownAt on some day, whether or not it has taken effect by `at`: the record
+ * it corrects was wrong (its date, its stance), so it stops counting on every day.
+ * Undefined when there are none (the usual case).
+ */
 function supersededAmong(statements: readonly RuleStatement[], query: PositionQuery, inLog: number): Set<string> | undefined {
   let ids: Set<string> | undefined;
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i];
-    if (!s.supersedes || s.position > inLog || exclusionCode(s, query.at, query.knownAt, inLog) !== COUNTED) continue;
+    if (!s.supersedes || s.position > inLog || exclusionCode(s, LAST_DAY, query.knownAt, inLog) !== COUNTED) continue;
     (ids ??= new Set()).add(s.supersedes);
   }
   return ids;

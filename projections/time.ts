@@ -23,5 +23,9 @@ export function addDays(day: string, days: number): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** Before and after every valid day: a statement effective on any day counts on LAST_DAY. */
+export const FIRST_DAY = '0000-01-01';
+export const LAST_DAY = '9999-12-31';
+
 /** Knowledge time with nothing hidden: every reported statement counts. */
 export const KNOWN_NOW = Number.POSITIVE_INFINITY;

@@ -1,6 +1,7 @@
 // A country's history as now known: consecutive valid-time intervals
 // [from, to) over which the derived position is constant.
 import type { Scope } from '../events/vocabulary.js';
+import { LAST_DAY } from './time.js';
 import { exclusionOf, PositionFold, samePosition, type PositionState, type RuleStatement, type Status, type WeaponStatus } from './position.js';
 
 export interface Interval {
@@ -20,8 +21,6 @@ export interface TimelineQuery {
   knownAt: number;
   position?: number;
 }
-
-const LAST_DAY = '9999-12-31';
 
 export interface Sweep<S extends RuleStatement = RuleStatement> {
   intervals: Interval[];
@@ -82,27 +81,22 @@ export function continueSweep<S extends RuleStatement>(
 ): Sweep<S> {
   const { intervals } = start;
   let fold = start.fold;
+  // A correction that counts replaces what it corrects on every day, before its own
+  // effective day too: the record it corrects was wrong (its date, say), not superseded later.
   const superseded = new Set<string>();
   for (const s of folded) if (s.supersedes) superseded.add(s.supersedes);
+  for (const s of counted) if (s.supersedes) superseded.add(s.supersedes);
+  if (superseded.size > 0 && folded.some((s) => superseded.has(s.statementId))) {
+    // A correction took back a statement already folded in: fold again without it (rare).
+    fold = new PositionFold<S>();
+    for (const s of folded) if (!superseded.has(s.statementId)) fold.add(s);
+  }
   for (let i = 0; i < counted.length; ) {
     const day = counted[i].effectiveAt;
-    let refold = false;
-    const today: S[] = [];
     for (; i < counted.length && counted[i].effectiveAt === day; i++) {
       const s = counted[i];
-      today.push(s);
-      if (s.supersedes && !superseded.has(s.supersedes)) {
-        superseded.add(s.supersedes);
-        if (folded.some((f) => f.statementId === s.supersedes)) refold = true;
-      }
-    }
-    folded.push(...today);
-    if (refold) {
-      // A correction took back a statement already folded in: fold again without it (rare).
-      fold = new PositionFold<S>();
-      for (const s of folded) if (!superseded.has(s.statementId)) fold.add(s);
-    } else {
-      for (const s of today) if (!superseded.has(s.statementId)) fold.add(s);
+      folded.push(s);
+      if (!superseded.has(s.statementId)) fold.add(s);
     }
     onDay?.(day, fold);
     closeDay(intervals, day, fold.state(knownAt, inLog));

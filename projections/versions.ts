@@ -4,8 +4,9 @@
 export const PROJECTION_VERSIONS = {
   // 2: a statement's row is keyed by its log position.
   statements: 2,
-  positions: 1,
-  timelines: 1,
+  // 2: a correction replaces what it corrects on every day once known, not from its own effective day.
+  positions: 2,
+  timelines: 2,
   // 2: a country row keeps the start of today's interval, not the whole timeline.
   countries: 2,
   // 2: change ids are not indexed (they are unique by construction); a statement.recorded

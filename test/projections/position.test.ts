@@ -2,6 +2,7 @@
 // asked at this valid time and knowledge time, then this position.
 import { describe, expect, it } from 'vitest';
 import { derivePosition, type PositionQuery } from '../../projections/position.js';
+import { deriveTimeline } from '../../projections/timeline.js';
 import { KNOWN_NOW, knownAtInstant } from '../../projections/time.js';
 import { History } from '../helpers/statements.js';
 
@@ -166,6 +167,24 @@ describe('deriving a position', () => {
     const then = ask(given, '2024-06-01');
     expect(then.decidingStatementId).toBe('correction');
     expect(reasonOf(then, 'first-report')).toBe('superseded');
+  });
+
+  it('a correction of a date replaces the wrong record on every day, before its own effective day too, once it is known', () => {
+    const given = new History()
+      .recorded({ statementId: 'ban', stance: 'prohibits', effectiveAt: '2024-05-01' })
+      .recorded({ statementId: 'misdated', stance: 'permits', effectiveAt: '2024-06-01', reportedAt: '2024-06-01' })
+      .recorded({ statementId: 'redated', stance: 'permits', effectiveAt: '2024-06-10', supersedes: 'misdated', reportedAt: '2024-06-20' });
+    // Between the wrong day and the right one, the ban still holds.
+    const between = ask(given, '2024-06-05');
+    expect(between.decidingStatementId).toBe('ban');
+    expect(reasonOf(between, 'misdated')).toBe('superseded');
+    expect(reasonOf(between, 'redated')).toBe('not-yet-effective');
+    expect(ask(given, '2024-06-12').decidingStatementId).toBe('redated');
+    // Before the correction was reported, the record stood as it was.
+    expect(ask(given, '2024-06-05', knownAtInstant('2024-06-15')).decidingStatementId).toBe('misdated');
+    // The timeline says the same: one interval for the ban until the corrected day.
+    const intervals = deriveTimeline(given.record.statements, { knownAt: KNOWN_NOW });
+    expect(intervals.map((i) => [i.from, i.decidingStatementId])).toEqual([['2024-05-01', 'ban'], ['2024-06-10', 'redated']]);
   });
 
   it('answers as the log stood at a position: later events are not part of the answer', () => {
