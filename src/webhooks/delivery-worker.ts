@@ -13,6 +13,12 @@
 // SQLite and is sent again. Outcomes are written in batches, a few
 // milliseconds apart: a slot is free again as soon as its answer is in, but
 // one commit per answer would cost more than the HTTP request.
+//
+// An endpoint whose current secret cannot be opened (sealed under another
+// webhook secrets key, as after a restore without DATA_DIR/webhook-secrets.key)
+// is sent nothing: a wrong key never signs. Its deliveries stay pending in
+// webhooks.db, a warning is logged once, and they go out once the secret has
+// been rotated (the next look at the endpoint finds a secret it can open).
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -62,6 +68,8 @@ export class DeliveryWorker {
   private readonly claimed = new Set<number>();
   private readonly claimedPerEndpoint = new Map<string, number>();
   private readonly disabling = new Set<string>();
+  /** Endpoints held because their current secret cannot be opened → that sealed secret (warned about once). */
+  private readonly unreadable = new Map<string, string>();
   private readonly inFlight = new Set<Promise<void>>();
   private finished: Finished[] = [];
   private flushScheduled = false;
@@ -100,6 +108,8 @@ export class DeliveryWorker {
   /** How many deliveries the dispatcher may hand this endpoint's queue now; none behind a backlog in webhooks.db. */
   room(endpointId: string): number {
     if (this.stopped || this.backlog.has(endpointId)) return 0;
+    const endpoint = this.endpoints.get(endpointId);
+    if (endpoint && !this.secrets.canOpen(endpoint.secrets[0].sealed)) return 0;
     return MAX_QUEUED - (this.queues.get(endpointId)?.length ?? 0);
   }
 
@@ -216,6 +226,12 @@ export class DeliveryWorker {
     // A disabled endpoint gets only its test pings, so it can be checked before it is enabled again.
     const testsOnly = !endpoint.enabled || this.disabling.has(endpointId);
     if (testsOnly && (this.queues.get(endpointId)?.length ?? 0) > 0) this.drop(endpointId);
+    const secrets = this.signingSecrets(endpoint, this.now());
+    if (!secrets) {
+      // Nothing goes out unsigned or signed with a wrong key: what was queued waits in webhooks.db.
+      if ((this.queues.get(endpointId)?.length ?? 0) > 0) this.drop(endpointId);
+      return;
+    }
     let free = this.settings.concurrencyPerEndpoint - (this.active.get(endpointId) ?? 0);
     const queue = this.queueOf(endpointId);
     while (free > 0) {
@@ -224,7 +240,7 @@ export class DeliveryWorker {
         return;
       }
       if (queue.length === 0 && !this.refill(endpointId, queue, testsOnly)) return;
-      this.send(endpoint, queue.shift()!);
+      this.send(endpoint, queue.shift()!, secrets);
       free -= 1;
     }
   }
@@ -245,13 +261,35 @@ export class DeliveryWorker {
     return queue.length > 0;
   }
 
-  private send(endpoint: Endpoint, row: Outgoing): void {
+  /**
+   * The secrets that sign at `at`, opened: the current one, and the previous one during its
+   * overlap when it can be opened. Undefined when the current one cannot be: the endpoint is
+   * held until its secret is rotated (logged once per secret, and once when it resumes).
+   */
+  private signingSecrets(endpoint: Endpoint, at: number): string[] | undefined {
+    const [current, ...previous] = signingKeys(endpoint, at);
+    const secret = this.secrets.open(current.sealed);
+    if (secret === undefined) {
+      if (this.unreadable.get(endpoint.id) !== current.sealed) {
+        this.unreadable.set(endpoint.id, current.sealed);
+        this.logger.warn(
+          { event: 'endpoint.secret-unreadable', endpointId: endpoint.id, pending: this.db.pendingCount(endpoint.id) },
+          "a webhook endpoint's secret cannot be opened with this webhook secrets key (restored without it?): nothing is sent to it, its deliveries stay pending until its secret is rotated",
+        );
+      }
+      return undefined;
+    }
+    if (this.unreadable.delete(endpoint.id)) this.logger.info({ endpointId: endpoint.id }, "a webhook endpoint's secret can be opened again: its deliveries resume");
+    // A previous secret sealed under another key (rotated after a restore) cannot sign; the new one does.
+    return [secret, ...previous.map((key) => this.secrets.open(key.sealed)).filter((s): s is string => s !== undefined)];
+  }
+
+  private send(endpoint: Endpoint, row: Outgoing, keys: readonly string[]): void {
     this.active.set(endpoint.id, (this.active.get(endpoint.id) ?? 0) + 1);
     this.totalActive += 1;
     const at = this.now();
     const timestamp = Math.floor(at / 1_000);
     const body = deliveryBody(row.body, row.sequence);
-    const keys = signingKeys(endpoint, at).map((key) => this.secrets.open(key.sealed));
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'policy-state-webhooks/1',

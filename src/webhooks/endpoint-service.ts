@@ -71,12 +71,19 @@ export class EndpointService {
     });
   }
 
+  /**
+   * Issues a new secret, sealed under this service's key. The previous one keeps signing for the
+   * overlap, unless this service cannot open it (sealed under another key, as after a restore
+   * without the key): then it stops at once, since it could not sign anyway.
+   */
   async rotateSecret(endpointId: string, metadata: EventMetadata = {}): Promise<(IssuedSecret & { previousValidUntil: string }) | undefined> {
     const secret = generateSecret();
-    const previousValidUntil = new Date(this.now() + this.rotationOverlapMs).toISOString();
-    const endpoint = await this.decide(endpointId, () => [
-      newEndpointEvent('WebhookEndpointSecretRotated', { endpointId, secret: this.box.seal(secret), previousValidUntil }, metadata),
-    ]);
+    let previousValidUntil = '';
+    const endpoint = await this.decide(endpointId, (current) => {
+      const overlapMs = this.box.canOpen(current.secrets[0].sealed) ? this.rotationOverlapMs : 0;
+      previousValidUntil = new Date(this.now() + overlapMs).toISOString();
+      return [newEndpointEvent('WebhookEndpointSecretRotated', { endpointId, secret: this.box.seal(secret), previousValidUntil }, metadata)];
+    });
     return endpoint && { endpoint, secret, previousValidUntil };
   }
 

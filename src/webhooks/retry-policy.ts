@@ -1,10 +1,12 @@
 // When a failed delivery is tried again. The schedule gives the delay before
 // each attempt (the first is immediate); each delay is spread by jitter so the
 // retries of many deliveries that failed together do not arrive together. On
-// 429 and 503 a Retry-After takes the place of the schedule's delay.
+// 429 and 503 a Retry-After means "not before then": it can push an attempt
+// later than the schedule says, never sooner, so a receiver that keeps asking
+// for a short wait does not spend the schedule (about 28 hours) in seconds.
 import type { WebhookSettings } from './settings.js';
 
-/** A receiver cannot park a delivery for longer than this with Retry-After. */
+/** A receiver cannot park a delivery for longer than this with Retry-After (the schedule's own delay still applies). */
 const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000;
 
 export interface FailedAttempt {
@@ -21,9 +23,10 @@ export function nextDelay(
   random: () => number = Math.random,
 ): number | null {
   if (failed.step >= settings.retryScheduleMs.length) return null;
-  if ((failed.statusCode === 429 || failed.statusCode === 503) && failed.retryAfterMs !== null) {
-    return Math.min(failed.retryAfterMs, MAX_RETRY_AFTER_MS);
-  }
   const base = settings.retryScheduleMs[failed.step];
-  return Math.round(base * (1 - settings.retryJitter + 2 * settings.retryJitter * random()));
+  const scheduled = Math.round(base * (1 - settings.retryJitter + 2 * settings.retryJitter * random()));
+  if ((failed.statusCode === 429 || failed.statusCode === 503) && failed.retryAfterMs !== null) {
+    return Math.max(Math.min(failed.retryAfterMs, MAX_RETRY_AFTER_MS), scheduled);
+  }
+  return scheduled;
 }

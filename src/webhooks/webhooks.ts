@@ -56,6 +56,8 @@ export interface EndpointHealth {
   pending: number;
   failingSince: number | null;
   lastSuccessAt: number | null;
+  /** False when its current secret cannot be opened with this service's key: nothing is sent until it is rotated. */
+  secretReadable: boolean;
 }
 
 export type RetryOutcome = { delivery: DeliveryRow } | { notFound: true } | { inFlight: true };
@@ -68,6 +70,7 @@ export class Webhooks {
   private readonly worker: DeliveryWorker;
   readonly dispatcher: DispatchSource;
   readonly settings: WebhookSettings;
+  private readonly box: SecretBox;
   private readonly now: () => number;
   private started = false;
   private closed = false;
@@ -78,7 +81,10 @@ export class Webhooks {
     this.settings = settings;
     this.db = new WebhookDb(path.join(options.dataDir, 'webhooks.db'));
     this.feed = new ChangeFeed(() => readModel.file, readModel.events);
-    const box = SecretBox.load(options.dataDir, settings.secretsKey);
+    const box = (this.box = SecretBox.load(options.dataDir, settings.secretsKey));
+    if (box.createdFile) {
+      logger.info({ file: box.createdFile }, 'created the webhook secrets key: back it up with the data (endpoint secrets sealed under another key must be rotated)');
+    }
     const policy = new AddressPolicy(options.allowedHosts, options.resolve ?? systemResolver);
     const metrics = options.metrics;
     this.endpoints = new EndpointProjection(store, this.db, logger, (count) => {
@@ -150,7 +156,18 @@ export class Webhooks {
 
   health(endpointId: string): EndpointHealth {
     const status = this.db.status(endpointId);
-    return { pending: this.db.pendingCount(endpointId), failingSince: status?.failing_since ?? null, lastSuccessAt: status?.last_success_at ?? null };
+    return {
+      pending: this.db.pendingCount(endpointId),
+      failingSince: status?.failing_since ?? null,
+      lastSuccessAt: status?.last_success_at ?? null,
+      secretReadable: this.secretReadable(endpointId),
+    };
+  }
+
+  /** Whether the endpoint's current secret can be opened with this service's key (so deliveries can be signed). */
+  secretReadable(endpointId: string): boolean {
+    const endpoint = this.endpoints.get(endpointId);
+    return endpoint === undefined || this.box.canOpen(endpoint.secrets[0].sealed);
   }
 
   deliveries(endpointId: string, query: { before?: number; status?: Exclude<DeliveryStatus, 'sending'>; limit: number }): Array<DeliveryRow & { attemptLog: AttemptRow[] }> {

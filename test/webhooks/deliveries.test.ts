@@ -114,9 +114,9 @@ describe('retries', () => {
     expect(await metric(/^policy_state_webhook_pending_deliveries (\d+)/m)).toBe(1);
   });
 
-  it.each([429, 503])('a %i with Retry-After is retried when the receiver asked, not when the schedule says', async (status) => {
-    // Without Retry-After the second attempt would come a minute later.
-    const { api } = await setUp({ retryScheduleMs: [0, 60_000] });
+  it.each([429, 503])('a %i with Retry-After is not retried before the receiver asked', async (status) => {
+    // Without Retry-After the second attempt would come after about 100 ms.
+    const { api } = await setUp({ retryScheduleMs: [0, 100] });
     const r = await receiver((_request, index) => (index === 0 ? { status, headers: { 'retry-after': '1' } } : { status: 200 }));
     await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
     await api.record(statement('us-ban'));
@@ -124,6 +124,20 @@ describe('retries', () => {
     await expect.poll(() => r.ids().size, { timeout: 10_000 }).toBe(1);
     expect(r.received).toHaveLength(2);
     expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('a Retry-After sooner than the schedule does not bring the retries forward: the schedule is kept, not burnt', async () => {
+    // The receiver says "again in 1 s" every time; the schedule says 1.5 s, then 1.5 s.
+    const { api } = await setUp({ retryScheduleMs: [0, 1_500, 1_500], retryJitter: 0 });
+    const r = await receiver(() => ({ status: 503, headers: { 'retry-after': '1' } }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('failed');
+    expect(r.received).toHaveLength(3);
+    expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(1_450);
+    expect(r.received[2].at - r.received[1].at).toBeGreaterThanOrEqual(1_450);
+    expect((await deliveriesOf(api, endpoint.id))[0].attempts.map((a) => a.statusCode)).toEqual([503, 503, 503]);
   });
 
   it('an answer slower than the timeout is a failed attempt, and the delivery is tried again', async () => {
@@ -185,6 +199,19 @@ describe('endpoints that stop answering', () => {
     await api.record(statement('fr-sites', { country: 'FR', stance: 'permits' }));
     await expect.poll(() => witness.ids().size, { timeout: 10_000 }).toBe(2);
     expect(gone.received).toHaveLength(1);
+  });
+
+  it('503s with Retry-After are failures too: answering them for the configured time disables it', async () => {
+    const { api } = await setUp({ disableAfterMs: 1_500, retryScheduleMs: [0, ...Array(20).fill(100)] });
+    const r = await receiver(() => ({ status: 503, headers: { 'retry-after': '1' } }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    const missed = await api.record(statement('us-ban'));
+
+    await expect.poll(async () => (await endpointOf(api, endpoint.id)).disabled?.reason, { timeout: 10_000 }).toBe('failing');
+    expect((await endpointOf(api, endpoint.id)).disabled).toMatchObject({ replayAfter: missed.position - 1 });
+    // Each retry waited for the Retry-After (1 s), not the schedule's 100 ms.
+    expect(r.received.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < r.received.length; i++) expect(r.received[i].at - r.received[i - 1].at).toBeGreaterThanOrEqual(950);
   });
 
   it('failing continuously for the configured time disables it; enabled again, a replay from its note brings every change it missed', async () => {

@@ -2,7 +2,7 @@
 // settings), real HTTP receivers on 127.0.0.1, and statements to record.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
@@ -31,7 +31,7 @@ export interface TestService extends Service {
 }
 
 export async function startWebhookService(
-  options: { settings?: Partial<WebhookSettings>; env?: Record<string, string>; dataDir?: string; resolve?: Resolver; listen?: boolean } = {},
+  options: { settings?: Partial<WebhookSettings>; env?: Record<string, string>; dataDir?: string; resolve?: Resolver; listen?: boolean; logger?: Logger } = {},
 ): Promise<TestService> {
   const temp = options.dataDir ? undefined : tempDir('policy-state-webhooks-');
   const dataDir = options.dataDir ?? temp!.dir;
@@ -43,7 +43,7 @@ export async function startWebhookService(
     WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     ...options.env,
   });
-  const service = await startService(config, pino({ level: 'silent' }), undefined, {
+  const service = await startService(config, options.logger ?? pino({ level: 'silent' }), undefined, {
     webhooks: { settings: { ...FAST, ...options.settings }, resolve: options.resolve },
   });
   await service.app.ready();
@@ -184,4 +184,11 @@ export function client(service: Service) {
     /** Every change in the feed, oldest first. */
     changes: async () => (await call('GET', '/v1/changes?limit=500', undefined, {})).json().items as Array<{ id: string; type: string; country: string; position: number; data: Record<string, unknown> }>,
   };
+}
+
+/** A logger that keeps what it writes (warn and above unless told), for tests that check what was logged. */
+export function recordingLogger(level = 'warn'): { logger: Logger; lines: Array<Record<string, unknown> & { msg: string; level: number }> } {
+  const lines: Array<Record<string, unknown> & { msg: string; level: number }> = [];
+  const logger = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
 }

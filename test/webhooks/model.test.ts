@@ -90,10 +90,38 @@ describe('the retry schedule', () => {
     expect(nextDelay(settings, { step: 8, statusCode: 500, retryAfterMs: null })).toBeNull();
   });
 
-  it('takes Retry-After on 429 and 503 only, without jitter', () => {
-    expect(nextDelay(settings, { step: 1, statusCode: 429, retryAfterMs: 120_000 })).toBe(120_000);
-    expect(nextDelay(settings, { step: 1, statusCode: 503, retryAfterMs: 3_600_000 })).toBe(3_600_000);
+  it('on 429 and 503 waits for Retry-After when it is later than the schedule, without jitter', () => {
+    expect(nextDelay(settings, { step: 1, statusCode: 429, retryAfterMs: 120_000 }, () => 0.999_999)).toBe(120_000);
+    expect(nextDelay(settings, { step: 1, statusCode: 503, retryAfterMs: 3_600_000 }, () => 0.999_999)).toBe(3_600_000);
     expect(nextDelay(settings, { step: 1, statusCode: 500, retryAfterMs: 120_000 }, () => 0.5)).toBe(5_000);
+  });
+
+  it('never retries sooner than the schedule because of a Retry-After', () => {
+    // 30 min is due at step 3: "come back in 2 s" does not bring it forward.
+    expect(nextDelay(settings, { step: 3, statusCode: 503, retryAfterMs: 2_000 }, () => 0.5)).toBe(1_800_000);
+    expect(nextDelay(settings, { step: 3, statusCode: 429, retryAfterMs: 2_000 }, () => 0)).toBe(Math.round(1_800_000 * 0.8));
+    expect(nextDelay(settings, { step: 1, statusCode: 503, retryAfterMs: 0 }, () => 0.5)).toBe(5_000);
+  });
+
+  it('caps a Retry-After at a day, but not below the schedule', () => {
+    expect(nextDelay(settings, { step: 1, statusCode: 503, retryAfterMs: 10 * 86_400_000 }, () => 0.5)).toBe(86_400_000);
+    const long = { retryScheduleMs: [0, 2 * 86_400_000], retryJitter: 0 };
+    expect(nextDelay(long, { step: 1, statusCode: 503, retryAfterMs: 10 * 86_400_000 })).toBe(2 * 86_400_000);
+  });
+
+  it('a receiver answering 503 with Retry-After: 2 to every attempt keeps the whole span of the schedule', () => {
+    let span = 0;
+    let attempts = 1;
+    for (let step = 1; ; step++) {
+      const delay = nextDelay(settings, { step, statusCode: 503, retryAfterMs: 2_000 }, () => 0);
+      if (delay === null) break;
+      span += delay;
+      attempts += 1;
+    }
+    expect(attempts).toBe(DEFAULT_RETRY_SCHEDULE_MS.length);
+    // At least the schedule's span with the most jitter taken off: about 22 of its 28 hours, not 14 seconds.
+    expect(span).toBeGreaterThanOrEqual(DEFAULT_RETRY_SCHEDULE_MS.reduce((sum, ms) => sum + Math.round(ms * 0.8), 0));
+    expect(span).toBeGreaterThan(22 * 3_600_000);
   });
 
   it('is configurable from the environment, and a bad value says which variable', () => {

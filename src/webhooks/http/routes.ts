@@ -94,7 +94,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
   app.post('/v1/webhooks/:id/rotate-secret', {
     preHandler: admin,
     schema: {
-      summary: 'Issue a new secret; the previous one keeps signing beside it for 24 hours',
+      summary: 'Issue a new secret; the previous one keeps signing beside it for 24 hours (not at all when it cannot be opened, as after a restore without the secrets key)',
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
@@ -169,6 +169,9 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     },
   }, async (request) => {
     view(request.params.id);
+    if (!webhooks.secretReadable(request.params.id)) {
+      throw conflict("the endpoint's secret cannot be opened with this service's webhook secrets key; rotate it (POST .../rotate-secret) before a test ping");
+    }
     return deliveryView(await webhooks.ping(request.params.id, webhooks.settings.timeoutMs + 1_000));
   });
 };

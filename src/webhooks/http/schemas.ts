@@ -54,6 +54,14 @@ export const EndpointView = z.object({
   enabled: z.boolean(),
   disabled: DisabledNoteView.nullable(),
   previousSecretValidUntil: z.string().nullable().describe('after a rotation, until when the previous secret still signs beside the new one'),
+  secretUnreadable: z
+    .object({
+      type: z.literal('secret.unreadable'),
+      detail: z.string(),
+      rotate: z.string().describe('POST here to issue a new secret; the held deliveries then go out signed with it'),
+    })
+    .nullable()
+    .describe("set when the endpoint's secret cannot be opened with this service's webhook secrets key (a restore without it): nothing is sent until the secret is rotated"),
   createdAt: z.string(),
   updatedAt: z.string(),
   deliveries: z.object({

@@ -15,9 +15,22 @@ export function endpointView(endpoint: Endpoint, health: EndpointHealth) {
     enabled: endpoint.enabled,
     disabled: endpoint.disabled,
     previousSecretValidUntil: endpoint.secrets[1]?.until ?? null,
+    secretUnreadable: health.secretReadable ? null : secretUnreadable(endpoint.id),
     createdAt: endpoint.createdAt,
     updatedAt: endpoint.updatedAt,
     deliveries: { pending: health.pending, failingSince: iso(health.failingSince), lastSuccessAt: iso(health.lastSuccessAt) },
+  };
+}
+
+/** Said of an endpoint whose secret was sealed under another key than this service's. */
+function secretUnreadable(endpointId: string) {
+  return {
+    type: 'secret.unreadable' as const,
+    detail:
+      "the endpoint's signing secret cannot be opened with this service's webhook secrets key (WEBHOOK_SECRETS_KEY or DATA_DIR/webhook-secrets.key): " +
+      'it was sealed under another key, as after a restore without the key. Nothing is sent to the endpoint and its deliveries stay pending ' +
+      'until the secret is rotated; give the receiver the new secret.',
+    rotate: `/v1/webhooks/${endpointId}/rotate-secret`,
   };
 }
 
