@@ -29,11 +29,13 @@ export interface ReplayOptions {
   pageSize?: number;
 }
 
-/** Applies the log to `target` from its checkpoint up to `position`. */
+/** Applies the log to `target` from its checkpoint up to `position`, and not past it. */
 export async function catchUp(store: EventStore, target: ReadModel, position: number, options: ReplayOptions = {}): Promise<number> {
   let replayed = 0;
   for (let after = target.checkpoint().position; after < position; ) {
-    const page = await store.readAll({ after, limit: Math.min(options.pageSize ?? 5_000, position - after) });
+    const read = await store.readAll({ after, limit: Math.min(options.pageSize ?? 5_000, position - after) });
+    // Positions are sparse on KurrentDB (byte offsets): a page of `position - after` events can run past `position`.
+    const page = read.filter((event) => event.position <= position);
     if (page.length === 0) break;
     // Changes are stored; they are kept and emitted only for whoever listens to this read model.
     target.apply(page, { changes: target.events.listenerCount('changes') > 0 });
