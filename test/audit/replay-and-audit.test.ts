@@ -42,8 +42,9 @@ describe('replay', () => {
     expect(response.statusCode).toBe(200);
     const report = response.json();
     const head = (await get('/health/ready')).json().head;
-    expect(report).toMatchObject({ eventsReplayed: head, position: head, differences: [] });
+    expect(report).toMatchObject({ eventsReplayed: head, head, position: head, differences: [] });
     expect(report.live.fingerprint).toBe(report.replay.fingerprint);
+    expect(report.projectionVersion).toBe((await get('/v1/audit/fingerprint')).json().projectionVersion);
     expect(report.eventsPerSecond).toBeGreaterThan(0);
   });
 
