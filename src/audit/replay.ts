@@ -1,7 +1,9 @@
 // Replay and audit: rebuild every projection from the first event into a fresh
 // read model, bring it to the same log position and day as the live one, and
 // compare. Equal fingerprints mean equal content; when they differ, every
-// differing row is reported as a readable diff.
+// differing row is reported as a readable diff. Where there is no live read
+// model to compare with (a log imported elsewhere), a replay to a position
+// gives the fingerprint there, to compare with the original service's.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,14 +11,24 @@ import { ReadModel, type Checkpoint, type Fingerprint } from '../read-model/read
 import type { EventStore } from '../store/event-store.js';
 import { diffReadModels } from './diff.js';
 
-export interface ReplayReport {
+/** Where a replay stopped, and the fingerprint of what it built there. */
+export interface ReplayFingerprint {
   eventsReplayed: number;
   seconds: number;
   eventsPerSecond: number;
+  /** The log's head position when the replay began: `position` below it means the replay did not cover the whole log. */
+  head: number;
+  /** The log position the replay was brought to (when compared, the live read model's). */
   position: number;
+  /** The day the replay was rolled to. */
   today: string | null;
-  live: Pick<Fingerprint, 'fingerprint'>;
+  /** The projection version the replay was built with: fingerprints compare only between equal versions. */
+  projectionVersion: string;
   replay: Pick<Fingerprint, 'fingerprint'>;
+}
+
+export interface ReplayReport extends ReplayFingerprint {
+  live: Pick<Fingerprint, 'fingerprint'>;
   /** Empty when the replay matches the live read model. */
   differences: string[];
 }
@@ -29,11 +41,13 @@ export interface ReplayOptions {
   pageSize?: number;
 }
 
-/** Applies the log to `target` from its checkpoint up to `position`. */
+/** Applies the log to `target` from its checkpoint up to `position`, and not past it. */
 export async function catchUp(store: EventStore, target: ReadModel, position: number, options: ReplayOptions = {}): Promise<number> {
   let replayed = 0;
   for (let after = target.checkpoint().position; after < position; ) {
-    const page = await store.readAll({ after, limit: Math.min(options.pageSize ?? 5_000, position - after) });
+    const read = await store.readAll({ after, limit: Math.min(options.pageSize ?? 5_000, position - after) });
+    // Positions are sparse on KurrentDB (byte offsets): a page of `position - after` events can run past `position`.
+    const page = read.filter((event) => event.position <= position);
     if (page.length === 0) break;
     // Changes are stored; they are kept and emitted only for whoever listens to this read model.
     target.apply(page, { changes: target.events.listenerCount('changes') > 0 });
@@ -46,11 +60,27 @@ export async function catchUp(store: EventStore, target: ReadModel, position: nu
   return replayed;
 }
 
-export async function replayAndCompare(store: EventStore, live: ReadModel, options: ReplayOptions = {}): Promise<ReplayReport> {
+/** A scratch read model in a temp dir for `work`, removed afterwards. */
+async function withFreshReadModel<T>(version: string | undefined, work: (fresh: ReadModel) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(path.join(tmpdir(), 'policy-state-replay-'));
-  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version: live.version, scratch: true });
+  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version, scratch: true });
   try {
-    const started = performance.now();
+    return await work(fresh);
+  } finally {
+    fresh.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function timing(replayed: number, started: number): Pick<ReplayFingerprint, 'eventsReplayed' | 'seconds' | 'eventsPerSecond'> {
+  const seconds = (performance.now() - started) / 1000;
+  return { eventsReplayed: replayed, seconds, eventsPerSecond: seconds > 0 ? Math.round(replayed / seconds) : replayed };
+}
+
+export async function replayAndCompare(store: EventStore, live: ReadModel, options: ReplayOptions = {}): Promise<ReplayReport> {
+  const started = performance.now();
+  const head = await store.headPosition();
+  return withFreshReadModel(live.version, async (fresh) => {
     let replayed = 0;
     // The live model may move on while we replay: chase it until both stand at about the same
     // position (reading its checkpoint from the file: it may be another thread's or process's).
@@ -78,33 +108,56 @@ export async function replayAndCompare(store: EventStore, live: ReadModel, optio
           return compareAt(at);
         })
       : compareAt(live.checkpoint(true));
-    const seconds = (performance.now() - started) / 1000;
     return {
-      eventsReplayed: replayed,
-      seconds,
-      eventsPerSecond: seconds > 0 ? Math.round(replayed / seconds) : replayed,
+      ...timing(replayed, started),
+      head,
       position: compared.at.position,
       today: compared.at.today,
+      projectionVersion: fresh.version,
       live: { fingerprint: compared.liveFingerprint },
       replay: { fingerprint: compared.replayFingerprint },
       differences: compared.differences,
     };
-  } finally {
-    fresh.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
+}
+
+export interface ReplayToOptions extends Omit<ReplayOptions, 'liveIsAnotherConnection'> {
+  /** The log position to stop at; the head when the replay begins if not given. */
+  position?: number;
+  /** The day to roll to once there (a service rolls its day at midnight, with or without events), if later than the log's. */
+  today?: string;
+  version?: string;
+}
+
+/**
+ * A fresh replay of the log up to a position, rolled to a day: its fingerprint is the
+ * one a service that applied the same log records at that position and day
+ * (GET /v1/audit/fingerprint?position=N names both).
+ */
+export async function replayTo(store: EventStore, options: ReplayToOptions = {}): Promise<ReplayFingerprint> {
+  const started = performance.now();
+  const head = await store.headPosition();
+  const position = options.position ?? head;
+  if (position > head) throw new RangeError(`position ${position} is past the log's head at ${head}`);
+  return withFreshReadModel(options.version, async (fresh) => {
+    const replayed = await catchUp(store, fresh, position, options);
+    const reached = fresh.checkpoint().today;
+    if (options.today && reached && options.today < reached) {
+      throw new RangeError(`the log had reached day ${reached} by position ${position}: a replay cannot be rolled back to ${options.today}`);
+    }
+    if (options.today) fresh.advanceTo(options.today);
+    return {
+      ...timing(replayed, started),
+      head,
+      position,
+      today: fresh.checkpoint().today,
+      projectionVersion: fresh.version,
+      replay: { fingerprint: fresh.fingerprintAt().fingerprint },
+    };
+  });
 }
 
 /** The fingerprint a fresh replay of the log up to `position` gives, rolled to `today`. */
 export async function replayFingerprint(store: EventStore, position: number, today: string | null, version?: string): Promise<string> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'policy-state-replay-'));
-  const fresh = new ReadModel(path.join(dir, 'replay.db'), { version, scratch: true });
-  try {
-    await catchUp(store, fresh, position);
-    if (today) fresh.advanceTo(today);
-    return fresh.fingerprintAt().fingerprint;
-  } finally {
-    fresh.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return (await replayTo(store, { position, today: today ?? undefined, version })).replay.fingerprint;
 }

@@ -1,18 +1,21 @@
 // replay, export and import: the auditor's commands.
 import { SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { exportLog, ImportLineError, readLogFile } from '../audit/log-file.js';
-import { replayAndCompare } from '../audit/replay.js';
+import { replayAndCompare, replayTo, type ReplayFingerprint, type ReplayReport } from '../audit/replay.js';
 import { compose, createLogger, Tokens } from '../composition.js';
 import type { Config } from '../config.js';
 import { ReadModel } from '../read-model/read-model.js';
+import { Day } from '../../events/vocabulary.js';
 import type { EventStore } from '../store/event-store.js';
 
 /** Exit code of `replay` when the replay and the live read model differ. */
 export const EXIT_DIFFERENCES = 3;
+/** Exit code of `replay` when the live read model had not applied the whole log: the comparison covered only part of it. */
+export const EXIT_BEHIND = 4;
 
 function progressBar(label: string): SingleBar {
   // On stderr, so stdout stays clean for the report; drawn only on a terminal.
@@ -28,6 +31,65 @@ async function withStore<T>(config: Config, work: (store: EventStore) => Promise
   }
 }
 
+function logPosition(value: string): number {
+  const position = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(position)) throw new InvalidArgumentError('A log position is a whole number, 0 or more.');
+  return position;
+}
+
+function day(value: string): string {
+  if (!Day.safeParse(value).success) throw new InvalidArgumentError('A day is YYYY-MM-DD.');
+  return value;
+}
+
+/**
+ * The live read model in DATA_DIR, if there is one that has applied any of the log
+ * (none is created where there is none). It is compared, never brought up to date
+ * from here: the service may be running on it, with its state in memory, and two
+ * writers would corrupt it.
+ */
+function liveReadModel(dataDir: string): ReadModel | undefined {
+  const file = path.join(dataDir, 'read-model.db');
+  if (!existsSync(file)) return undefined;
+  const live = new ReadModel(file);
+  if (live.checkpoint(true).position > 0) return live;
+  live.close();
+  return undefined;
+}
+
+const say = (line: string) => process.stderr.write(`replay: ${line}\n`);
+
+/** Says on stderr what the comparison covered; returns the exit code. */
+function reportComparison(report: ReplayReport): number {
+  const behind = report.position < report.head;
+  if (behind) {
+    say(
+      `the live read model had applied the log up to position ${report.position} of ${report.head}: only that much was compared. ` +
+        'If the service is running on DATA_DIR, it is still catching up: run replay again once GET /health/ready answers 200; if not, start it: it brings the read model up to date from its checkpoint. ' +
+        `\`policy-state replay --position ${report.head}\` prints the whole log's fingerprint, comparing nothing.`,
+    );
+  }
+  if (report.differences.length > 0) {
+    say(`${report.differences.length} differences between the live read model and the replay at position ${report.position}`);
+    return EXIT_DIFFERENCES;
+  }
+  if (behind) return EXIT_BEHIND;
+  say(`the live read model matches the replay at position ${report.position}, the log's head`);
+  return 0;
+}
+
+/** Says on stderr that nothing was compared, and how to compare the fingerprint elsewhere. */
+function reportFingerprint(report: ReplayFingerprint, why: string): void {
+  say(`nothing was compared: ${why}.`);
+  if (report.head === 0) say('the log in DATA_DIR is empty.');
+  const where = report.position === report.head ? `${report.position} (its head)` : `${report.position} (of ${report.head})`;
+  say(`the log up to position ${where} replays to fingerprint ${report.replay.fingerprint}, today ${report.today ?? 'none'}, ${report.projectionVersion}.`);
+  say(
+    `compare it with GET /v1/audit/fingerprint?position=${report.position} on the service the log came from, which names its today and projectionVersion: ` +
+      `if its today is later, run \`policy-state replay --position ${report.position} --today <its today>\`.`,
+  );
+}
+
 /** Lines in a file, for the progress bar's total: a quick pass over the bytes. */
 async function countLines(file: string): Promise<number> {
   let lines = 0;
@@ -40,22 +102,39 @@ async function countLines(file: string): Promise<number> {
 export function registerAuditCommands(program: Command, config: () => Config): void {
   program
     .command('replay')
-    .description(`rebuild every projection from the first event, compare with the live read model, print the report as JSON; exit ${EXIT_DIFFERENCES} on a difference`)
-    .action(async () => {
+    .summary("rebuild every projection from the log and compare with the live read model; with none, or with --position, print the replay's fingerprint")
+    .description(
+      `rebuild every projection from the first event, compare with the live read model in DATA_DIR, print the report as JSON; exit ${EXIT_DIFFERENCES} on a difference, ` +
+        `${EXIT_BEHIND} when the live read model had not applied the whole log. Where no read model has applied the log (one just imported), or with --position, ` +
+        "compare nothing and print the replay's fingerprint, for GET /v1/audit/fingerprint?position=N on the service the log came from",
+    )
+    .addOption(new Option('--position <n>', "replay the log up to this position and print the replay's fingerprint there, comparing nothing").argParser(logPosition))
+    .addOption(new Option('--today <day>', 'with --position: roll the replay to this day (YYYY-MM-DD), the today the fingerprint to compare with names').argParser(day))
+    .action(async (options: { position?: number; today?: string }, command: Command) => {
+      if (options.today !== undefined && options.position === undefined) command.error("error: option '--today <day>' needs '--position <n>'");
       const cfg = config();
-      const live = new ReadModel(path.join(cfg.DATA_DIR, 'read-model.db'));
+      const live = options.position === undefined ? liveReadModel(cfg.DATA_DIR) : undefined;
       const bar = progressBar('replay');
+      const onProgress = (done: number, target: number) => bar.update(done, { total: target });
       try {
-        const report = await withStore(cfg, (store) => {
+        if (live) {
           bar.start(live.checkpoint().position, 0);
-          return replayAndCompare(store, live, { liveIsAnotherConnection: true, onProgress: (done, target) => bar.update(done, { total: target }) });
-        });
-        bar.stop();
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        if (report.differences.length > 0) process.exitCode = EXIT_DIFFERENCES;
+          const report = await withStore(cfg, (store) => replayAndCompare(store, live, { liveIsAnotherConnection: true, onProgress }));
+          bar.stop();
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          process.exitCode = reportComparison(report);
+        } else {
+          bar.start(options.position ?? 0, 0);
+          const report = await withStore(cfg, (store) => replayTo(store, { position: options.position, today: options.today, onProgress }));
+          bar.stop();
+          // null, not []: nothing was compared, so no difference was looked for.
+          process.stdout.write(`${JSON.stringify({ ...report, live: null, differences: null }, null, 2)}\n`);
+          const why = options.position === undefined ? 'no read model in DATA_DIR has applied the log, so there is nothing here to compare with' : '--position asks for the fingerprint only';
+          reportFingerprint(report, why);
+        }
       } finally {
         bar.stop();
-        live.close();
+        live?.close();
       }
     });
 

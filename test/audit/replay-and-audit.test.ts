@@ -3,12 +3,13 @@
 // and the log exported and imported elsewhere.
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogFile } from '../../src/audit/log-file.js';
-import { replayFingerprint } from '../../src/audit/replay.js';
+import { catchUp, replayFingerprint } from '../../src/audit/replay.js';
+import { ReadModel } from '../../src/read-model/read-model.js';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
 import { admin, kharkiv, kirby, startTestService, untilReady, writer, type TestService } from '../helpers/service.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -42,8 +43,9 @@ describe('replay', () => {
     expect(response.statusCode).toBe(200);
     const report = response.json();
     const head = (await get('/health/ready')).json().head;
-    expect(report).toMatchObject({ eventsReplayed: head, position: head, differences: [] });
+    expect(report).toMatchObject({ eventsReplayed: head, head, position: head, differences: [] });
     expect(report.live.fingerprint).toBe(report.replay.fingerprint);
+    expect(report.projectionVersion).toBe((await get('/v1/audit/fingerprint')).json().projectionVersion);
     expect(report.eventsPerSecond).toBeGreaterThan(0);
   });
 
@@ -62,7 +64,9 @@ describe('replay', () => {
 
     const clean = await runCli(['replay'], { DATA_DIR: dir });
     expect(clean.code).toBe(0);
-    expect(JSON.parse(clean.stdout).differences).toEqual([]);
+    const report = JSON.parse(clean.stdout);
+    expect(report).toMatchObject({ position: report.head, differences: [] });
+    expect(clean.stderr).toContain(`the live read model matches the replay at position ${report.head}, the log's head`);
 
     const db = new Database(path.join(dir, 'read-model.db'));
     db.prepare("UPDATE countries SET current = json_set(current, '$.status', 'unrestricted') WHERE code = 'BE'").run();
@@ -70,6 +74,27 @@ describe('replay', () => {
     const tampered = await runCli(['replay'], { DATA_DIR: dir });
     expect(tampered.code).toBe(3);
     expect(JSON.parse(tampered.stdout).differences).toEqual(['countries/BE current.status: live has "unrestricted", replay has "prohibited"']);
+    cleanup();
+  });
+
+  it('with a live read model behind the log, the CLI compares what it holds, says it is behind, exits 4, and leaves it as it was', async () => {
+    const { dir, cleanup } = tempDir();
+    expect((await runCli(['seed'], { DATA_DIR: dir })).code).toBe(0);
+    // A read model part of the way through the log, as a service stopped while it caught up leaves it.
+    const store = new SqliteEventStore(path.join(dir, 'events.db'));
+    const head = await store.headPosition();
+    const partial = new ReadModel(path.join(dir, 'read-model.db'));
+    await catchUp(store, partial, 20);
+    partial.close();
+    await store.close();
+
+    const behind = await runCli(['replay'], { DATA_DIR: dir });
+    expect(behind.code).toBe(4);
+    expect(JSON.parse(behind.stdout)).toMatchObject({ eventsReplayed: 20, head, position: 20, differences: [] });
+    expect(behind.stderr).toContain(`the live read model had applied the log up to position 20 of ${head}: only that much was compared`);
+    const live = new ReadModel(path.join(dir, 'read-model.db'));
+    expect(live.checkpoint(true).position).toBe(20);
+    live.close();
     cleanup();
   });
 });
@@ -129,7 +154,7 @@ describe('explain', () => {
 });
 
 describe('export and import of the log', () => {
-  it('an exported log imported elsewhere replays to the same fingerprint', async () => {
+  it('on a log just imported elsewhere, policy-state replay replays it to its head and prints the fingerprint the original service reports there, comparing nothing', async () => {
     const { dir, cleanup } = tempDir();
     const file = path.join(dir, 'log.jsonl');
     const exported = await runCli(['export', '--out', file], { DATA_DIR: service.dataDir });
@@ -141,10 +166,40 @@ describe('export and import of the log', () => {
     const elsewhere = path.join(dir, 'elsewhere');
     const imported = await runCli(['import', file], { DATA_DIR: elsewhere });
     expect(imported.stderr).toContain(`import: ${head} events imported`);
-    const { today, fingerprint } = (await get(`/v1/audit/fingerprint?position=${head}`)).json();
-    const store = new SqliteEventStore(path.join(elsewhere, 'events.db'));
-    expect(await replayFingerprint(store, head, today)).toBe(fingerprint);
-    await store.close();
+    const original = (await get(`/v1/audit/fingerprint?position=${head}`)).json();
+
+    const replay = await runCli(['replay'], { DATA_DIR: elsewhere });
+    expect(replay.code).toBe(0);
+    expect(JSON.parse(replay.stdout)).toMatchObject({
+      eventsReplayed: head,
+      head,
+      position: head,
+      projectionVersion: original.projectionVersion,
+      replay: { fingerprint: original.fingerprint },
+      live: null,
+      differences: null,
+    });
+    expect(replay.stderr).toMatch(/nothing was compared: no read model in DATA_DIR has applied the log/);
+    expect(replay.stderr).toContain(`GET /v1/audit/fingerprint?position=${head}`);
+    // The replay built no read model of its own in DATA_DIR; one that has applied nothing is no better to compare with.
+    expect(existsSync(path.join(elsewhere, 'read-model.db'))).toBe(false);
+    new ReadModel(path.join(elsewhere, 'read-model.db')).close();
+    const again = await runCli(['replay'], { DATA_DIR: elsewhere });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ position: head, replay: { fingerprint: original.fingerprint }, differences: null });
+
+    // Before the head, rolled to the day the original names there: the original's fingerprint at that position.
+    const n = head - 2;
+    const earlier = (await get(`/v1/audit/fingerprint?position=${n}`)).json();
+    expect(earlier.fingerprint).not.toBe(original.fingerprint);
+    const atN = await runCli(['replay', '--position', String(n), '--today', earlier.today], { DATA_DIR: elsewhere });
+    expect(atN.code).toBe(0);
+    expect(JSON.parse(atN.stdout)).toMatchObject({ eventsReplayed: n, head, position: n, today: earlier.today, replay: { fingerprint: earlier.fingerprint }, live: null, differences: null });
+    expect(atN.stderr).toContain('nothing was compared: --position asks for the fingerprint only');
+
+    const past = await runCli(['replay', '--position', String(head + 1)], { DATA_DIR: elsewhere });
+    expect(past.code).toBe(1);
+    expect(past.stderr).toContain(`position ${head + 1} is past the log's head at ${head}`);
     cleanup();
   });
 

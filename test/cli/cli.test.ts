@@ -63,6 +63,9 @@ describe('policy-state CLI', () => {
       [['keys', 'create'], /required option '--name <name>' not specified/],
       [['keys', 'create', '--name', 'x', '--role', 'root'], /argument 'root' is invalid/],
       [['keys', 'create', '--name', 'a:b'], /--name <name>' must be/],
+      [['replay', '--position', '2x'], /argument '2x' is invalid\. A log position is a whole number/],
+      [['replay', '--position', '3', '--today', '2024-02-30'], /argument '2024-02-30' is invalid\. A day is YYYY-MM-DD/],
+      [['replay', '--today', '2024-06-01'], /'--today <day>' needs '--position <n>'/],
     ];
     const runs = await Promise.all(cases.map(([args]) => run(args)));
     runs.forEach((result, i) => {
