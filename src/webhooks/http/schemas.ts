@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { ChangeTypeName, DisabledReason, EndpointId, EndpointUrl } from '../../../events/webhook-endpoint.js';
 import { CountryCode } from '../../../events/vocabulary.js';
+import { QueryInteger } from '../../http/schemas.js';
 
 export const EndpointParams = z.object({ id: EndpointId });
 export const DeliveryParams = z.object({ id: EndpointId, deliveryId: z.string().regex(/^dlv_[A-Za-z0-9_-]{8,64}$/, 'must be a delivery id') });
@@ -30,7 +31,7 @@ export const ReplayBody = z
 export const DeliveriesQuery = z
   .object({
     status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
+    limit: QueryInteger({ min: 1, max: 500, default: 50 }),
     cursor: z.string().regex(/^[0-9]{1,15}$/, 'must be a cursor returned by a previous page').optional(),
   })
   .strict();
@@ -75,7 +76,7 @@ export const RotatedSecretView = z.object({
 
 export const EndpointsQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(500).default(100),
+    limit: QueryInteger({ min: 1, max: 500, default: 100 }),
     cursor: z.string().regex(/^[0-9]{1,15}$/, 'must be a cursor returned by a previous page').optional(),
   })
   .strict();
