@@ -201,7 +201,22 @@ export const Problem = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
+/** If-Match as the ETag gives it: a revision, or -1 for a country with no events yet; quoted (also weak) or bare. */
+const IF_MATCH = /^(?:W\/)?(?:"(-1|\d{1,15})"|(-1|\d{1,15}))$/;
+
+/** What an If-Match header the schema accepted asks of the country stream: a revision, or that it has no events yet. */
+export function expectedRevisionOf(ifMatch: string | undefined): number | 'no-stream' | undefined {
+  const match = ifMatch === undefined ? null : IF_MATCH.exec(ifMatch);
+  if (!match) return undefined;
+  const revision = Number(match[1] ?? match[2]);
+  return revision === -1 ? 'no-stream' : revision;
+}
+
 export const WriteHeaders = z.object({
   'idempotency-key': z.string().min(1).max(255).optional(),
-  'if-match': z.string().regex(/^(W\/)?"?\d+"?$/, 'must be a stream revision, e.g. "12"').optional(),
+  'if-match': z
+    .string()
+    .regex(IF_MATCH, 'must be a stream revision as the ETag gives it, e.g. "12", or "-1" for a country with no statements yet')
+    .optional()
+    .describe('the country revision (its ETag) the write is made against; "-1": only if the country has no statements yet'),
 });

@@ -20,8 +20,8 @@ export interface WriteOptions {
   /** Used as the event id, so the same idempotent request can never append twice. */
   eventId?: string;
   metadata?: EventMetadata;
-  /** The country stream revision the client last saw (If-Match); any when absent. */
-  expectedRevision?: number;
+  /** The country stream revision the client last saw (If-Match), or 'no-stream' for a country with no events yet; any when absent. */
+  expectedRevision?: number | 'no-stream';
 }
 
 export interface WriteResult {

@@ -71,3 +71,38 @@ describe('integer query parameters take plain decimal digits only', () => {
     ]);
   });
 });
+
+describe('If-Match "-1": write only if the country has no statements yet', () => {
+  it('the ETag of a country with nothing on record, sent back, lets exactly one first write in', async () => {
+    const empty = await get('/v1/countries/AU/position');
+    expect(empty.headers.etag).toBe('"-1"');
+    const ifMatch = (etag: string) => ({ ...writer, 'if-match': etag });
+    const australia = { ...kirby, country: 'AU' };
+
+    const first = await post('/v1/statements', australia, ifMatch(empty.headers.etag as string));
+    expect(first.statusCode, first.body).toBe(201);
+    expect(first.json()).toMatchObject({ country: 'AU', revision: 0 });
+    expect(first.headers.etag).toBe('"0"');
+
+    // Somebody has written now: "-1" is stale, for a new statement and for one on record alike.
+    const second = await post('/v1/statements', australia, ifMatch('"-1"'));
+    expect(second.statusCode).toBe(409);
+    expect(second.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const attach = await post(`/v1/statements/${first.json().statementId}/sources`, { source: kirby.sources[0] }, ifMatch('"-1"'));
+    expect(attach.statusCode).toBe(409);
+    expect((await get('/v1/countries/AU/position')).headers.etag).toBe('"0"');
+
+    // Weak and bare forms of the same; "0" on an empty country is stale too.
+    expect((await post('/v1/statements', { ...australia, country: 'NZ' }, ifMatch('W/"-1"'))).statusCode).toBe(201);
+    expect((await post('/v1/statements', { ...australia, country: 'FJ' }, ifMatch('-1'))).statusCode).toBe(201);
+    expect((await post('/v1/statements', { ...australia, country: 'PG' }, ifMatch('"0"'))).statusCode).toBe(409);
+  });
+
+  it('anything else that is not a revision is refused, never read as one', async () => {
+    // Not "-2" as 2 (the route used to strip non-digits), nor unbalanced quotes (the old pattern let them through).
+    for (const value of ['"-2"', '"--1"', '"-01"', '"1', '1"', '"1-"', '"1.0"', '""', 'W/', '*', '"1", "2"', `"${'9'.repeat(16)}"`]) {
+      expectRefused(await post('/v1/statements', { ...kirby, country: 'TO' }, { ...writer, 'if-match': value }), 400, 'headers.if-match', value);
+    }
+    expect((await get('/v1/countries/TO/position')).headers.etag).toBe('"-1"');
+  });
+});
