@@ -106,3 +106,29 @@ describe('If-Match "-1": write only if the country has no statements yet', () =>
     expect((await get('/v1/countries/TO/position')).headers.etag).toBe('"-1"');
   });
 });
+
+describe('a source published in the future', () => {
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+  const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+
+  it('is refused when a statement is recorded, as it is when a source is attached, naming the source', async () => {
+    const future = { ...kirby.sources[0], title: 'From the future', publishedAt: '2030-06-01' };
+    const recorded = await post('/v1/statements', { ...kirby, country: 'IE', sources: [kirby.sources[0], future] });
+    expectRefused(recorded, 422, 'body.sources.1.publishedAt');
+    expect((await get('/v1/countries/IE/position')).headers.etag).toBe('"-1"');
+    expectRefused(await post('/v1/statements', { ...kirby, country: 'IE', sources: [{ ...future, publishedAt: inDays(1) }] }), 422, 'body.sources.0.publishedAt');
+    expectRefused(await post('/v1/statements', { ...kirby, country: 'IE', sources: [{ ...future, publishedAt: inMinutes(10) }] }), 422, 'body.sources.0.publishedAt');
+
+    // The same as attaching one, and as a retraction's source.
+    const on = await post('/v1/statements', { ...kirby, country: 'IE' });
+    expect(on.statusCode).toBe(201);
+    const id = on.json().statementId;
+    expectRefused(await post(`/v1/statements/${id}/sources`, { source: future }), 422, 'body.source.publishedAt');
+    expectRefused(await post(`/v1/statements/${id}/retraction`, { reason: 'withdrawn', reportedAt: '2024-06-01', source: future }), 422, 'body.source.publishedAt');
+  });
+
+  it('within the clock-skew allowance, as for reportedAt, is accepted', async () => {
+    const soon = { ...kirby.sources[0], publishedAt: inMinutes(2) };
+    expect((await post('/v1/statements', { ...kirby, country: 'IS', reportedAt: inMinutes(2), sources: [soon] })).statusCode).toBe(201);
+  });
+});
