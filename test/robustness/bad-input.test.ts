@@ -2,6 +2,9 @@
 // real app: every answer to bad input is a 4xx problem document that names
 // what is wrong in its `errors` list.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newEvent } from '../../events/registry.js';
+import { Tokens } from '../../src/composition.js';
+import type { EventStore } from '../../src/store/event-store.js';
 import { admin, kirby, startTestService, writer, type TestService } from '../helpers/service.js';
 import { operationsOf } from './bad-requests.js';
 
@@ -130,5 +133,68 @@ describe('a source published in the future', () => {
   it('within the clock-skew allowance, as for reportedAt, is accepted', async () => {
     const soon = { ...kirby.sources[0], publishedAt: inMinutes(2) };
     expect((await post('/v1/statements', { ...kirby, country: 'IS', reportedAt: inMinutes(2), sources: [soon] })).statusCode).toBe(201);
+  });
+});
+
+describe('what a client puts in the immutable public log besides its statement', () => {
+  type LoggedEvent = { eventId: string; position: number; metadata: Record<string, unknown> };
+  const publicLog = async () => {
+    const items: LoggedEvent[] = [];
+    for (let after = 0; ; ) {
+      const page = (await get(`/v1/events?after=${after}&limit=500`)).json();
+      if (page.items.length === 0) return items;
+      items.push(...page.items);
+      after = page.nextAfter;
+    }
+  };
+  const store = () => service.container.resolve<EventStore>(Tokens.EventStore);
+
+  it('keeps an X-Correlation-Id only if it is short and plain; otherwise the request id stands in', async () => {
+    const huge = 'c'.repeat(12_000);
+    for (const [given, kept] of [
+      [huge, undefined],
+      ['c'.repeat(129), undefined],
+      ['has space', undefined],
+      ['tab\there', undefined],
+      ['trace-7f1c:span.2_x', 'trace-7f1c:span.2_x'],
+      ['c'.repeat(128), 'c'.repeat(128)],
+    ] as const) {
+      const written = await post('/v1/statements', { ...kirby, country: 'CH' }, { ...writer, 'x-correlation-id': given });
+      expect(written.statusCode, given.slice(0, 20)).toBe(201);
+      const event = (await store().readAll({ after: written.json().position - 1, limit: 1 }))[0];
+      expect(event.metadata.correlationId, given.slice(0, 20)).toBe(kept ?? written.headers['x-request-id']);
+    }
+    expect(JSON.stringify(await publicLog())).not.toContain('c'.repeat(129));
+  });
+
+  it('the public log leaves out the Idempotency-Key and request hash, which the log keeps for retries', async () => {
+    const headers = { ...writer, 'idempotency-key': 'newsroom-order-4711-jane.doe' };
+    const first = await post('/v1/statements', { ...kirby, country: 'AT' }, headers);
+    expect(first.statusCode).toBe(201);
+    const logged = (await publicLog()).find((e) => e.position === first.json().position)!;
+    expect(Object.keys(logged.metadata).sort()).toEqual(['apiKey', 'causationId', 'correlationId']);
+    expect(JSON.stringify(await publicLog())).not.toContain('newsroom-order-4711');
+
+    // Still in the log, so a retry gets the first answer and another body is still refused.
+    const stored = await store().findEvent(logged.eventId);
+    expect(stored?.metadata).toMatchObject({ idempotencyKey: 'newsroom-order-4711-jane.doe', requestHash: expect.any(String) });
+    const retry = await post('/v1/statements', { ...kirby, country: 'AT' }, headers);
+    expect(retry.statusCode).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.json()).toEqual(first.json());
+    expect((await post('/v1/statements', { ...kirby, country: 'AT', notes: 'other' }, headers)).statusCode).toBe(422);
+  });
+
+  it('an over-long correlation id already in the log (written before the check) is not shown either', async () => {
+    const old = newEvent('StatementRecorded', { ...kirby, country: 'SE', statementId: 'se-old', scope: {}, datePrecision: 'day' } as never, {
+      correlationId: 'o'.repeat(12_000),
+      causationId: 'req-1',
+      apiKey: 'writer',
+      idempotencyKey: 'old-key',
+      requestHash: 'abc',
+    });
+    const { positions } = await store().append('country-SE', [old], 'no-stream');
+    const logged = (await publicLog()).find((e) => e.position === positions[0])!;
+    expect(logged.metadata).toEqual({ causationId: 'req-1', apiKey: 'writer' });
   });
 });
