@@ -198,3 +198,70 @@ describe('what a client puts in the immutable public log besides its statement',
     expect(logged.metadata).toEqual({ causationId: 'req-1', apiKey: 'writer' });
   });
 });
+
+describe('free text that is not well-formed', () => {
+  const source = kirby.sources[0];
+  const BAD = [
+    ['a lone surrogate', 'a\ud800b'],
+    ['a lone low surrogate', 'x\udc00'],
+    ['NUL', 'no\u0000change'],
+    ['BEL', 'ding\u0007'],
+    ['ESC', '\u001b[31mred'],
+    ['DEL', 'del\u007f'],
+    ['a C1 control', 'next\u0085line'],
+    ['CR inside', 'one\rtwo'],
+  ] as const;
+
+  it('is refused in every free-text field of a statement with a 400 naming the field, and nothing is appended', async () => {
+    const fields: Array<[string, (text: string) => object]> = [
+      ['body.sources.0.title', (text) => ({ ...kirby, sources: [{ ...source, title: text }] })],
+      ['body.sources.0.quote', (text) => ({ ...kirby, sources: [{ ...source, quote: text }] })],
+      ['body.sources.0.publisher', (text) => ({ ...kirby, sources: [{ ...source, publisher: text }] })],
+      ['body.speaker.name', (text) => ({ ...kirby, speaker: { ...kirby.speaker, name: text } })],
+      ['body.speaker.role', (text) => ({ ...kirby, speaker: { ...kirby.speaker, role: text } })],
+      ['body.scope.regions.1', (text) => ({ ...kirby, scope: { regions: ['Kharkiv oblast', text] } })],
+      ['body.scope.weapons.0', (text) => ({ ...kirby, scope: { weapons: [text] } })],
+      ['body.notes', (text) => ({ ...kirby, notes: text })],
+    ];
+    const before = (await get('/v1/events?limit=500')).json().items.length;
+    for (const [path, body] of fields) {
+      for (const [what, text] of BAD) {
+        const response = await post('/v1/statements', { ...body(text), country: 'LU' });
+        expectRefused(response, 400, path, `${path}: ${what}`);
+        expect(response.json().errors.find((e: { path: string }) => e.path === path).message, `${path}: ${what}`).toMatch(/well-formed Unicode|control character U\+/);
+      }
+    }
+    expect((await get('/v1/events?limit=500')).json().items.length).toBe(before);
+  });
+
+  it('is refused in a retraction reason, an attached source and a webhook description too', async () => {
+    const on = await post('/v1/statements', { ...kirby, country: 'LU' });
+    expect(on.statusCode).toBe(201);
+    const id = on.json().statementId;
+    for (const [what, text] of BAD) {
+      expectRefused(await post(`/v1/statements/${id}/retraction`, { reason: text, reportedAt: '2024-06-01' }), 400, 'body.reason', what);
+      expectRefused(await post(`/v1/statements/${id}/sources`, { source: { ...source, title: text } }), 400, 'body.source.title', what);
+      expectRefused(await post('/v1/webhooks', { url: 'http://127.0.0.1:9/hooks', description: text }, admin), 400, 'body.description', what);
+    }
+  });
+
+  it('tab, newline, emoji and other scripts are still text; outer whitespace is trimmed as before', async () => {
+    const text = 'Line one,\n\tline two — «нічого» 🇺🇦 ok';
+    const created = await post('/v1/statements', { ...kirby, country: 'LU', notes: text, sources: [{ ...source, quote: `  ${text}\r\n` }] });
+    expect(created.statusCode, created.body).toBe(201);
+    const read = (await get(`/v1/statements/${created.json().statementId}`)).json();
+    expect(read.notes).toBe(text);
+    expect(read.sources[0].quote).toBe(text);
+  });
+
+  it('text in the log from before the rule is still read, served and built on', async () => {
+    const store = service.container.resolve<EventStore>(Tokens.EventStore);
+    const data = { ...kirby, country: 'MT', statementId: 'mt-old', scope: {}, datePrecision: 'day', sources: [{ ...source, title: 'old\u0000title \ud800' }] };
+    await store.append('country-MT', [{ eventId: '6f1d3c2a-0b1e-4c55-9a37-2f8e0d1c4b6a', type: 'StatementRecorded', schemaVersion: 2, data, metadata: {} }], 'no-stream');
+    await expect.poll(async () => (await get('/v1/statements/mt-old')).statusCode).toBe(200);
+    expect((await get('/v1/statements/mt-old')).json().sources[0].title).toBe('old\u0000title \ud800');
+    expect((await get('/v1/countries/MT/position?at=2024-06-05')).json().status).toBe('prohibited');
+    expect((await post('/v1/statements/mt-old/sources', { source: { ...source, title: 'A later report' } })).statusCode).toBe(201);
+    expect((await post('/v1/admin/replay', {}, admin)).json().differences).toEqual([]);
+  });
+});

@@ -1,7 +1,7 @@
 // Request and response schemas of the webhook routes, built from the endpoint
 // events' vocabulary, so validation, types and /openapi.json agree.
 import { z } from 'zod';
-import { ChangeTypeName, DisabledReason, EndpointId, EndpointUrl } from '../../../events/webhook-endpoint.js';
+import { ChangeTypeName, Description, DisabledReason, EndpointId, EndpointUrl } from '../../../events/webhook-endpoint.js';
 import { CountryCode } from '../../../events/vocabulary.js';
 import { QueryInteger } from '../../http/schemas.js';
 
@@ -14,7 +14,7 @@ const Countries = z.array(CountryCode).min(1).max(300).describe('countries to re
 export const CreateEndpointBody = z
   .object({
     url: EndpointUrl.describe('http(s) URL; its host must not resolve to a loopback, private, link-local or metadata address unless listed in WEBHOOK_ALLOWED_HOSTS'),
-    description: z.string().trim().max(500).optional(),
+    description: Description.optional(),
     types: Types.nullable().optional(),
     countries: Countries.nullable().optional(),
   })
