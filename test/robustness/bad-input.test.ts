@@ -265,3 +265,46 @@ describe('free text that is not well-formed', () => {
     expect((await post('/v1/admin/replay', {}, admin)).json().differences).toEqual([]);
   });
 });
+
+describe('a JSON body that cannot be taken', () => {
+  const send = (payload: string) => service.app.inject({ method: 'POST', url: '/v1/statements', headers: { ...writer, 'content-type': 'application/json' }, payload });
+
+  it('an empty body says it is empty, at body', async () => {
+    for (const payload of ['', '   ', '\n']) {
+      const response = await send(payload);
+      expectRefused(response, 400, 'body', JSON.stringify(payload));
+      expect(response.json().errors).toEqual([{ path: 'body', message: expect.stringMatching(/empty/) }]);
+    }
+  });
+
+  it('malformed JSON says it is not JSON and why, at body', async () => {
+    for (const payload of ['{', '{"a":}', "{'a':1}", '{"a":1,}', '{"a":NaN}', '{"a":1} trailing', '/* c */ {}', '[' .repeat(10_000)]) {
+      const response = await send(payload);
+      expectRefused(response, 400, 'body', payload.slice(0, 20));
+      expect(response.json().errors).toEqual([{ path: 'body', message: expect.stringMatching(/^is not valid JSON: \S/) }]);
+    }
+  });
+
+  it('a __proto__ key, or constructor holding prototype, is refused as such, naming where it is', async () => {
+    const cases = [
+      ['{"__proto__":{"admin":true}}', 'body.__proto__', /"__proto__" key is refused/],
+      [JSON.stringify({ ...kirby, scope: { regions: ['x'] } }).replace('"regions"', '"__proto__":{"x":1},"regions"'), 'body.scope.__proto__', /"__proto__" key is refused/],
+      ['{"sources":[{"\\u005f_proto__":{}}]}', 'body.sources.0.__proto__', /"__proto__" key is refused/],
+      ['{"constructor":{"prototype":{"x":1}}}', 'body.constructor', /"constructor" key holding "prototype" is refused/],
+    ] as const;
+    for (const [payload, path, message] of cases) {
+      const response = await send(payload);
+      expectRefused(response, 400, path, payload.slice(0, 40));
+      expect(response.json().errors, payload.slice(0, 40)).toEqual([{ path, message: expect.stringMatching(message) }]);
+      expect(response.json().detail).not.toMatch(/not valid JSON/);
+    }
+    // "constructor" as a plain value is just an unknown field.
+    expectRefused(await send(JSON.stringify({ ...kirby, constructor: 'x' })), 400, 'body');
+  });
+
+  it('deep nesting is still a 4xx, not a stack overflow', async () => {
+    const depth = 150_000; // under the 1 MiB body limit
+    expect((await send('['.repeat(depth) + ']'.repeat(depth))).statusCode).toBe(400);
+    expect((await send('{"a":'.repeat(depth) + '1' + '}'.repeat(depth))).statusCode).toBe(400);
+  });
+});
