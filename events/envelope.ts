@@ -1,6 +1,13 @@
 // What the store keeps around each event's data. The store sets `position`,
 // `streamRevision` and `recordedAt`; a client never does.
 
+/**
+ * What a correlation id the log keeps looks like: short and plain, like a
+ * request id. The log is immutable and public, so a client's id that is not
+ * (12,000 characters, control characters) is never written to it.
+ */
+export const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 export interface EventMetadata {
   correlationId?: string;
   causationId?: string;

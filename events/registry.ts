@@ -8,6 +8,7 @@ import { SourceAttached } from './source-attached.js';
 import { StatementRecorded, upcastStatementRecordedV1 } from './statement-recorded.js';
 import { StatementRetracted } from './statement-retracted.js';
 import { dispatchJournalCatalog } from './webhook-dispatch.js';
+import { readAsStored } from './vocabulary.js';
 import { webhookEndpointCatalog } from './webhook-endpoint.js';
 
 type Upcaster = (data: unknown) => unknown;
@@ -66,7 +67,8 @@ export function upcast(type: string, schemaVersion: number, data: unknown): unkn
     if (!lift) throw new Error(`no upcaster for ${type} from version ${version}`);
     current = lift(current);
   }
-  return definition.schema.parse(current);
+  // Text recorded before the free-text rule is read as it was stored.
+  return readAsStored(() => definition.schema.parse(current));
 }
 
 export function decodeEvent(stored: StoredEvent): DomainEvent {

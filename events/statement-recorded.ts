@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CountryCode, DatePrecision, Day, DayOrInstant, Scope, Source, Speaker, Stance, StatementId } from './vocabulary.js';
+import { CountryCode, DatePrecision, Day, DayOrInstant, FreeText, Scope, Source, Speaker, Stance, StatementId } from './vocabulary.js';
 
 /** One reported claim about one country's policy. Version 2: `speaker` is an object and `sources` a list. */
 export const StatementRecorded = z
@@ -13,7 +13,7 @@ export const StatementRecorded = z
     effectiveAt: Day,
     datePrecision: DatePrecision.default('day'),
     reportedAt: DayOrInstant,
-    notes: z.string().trim().max(5_000).optional(),
+    notes: FreeText.max(5_000).optional(),
     supersedes: StatementId.optional(),
   })
   .strict();

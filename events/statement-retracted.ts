@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DayOrInstant, Source, StatementId } from './vocabulary.js';
+import { DayOrInstant, FreeText, Source, StatementId } from './vocabulary.js';
 
 /**
  * The record of a statement was wrong: misreported, or never said. A real walk-back
@@ -8,7 +8,7 @@ import { DayOrInstant, Source, StatementId } from './vocabulary.js';
 export const StatementRetracted = z
   .object({
     statementId: StatementId,
-    reason: z.string().trim().min(1).max(2_000),
+    reason: FreeText.min(1).max(2_000),
     reportedAt: DayOrInstant,
     source: Source.optional(),
   })

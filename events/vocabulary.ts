@@ -38,7 +38,46 @@ export type Attribution = z.infer<typeof Attribution>;
 export const DatePrecision = z.enum(['day', 'month', 'approximate']);
 export type DatePrecision = z.infer<typeof DatePrecision>;
 
-const Text = z.string().trim().min(1).max(2_000);
+// Free text (titles, quotes, names, scope items, notes, reasons) is what a
+// person wrote or copied: well-formed Unicode, and of the control characters
+// only tab and newline. A lone surrogate or a NUL is refused with the field
+// named. Text already in the log is read as it was stored (readAsStored, which
+// every read of the log goes through), so a log written before this rule stays
+// readable; the rule is for what is written from now on.
+const NOT_PLAIN = /(?![\t\n])\p{Cc}|\p{Cs}/u;
+let readingStored = 0;
+
+/** Runs `read`, a decoding of stored events, with the free-text rule off: what the log holds is read as it was written. */
+export function readAsStored<T>(read: () => T): T {
+  readingStored += 1;
+  try {
+    return read();
+  } finally {
+    readingStored -= 1;
+  }
+}
+
+/** Why `text` is not plain free text, or undefined if it is. */
+export function freeTextProblem(text: string): string | undefined {
+  const found = NOT_PLAIN.exec(text)?.[0];
+  if (found === undefined) return undefined;
+  const code = `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return /\p{Cs}/u.test(found)
+    ? `is not well-formed Unicode: it holds a lone surrogate (${code})`
+    : `holds the control character ${code}; of control characters only tab and newline are allowed`;
+}
+
+/** The shared string schema of free text: trimmed, well-formed, no control characters but tab and newline. Each field adds its own length limits. */
+export const FreeText = z
+  .string()
+  .trim()
+  .superRefine((text, ctx) => {
+    if (readingStored > 0) return;
+    const problem = freeTextProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const Text = FreeText.min(1).max(2_000);
 const TextList = z.array(Text).max(100);
 
 /** Limits on a permission or prohibition. Every field is optional; no field means no limit. */
@@ -70,7 +109,7 @@ export const Source = z
     title: Text.max(500),
     url: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
     publishedAt: DayOrInstant,
-    quote: z.string().trim().min(1).max(5_000),
+    quote: FreeText.min(1).max(5_000),
   })
   .strict();
 export type Source = z.infer<typeof Source>;

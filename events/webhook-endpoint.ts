@@ -5,7 +5,7 @@
 // taken back.
 import { z } from 'zod';
 import type { EventMetadata, NewEvent } from './envelope.js';
-import { CountryCode, Instant } from './vocabulary.js';
+import { CountryCode, FreeText, Instant } from './vocabulary.js';
 import { randomUUID } from 'node:crypto';
 
 export const EndpointId = z.string().regex(/^ep_[A-Za-z0-9_-]{8,64}$/, 'must be an endpoint id, e.g. "ep_4f9c2a1b0d3e"');
@@ -25,7 +25,7 @@ export const EndpointUrl = z
 /** No filter (null) means every type, or every country. */
 const TypeFilter = z.array(ChangeTypeName).min(1).max(4).nullable();
 const CountryFilter = z.array(CountryCode).min(1).max(300).nullable();
-const Description = z.string().trim().max(500);
+export const Description = FreeText.max(500);
 
 export const WebhookEndpointCreated = z
   .object({

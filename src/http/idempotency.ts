@@ -4,7 +4,7 @@
 // same key with another body is refused.
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { EventMetadata, StoredEvent } from '../../events/envelope.js';
+import { CORRELATION_ID, type EventMetadata, type StoredEvent } from '../../events/envelope.js';
 import { eventIdFor } from '../../events/event-ids.js';
 import type { EventStore } from '../store/event-store.js';
 import { unprocessable } from './problems.js';
@@ -23,10 +23,22 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/**
+ * The client's X-Correlation-Id if it is short and plain (CORRELATION_ID), as
+ * the request id is kept only if it is (genReqId in app.ts); otherwise the
+ * request id, which the client gets back in x-request-id. Ignored rather than
+ * refused: it is tracing metadata, often set by a proxy or a tracing library
+ * the client does not control, and no reason to turn a statement away.
+ */
+function correlationIdOf(request: FastifyRequest): string {
+  const given = request.headers['x-correlation-id'];
+  return typeof given === 'string' && CORRELATION_ID.test(given) ? given : request.id;
+}
+
 export function writeContext(request: FastifyRequest): IdempotentWrite {
   const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
   const metadata: EventMetadata = {
-    correlationId: (request.headers['x-correlation-id'] as string | undefined) ?? request.id,
+    correlationId: correlationIdOf(request),
     causationId: request.id,
     ...(request.apiKey ? { apiKey: request.apiKey.name } : {}),
   };

@@ -7,20 +7,42 @@ import { EXCLUSION_REASONS } from '../../projections/position.js';
 import { StatementRetracted } from '../../events/statement-retracted.js';
 import { Attribution, CountryCode, DatePrecision, Day, DayOrInstant, Scope, Source, Speaker, Stance, StatementId } from '../../events/vocabulary.js';
 
+/** A query value, always text, as a number: plain decimal digits only, at most 15 of them. */
+function decimalDigits(value: unknown, ctx: z.core.$RefinementCtx): unknown {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && /^[0-9]{1,15}$/.test(value)) return Number(value);
+  ctx.addIssue({ code: 'custom', message: 'must be a whole number in plain decimal digits, e.g. "12"', input: value });
+  return z.NEVER;
+}
+
+/**
+ * The one schema of every integer query parameter (a log position, a page
+ * size), with that parameter's bounds and default. Coercing any text to a
+ * number read "" and " " as 0, "0x1e" as 30 and "1e1" as 10; here each of
+ * those is a 400 naming the parameter. /openapi.json shows an integer with its
+ * bounds and default (the default sits inside the pipe so the document keeps it).
+ */
+export function QueryInteger(options: { min?: number; max?: number; default: number }): z.ZodPreprocess<z.ZodDefault<z.ZodNumber>>;
+export function QueryInteger(options?: { min?: number; max?: number }): z.ZodPreprocess<z.ZodOptional<z.ZodNumber>>;
+export function QueryInteger({ min = 0, max = Number.MAX_SAFE_INTEGER, default: fallback }: { min?: number; max?: number; default?: number } = {}) {
+  const number = z.number().int().min(min).max(max);
+  return fallback === undefined ? z.preprocess(decimalDigits, number.optional()) : z.preprocess(decimalDigits, number.default(fallback));
+}
+
 export const CountryParams = z.object({ code: CountryCode });
 export const StatementParams = z.object({ id: StatementId });
 
 export const PositionQuery = z.object({
   at: Day.optional().describe('valid time: the day the position is asked for (default today, UTC)'),
   knownAt: DayOrInstant.optional().describe('knowledge time: an instant, or a day meaning the end of that UTC day (default now)'),
-  position: z.coerce.number().int().min(0).optional().describe('answer as the service would have after this log position'),
+  position: QueryInteger().describe('answer as the service would have after this log position'),
 }).strict();
 
 export const HistoryQuery = z.object({
   knownAt: DayOrInstant.optional(),
 }).strict();
 
-const Limit = z.coerce.number().int().min(1).max(500).default(100);
+const Limit = QueryInteger({ min: 1, max: 500, default: 100 });
 
 export const StatementsQuery = z.object({
   country: CountryCode.optional(),
@@ -31,7 +53,7 @@ export const StatementsQuery = z.object({
 }).strict();
 
 export const AfterQuery = z.object({
-  after: z.coerce.number().int().min(0).default(0).describe('log position to read after'),
+  after: QueryInteger({ default: 0 }).describe('log position to read after'),
   limit: Limit,
 }).strict();
 
@@ -179,7 +201,22 @@ export const Problem = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
+/** If-Match as the ETag gives it: a revision, or -1 for a country with no events yet; quoted (also weak) or bare. */
+const IF_MATCH = /^(?:W\/)?(?:"(-1|\d{1,15})"|(-1|\d{1,15}))$/;
+
+/** What an If-Match header the schema accepted asks of the country stream: a revision, or that it has no events yet. */
+export function expectedRevisionOf(ifMatch: string | undefined): number | 'no-stream' | undefined {
+  const match = ifMatch === undefined ? null : IF_MATCH.exec(ifMatch);
+  if (!match) return undefined;
+  const revision = Number(match[1] ?? match[2]);
+  return revision === -1 ? 'no-stream' : revision;
+}
+
 export const WriteHeaders = z.object({
   'idempotency-key': z.string().min(1).max(255).optional(),
-  'if-match': z.string().regex(/^(W\/)?"?\d+"?$/, 'must be a stream revision, e.g. "12"').optional(),
+  'if-match': z
+    .string()
+    .regex(IF_MATCH, 'must be a stream revision as the ETag gives it, e.g. "12", or "-1" for a country with no statements yet')
+    .optional()
+    .describe('the country revision (its ETag) the write is made against; "-1": only if the country has no statements yet'),
 });

@@ -20,8 +20,8 @@ export interface WriteOptions {
   /** Used as the event id, so the same idempotent request can never append twice. */
   eventId?: string;
   metadata?: EventMetadata;
-  /** The country stream revision the client last saw (If-Match); any when absent. */
-  expectedRevision?: number;
+  /** The country stream revision the client last saw (If-Match), or 'no-stream' for a country with no events yet; any when absent. */
+  expectedRevision?: number | 'no-stream';
 }
 
 export interface WriteResult {
@@ -48,6 +48,7 @@ export class StatementService {
   async record(command: RecordStatement, options: WriteOptions = {}): Promise<WriteResult> {
     const statementId = command.statementId ?? randomUUID();
     this.notInFuture(command.reportedAt, 'reportedAt');
+    command.sources.forEach((source, i) => this.notInFuture(source.publishedAt, `sources.${i}.publishedAt`));
     if (command.statementId && this.readModel.statement(command.statementId)) throw new StatementExistsError(command.statementId);
     if (command.supersedes) {
       const corrected = this.readModel.statement(command.supersedes);
@@ -72,6 +73,7 @@ export class StatementService {
 
   async retract(statementId: string, retraction: Omit<StatementRetracted, 'statementId'>, options: WriteOptions = {}): Promise<WriteResult> {
     this.notInFuture(retraction.reportedAt, 'reportedAt');
+    if (retraction.source) this.notInFuture(retraction.source.publishedAt, 'source.publishedAt');
     return this.decideAndAppend(statementId, options, (record) => {
       const statement = record.statements.find((s) => s.statementId === statementId)!;
       if (statement.retraction) throw new DomainRuleError('statementId', 'the statement is already retracted', 409);

@@ -157,14 +157,15 @@ describe('a cached position answer', () => {
       reportedAt: '2026-03-01T11:00:00.000Z',
       sources: [
         { title: 'First', publishedAt: '2026-03-01T11:00:00.000Z', quote: 'said so' },
-        { title: 'Second', publishedAt: '2026-03-01T13:00:00.000Z', quote: 'said so too' },
+        // Ahead of the clock by less than the allowance for clock skew (5 minutes); further ahead is refused.
+        { title: 'Second', publishedAt: '2026-03-01T12:04:00.000Z', quote: 'said so too' },
       ],
     }));
     const url = '/v1/countries/US/position?at=2026-03-01';
     expect((await get(url)).json().confidence).toEqual({ attribution: 'official', sources: 1 });
-    clock.now = new Date('2026-03-01T12:59:00.000Z');
+    clock.now = new Date('2026-03-01T12:03:59.999Z');
     expect((await get(url)).json().confidence).toEqual({ attribution: 'official', sources: 1 });
-    clock.now = new Date('2026-03-01T13:00:00.000Z');
+    clock.now = new Date('2026-03-01T12:04:00.000Z');
     expect((await get(url)).json().confidence).toEqual({ attribution: 'official', sources: 2 });
   });
 

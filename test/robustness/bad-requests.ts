@@ -209,6 +209,8 @@ export function breaking(schema: JsonSchema): fc.Arbitrary<{ kind: string; value
 // ---- the same, as request parts -----------------------------------------------------
 
 const validNumber = (schema: JsonSchema) => (text: string) => {
+  // An integer in a query is plain decimal digits: "", " 1", "0x1e" and "1e1" are refused.
+  if (typeOf(schema) === 'integer' && !/^[0-9]+$/.test(text)) return false;
   const n = Number(text);
   return Number.isFinite(n) && (typeOf(schema) !== 'integer' || Number.isInteger(n)) && n >= (schema.minimum ?? -Infinity) && n <= (schema.maximum ?? Infinity);
 };
@@ -231,7 +233,7 @@ export function breakingText(schema: JsonSchema): fc.Arbitrary<{ kind: string; v
   const candidates =
     type === 'integer' || type === 'number'
       ? fc.oneof(
-          fc.constantFrom('abc', '1.5', '-1', '1e400', 'NaN', 'Infinity', '9007199254740993', '12abc', '[]', '0x1g').map((value) => ({ kind: 'not a number in range', value })),
+          fc.constantFrom('abc', '1.5', '-1', '1e400', 'NaN', 'Infinity', '9007199254740993', '12abc', '[]', '0x1g', '', ' ', '0x1e', '1e1', '+1', ' 1').map((value) => ({ kind: 'not a number in range', value })),
           fc.string({ maxLength: 12 }).map((value) => ({ kind: 'not a number in range', value })),
         )
       : breaking(schema)

@@ -4,7 +4,7 @@ import { replayAndCompare } from '../../audit/replay.js';
 import type { AppDeps } from '../app.js';
 import { requireRole } from '../auth.js';
 import { badRequest } from '../problems.js';
-import { Problem } from '../schemas.js';
+import { Problem, QueryInteger } from '../schemas.js';
 
 const FingerprintView = z.object({
   position: z.number().int(),
@@ -31,7 +31,7 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app)
     schema: {
       summary: "The read model's content fingerprint at a log position",
       tags: ['audit'],
-      querystring: z.object({ position: z.coerce.number().int().min(0).optional() }).strict(),
+      querystring: z.object({ position: QueryInteger() }).strict(),
       response: { 200: FingerprintView, 400: Problem },
     },
   }, async (request) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.js';
-import { publicEvent } from '../../webhooks/public-log.js';
+import { publicEvent, publicMetadata } from '../../webhooks/public-log.js';
 import { AfterQuery, ChangePage, EventPage, Problem } from '../schemas.js';
 
 export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
@@ -16,8 +16,9 @@ export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) 
   }, async (request) => {
     const items = await deps.store.readAll({ after: request.query.after, limit: request.query.limit });
     return {
-      // Webhook endpoint events keep their place in the log but not their URL or sealed secret.
-      items: items.map((e) => ({ ...publicEvent(e), metadata: { ...e.metadata } })),
+      // Webhook endpoint events keep their place in the log but not their URL or sealed secret;
+      // no event shows the Idempotency-Key or request hash it was written with.
+      items: items.map((e) => ({ ...publicEvent(e), metadata: { ...publicMetadata(e.metadata) } })),
       nextAfter: items.length > 0 ? items[items.length - 1].position : request.query.after,
     };
   });

@@ -8,6 +8,7 @@ import { earlierWrite, writeContext, type IdempotentWrite } from '../idempotency
 import { notFound } from '../problems.js';
 import {
   AttachSourceBody,
+  expectedRevisionOf,
   Problem,
   RecordStatementBody,
   RetractBody,
@@ -45,12 +46,10 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
     }
   }
 
-  const expectedRevision = (ifMatch: string | undefined) => (ifMatch ? Number(ifMatch.replace(/\D/g, '')) : undefined);
-
   /** Every write answers the same way: once, whatever the retries (Idempotency-Key), 201 with the stream revision as ETag. */
   async function answerWrite(request: FastifyRequest, reply: FastifyReply, run: (options: WriteOptions) => Promise<WriteResult>, created = false) {
     const write = writeContext(request);
-    const { result, replayed } = await idempotent(write, () => run({ ...write, expectedRevision: expectedRevision(request.headers['if-match'] as string | undefined) }));
+    const { result, replayed } = await idempotent(write, () => run({ ...write, expectedRevision: expectedRevisionOf(request.headers['if-match'] as string | undefined) }));
     if (created) reply.header('location', `/v1/statements/${encodeURIComponent(result.statementId)}`);
     return reply.code(201).header('etag', `"${result.revision}"`).header('idempotent-replayed', String(replayed)).send(result);
   }
@@ -78,7 +77,7 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
     preHandler: writer,
     schema: {
       summary: 'Record a statement',
-      description: 'Appends a StatementRecorded event to the country stream. Send If-Match with a revision to write only against that state; send Idempotency-Key to make retries safe.',
+      description: 'Appends a StatementRecorded event to the country stream. Send If-Match with a revision to write only against that state ("-1": only if the country has no statements yet); send Idempotency-Key to make retries safe.',
       tags: ['statements'],
       security: [{ bearer: [] }],
       headers: WriteHeaders,

@@ -10,9 +10,10 @@ import { z } from 'zod';
 import type { ReadModel } from '../../read-model/read-model.js';
 import { ChangeFeed } from '../change-feed.js';
 import { apiSecurityHeaders } from '../../http/security-headers.js';
+import { QueryInteger } from '../../http/schemas.js';
 
 const StreamQuery = z
-  .object({ after: z.coerce.number().int().min(0).optional().describe('log position to start after, when there is no Last-Event-ID') })
+  .object({ after: QueryInteger().describe('log position to start after, when there is no Last-Event-ID') })
   .strict();
 const StreamHeaders = z.object({
   'last-event-id': z.string().regex(/^\d{1,15}$/, 'must be the id of an event this stream sent').optional(),

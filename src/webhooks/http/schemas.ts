@@ -1,8 +1,9 @@
 // Request and response schemas of the webhook routes, built from the endpoint
 // events' vocabulary, so validation, types and /openapi.json agree.
 import { z } from 'zod';
-import { ChangeTypeName, DisabledReason, EndpointId, EndpointUrl } from '../../../events/webhook-endpoint.js';
+import { ChangeTypeName, Description, DisabledReason, EndpointId, EndpointUrl } from '../../../events/webhook-endpoint.js';
 import { CountryCode } from '../../../events/vocabulary.js';
+import { QueryInteger } from '../../http/schemas.js';
 
 export const EndpointParams = z.object({ id: EndpointId });
 export const DeliveryParams = z.object({ id: EndpointId, deliveryId: z.string().regex(/^dlv_[A-Za-z0-9_-]{8,64}$/, 'must be a delivery id') });
@@ -13,7 +14,7 @@ const Countries = z.array(CountryCode).min(1).max(300).describe('countries to re
 export const CreateEndpointBody = z
   .object({
     url: EndpointUrl.describe('http(s) URL; its host must not resolve to a loopback, private, link-local or metadata address unless listed in WEBHOOK_ALLOWED_HOSTS'),
-    description: z.string().trim().max(500).optional(),
+    description: Description.optional(),
     types: Types.nullable().optional(),
     countries: Countries.nullable().optional(),
   })
@@ -30,7 +31,7 @@ export const ReplayBody = z
 export const DeliveriesQuery = z
   .object({
     status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
+    limit: QueryInteger({ min: 1, max: 500, default: 50 }),
     cursor: z.string().regex(/^[0-9]{1,15}$/, 'must be a cursor returned by a previous page').optional(),
   })
   .strict();
@@ -83,7 +84,7 @@ export const RotatedSecretView = z.object({
 
 export const EndpointsQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(500).default(100),
+    limit: QueryInteger({ min: 1, max: 500, default: 100 }),
     cursor: z.string().regex(/^[0-9]{1,15}$/, 'must be a cursor returned by a previous page').optional(),
   })
   .strict();
