@@ -285,12 +285,13 @@ describe('a JSON body that cannot be taken', () => {
     }
   });
 
-  it('a __proto__ key, or constructor holding prototype, is refused as such, naming where it is', async () => {
+  it('a __proto__ key, or constructor holding prototype, is refused as such, not as JSON that does not parse', async () => {
+    const refused = /"__proto__" key, or a "constructor" key holding "prototype": refused/;
     const cases = [
-      ['{"__proto__":{"admin":true}}', 'body.__proto__', /"__proto__" key is refused/],
-      [JSON.stringify({ ...kirby, scope: { regions: ['x'] } }).replace('"regions"', '"__proto__":{"x":1},"regions"'), 'body.scope.__proto__', /"__proto__" key is refused/],
-      ['{"sources":[{"\\u005f_proto__":{}}]}', 'body.sources.0.__proto__', /"__proto__" key is refused/],
-      ['{"constructor":{"prototype":{"x":1}}}', 'body.constructor', /"constructor" key holding "prototype" is refused/],
+      ['{"__proto__":{"admin":true}}', 'body', refused],
+      [JSON.stringify({ ...kirby, scope: { regions: ['x'] } }).replace('"regions"', '"__proto__":{"x":1},"regions"'), 'body', refused],
+      ['{"sources":[{"\\u005f_proto__":{}}]}', 'body', refused],
+      ['{"constructor":{"prototype":{"x":1}}}', 'body', refused],
     ] as const;
     for (const [payload, path, message] of cases) {
       const response = await send(payload);
