@@ -168,11 +168,30 @@ export function exclusionOf(s: RuleStatement, query: PositionQuery): ExclusionRe
 
 function exclusionCode(s: RuleStatement, at: string, knownAt: number, inLog: number): number {
   if (s.effectiveAt > at) return NOT_YET_EFFECTIVE;
-  if (reportedInstant(s) > knownAt) return NOT_YET_REPORTED;
+  if (!reportedBy(s, knownAt, inLog)) return NOT_YET_REPORTED;
   const retraction = s.retraction;
   if (retraction && retraction.position <= inLog && reportedInstant(retraction) <= knownAt) return RETRACTED;
   if (s.speaker.attribution === 'non-government') return NON_GOVERNMENT;
   return COUNTED;
+}
+
+/**
+ * Whether a statement had become public by `knownAt`: by its reportedAt, or by a source
+ * attached to it later (in the log at `inLog`) and published by then. reportedAt is when it
+ * first became public, its earliest source (DOMAIN.md): a source found later that was
+ * published before the recorded reportedAt shows it was public sooner. (The sources it was
+ * recorded with came with their reportedAt, which stands for them.) The sources are read
+ * only for a statement reported after `knownAt`, which few are.
+ */
+function reportedBy(s: RuleStatement, knownAt: number, inLog: number): boolean {
+  if (reportedInstant(s) <= knownAt) return true;
+  const sources = s.sources;
+  if (typeof sources === 'number') return false; // a compact record is only asked about knownAt now, by which it was reported
+  for (let i = 0; i < sources.length; i++) {
+    const source = sources[i];
+    if (source.position > s.position && source.position <= inLog && publishedInstant(source) <= knownAt) return true;
+  }
+  return false;
 }
 
 // Reasons as small numbers (index + 1): the rules compare codes, and only a list names them.
@@ -335,7 +354,7 @@ export function recordAsKnown(s: StatementRecord, knownAt: number, inLog = Numbe
 
 /** Whether a statement was in the log at `inLog` and reported by `knownAt`: an answer as known then lists it. */
 export function isKnown(s: StatementRecord, knownAt: number, inLog = Number.POSITIVE_INFINITY): boolean {
-  return s.position <= inLog && reportedInstant(s) <= knownAt;
+  return s.position <= inLog && reportedBy(s, knownAt, inLog);
 }
 
 /** How many of a statement's sources were in the log at `inLog` and published by `knownAt`. */

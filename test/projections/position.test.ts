@@ -169,6 +169,18 @@ describe('deriving a position', () => {
     expect(reasonOf(then, 'first-report')).toBe('superseded');
   });
 
+  it('a statement counts as reported from its earliest source: a source attached later, published before the recorded reportedAt, makes it known sooner', () => {
+    const given = new History()
+      .recorded({ statementId: 'ban', stance: 'prohibits', effectiveAt: '2024-05-01' })
+      .recorded({ statementId: 'permit', stance: 'permits', effectiveAt: '2024-06-01', reportedAt: '2024-06-10' })
+      .sourceAttached('permit', '2024-06-02', 'An earlier outlet');
+    expect(ask(given, '2024-06-05', knownAtInstant('2024-06-05')).decidingStatementId).toBe('permit');
+    // Before that source, the statement had not been reported.
+    expect(reasonOf(ask(given, '2024-06-05', knownAtInstant('2024-06-01')), 'permit')).toBe('not-yet-reported');
+    // At a point in the log before the source was attached, only the recorded reportedAt was known.
+    expect(reasonOf(ask(given, '2024-06-05', knownAtInstant('2024-06-05'), 2), 'permit')).toBe('not-yet-reported');
+  });
+
   it('a correction of a date replaces the wrong record on every day, before its own effective day too, once it is known', () => {
     const given = new History()
       .recorded({ statementId: 'ban', stance: 'prohibits', effectiveAt: '2024-05-01' })
