@@ -61,14 +61,17 @@ export function upcast(type: string, schemaVersion: number, data: unknown): unkn
   if (schemaVersion > definition.version) {
     throw new Error(`${type} version ${schemaVersion} is newer than this code knows (${definition.version})`);
   }
-  let current = data;
-  for (let version = schemaVersion; version < definition.version; version++) {
-    const lift = definition.upcasters[version];
-    if (!lift) throw new Error(`no upcaster for ${type} from version ${version}`);
-    current = lift(current);
-  }
-  // Text recorded before the free-text rule is read as it was stored.
-  return readAsStored(() => definition.schema.parse(current));
+  // Text recorded before the free-text rule is read as it was stored: by the lifts from
+  // older versions (which parse with the old schemas) as much as by the last parse.
+  return readAsStored(() => {
+    let current = data;
+    for (let version = schemaVersion; version < definition.version; version++) {
+      const lift = definition.upcasters[version];
+      if (!lift) throw new Error(`no upcaster for ${type} from version ${version}`);
+      current = lift(current);
+    }
+    return definition.schema.parse(current);
+  });
 }
 
 export function decodeEvent(stored: StoredEvent): DomainEvent {

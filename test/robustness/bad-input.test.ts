@@ -262,6 +262,11 @@ describe('free text that is not well-formed', () => {
     expect((await get('/v1/statements/mt-old')).json().sources[0].title).toBe('old\u0000title \ud800');
     expect((await get('/v1/countries/MT/position?at=2024-06-05')).json().status).toBe('prohibited');
     expect((await post('/v1/statements/mt-old/sources', { source: { ...source, title: 'A later report' } })).statusCode).toBe(201);
+    // An event of the first schema version, lifted to the current one: the lift reads it as stored too.
+    const v1 = { statementId: 'mt-v1', country: 'MT', stance: 'permits', scope: { regions: ['Kharkiv\r\nborder\u0000'] }, speakerName: 'A Minister', attribution: 'official', source: { title: 'v1', publishedAt: '2024-06-01', quote: 'yes' }, effectiveAt: '2024-06-01', reportedAt: '2024-06-01' };
+    await store.append('country-MT', [{ eventId: '0b7e4c1d-2f3a-4e5b-8c6d-7a8b9c0d1e2f', type: 'StatementRecorded', schemaVersion: 1, data: v1, metadata: {} }], 'any');
+    await expect.poll(async () => (await get('/v1/statements/mt-v1')).statusCode).toBe(200);
+    expect((await get('/v1/statements/mt-v1')).json().scope.regions).toEqual(['Kharkiv\r\nborder\u0000']);
     expect((await post('/v1/admin/replay', {}, admin)).json().differences).toEqual([]);
   });
 });
