@@ -40,7 +40,7 @@ export type DatePrecision = z.infer<typeof DatePrecision>;
 
 // Free text (titles, quotes, names, scope items, notes, reasons) is what a
 // person wrote or copied: well-formed Unicode, and of the control characters
-// only tab and newline. A lone surrogate or a NUL is refused with the field
+// only tab and newline (CRLF and CR line breaks become newlines). A lone surrogate or a NUL is refused with the field
 // named. Text already in the log is read as it was stored (readAsStored, which
 // every read of the log goes through), so a log written before this rule stays
 // readable; the rule is for what is written from now on.
@@ -71,6 +71,9 @@ export function freeTextProblem(text: string): string | undefined {
 export const FreeText = z
   .string()
   .trim()
+  // Line breaks as a form or a Windows clipboard sends them (CRLF, or a lone CR) become LF;
+  // text in the log stays as it was stored.
+  .overwrite((text) => (readingStored > 0 || !text.includes('\r') ? text : text.replace(/\r\n?/g, '\n')))
   .superRefine((text, ctx) => {
     if (readingStored > 0) return;
     const problem = freeTextProblem(text);
