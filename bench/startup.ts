@@ -5,12 +5,13 @@
 //
 //   npx tsx bench/startup.ts [--quick]      (--quick: 100,000 events)
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catchUp } from '../src/audit/replay.js';
 import { PROJECTION_VERSION } from '../projections/versions.js';
 import { ReadModel } from '../src/read-model/read-model.js';
+import { removeDatabase } from '../src/read-model/shadow-rebuild.js';
 import { SqliteEventStore } from '../src/store/sqlite-event-store.js';
 import { benchDir, ensureLog } from './generate-log.js';
 import { report } from './report.js';
@@ -30,7 +31,7 @@ let readModel = new ReadModel(readModelFile);
 if (readModel.builtWith() !== PROJECTION_VERSION) {
   console.log(`the read model in ${dir} was built with ${readModel.builtWith()}: building it again with ${PROJECTION_VERSION}`);
   readModel.close();
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${readModelFile}${suffix}`, { force: true });
+  removeDatabase(readModelFile);
   readModel = new ReadModel(readModelFile);
 }
 const head = await store.headPosition();

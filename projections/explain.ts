@@ -2,6 +2,7 @@
 // sources, ready to paste into an article. Pure: a derivation in, text out.
 import type { Scope } from '../events/vocabulary.js';
 import { recordAsKnown, type Derivation, type ExclusionReason } from './position.js';
+import { dayOf } from './time.js';
 import type { SourceRecord, StatementRecord } from './statement-record.js';
 
 export interface Explanation {
@@ -79,7 +80,7 @@ export function explainPosition(
   const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
   const byId = new Map(statements.map((s) => [s.statementId, s]));
   // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset).
-  const asOf = `As of ${formatDay(query.at)}, as known on ${formatDay(new Date(query.knownAtInstant).toISOString())}`;
+  const asOf = `As of ${formatDay(query.at)}, as known on ${formatDay(dayOf(query.knownAtInstant))}`;
   const text: string[] = [];
   const markdown: string[] = [];
   const both = (line: string, md = line) => {

@@ -176,21 +176,17 @@ function exclusionCode(s: RuleStatement, at: string, knownAt: number, inLog: num
 }
 
 /**
- * Whether a statement had become public by `knownAt`: by its reportedAt, or by a source
- * attached to it later (in the log at `inLog`) and published by then. reportedAt is when it
- * first became public, its earliest source (DOMAIN.md): a source found later that was
- * published before the recorded reportedAt shows it was public sooner. (The sources it was
- * recorded with came with their reportedAt, which stands for them.) The sources are read
- * only for a statement reported after `knownAt`, which few are.
+ * Whether a statement had become public by `knownAt`: by its reportedAt, or by any of its
+ * sources in the log at `inLog` published by then. reportedAt is when it first became
+ * public, its earliest source (DOMAIN.md): a source published before the recorded
+ * reportedAt, whether it came with the statement or was found later, shows it was public
+ * sooner. The sources are read only for a statement reported after `knownAt`, which few are.
  */
 function reportedBy(s: RuleStatement, knownAt: number, inLog: number): boolean {
   if (reportedInstant(s) <= knownAt) return true;
   const sources = s.sources;
   if (typeof sources === 'number') return false; // a compact record is only asked about knownAt now, by which it was reported
-  for (let i = 0; i < sources.length; i++) {
-    const source = sources[i];
-    if (source.position > s.position && source.position <= inLog && publishedInstant(source) <= knownAt) return true;
-  }
+  for (let i = 0; i < sources.length; i++) if (sourceKnown(sources[i], knownAt, inLog)) return true;
   return false;
 }
 
@@ -344,7 +340,7 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
  * statement's `confidence.sources`. The record itself when nothing is hidden (no copy).
  */
 export function recordAsKnown(s: StatementRecord, knownAt: number, inLog = Number.POSITIVE_INFINITY): StatementRecord {
-  const known = (source: SourceRecord) => source.position <= inLog && publishedInstant(source) <= knownAt;
+  const known = (source: SourceRecord) => sourceKnown(source, knownAt, inLog);
   const r = s.retraction;
   const retraction = r && r.position <= inLog && reportedInstant(r) <= knownAt ? r : undefined;
   if (retraction === r && s.sources.every(known)) return s;
@@ -362,8 +358,20 @@ export function knownSources(s: RuleStatement, knownAt: number, inLog: number): 
   const sources = s.sources;
   if (typeof sources === 'number') return sources; // counted as now known: the only question such a record is asked
   let known = 0;
-  for (const src of sources) if (src.position <= inLog && publishedInstant(src) <= knownAt) known += 1;
+  for (const src of sources) if (sourceKnown(src, knownAt, inLog)) known += 1;
   return known;
+}
+
+/** Whether a source was in the log at `inLog` and published by `knownAt`: the one test of every answer as known then. */
+function sourceKnown(source: { position: number; publishedAt: string }, knownAt: number, inLog: number): boolean {
+  return source.position <= inLog && publishedInstant(source) <= knownAt;
+}
+
+/** When a statement first became public: its reportedAt, or its earliest source if that was published sooner. */
+export function firstReported(s: StatementRecord): number {
+  let first = reportedInstant(s);
+  for (const source of s.sources) first = Math.min(first, publishedInstant(source));
+  return first;
 }
 
 export function derivePosition<S extends RuleStatement>(statements: readonly S[], query: PositionQuery): Derivation<S> {

@@ -15,7 +15,8 @@ export interface ShadowRebuild {
   cancel(): void;
 }
 
-const removeDatabase = (file: string) => {
+/** Removes an SQLite file with its WAL and shared-memory files. */
+export const removeDatabase = (file: string) => {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
 };
 

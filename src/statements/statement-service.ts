@@ -9,6 +9,7 @@ import { countryStream, decodeEvent, newEvent } from '../../events/registry.js';
 import type { SourceAttached } from '../../events/source-attached.js';
 import type { StatementRecorded } from '../../events/statement-recorded.js';
 import type { StatementRetracted } from '../../events/statement-retracted.js';
+import { firstReported } from '../../projections/position.js';
 import { emptyCountry, evolveCountry, type CountryRecord } from '../../projections/statement-record.js';
 import { instantOf } from '../../projections/time.js';
 import type { ProjectionRunner } from '../read-model/projection-runner.js';
@@ -77,7 +78,8 @@ export class StatementService {
     return this.decideAndAppend(statementId, options, (record) => {
       const statement = record.statements.find((s) => s.statementId === statementId)!;
       if (statement.retraction) throw new DomainRuleError('statementId', 'the statement is already retracted', 409);
-      if (instantOf(retraction.reportedAt) < instantOf(statement.reportedAt)) {
+      // Public since its reportedAt, or its earliest source if that came sooner (as answers count it).
+      if (instantOf(retraction.reportedAt) < firstReported(statement)) {
         throw new DomainRuleError('reportedAt', 'a retraction cannot be reported before the statement it retracts');
       }
       return newEvent('StatementRetracted', { ...retraction, statementId }, options.metadata, options.eventId);

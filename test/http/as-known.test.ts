@@ -102,3 +102,23 @@ describe('history and explain as known at a time', () => {
     expect(offset.text).toContain('Corroboration');
   });
 });
+
+describe('when a statement became public', () => {
+  it('a retraction may be dated from its earliest source, not before it', async () => {
+    await post('/v1/statements', {
+      statementId: 'nz-early-source',
+      country: 'NZ',
+      stance: 'prohibits',
+      speaker: { attribution: 'official' },
+      sources: [{ title: 'Late write-up', publishedAt: '2024-07-10', quote: 'no' }],
+      effectiveAt: '2024-07-01',
+      reportedAt: '2024-07-10',
+    });
+    await post('/v1/statements/nz-early-source/sources', { source: { title: 'First word', publishedAt: '2024-07-02', quote: 'no, they said' } });
+    const tooEarly = await service.app.inject({ method: 'POST', url: '/v1/statements/nz-early-source/retraction', headers: writer, payload: { reason: 'misreported', reportedAt: '2024-07-01' } });
+    expect(tooEarly.statusCode, tooEarly.body).toBe(422);
+    expect(tooEarly.json().errors).toEqual([expect.objectContaining({ path: expect.stringContaining('reportedAt') })]);
+    // Public since 2 July by its first source: a retraction of 5 July is not before it.
+    await post('/v1/statements/nz-early-source/retraction', { reason: 'misreported', reportedAt: '2024-07-05' });
+  });
+});

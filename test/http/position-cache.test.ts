@@ -132,7 +132,13 @@ describe('a cached position answer', () => {
     const { clock, get, post } = await serviceAt('2026-03-01T12:00:00.000Z');
     await post('/v1/statements', statement({ stance: 'prohibits', statementId: 'no' }));
     // A report stamped three minutes ahead of this server's clock: accepted (clock skew), counted from then on.
-    await post('/v1/statements', statement({ stance: 'permits', statementId: 'yes', effectiveAt: '2024-07-01', reportedAt: '2026-03-01T12:03:00.000Z' }));
+    await post('/v1/statements', statement({
+      stance: 'permits',
+      statementId: 'yes',
+      effectiveAt: '2024-07-01',
+      reportedAt: '2026-03-01T12:03:00.000Z',
+      sources: [{ title: 'A report', publishedAt: '2026-03-01T12:03:00.000Z', quote: 'said so' }],
+    }));
     const url = '/v1/countries/US/position?at=2024-08-01';
 
     const before = (await get(url)).json();

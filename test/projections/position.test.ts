@@ -181,6 +181,20 @@ describe('deriving a position', () => {
     expect(reasonOf(ask(given, '2024-06-05', knownAtInstant('2024-06-05'), 2), 'permit')).toBe('not-yet-reported');
   });
 
+  it('so does a source it was recorded with, published before the reportedAt given', () => {
+    const given = new History().recorded({
+      statementId: 'permit',
+      stance: 'permits',
+      effectiveAt: '2024-06-01',
+      reportedAt: '2024-06-10',
+      sources: [{ title: 'Later', publishedAt: '2024-06-10', quote: 'yes' }, { title: 'First', publishedAt: '2024-06-03', quote: 'yes' }],
+    });
+    expect(ask(given, '2024-06-05', knownAtInstant('2024-06-02')).decidingStatementId).toBeNull();
+    const then = ask(given, '2024-06-05', knownAtInstant('2024-06-05'));
+    expect(then.decidingStatementId).toBe('permit');
+    expect(then.confidence).toEqual({ attribution: 'official', sources: 1 });
+  });
+
   it('a correction of a date replaces the wrong record on every day, before its own effective day too, once it is known', () => {
     const given = new History()
       .recorded({ statementId: 'ban', stance: 'prohibits', effectiveAt: '2024-05-01' })
