@@ -8,6 +8,8 @@ import { exportLog, ImportLineError, readLogFile } from '../audit/log-file.js';
 import { replayAndCompare, replayTo, type ReplayFingerprint, type ReplayReport } from '../audit/replay.js';
 import { compose, createLogger, Tokens } from '../composition.js';
 import type { Config } from '../config.js';
+import Database from 'better-sqlite3';
+import { PROJECTION_VERSION } from '../../projections/versions.js';
 import { ReadModel } from '../read-model/read-model.js';
 import { Day } from '../../events/vocabulary.js';
 import type { EventStore } from '../store/event-store.js';
@@ -16,6 +18,8 @@ import type { EventStore } from '../store/event-store.js';
 export const EXIT_DIFFERENCES = 3;
 /** Exit code of `replay` when the live read model had not applied the whole log: the comparison covered only part of it. */
 export const EXIT_BEHIND = 4;
+/** Exit code of `replay` when the live read model was built with other projection versions: nothing can be compared with it. */
+export const EXIT_OTHER_VERSIONS = 5;
 
 function progressBar(label: string): SingleBar {
   // On stderr, so stdout stays clean for the report; drawn only on a terminal.
@@ -42,15 +46,30 @@ function day(value: string): string {
   return value;
 }
 
+/** The projection versions a read model file was built with, read without writing to it. */
+function builtWith(file: string): string | undefined {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'projection_version'").get()?.value;
+  } catch {
+    return undefined; // no meta table: nothing was ever built in it
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * The live read model in DATA_DIR, if there is one that has applied any of the log
- * (none is created where there is none). It is compared, never brought up to date
- * from here: the service may be running on it, with its state in memory, and two
- * writers would corrupt it.
+ * (none is created where there is none), or the versions it was built with when they
+ * are not this code's (a replay by this code compares with nothing built by other
+ * projections). It is compared, never brought up to date from here: the service may be
+ * running on it, with its state in memory, and two writers would corrupt it.
  */
-function liveReadModel(dataDir: string): ReadModel | undefined {
+function liveReadModel(dataDir: string): ReadModel | { otherVersions: string } | undefined {
   const file = path.join(dataDir, 'read-model.db');
   if (!existsSync(file)) return undefined;
+  const versions = builtWith(file);
+  if (versions !== undefined && versions !== PROJECTION_VERSION) return { otherVersions: versions };
   const live = new ReadModel(file);
   if (live.checkpoint(true).position > 0) return live;
   live.close();
@@ -105,7 +124,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
     .summary("rebuild every projection from the log and compare with the live read model; with none, or with --position, print the replay's fingerprint")
     .description(
       `rebuild every projection from the first event, compare with the live read model in DATA_DIR, print the report as JSON; exit ${EXIT_DIFFERENCES} on a difference, ` +
-        `${EXIT_BEHIND} when the live read model had not applied the whole log. Where no read model has applied the log (one just imported), or with --position, ` +
+        `${EXIT_BEHIND} when the live read model had not applied the whole log, ${EXIT_OTHER_VERSIONS} when it was built with other projection versions. Where no read model has applied the log (one just imported), or with --position, ` +
         "compare nothing and print the replay's fingerprint, for GET /v1/audit/fingerprint?position=N on the service the log came from",
     )
     .addOption(new Option('--position <n>', "replay the log up to this position and print the replay's fingerprint there, comparing nothing").argParser(logPosition))
@@ -113,7 +132,17 @@ export function registerAuditCommands(program: Command, config: () => Config): v
     .action(async (options: { position?: number; today?: string }, command: Command) => {
       if (options.today !== undefined && options.position === undefined) command.error("error: option '--today <day>' needs '--position <n>'");
       const cfg = config();
-      const live = options.position === undefined ? liveReadModel(cfg.DATA_DIR) : undefined;
+      const found = options.position === undefined ? liveReadModel(cfg.DATA_DIR) : undefined;
+      if (found && !(found instanceof ReadModel)) {
+        say(
+          `the read model in DATA_DIR was built with ${found.otherVersions}; this code's projections are ${PROJECTION_VERSION}: nothing was compared. ` +
+            'Start the service (it rebuilds the read model in a shadow and swaps it in), then run replay again; ' +
+            "`policy-state replay --position N` prints this code's fingerprint of the log at N, comparing nothing.",
+        );
+        process.exitCode = EXIT_OTHER_VERSIONS;
+        return;
+      }
+      const live = found;
       const bar = progressBar('replay');
       const onProgress = (done: number, target: number) => bar.update(done, { total: target });
       try {

@@ -2,7 +2,7 @@
 // policy-state: the service's command line. Reads the same configuration
 // (environment variables) as the server. Exit codes: 0 success, 1 failure,
 // 2 usage error (unknown command or option, bad option value), 78 bad
-// configuration; `replay` adds 3 and 4 (audit-commands.ts).
+// configuration; `replay` adds 3, 4 and 5 (audit-commands.ts).
 import { Command, CommanderError } from 'commander';
 import path from 'node:path';
 import { compose, createLogger, Tokens } from '../composition.js';

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogFile } from '../../src/audit/log-file.js';
 import { catchUp, replayFingerprint } from '../../src/audit/replay.js';
+import { PROJECTION_VERSION } from '../../projections/versions.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
 import { admin, kharkiv, kirby, startTestService, untilReady, writer, type TestService } from '../helpers/service.js';
@@ -95,6 +96,25 @@ describe('replay', () => {
     const live = new ReadModel(path.join(dir, 'read-model.db'));
     expect(live.checkpoint(true).position).toBe(20);
     live.close();
+    cleanup();
+  });
+
+  it('with a live read model built by other projection versions (an upgrade not yet started), the CLI compares nothing, says why, exits 5, and leaves the file as it was', async () => {
+    const { dir, cleanup } = tempDir();
+    expect((await runCli(['seed'], { DATA_DIR: dir })).code).toBe(0);
+    const store = new SqliteEventStore(path.join(dir, 'events.db'));
+    const file = path.join(dir, 'read-model.db');
+    const older = new ReadModel(file, { version: 'positions@0' });
+    await catchUp(store, older, await store.headPosition());
+    older.close();
+    await store.close();
+    const bytes = readFileSync(file);
+
+    const run = await runCli(['replay'], { DATA_DIR: dir });
+    expect(run.code).toBe(5);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`the read model in DATA_DIR was built with positions@0; this code's projections are ${PROJECTION_VERSION}: nothing was compared`);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
     cleanup();
   });
 });
