@@ -8,7 +8,6 @@ import { exportLog, ImportLineError, readLogFile } from '../audit/log-file.js';
 import { replayAndCompare, replayTo, type ReplayFingerprint, type ReplayReport } from '../audit/replay.js';
 import { compose, createLogger, Tokens } from '../composition.js';
 import type { Config } from '../config.js';
-import Database from 'better-sqlite3';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
 import { ReadModel } from '../read-model/read-model.js';
 import { Day } from '../../events/vocabulary.js';
@@ -46,18 +45,6 @@ function day(value: string): string {
   return value;
 }
 
-/** The projection versions a read model file was built with, read without writing to it. */
-function builtWith(file: string): string | undefined {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'projection_version'").get()?.value;
-  } catch {
-    return undefined; // no meta table: nothing was ever built in it
-  } finally {
-    db.close();
-  }
-}
-
 /**
  * The live read model in DATA_DIR, if there is one that has applied any of the log
  * (none is created where there is none), or the versions it was built with when they
@@ -68,7 +55,7 @@ function builtWith(file: string): string | undefined {
 function liveReadModel(dataDir: string): ReadModel | { otherVersions: string } | undefined {
   const file = path.join(dataDir, 'read-model.db');
   if (!existsSync(file)) return undefined;
-  const versions = builtWith(file);
+  const versions = ReadModel.builtWith(file);
   if (versions !== undefined && versions !== PROJECTION_VERSION) return { otherVersions: versions };
   const live = new ReadModel(file);
   if (live.checkpoint(true).position > 0) return live;

@@ -265,6 +265,21 @@ export class ReadModel {
     this.fingerprint = ContentFingerprint.fromHex(this.fingerprints.at(Number.MAX_SAFE_INTEGER)?.fingerprint);
   }
 
+  /**
+   * The projection versions the read model in `file` was built with, read without
+   * opening it for writing (opening a ReadModel creates and migrates its tables).
+   */
+  static builtWith(file: string): string | undefined {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'projection_version'").get()?.value;
+    } catch {
+      return undefined; // no meta table: nothing was ever built in it
+    } finally {
+      db.close();
+    }
+  }
+
   /** The projection version the stored rows were built with. */
   builtWith(): string | undefined {
     return this.sql.meta.get('projection_version')?.value;

@@ -81,7 +81,8 @@ export class Webhooks {
     this.settings = settings;
     this.db = new WebhookDb(path.join(options.dataDir, 'webhooks.db'));
     this.feed = new ChangeFeed(() => readModel.file, readModel.events);
-    const box = (this.box = SecretBox.load(options.dataDir, settings.secretsKey));
+    const box = SecretBox.load(options.dataDir, settings.secretsKey);
+    this.box = box;
     if (box.createdFile) {
       logger.info({ file: box.createdFile }, 'created the webhook secrets key: back it up with the data (endpoint secrets sealed under another key must be rotated)');
     }
