@@ -56,10 +56,11 @@ const hopsOf = (hops: number) => (_address: string, hop: number) => hop < hops;
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const server = serverOptions(deps.limits ?? DEFAULT_LIMITS);
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    ...serverOptions(deps.limits ?? DEFAULT_LIMITS),
+    ...server,
     frameworkErrors,
     // Behind a proxy this makes request.ip the client's (for the per-address rate limit) and
     // request.protocol the scheme it used (HSTS is sent only over https).
@@ -80,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     done(null, payload);
   });
-  installErrorHandling(app);
+  installErrorHandling(app, server.routerOptions);
   installMetrics(app, deps);
   // JSON only: any other body type is a 415, not a string handed to the handlers.
   app.removeContentTypeParser('text/plain');

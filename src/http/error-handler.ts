@@ -5,7 +5,8 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ReplayOutOfMemoryError } from '../audit/replay-in-worker.js';
 import { DomainRuleError, StatementExistsError, StatementNotFoundError } from '../statements/errors.js';
 import { DuplicateEventError, StreamConflictError, StoreUnavailableError } from '../store/event-store.js';
-import { HttpProblem, badRequest, conflict, notFound, unavailable, unprocessable } from './problems.js';
+import { trackAllowedMethods } from './allowed-methods.js';
+import { HttpProblem, badRequest, conflict, methodNotAllowed, notFound, unavailable, unprocessable } from './problems.js';
 
 function toProblem(error: FastifyError | Error): HttpProblem | undefined {
   if (error instanceof HttpProblem) return error;
@@ -55,7 +56,9 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, proble
     });
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** Installs the error and not-found handlers; call before registering routes (a 405 needs to know them all). */
+export function installErrorHandling(app: FastifyInstance, routerOptions?: { maxParamLength?: number }): void {
+  const allowedMethods = trackAllowedMethods(app, routerOptions);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = toProblem(error);
     if (problem) {
@@ -65,5 +68,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, request, new HttpProblem(500, 'Internal Server Error', 'something went wrong on our side; the request id is in the x-request-id header'));
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, notFound(`no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = allowedMethods(path);
+    if (allowed.length === 0) return sendProblem(reply, request, notFound(`no route ${request.method} ${path}`));
+    return sendProblem(reply, request, methodNotAllowed(`${path} answers ${allowed.join(', ')}, not ${request.method}`, allowed));
+  });
 }

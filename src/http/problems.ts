@@ -27,6 +27,9 @@ export const unauthorized = (detail = 'a Bearer API key is required') =>
   new HttpProblem(401, 'Unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
 export const forbidden = (detail: string) => new HttpProblem(403, 'Forbidden', detail);
 export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail);
+/** RFC 9110 15.5.6: a 405 names the methods the resource does answer to. */
+export const methodNotAllowed = (detail: string, allowed: string[]) =>
+  new HttpProblem(405, 'Method Not Allowed', detail, undefined, { allow: allowed.join(', ') });
 export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', detail);
 export const unprocessable = (detail: string, errors?: FieldError[]) => new HttpProblem(422, 'Unprocessable Content', detail, errors);
 export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>

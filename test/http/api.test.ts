@@ -212,6 +212,21 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
     expectProblem(await get('/v1/changes?limit=100000'), 400);
   });
 
+  it('a method a path does not answer to is a 405 naming those it does (Allow), not a 404', async () => {
+    const deleted = await service.app.inject({ method: 'DELETE', url: '/v1/countries/US/position?at=2024-06-05' });
+    expectProblem(deleted, 405);
+    expect(deleted.headers.allow).toBe('GET, HEAD');
+    expect(deleted.json().detail).toContain('DELETE');
+    const put = await service.app.inject({ method: 'PUT', url: '/v1/statements', headers: writer, payload: kirby });
+    expectProblem(put, 405);
+    expect(put.headers.allow).toBe('GET, HEAD, POST');
+    // An endpoint's path answers GET, PATCH and DELETE; its deliveries only GET.
+    expect((await service.app.inject({ method: 'PUT', url: '/v1/webhooks/some-id', headers: admin })).headers.allow).toBe('DELETE, GET, HEAD, PATCH');
+    expect((await service.app.inject({ method: 'POST', url: '/v1/webhooks/some-id/deliveries', headers: admin })).headers.allow).toBe('GET, HEAD');
+    // A path nothing answers stays a 404, whatever the method.
+    expectProblem(await service.app.inject({ method: 'DELETE', url: '/v1/nothing-here' }), 404);
+  });
+
   it('none of that changed what was already accepted', async () => {
     const before = (await get('/v1/events?limit=500')).json().items.length;
     await post('/v1/statements', { ...kirby, country: 'XX' });
