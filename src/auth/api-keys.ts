@@ -2,8 +2,8 @@
 // admin key generated on the first start and kept in DATA_DIR. Secrets are
 // compared in constant time and never logged; only key names are.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readOrCreate } from '../operations/create-once.js';
 import type { ApiKey } from '../config.js';
 
 export type Role = ApiKey['role'];
@@ -26,11 +26,7 @@ export interface KeyRing {
 export function loadKeyRing(configured: ApiKey[] | undefined, dataDir: string): KeyRing {
   if (configured && configured.length > 0) return { keys: configured };
   const file = path.join(dataDir, ADMIN_KEY_FILE);
-  if (!existsSync(file)) {
-    const secret = `ps_admin_${randomBytes(24).toString('base64url')}`;
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  }
-  const secret = readFileSync(file, 'utf8').trim();
+  const secret = readOrCreate(file, () => `ps_admin_${randomBytes(24).toString('base64url')}\n`).text.trim();
   return { keys: [{ name: 'admin', secret, role: 'admin' }], generatedFile: file };
 }
 

@@ -6,8 +6,8 @@
 // old one cannot be opened (GCM authenticates, so a wrong key is a refusal,
 // never a wrong secret), and a rotation seals a new secret under the new key.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readOrCreate } from '../operations/create-once.js';
 
 export const SECRETS_KEY_FILE = 'webhook-secrets.key';
 
@@ -27,17 +27,8 @@ export class SecretBox {
   static load(dataDir: string, configured?: string): SecretBox {
     if (configured) return new SecretBox(Buffer.from(configured, 'base64'));
     const file = path.join(dataDir, SECRETS_KEY_FILE);
-    let created = false;
-    if (!existsSync(file)) {
-      try {
-        writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-        created = true;
-      } catch (error) {
-        // Another process created it first; use theirs.
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-    }
-    return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'), created ? file : undefined);
+    const { text, created } = readOrCreate(file, () => `${randomBytes(32).toString('base64')}\n`);
+    return new SecretBox(Buffer.from(text.trim(), 'base64'), created ? file : undefined);
   }
 
   seal(secret: string): string {
