@@ -41,7 +41,8 @@ export type DatePrecision = z.infer<typeof DatePrecision>;
 // Free text (titles, quotes, names, scope items, notes, reasons) is what a
 // person wrote or copied: well-formed Unicode, and of the control characters
 // only tab and newline (CRLF and CR line breaks become newlines). A lone surrogate or a NUL is refused with the field
-// named. Text already in the log is read as it was stored (readAsStored, which
+// named, and so is bidirectional formatting that would make the text display otherwise than it
+// reads (below). Text already in the log is read as it was stored (readAsStored, which
 // every read of the log goes through), so a log written before this rule stays
 // readable; the rule is for what is written from now on.
 const NOT_PLAIN = /(?![\t\n])\p{Cc}|\p{Cs}/u;
@@ -57,14 +58,50 @@ export function readAsStored<T>(read: () => T): T {
   }
 }
 
+// Explicit bidirectional formatting (UAX #9): embeddings, overrides and isolates. Quotes are
+// pasted into articles (explain): an override makes a quote display in another order than it
+// reads (the "Trojan Source" trick), and one left open reorders the text around the field
+// where it is shown. Right-to-left text needs neither: the marks (LRM, RLM, ALM) stay allowed,
+// and embeddings and isolates too when closed in the same text.
+const BIDI_FORMATTING = /[\u202A-\u202E\u2066-\u2069]/u;
+const BIDI_OVERRIDE = /[\u202D\u202E]/u;
+const codeOf = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** The first embedding or isolate in `text` not closed in it, or a close that has nothing to close. */
+function unbalancedBidi(text: string): string | undefined {
+  const open: string[] = [];
+  for (const char of text) {
+    if (char === '\u202A' || char === '\u202B' || char === '\u2066' || char === '\u2067' || char === '\u2068') open.push(char);
+    else if (char === '\u202C') {
+      // PDF closes the innermost embedding; inside an isolate it closes nothing.
+      if (open.length === 0 || open[open.length - 1] >= '\u2066') return char;
+      open.pop();
+    } else if (char === '\u2069') {
+      // PDI closes the innermost isolate and every embedding opened inside it.
+      const isolate = open.findLastIndex((o) => o >= '\u2066');
+      if (isolate < 0) return char;
+      open.length = isolate;
+    }
+  }
+  return open[0];
+}
+
 /** Why `text` is not plain free text, or undefined if it is. */
 export function freeTextProblem(text: string): string | undefined {
   const found = NOT_PLAIN.exec(text)?.[0];
-  if (found === undefined) return undefined;
-  const code = `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (found === undefined) return BIDI_FORMATTING.test(text) ? bidiProblem(text) : undefined;
+  const code = codeOf(found);
   return /\p{Cs}/u.test(found)
     ? `is not well-formed Unicode: it holds a lone surrogate (${code})`
     : `holds the control character ${code}; of control characters only tab and newline are allowed`;
+}
+
+function bidiProblem(text: string): string | undefined {
+  const override = BIDI_OVERRIDE.exec(text)?.[0];
+  if (override) return `holds the bidirectional override ${codeOf(override)}, which makes text display in another order than it reads`;
+  const unbalanced = unbalancedBidi(text);
+  if (unbalanced) return `holds a bidirectional embedding or isolate mark (${codeOf(unbalanced)}) that is not closed, or closes nothing, within the text`;
+  return undefined;
 }
 
 /** The shared string schema of free text: trimmed, well-formed, no control characters but tab and newline. Each field adds its own length limits. */

@@ -209,6 +209,11 @@ describe('free text that is not well-formed', () => {
     ['ESC', '\u001b[31mred'],
     ['DEL', 'del\u007f'],
     ['a C1 control', 'next\u0085line'],
+    ['a right-to-left override', 'we permit \u202Eno\u202C strikes'],
+    ['a left-to-right override', '\u202Dabc\u202C'],
+    ['an isolate left open', 'Kharkiv \u2067oblast'],
+    ['an embedding left open', '\u202Bopen'],
+    ['a pop with nothing to close', 'close\u2069'],
   ] as const;
 
   it('is refused in every free-text field of a statement with a 400 naming the field, and nothing is appended', async () => {
@@ -227,7 +232,7 @@ describe('free text that is not well-formed', () => {
       for (const [what, text] of BAD) {
         const response = await post('/v1/statements', { ...body(text), country: 'LU' });
         expectRefused(response, 400, path, `${path}: ${what}`);
-        expect(response.json().errors.find((e: { path: string }) => e.path === path).message, `${path}: ${what}`).toMatch(/well-formed Unicode|control character U\+/);
+        expect(response.json().errors.find((e: { path: string }) => e.path === path).message, `${path}: ${what}`).toMatch(/well-formed Unicode|control character U\+|bidirectional/);
       }
     }
     expect((await get('/v1/events?limit=500')).json().items.length).toBe(before);
@@ -259,6 +264,13 @@ describe('free text that is not well-formed', () => {
     const read = (await get(`/v1/statements/${created.json().statementId}`)).json();
     expect(read.notes).toBe(text);
     expect(read.sources[0].quote).toBe(text);
+  });
+
+  it('right-to-left text is text: marks, and embeddings and isolates closed within it, are kept', async () => {
+    const text = 'قال \u200Fالمتحدث: \u2067ATACMS\u2069 و\u202BHIMARS\u202C \u2068خاركيف\u2069';
+    const created = await post('/v1/statements', { ...kirby, country: 'LU', sources: [{ ...source, quote: text }] });
+    expect(created.statusCode, created.body).toBe(201);
+    expect((await get(`/v1/statements/${created.json().statementId}`)).json().sources[0].quote).toBe(text);
   });
 
   it('text in the log from before the rule is still read, served and built on', async () => {
