@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { StatementRecorded } from '../../events/statement-recorded.js';
 import { EXCLUSION_REASONS } from '../../projections/position.js';
 import { StatementRetracted } from '../../events/statement-retracted.js';
+import { CHANGE_CURSOR } from '../read-model/change-cursor.js';
 import { Attribution, CountryCode, DatePrecision, Day, DayOrInstant, Scope, Source, Speaker, Stance, StatementId } from '../../events/vocabulary.js';
 
 /** A query value, always text, as a number: plain decimal digits only, at most 15 of them. */
@@ -54,6 +55,19 @@ export const StatementsQuery = z.object({
 
 export const AfterQuery = z.object({
   after: QueryInteger({ default: 0 }).describe('log position to read after'),
+  limit: Limit,
+}).strict();
+
+/** A log position, or a change-feed cursor `<position>@<day>` (change-cursor.ts); parsed with parseCursor. */
+export const ChangeCursorText = z
+  .string()
+  .regex(CHANGE_CURSOR, 'must be a log position in plain decimal digits, e.g. "12", or the nextAfter of a page, e.g. "12@2024-06-01"')
+  .refine((text) => Day.safeParse(text.split('@')[1] ?? '2000-01-01').success, 'names a day that does not exist');
+
+export const ChangesQuery = z.object({
+  after: ChangeCursorText.default('0').describe(
+    'a log position to read after, or the nextAfter of the page before: "<position>@<day>". The changes of a new day carry the log position of the last event before it, so a reader that pages by position alone would miss them; the cursor says which day that position was read through.',
+  ),
   limit: Limit,
 }).strict();
 
@@ -166,7 +180,10 @@ export const ChangeView = z.object({
   recordedAt: z.string(),
   data: z.record(z.string(), z.unknown()),
 });
-export const ChangePage = z.object({ items: z.array(ChangeView), nextAfter: z.number().int() });
+export const ChangePage = z.object({
+  items: z.array(ChangeView),
+  nextAfter: z.string().describe('the cursor to read the next page after: every change in this page and any before it, and none after'),
+});
 
 export const EventView = z.object({
   position: z.number().int(),

@@ -14,6 +14,7 @@ import { PositionWriter, type PositionState } from '../../projections/position.j
 import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
 import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
 import { counts } from '../../projections/timeline.js';
+import { laterAtPosition, type ChangeCursor } from './change-cursor.js';
 import { ContentFingerprint, rowHash } from './fingerprint.js';
 import { FingerprintHistory, type Fingerprint } from './fingerprint-history.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
@@ -692,10 +693,18 @@ export class ReadModel {
 
   private readonly statementPages = new Map<string, Database.Statement<Record<string, unknown>, { record: string }>>();
 
-  /** Changes after a log position. A page never splits the changes of one event. */
-  changes(afterPosition: number, limit: number): Change[] {
-    const rows = this.sql.changesAfter.all(afterPosition, limit);
-    if (rows.length === limit) {
+  /**
+   * Changes after a log position, or after a cursor (change-cursor.ts): then also the
+   * changes stamped with its position on a later day. A page never splits the changes of
+   * one position, so the cursor after its last change misses nothing.
+   */
+  changes(after: number | ChangeCursor, limit: number): Change[] {
+    const cursor = typeof after === 'number' ? { position: after } : after;
+    // The rest of the cursor's position comes first in feed order: a new day's changes there were
+    // written before any event after it was applied.
+    const rows = cursor.day === undefined ? [] : this.sql.changesAtPosition.all(cursor.position, 0).filter((row) => laterAtPosition(cursor, row.recorded_at));
+    if (rows.length < limit) rows.push(...this.sql.changesAfter.all(cursor.position, limit - rows.length));
+    if (rows.length >= limit) {
       const last = rows[rows.length - 1];
       rows.push(...this.sql.changesAtPosition.all(last.position, last.seq));
     }

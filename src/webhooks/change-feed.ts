@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type { EventEmitter } from 'node:events';
 import type { Change } from '../../projections/changes.js';
+import { laterAtPosition } from '../read-model/change-cursor.js';
 import { positionBefore } from '../read-model/fingerprint-history.js';
 import { CHANGE_COLUMNS, changeOfRow, type ChangeRow } from '../read-model/read-model.js';
 
@@ -77,8 +78,16 @@ export class ChangeFeed {
     return this.sql().last.get()?.seq ?? 0;
   }
 
-  /** The `seq` to follow from so that the next change is the first after log position `position`. */
-  seqBefore(position: number): number {
+  /**
+   * The `seq` to follow from so that the next change is the first after log position
+   * `position`, or, given the day that position was read through (a cursor), the first
+   * change stamped with it on a later day.
+   */
+  seqBefore(position: number, day?: string): number {
+    if (day !== undefined) {
+      const later = this.at(position).find((change) => laterAtPosition({ position, day }, change.recordedAt));
+      if (later) return later.seq - 1;
+    }
     const first = this.sql().firstAfterPosition.get(position)?.seq;
     return first == null ? this.lastSeq() : first - 1;
   }

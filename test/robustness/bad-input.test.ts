@@ -60,10 +60,15 @@ describe('integer query parameters take plain decimal digits only', () => {
     for (const url of ['/v1/statements', '/v1/webhooks', `/v1/webhooks/${endpoint.json().id}/deliveries`]) {
       for (const value of NOT_DIGITS) expectRefused(await get(`${url}?cursor=${value}`, admin), 400, 'querystring.cursor', `${url}?cursor=${value}`);
     }
+    // The change feed reads after a position or a cursor `<position>@<day>`, and nothing else.
+    for (const url of ['/v1/changes', '/v1/changes/stream']) {
+      for (const value of [...NOT_DIGITS, '1@', '@2024-06-01', '1@2024-6-1', '1@2024-02-30', '1@2024-06-01T00:00:00Z', '1@2024-06-01@2024-06-02']) {
+        expectRefused(await get(`${url}?after=${value}`), 400, 'querystring.after', `${url}?after=${value}`);
+      }
+      expectRefused(await get(`${url}?after=1&after=2`), 400, 'querystring.after', `${url} twice`);
+    }
     expect(checked.sort()).toEqual([
       '/v1/audit/fingerprint?position',
-      '/v1/changes/stream?after',
-      '/v1/changes?after',
       '/v1/changes?limit',
       '/v1/countries/{code}/position?position',
       '/v1/events?after',

@@ -1,14 +1,26 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.js';
 import { publicEvent, publicMetadata } from '../../webhooks/public-log.js';
-import { AfterQuery, ChangePage, EventPage, Problem } from '../schemas.js';
+import { cursorAfter, formatCursor, parseCursor } from '../../read-model/change-cursor.js';
+import { AfterQuery, ChangePage, ChangesQuery, EventPage, Problem } from '../schemas.js';
 
 export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
   app.get('/v1/changes', {
-    schema: { summary: 'The change feed, paged by log position', tags: ['changes'], querystring: AfterQuery, response: { 200: ChangePage, 400: Problem } },
+    schema: {
+      summary: 'The change feed, paged by log position',
+      description: 'Read from a log position (after=0: from the start), then after the nextAfter of each page: it names the position and the day read through, so the changes a new day brings to the last position read come in the next page.',
+      tags: ['changes'],
+      querystring: ChangesQuery,
+      response: { 200: ChangePage, 400: Problem },
+    },
   }, async (request) => {
-    const items = deps.readModel.changes(request.query.after, request.query.limit);
-    return { items, nextAfter: items.length > 0 ? items[items.length - 1].position : request.query.after };
+    const after = parseCursor(request.query.after)!;
+    const items = deps.readModel.changes(after, request.query.limit);
+    if (items.length > 0) return { items, nextAfter: cursorAfter(items[items.length - 1]) };
+    // Nothing yet after a bare position: read through today, so a day that begins later and
+    // stamps its changes with that position (the head, when following from now) is not missed.
+    const { today } = deps.readModel.checkpoint();
+    return { items, nextAfter: formatCursor(after.day === undefined && today !== null ? { position: after.position, day: today } : after) };
   });
 
   app.get('/v1/events', {

@@ -1,22 +1,31 @@
 // GET /v1/changes/stream: the change feed as Server-Sent Events. Each event's
-// id is the change's place in the feed (`seq`), so a client that reconnects
-// with Last-Event-ID resumes exactly where it stopped: nothing missed, nothing
-// twice. Without it, `?after=<log position>` starts after a position, and with
-// neither the stream starts with the next change.
+// id is a change-feed cursor (`<position>@<day>`, as GET /v1/changes pages
+// with), sent on the last change of each position and day, so a client that
+// reconnects with Last-Event-ID resumes exactly after what it has whole:
+// nothing missed, and nothing twice unless it dropped in the middle of a
+// position's changes. Cursors name the log, not this read model's rows, so a
+// client can resume on another replica or after a rebuild. Without
+// Last-Event-ID, `?after=<position or cursor>` starts there, and with neither
+// the stream starts with the next change.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { z } from 'zod';
 import type { ReadModel } from '../../read-model/read-model.js';
-import { ChangeFeed } from '../change-feed.js';
+import { cursorAfter, parseCursor, sameGroup } from '../../read-model/change-cursor.js';
+import { ChangeFeed, type FeedChange } from '../change-feed.js';
 import { apiSecurityHeaders } from '../../http/security-headers.js';
-import { QueryInteger } from '../../http/schemas.js';
+import { badRequest } from '../../http/problems.js';
+import { ChangeCursorText } from '../../http/schemas.js';
 
 const StreamQuery = z
-  .object({ after: QueryInteger().describe('log position to start after, when there is no Last-Event-ID') })
+  .object({ after: ChangeCursorText.optional().describe('a log position, or a cursor (the id of an event this stream sent), to start after when there is no Last-Event-ID') })
   .strict();
 const StreamHeaders = z.object({
-  'last-event-id': z.string().regex(/^\d{1,15}$/, 'must be the id of an event this stream sent').optional(),
+  // Digits alone are the ids this stream sent before its ids were cursors: the place in this read model's feed.
+  'last-event-id': z.union([ChangeCursorText.refine((id) => id.includes('@')), z.string().regex(/^\d{1,15}$/)], {
+    error: 'must be the id of an event this stream sent',
+  }).optional(),
 });
 
 const HEARTBEAT_MS = 15_000;
@@ -42,7 +51,19 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
     },
   }, async (request, reply) => {
     const lastEventId = request.headers['last-event-id'];
-    let cursor = lastEventId !== undefined ? Number(lastEventId) : request.query.after !== undefined ? feed.seqBefore(request.query.after) : feed.lastSeq();
+    let seq: number;
+    if (lastEventId !== undefined && !lastEventId.includes('@')) {
+      // An id from before ids were cursors: a place in this read model's feed, which must exist.
+      seq = Number(lastEventId);
+      if (seq > feed.lastSeq()) {
+        throw badRequest(`Last-Event-ID ${lastEventId} is past the end of this feed; reconnect with ?after=<log position>`, [
+          { path: 'headers.last-event-id', message: 'is not the id of an event this stream sent' },
+        ]);
+      }
+    } else {
+      const cursor = parseCursor(lastEventId ?? request.query.after ?? '');
+      seq = cursor ? feed.seqBefore(cursor.position, cursor.day) : feed.lastSeq();
+    }
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, {
@@ -78,15 +99,18 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
     try {
       while (!closed) {
         dirty = false;
-        const changes = feed.after(cursor, PAGE);
-        for (const { seq, ...change } of changes) {
-          const ok = response.write(`id: ${seq}\nevent: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
-          cursor = seq;
+        const changes = wholePositions(feed, feed.after(seq, PAGE));
+        for (const [i, { seq: place, ...change }] of changes.entries()) {
+          // The id (the cursor) only once the position's changes of that day are all sent.
+          const next = changes[i + 1];
+          const id = next && sameGroup(next, change) ? '' : `id: ${cursorAfter(change)}\n`;
+          const ok = response.write(`${id}event: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
+          seq = place;
           if (!ok && !closed) await Promise.race([once(response, 'drain'), once(response, 'close')]);
           if (closed) break;
         }
         // Changes committed while a write waited for the client are read at once.
-        if (changes.length === PAGE || closed || dirty) continue;
+        if (changes.length >= PAGE || closed || dirty) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pollIntervalMs);
           wake = () => {
@@ -102,3 +126,13 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
     }
   });
 };
+
+/**
+ * A page of the feed with the rest of its last position, so that it never ends inside
+ * the changes of one position and day (each such group is committed at once).
+ */
+function wholePositions(feed: ChangeFeed, page: FeedChange[]): FeedChange[] {
+  if (page.length < PAGE) return page;
+  const last = page[page.length - 1];
+  return [...page, ...feed.at(last.position).filter((change) => change.seq > last.seq)];
+}
