@@ -26,7 +26,9 @@ export type Day = z.infer<typeof Day>;
 export const Instant = z.iso.datetime({ offset: true });
 
 /** A day or an instant. A bare day means the start of that UTC day. */
-export const DayOrInstant = z.union([Day, Instant]);
+export const DayOrInstant = z.union([Day, Instant], {
+  error: 'must be a day that exists (YYYY-MM-DD) or an ISO 8601 instant with its offset, e.g. 2024-05-30T14:00:00Z',
+});
 export type DayOrInstant = z.infer<typeof DayOrInstant>;
 
 export const Stance = z.enum(['permits', 'prohibits', 'reviewing', 'endorses']);

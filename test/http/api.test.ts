@@ -171,6 +171,11 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
   it('an impossible date is 400 naming the query field', async () => {
     const problem = expectProblem(await get('/v1/countries/US/position?at=2024-02-30'), 400);
     expect(problem.errors[0].path).toBe('querystring.at');
+    // A knowledge time says what it takes: a day, or an instant with its offset.
+    for (const knownAt of ['2024-05-30T10:00:00', '2024-05-30T25:00:00Z', '2024-02-30T10:00:00Z']) {
+      const refused = expectProblem(await get(`/v1/countries/US/position?knownAt=${knownAt}`), 400);
+      expect(refused.errors).toEqual([{ path: 'querystring.knownAt', message: expect.stringMatching(/day that exists .* instant with its offset/) }]);
+    }
   });
 
   it('malformed JSON is 400', async () => {
