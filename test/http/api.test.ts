@@ -217,6 +217,12 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
     expectProblem(await get('/v1/nothing-here'), 404);
     expectProblem(await get('/v1/statements?cursor=abc'), 400);
     expectProblem(await get('/v1/changes?limit=100000'), 400);
+    // Past the head of the log: no such event yet, and a poller that followed it would skip up to it.
+    const head = (await get('/v1/events?after=0&limit=500')).json().nextAfter as number;
+    for (const url of [`/v1/events?after=${head + 1}`, `/v1/changes?after=${head + 1}`, `/v1/changes?after=${head + 1}@2024-06-01`]) {
+      expect(expectProblem(await get(url), 400).errors, url).toEqual([{ path: 'querystring.after', message: `must be at most ${head}, the head of the log` }]);
+    }
+    expect((await get(`/v1/events?after=${head}`)).json()).toEqual({ items: [], nextAfter: head });
   });
 
   it('a method a path does not answer to is a 405 naming those it does (Allow), not a 404', async () => {

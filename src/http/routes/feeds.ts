@@ -1,10 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.js';
+import { badRequest } from '../problems.js';
 import { publicEvent, publicMetadata } from '../../webhooks/public-log.js';
 import { cursorAfter, formatCursor, parseCursor } from '../../read-model/change-cursor.js';
 import { AfterQuery, ChangePage, ChangesQuery, EventPage, Problem } from '../schemas.js';
 
 export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+  /**
+   * A position past the head names no event yet. Paging from it would hand back the same
+   * position as nextAfter, and a poller following it would skip every event written up to it.
+   */
+  async function notPastTheHead(after: number): Promise<void> {
+    const head = await deps.store.headPosition();
+    if (after > head) throw badRequest(`the log's head is at position ${head}`, [{ path: 'querystring.after', message: `must be at most ${head}, the head of the log` }]);
+  }
+
   app.get('/v1/changes', {
     schema: {
       summary: 'The change feed, paged by log position',
@@ -15,6 +25,7 @@ export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) 
     },
   }, async (request) => {
     const after = parseCursor(request.query.after)!;
+    await notPastTheHead(after.position);
     const items = deps.readModel.changes(after, request.query.limit);
     if (items.length > 0) return { items, nextAfter: cursorAfter(items[items.length - 1]) };
     // Nothing yet after a bare position: read through today, so a day that begins later and
@@ -26,6 +37,7 @@ export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) 
   app.get('/v1/events', {
     schema: { summary: 'The raw event log, page by page, for auditors', tags: ['audit'], querystring: AfterQuery, response: { 200: EventPage, 400: Problem } },
   }, async (request) => {
+    await notPastTheHead(request.query.after);
     const items = await deps.store.readAll({ after: request.query.after, limit: request.query.limit });
     return {
       // Webhook endpoint events keep their place in the log but not their URL or sealed secret;
