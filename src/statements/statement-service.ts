@@ -16,6 +16,7 @@ import type { ProjectionRunner } from '../read-model/projection-runner.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import { DuplicateEventError, StreamConflictError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
 import { DomainRuleError, StatementExistsError, StatementNotFoundError } from './errors.js';
+import { sameReportIn } from './same-source.js';
 
 export interface WriteOptions {
   /** Used as the event id, so the same idempotent request can never append twice. */
@@ -49,7 +50,11 @@ export class StatementService {
   async record(command: RecordStatement, options: WriteOptions = {}): Promise<WriteResult> {
     const statementId = command.statementId ?? randomUUID();
     this.notInFuture(command.reportedAt, 'reportedAt');
-    command.sources.forEach((source, i) => this.notInFuture(source.publishedAt, `sources.${i}.publishedAt`));
+    command.sources.forEach((source, i) => {
+      this.notInFuture(source.publishedAt, `sources.${i}.publishedAt`);
+      const earlier = sameReportIn(command.sources.slice(0, i), source);
+      if (earlier >= 0) throw new DomainRuleError(`sources.${i}`, `is the same report as sources.${earlier} (same URL, or same publisher, title and day): a source counts once`);
+    });
     if (command.statementId && this.readModel.statement(command.statementId)) throw new StatementExistsError(command.statementId);
     if (command.supersedes) {
       const corrected = this.readModel.statement(command.supersedes);
@@ -88,9 +93,13 @@ export class StatementService {
 
   async attachSource(statementId: string, source: SourceAttached['source'], options: WriteOptions = {}): Promise<WriteResult> {
     this.notInFuture(source.publishedAt, 'source.publishedAt');
-    return this.decideAndAppend(statementId, options, () =>
-      newEvent('SourceAttached', { statementId, source }, options.metadata, options.eventId),
-    );
+    return this.decideAndAppend(statementId, options, (record) => {
+      const statement = record.statements.find((s) => s.statementId === statementId)!;
+      if (sameReportIn(statement.sources, source) >= 0) {
+        throw new DomainRuleError('source', 'is already attached to the statement (same URL, or same publisher, title and day): a source counts once', 409);
+      }
+      return newEvent('SourceAttached', { statementId, source }, options.metadata, options.eventId);
+    });
   }
 
   /**

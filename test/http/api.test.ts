@@ -62,6 +62,23 @@ describe('recording statements and reading positions', () => {
     });
     expect(attached.statusCode).toBe(201);
     expect((await get('/v1/statements/us-kharkiv')).json().sources).toHaveLength(2);
+    // The same report again (a retry without an Idempotency-Key, another quote from it) adds no evidence.
+    for (const again of [
+      { publisher: 'Reuters', title: 'US allows limited strikes', publishedAt: '2024-05-31', quote: 'counter-fire' },
+      { publisher: 'reuters', title: 'US Allows Limited Strikes', publishedAt: '2024-05-31T09:00:00Z', quote: 'another line of it' },
+    ]) {
+      const refused = await post('/v1/statements/us-kharkiv/sources', { source: again });
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json().detail).toContain('already attached');
+    }
+    expect((await get('/v1/countries/US/position?at=2024-06-01')).json().confidence).toEqual({ attribution: 'anonymous-official', sources: 2 });
+    // Within one statement too, by URL when both have one.
+    const twice = await post('/v1/statements', {
+      ...kirby,
+      sources: [{ ...kirby.sources[0], url: 'https://example.org/a#top' }, { ...kirby.sources[0], title: 'Another title', url: 'https://example.org/a' }],
+    });
+    expect(twice.statusCode).toBe(422);
+    expect(twice.json().errors).toEqual([{ path: 'body.sources.1', message: expect.stringContaining('same report as sources.0') }]);
 
     const retracted = await post('/v1/statements/us-kharkiv/retraction', { reason: 'the report was withdrawn', reportedAt: '2024-06-03' });
     expect(retracted.statusCode).toBe(201);
