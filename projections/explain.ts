@@ -53,21 +53,101 @@ export function formatDay(day: string): string {
   return new Date(`${day.slice(0, 10)}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 }
 
-function speakerOf(s: StatementRecord): string {
+/** An effective date as precise as it is known: "30 May 2024", "May 2024", "around 30 May 2024". */
+function formatEffective(s: StatementRecord): string {
+  if (s.datePrecision === 'month') return new Date(`${s.effectiveAt.slice(0, 10)}T00:00:00Z`).toLocaleDateString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+  return s.datePrecision === 'approximate' ? `around ${formatDay(s.effectiveAt)}` : formatDay(s.effectiveAt);
+}
+
+/**
+ * How a writer sets text from the record: as it is (plain text), or for Markdown
+ * so that it shows as written. Anything a person typed (a name, a title, a scope
+ * item, a quote) could otherwise become a heading, a list, a link or raw HTML in
+ * the article it is pasted into.
+ */
+interface Writer {
+  /** Text within a line. */
+  inline(text: string): string;
+  /** A quotation set apart, every line of it. */
+  quote(text: string): string;
+}
+
+const PLAIN: Writer = { inline: (text) => text, quote: (text) => `"${text}"` };
+
+// CommonMark: a backslash before ASCII punctuation shows it literally. These can open or
+// close emphasis, code, links, images, HTML, tables, strikethrough or entities anywhere;
+// the rest only at the start of a line (headings, lists, block quotes, thematic breaks).
+const escapeInline = (text: string) => text.replace(/[\\`*_[\]<>~|&!]/g, '\\$&');
+const escapeLineStart = (line: string) => line.replace(/^(\s*)([#>+=-]|\d+[.)])/, (_, space: string, lead: string) => `${space}${lead.replace(/[#>+=.)-]$/, '\\$&')}`);
+const MARKDOWN: Writer = {
+  // One line: a line break inside a name or a title would end the sentence it is in.
+  inline: (text) => escapeLineStart(escapeInline(text.replace(/\s*\n\s*/g, ' '))),
+  // Leading spaces dropped: four of them would make the line code.
+  quote: (text) => text.split('\n').map((line) => `> ${escapeLineStart(escapeInline(line.trimStart()))}`.trimEnd()).join('\n'),
+};
+
+function speakerOf(s: StatementRecord, w: Writer): string {
   const { name, role } = s.speaker;
-  if (name && role) return `${name} (${role})`;
-  return name ?? role ?? 'an unnamed source';
+  if (name && role) return `${w.inline(name)} (${w.inline(role)})`;
+  return name || role ? w.inline((name ?? role)!) : 'an unnamed source';
 }
 
-function sourceOf(source: Omit<SourceRecord, 'position'>): string {
-  return [source.publisher, `"${source.title}"`, formatDay(source.publishedAt)].filter(Boolean).join(', ');
+function sourceOf(source: Omit<SourceRecord, 'position'>, w: Writer): string {
+  return [source.publisher && w.inline(source.publisher), `"${w.inline(source.title)}"`, formatDay(source.publishedAt)].filter(Boolean).join(', ');
 }
 
-export function describeScope(scope: Scope | null): string {
+export function describeScope(scope: Scope | null, w: Writer = PLAIN): string {
   if (!scope) return '';
   return SCOPE_TEXT.filter(([key]) => (scope[key]?.length ?? 0) > 0)
-    .map(([key, lead]) => `${lead} ${scope[key]!.join('; ')}`)
+    .map(([key, lead]) => `${lead} ${scope[key]!.map(w.inline).join('; ')}`)
     .join(', ');
+}
+
+/** One explanation, written with `w`: the same sentences for plain text and Markdown. */
+function explainWith(
+  w: Writer,
+  countryName: string,
+  derivation: Derivation,
+  statements: readonly StatementRecord[],
+  query: { at: string; knownAtInstant: number },
+): string {
+  const markdown = w === MARKDOWN;
+  const strong = (text: string) => (markdown ? `**${text}**` : text);
+  // Each statement quoted as it was known then: no source published, or retraction reported, later.
+  const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
+  const byId = new Map(statements.map((s) => [s.statementId, s]));
+  // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset).
+  const asOf = `As of ${formatDay(query.at)}, as known on ${formatDay(dayOf(query.knownAtInstant))}`;
+  const paragraphs: string[] = [];
+
+  const limits = derivation.status === 'restricted' ? `: ${describeScope(derivation.scope, w)}` : '';
+  paragraphs.push(`${strong(`${asOf}, ${countryName}'s position is ${derivation.status}`)}: ${STATUS_TEXT[derivation.status]}${limits}.`);
+
+  const d = derivation.deciding && asKnown(derivation.deciding);
+  if (d) {
+    const [first, ...more] = d.sources;
+    const corroboration = more.length > 0 ? ` It is also reported by ${more.map((source) => sourceOf(source, w)).join('; ')}.` : '';
+    const rests = `This rests on a statement by ${speakerOf(d, w)}, made ${ATTRIBUTION_TEXT[d.speaker.attribution]}, effective ${formatEffective(d)}:`;
+    paragraphs.push(markdown ? `${rests}\n\n${w.quote(first.quote)}\n\n(${sourceOf(first, w)}).${corroboration}` : `${rests} ${w.quote(first.quote)} (${sourceOf(first, w)}).${corroboration}`);
+  }
+
+  for (const weapon of derivation.weapons) {
+    const s = asKnown(byId.get(weapon.statementId)!);
+    const line = `${strong(w.inline(weapon.system))} is ${weapon.status}, per ${speakerOf(s, w)} (${formatEffective(s)}):`;
+    paragraphs.push(markdown ? `${line}\n\n${w.quote(s.sources[0].quote)}\n\n(${sourceOf(s.sources[0], w)}).` : `${line} ${w.quote(s.sources[0].quote)} (${sourceOf(s.sources[0], w)}).`);
+  }
+  if (derivation.weapons.length > 0) paragraphs.push('Weapons not named follow the overall position.');
+  if (derivation.underReview) paragraphs.push(d ? 'The policy is under review: a statement since the deciding one says so.' : 'The policy is under review: a statement on record says so.');
+  if (derivation.endorsesLifting) paragraphs.push(`${countryName} has since voiced support for lifting restrictions in general, without a grant for its own weapons on record.`);
+
+  if (derivation.notDeciding.length > 0) {
+    const others = derivation.notDeciding.map(({ statementId, reason }) => {
+      const s = byId.get(statementId)!;
+      return `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${REASON_TEXT[reason]}`;
+    });
+    paragraphs.push(markdown ? `Also on record, not deciding:\n\n${others.map((o) => `- ${o}`).join('\n')}` : `Also on record, not deciding: ${others.join('; ')}.`);
+  }
+  return paragraphs.join('\n\n');
 }
 
 export function explainPosition(
@@ -76,49 +156,8 @@ export function explainPosition(
   statements: readonly StatementRecord[],
   query: { at: string; knownAt: string; knownAtInstant: number },
 ): Explanation {
-  // Each statement quoted as it was known then: no source published, or retraction reported, later.
-  const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
-  const byId = new Map(statements.map((s) => [s.statementId, s]));
-  // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset).
-  const asOf = `As of ${formatDay(query.at)}, as known on ${formatDay(dayOf(query.knownAtInstant))}`;
-  const text: string[] = [];
-  const markdown: string[] = [];
-  const both = (line: string, md = line) => {
-    text.push(line);
-    markdown.push(md);
+  return {
+    text: explainWith(PLAIN, countryName, derivation, statements, query),
+    markdown: explainWith(MARKDOWN, countryName, derivation, statements, query),
   };
-
-  const limits = derivation.status === 'restricted' ? `: ${describeScope(derivation.scope)}` : '';
-  both(`${asOf}, ${countryName}'s position is ${derivation.status}: ${STATUS_TEXT[derivation.status]}${limits}.`, `**${asOf}, ${countryName}'s position is ${derivation.status}**: ${STATUS_TEXT[derivation.status]}${limits}.`);
-
-  const d = derivation.deciding && asKnown(derivation.deciding);
-  if (d) {
-    const [first, ...more] = d.sources;
-    const corroboration = more.length > 0 ? ` It is also reported by ${more.map(sourceOf).join('; ')}.` : '';
-    both(
-      `This rests on a statement by ${speakerOf(d)}, made ${ATTRIBUTION_TEXT[d.speaker.attribution]}, effective ${formatDay(d.effectiveAt)}${d.datePrecision === 'day' ? '' : ` (${d.datePrecision} date)`}: "${first.quote}" (${sourceOf(first)}).${corroboration}`,
-      `This rests on a statement by ${speakerOf(d)}, made ${ATTRIBUTION_TEXT[d.speaker.attribution]}, effective ${formatDay(d.effectiveAt)}${d.datePrecision === 'day' ? '' : ` (${d.datePrecision} date)`}:\n\n> ${first.quote}\n\n(${sourceOf(first)}).${corroboration}`,
-    );
-  }
-
-  for (const weapon of derivation.weapons) {
-    const s = asKnown(byId.get(weapon.statementId)!);
-    both(
-      `${weapon.system} is ${weapon.status}, per ${speakerOf(s)} (${formatDay(s.effectiveAt)}): "${s.sources[0].quote}" (${sourceOf(s.sources[0])}).`,
-      `- **${weapon.system}** is ${weapon.status}, per ${speakerOf(s)} (${formatDay(s.effectiveAt)}): "${s.sources[0].quote}" (${sourceOf(s.sources[0])}).`,
-    );
-  }
-  if (derivation.weapons.length > 0) both('Weapons not named follow the overall position.');
-  if (derivation.underReview) both('The policy is under review: a statement since the deciding one says so.');
-  if (derivation.endorsesLifting) both(`${countryName} has since voiced support for lifting restrictions in general, without a grant for its own weapons on record.`);
-
-  if (derivation.notDeciding.length > 0) {
-    const others = derivation.notDeciding.map(({ statementId, reason }) => {
-      const s = byId.get(statementId)!;
-      return `${speakerOf(s)}, ${formatDay(s.effectiveAt)} (${s.stance}): ${REASON_TEXT[reason]}`;
-    });
-    text.push(`Also on record, not deciding: ${others.join('; ')}.`);
-    markdown.push(`Also on record, not deciding:\n\n${others.map((o) => `- ${o}`).join('\n')}`);
-  }
-  return { text: text.join('\n\n'), markdown: markdown.join('\n\n') };
 }

@@ -1,0 +1,56 @@
+// /explain as Markdown is pasted into articles: whatever a person typed into the
+// record (a quote over several lines, a name, a scope item) must show as written,
+// never become a heading, a list, a link or raw HTML. Checked by rendering it with
+// a CommonMark parser that lets raw HTML through, as a careless pipeline would.
+import { micromark } from 'micromark';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { kirby, startTestService, writer, type TestService } from '../helpers/service.js';
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService();
+});
+afterAll(async () => service.stop());
+
+const quote = 'line one\n# Injected heading\n\n- not a list\n    not code\n> not nested\n1. not numbered\nline *three* and <b>bold</b>';
+const record = (body: object) => service.app.inject({ method: 'POST', url: '/v1/statements', headers: writer, payload: { ...kirby, country: 'HR', ...body } });
+
+beforeAll(async () => {
+  const created = await record({
+    stance: 'permits',
+    effectiveAt: '2024-05-01',
+    datePrecision: 'month',
+    speaker: { name: 'Min <script>alert(1)</script>', role: 'a\n# role', attribution: 'official' },
+    scope: { regions: ['[link](javascript:alert(1))'], excludedWeapons: ['HIMARS_*'] },
+    sources: [{ publisher: 'Outlet', title: '![img](http://x/y.png)', publishedAt: '2024-05-02', quote }],
+  });
+  expect(created.statusCode, created.body).toBe(201);
+});
+
+it('sets a quote over several lines as one block quote, and every typed character as text', async () => {
+  const response = await service.app.inject({ method: 'GET', url: '/v1/countries/HR/explain?at=2024-06-01', headers: { accept: 'text/markdown' } });
+  expect(response.headers['content-type']).toMatch(/^text\/markdown/);
+  const html = micromark(response.body, { allowDangerousHtml: true });
+  // Nothing typed became structure: a quote block for the deciding statement and one for the weapon it names (the same
+  // statement), and no heading, list item of the quote, code, link, image or HTML element.
+  expect(html.match(/<blockquote>/g)).toHaveLength(2);
+  expect(html).not.toMatch(/<h\d|<pre|<code|<a |<img|<script|<b>|<em>/);
+  expect(html).toContain('<strong>HIMARS_*</strong> is prohibited');
+  expect(html).not.toMatch(/<li>not a list|<ol|<blockquote>\s*<blockquote>/);
+  // ... and every line of the quote is in the block quote, as written (HTML-escaped by the renderer).
+  const block = html.slice(html.indexOf('<blockquote>'), html.indexOf('</blockquote>'));
+  for (const line of ['line one', '# Injected heading', '- not a list', 'not code', '&gt; not nested', '1. not numbered', 'line *three* and &lt;b&gt;bold&lt;/b&gt;']) expect(block).toContain(line);
+  expect(html).toContain('Min &lt;script&gt;alert(1)&lt;/script&gt; (a # role)');
+  expect(html).toContain('[link](javascript:alert(1))');
+  expect(html).toContain('&quot;![img](http://x/y.png)&quot;');
+  // A month date reads as a month.
+  expect(html).toContain('effective May 2024:');
+});
+
+it('the plain text says the same, unescaped', async () => {
+  const explained = (await service.app.inject({ method: 'GET', url: '/v1/countries/HR/explain?at=2024-06-01' })).json();
+  expect(explained.text).toContain(`"${quote}"`);
+  expect(explained.text).toContain('Min <script>alert(1)</script> (a\n# role)');
+  expect(explained.text).toContain('where [link](javascript:alert(1)), not with HIMARS_*');
+  expect(explained.text).toContain('effective May 2024:');
+});
