@@ -55,6 +55,11 @@ export class StatementService {
       const earlier = sameReportIn(command.sources.slice(0, i), source);
       if (earlier >= 0) throw new DomainRuleError(`sources.${i}`, `is the same report as sources.${earlier} (same URL, or same publisher, title and day): a source counts once`);
     });
+    if (command.stance === 'prohibits' && (command.scope.excludedWeapons?.length ?? 0) > 0) {
+      // DOMAIN.md gives a weapon excluded from a permission its own status (prohibited), and none
+      // to one excluded from a prohibition: refused rather than silently following the headline.
+      throw new DomainRuleError('scope.excludedWeapons', 'a prohibition cannot except weapons: record the weapons that may be used as a permits statement that names them');
+    }
     if (command.statementId && this.readModel.statement(command.statementId)) throw new StatementExistsError(command.statementId);
     if (command.supersedes) {
       const corrected = this.readModel.statement(command.supersedes);

@@ -205,6 +205,13 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
     expect(paths).toEqual(expect.arrayContaining(['body.stance', 'body.sources.0.publishedAt', 'body.sources.0.quote']));
   });
 
+  it('a prohibition that excepts weapons is 422 naming scope.excludedWeapons: those weapons would get no status', async () => {
+    const refused = await post('/v1/statements', { ...kirby, country: 'ES', scope: { excludedWeapons: ['Leopard'] } });
+    expect(expectProblem(refused, 422).errors).toEqual([{ path: 'body.scope.excludedWeapons', message: expect.stringContaining('permits statement') }]);
+    // A prohibition of named weapons is what it says.
+    expect((await post('/v1/statements', { ...kirby, country: 'ES', scope: { weapons: ['Leopard'] } })).statusCode).toBe(201);
+  });
+
   it('a report dated in the future is 422 naming the field', async () => {
     const problem = expectProblem(await post('/v1/statements', { ...kirby, reportedAt: '2999-01-01' }), 422);
     expect(problem.errors).toEqual([{ path: 'body.reportedAt', message: 'cannot be in the future' }]);
