@@ -95,6 +95,12 @@ describe('recording statements and reading positions', () => {
     const kharkivAt = events.find((e) => e.data.statementId === 'us-kharkiv')!.position;
     expect((await get(`/v1/countries/US/position?at=2024-06-05&position=${kharkivAt - 1}`)).json().status).toBe('prohibited');
     expect((await get(`/v1/countries/US/position?at=2024-06-05&position=${kharkivAt}`)).json().status).toBe('restricted');
+    // With the revision and ETag the country had then: -1 before its first event, 1 after its second.
+    const before = await get('/v1/countries/US/position?position=0');
+    expect([before.json().revision, before.headers.etag]).toEqual([-1, '"-1"']);
+    const then = await get(`/v1/countries/US/position?position=${kharkivAt}`);
+    expect([then.json().revision, then.headers.etag]).toEqual([1, '"1"']);
+    expect((await get('/v1/countries/US/position')).json().revision).toBeGreaterThan(1);
     expect((await get('/v1/countries/US/position?position=999999')).statusCode).toBe(400);
   });
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { countryStream } from '../../../events/registry.js';
 import { countryName } from '../../../events/vocabulary.js';
 import { explainPosition } from '../../../projections/explain.js';
 import { derivePosition, isKnown, recordAsKnown } from '../../../projections/position.js';
@@ -74,13 +75,21 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     const key = `${code} ${at} ${askedKnownAt ?? ''} ${askedPosition ?? ''}`;
     let answer = answers.get(key, checkpoint, nowMs);
     if (answer === undefined) {
-      const built = positionAnswer(code, at, askedKnownAt, logPosition, checkpoint, nowMs, (view) => reply.serialize(view) as string);
+      // As the service answered after that position: the country's revision then, too.
+      const revision = askedPosition === undefined ? undefined : await revisionAt(code, askedPosition);
+      const built = positionAnswer(code, at, askedKnownAt, logPosition, checkpoint, nowMs, revision, (view) => reply.serialize(view) as string);
       if (built.keep) answers.set(key, built.answer);
       answer = built.answer;
     }
     const body = bodyOf(answer, askedKnownAt ?? nowText);
     return reply.header('etag', answer.etag).header('content-type', JSON_CONTENT_TYPE).send(body as never);
   });
+
+  /** The country's stream revision after log position `position` ("-1" before its first event). */
+  async function revisionAt(code: string, position: number): Promise<number> {
+    const events = await deps.store.readStream(countryStream(code));
+    return events.filter((event) => event.position <= position).length - 1;
+  }
 
   /**
    * The answer, serialised as the route's schema says. As known now, it is
@@ -94,14 +103,16 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     logPosition: number,
     checkpoint: number,
     now: number,
+    revisionThen: number | undefined,
     serialize: (view: unknown) => string,
   ): { answer: CachedAnswer; keep: boolean } {
     const record = deps.readModel.country(code) ?? emptyCountry(code);
+    const revision = revisionThen ?? record.revision;
     const knownAt = askedKnownAt === undefined ? now : knownAtInstant(askedKnownAt);
     const derivation = derivePosition(record.statements, { at, knownAt, position: logPosition });
     const view = (knownAtText: string) =>
-      positionView(code, derivation, record.statements, { at, knownAt: knownAtText, position: logPosition, revision: record.revision }, knownAt);
-    const etag = `"${record.revision}"`;
+      positionView(code, derivation, record.statements, { at, knownAt: knownAtText, position: logPosition, revision }, knownAt);
+    const etag = `"${revision}"`;
     if (askedKnownAt !== undefined) {
       const body = Buffer.from(serialize(view(askedKnownAt)));
       return { answer: { etag, body, from: 0, until: Number.POSITIVE_INFINITY, checkpoint, bytes: body.length }, keep: true };
