@@ -4,7 +4,7 @@ import fastifyAccepts from '@fastify/accepts';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ApiKey } from '../config.js';
@@ -20,6 +20,7 @@ import { webhookRoutes } from '../webhooks/http/routes.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
 import { checkKeysFirst } from './auth.js';
 import { installErrorHandling } from './error-handler.js';
+import { openApiTransform } from './openapi.js';
 import { serializerCompiler } from './serializer.js';
 import { DEFAULT_LIMITS, installRateLimits, serverOptions, type Limits } from './limits.js';
 import { installSecurityHeaders } from './security-headers.js';
@@ -104,7 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
-    transform: jsonSchemaTransform,
+    transform: openApiTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

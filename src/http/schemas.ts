@@ -8,6 +8,9 @@ import { StatementRetracted } from '../../events/statement-retracted.js';
 import { CHANGE_CURSOR } from '../read-model/change-cursor.js';
 import { Attribution, CountryCode, DatePrecision, Day, DayOrInstant, Scope, Source, Speaker, Stance, StatementId } from '../../events/vocabulary.js';
 
+/** The largest integer a query parameter takes: 15 decimal digits, as the document says. */
+const MAX_QUERY_INTEGER = 999_999_999_999_999;
+
 /** A query value, always text, as a number: plain decimal digits only, at most 15 of them. */
 function decimalDigits(value: unknown, ctx: z.core.$RefinementCtx): unknown {
   if (value === undefined) return undefined;
@@ -25,7 +28,7 @@ function decimalDigits(value: unknown, ctx: z.core.$RefinementCtx): unknown {
  */
 export function QueryInteger(options: { min?: number; max?: number; default: number }): z.ZodPreprocess<z.ZodDefault<z.ZodNumber>>;
 export function QueryInteger(options?: { min?: number; max?: number }): z.ZodPreprocess<z.ZodOptional<z.ZodNumber>>;
-export function QueryInteger({ min = 0, max = Number.MAX_SAFE_INTEGER, default: fallback }: { min?: number; max?: number; default?: number } = {}) {
+export function QueryInteger({ min = 0, max = MAX_QUERY_INTEGER, default: fallback }: { min?: number; max?: number; default?: number } = {}) {
   const number = z.number().int().min(min).max(max);
   return fallback === undefined ? z.preprocess(decimalDigits, number.optional()) : z.preprocess(decimalDigits, number.default(fallback));
 }

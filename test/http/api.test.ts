@@ -294,6 +294,25 @@ describe('health and documentation', () => {
     expect((await get('/docs')).statusCode).toBeLessThan(400);
   });
 
+  it('documents the problems each route answers, as application/problem+json, and what it really takes', async () => {
+    const doc = (await get('/openapi.json')).json() as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }>; parameters?: Array<{ name: string; schema: { maximum?: number } }> }>> };
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const [status, answer] of Object.entries(operation.responses)) {
+          if (Number(status) >= 400) expect(Object.keys(answer.content ?? {}), `${method} ${path} ${status}`).toEqual(['application/problem+json']);
+        }
+        // Every route of the API validates its input (at least: no unknown query parameter) and is rate limited.
+        if (path.startsWith('/v1/')) expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '429']));
+      }
+    }
+    expect(Object.keys(doc.paths['/v1/countries/{code}/explain'].get.responses['200'].content!)).toEqual(['application/json', 'text/markdown']);
+    expect(Object.keys(doc.paths['/v1/admin/replay'].post.responses)).toEqual(expect.arrayContaining(['401', '403', '503']));
+    // Integer parameters take 15 digits at most, as the validation does.
+    const position = doc.paths['/v1/countries/{code}/position'].get.parameters!.find((p) => p.name === 'position')!;
+    expect(position.schema.maximum).toBe(999_999_999_999_999);
+    expect((await get('/v1/countries/US/position?position=1000000000000000')).statusCode).toBe(400);
+  });
+
   it('an admin key may write too', async () => {
     expect((await post('/v1/statements', { ...kirby, country: 'FI' }, admin)).statusCode).toBe(201);
   });

@@ -50,7 +50,7 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app)
       summary: 'Rebuild every projection from the first event and compare with the live read model',
       tags: ['audit'],
       security: [{ bearer: [] }],
-      response: { 200: ReplayView, 401: Problem, 403: Problem },
+      response: { 200: ReplayView, 401: Problem, 403: Problem, 503: Problem },
     },
   }, async () => (deps.replay ? deps.replay() : replayAndCompare(deps.store, deps.readModel)));
 };

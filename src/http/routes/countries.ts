@@ -136,7 +136,13 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
       params: CountryParams,
       querystring: PositionQuery.omit({ position: true }),
       response: {
-        200: z.object({ country: z.string(), at: z.string(), knownAt: z.string(), status: Status, text: z.string(), markdown: z.string() }),
+        200: {
+          description: 'The explanation: as JSON, or as the Markdown alone when asked for',
+          content: {
+            'application/json': { schema: z.object({ country: z.string(), at: z.string(), knownAt: z.string(), status: Status, text: z.string(), markdown: z.string() }) },
+            'text/markdown': { schema: z.string().describe('the same explanation in Markdown, quotes set as block quotes') },
+          },
+        },
       },
     },
   }, async (request, reply) => {

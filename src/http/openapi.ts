@@ -1,0 +1,44 @@
+// /openapi.json as the routes really answer. The zod schemas give each route's
+// input and its success; the problems every route can answer are the same
+// everywhere, so they are added here rather than listed on every route: a 400
+// naming the field wherever input is validated, a 429 from the rate limits, and
+// every 4xx and 5xx as application/problem+json (RFC 9457), which is what
+// sendProblem writes, not application/json.
+import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { Problem } from './schemas.js';
+
+const DESCRIPTIONS: Record<string, string> = {
+  400: 'Bad request: a parameter, header or body field is not valid; `errors` names each',
+  401: 'No API key, or one that is not known (WWW-Authenticate: Bearer)',
+  403: 'The API key does not have the role this needs',
+  404: 'Not found',
+  409: 'Conflict with the current state (a stale If-Match, a duplicate)',
+  413: 'The body is larger than allowed',
+  415: 'The body is not application/json',
+  422: 'Well-formed, but against a rule of the domain; `errors` names the field',
+  429: 'Too many requests; Retry-After says when to try again',
+  503: 'Not available now; Retry-After says when to try again',
+};
+
+const PROBLEM = z.toJSONSchema(Problem, { target: 'draft-2020-12', io: 'output' });
+delete (PROBLEM as { $schema?: string }).$schema;
+
+type Transform = typeof jsonSchemaTransform;
+type Responses = Record<string, unknown>;
+const isContentForm = (entry: unknown) => typeof entry === 'object' && entry !== null && 'content' in entry;
+
+export const openApiTransform: Transform = (document) => {
+  const result = jsonSchemaTransform(document);
+  const schema = result.schema as { hide?: boolean; response?: Responses };
+  if (schema.hide) return result;
+  const response: Responses = (schema.response ??= {});
+  const input = document.schema as Record<string, unknown> | undefined;
+  if (['querystring', 'params', 'body', 'headers'].some((part) => input?.[part]) && !('400' in response)) response['400'] = PROBLEM;
+  if (!('429' in response)) response['429'] = PROBLEM;
+  for (const [status, entry] of Object.entries(response)) {
+    if (Number(status) < 400 || isContentForm(entry)) continue;
+    response[status] = { description: DESCRIPTIONS[status] ?? 'A problem', content: { 'application/problem+json': { schema: entry } } };
+  }
+  return result;
+};
