@@ -167,10 +167,11 @@ export function exclusionOf(s: RuleStatement, query: PositionQuery): ExclusionRe
 }
 
 function exclusionCode(s: RuleStatement, at: string, knownAt: number, inLog: number): number {
-  if (s.effectiveAt > at) return NOT_YET_EFFECTIVE;
-  if (!reportedBy(s, knownAt, inLog)) return NOT_YET_REPORTED;
+  // A known retraction first: that the record was wrong matters more than when it would have taken effect.
   const retraction = s.retraction;
   if (retraction && retraction.position <= inLog && reportedInstant(retraction) <= knownAt) return RETRACTED;
+  if (s.effectiveAt > at) return NOT_YET_EFFECTIVE;
+  if (!reportedBy(s, knownAt, inLog)) return NOT_YET_REPORTED;
   if (s.speaker.attribution === 'non-government') return NON_GOVERNMENT;
   return COUNTED;
 }

@@ -81,6 +81,9 @@ describe('deriving a position', () => {
     const knownAfter = ask(given, '2024-06-05', knownAtInstant('2024-06-02'));
     expect(knownAfter.status).toBe('prohibited');
     expect(reasonOf(knownAfter, 'misreport')).toBe('retracted');
+    // Asked before it would have taken effect, it is listed as what it is now known to be: retracted.
+    expect(reasonOf(ask(given, '2024-05-29', knownAtInstant('2024-06-02')), 'misreport')).toBe('retracted');
+    expect(reasonOf(ask(given, '2024-05-29', knownAtInstant('2024-06-01')), 'misreport')).toBe('not-yet-effective');
   });
 
   it('knownAt hides what was not yet reported', () => {
