@@ -255,8 +255,11 @@ export class WebhookDb {
       delivery: this.db.prepare<[string, number], DeliveryRow>('SELECT * FROM deliveries WHERE endpoint_id = ? AND n = ?'),
       pendingCount: this.db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status IN ${UNSETTLED}`),
       pendingTotal: this.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE status IN ${UNSETTLED}`),
+      // Given up since `since` is judged by updated_at, the time of its last attempt (or of its
+      // cancelling): a delivery is always created before its first attempt, so created_at would
+      // leave out the very changes whose failures started the failing.
       earliestMissed: this.db.prepare<[string, number], { position: number | null }>(
-        `SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status IN ${UNSETTLED} OR created_at >= ?)`,
+        `SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status IN ${UNSETTLED} OR updated_at >= ?)`,
       ),
       meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -442,7 +445,7 @@ export class WebhookDb {
     return this.sql.pendingTotal.get()?.n ?? 0;
   }
 
-  /** The smallest log position of a change not delivered: pending, or given up on since `since`. */
+  /** The smallest log position of a change not delivered: pending, or last attempted (and given up on) since `since`. */
   earliestMissed(endpointId: string, since: number): number | undefined {
     return this.sql.earliestMissed.get(endpointId, since)?.position ?? undefined;
   }

@@ -258,9 +258,15 @@ export class Webhooks {
     return this.delivery(endpointId, id)!;
   }
 
-  /** Where a replay should start so the endpoint gets everything it has not received. */
+  /**
+   * Where a replay should start so the endpoint gets everything it has not received: every
+   * change still waiting, and every one given up on while it has been failing (disabled by
+   * hand, since its failing began, if it is failing). A replay sends the changes after the
+   * position it is given, so one below the earliest missed.
+   */
   private replayAfter(endpointId: string, failingSince?: number): number {
-    const missed = this.db.earliestMissed(endpointId, failingSince ?? this.now());
+    const since = failingSince ?? this.db.status(endpointId)?.failing_since ?? this.now();
+    const missed = this.db.earliestMissed(endpointId, since);
     return missed !== undefined ? missed - 1 : this.db.checkpoint('dispatch_position');
   }
 }

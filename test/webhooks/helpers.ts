@@ -141,8 +141,8 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ status
 }
 
 /**
- * A clock that runs with the real one and can be moved forward, and the service's day
- * roll on it: `nextDay()` moves it just past the next midnight UTC (after the roll's
+ * A clock that runs with the real one and can be moved forward (`advance(ms)`), and the
+ * service's day roll on it: `nextDay()` moves it just past the next midnight UTC (after the roll's
  * grace period) and rolls the day once the read model has applied every event.
  */
 export function movableClock() {
@@ -153,6 +153,10 @@ export function movableClock() {
     /** Today as the service's clock has it (the day events recorded now belong to). */
     today: () => dayOf(now().getTime()),
     tomorrow: () => addDays(dayOf(now().getTime()), 1),
+    /** Moves the clock forward, as if that much time had passed. */
+    advance: (ms: number) => {
+      offset += ms;
+    },
     nextDay: async (service: Service) => {
       const tomorrow = addDays(dayOf(now().getTime()), 1);
       offset = Date.parse(`${tomorrow}T00:00:30.000Z`) - Date.now();
