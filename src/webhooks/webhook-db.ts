@@ -243,9 +243,10 @@ export class WebhookDb {
       insertAttempt: this.db.prepare(
         'INSERT INTO attempts (delivery, attempted_at, status_code, duration_ms, error, response) VALUES (@delivery, @at, @statusCode, @durationMs, @error, @response)',
       ),
-      settle: this.db.prepare<[DeliveryStatus, number, number]>('UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = NULL, updated_at = ? WHERE n = ?'),
+      countAttempt: this.db.prepare<[number]>('UPDATE deliveries SET attempts = attempts + 1 WHERE n = ?'),
+      settle: this.db.prepare<[DeliveryStatus, number, number]>('UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE n = ?'),
       reschedule: this.db.prepare<[number, number, number, number]>(
-        `UPDATE deliveries SET status = 'pending', attempts = attempts + 1, step = ?, next_attempt_at = ?, updated_at = ? WHERE n = ? AND status IN ${UNSETTLED}`,
+        `UPDATE deliveries SET status = 'pending', step = ?, next_attempt_at = ?, updated_at = ? WHERE n = ? AND status IN ${UNSETTLED}`,
       ),
       cancelPending: this.db.prepare<[number, string]>(
         `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status IN ${UNSETTLED}`,
@@ -373,8 +374,14 @@ export class WebhookDb {
     return this.sql.nextDue.get(endpointId, now)?.at ?? undefined;
   }
 
+  /**
+   * Logs an attempt and counts it, together: the count is the log's length whatever happens
+   * to the delivery's status (an attempt that ends after its endpoint was disabled is logged
+   * and counted, though the delivery stays cancelled).
+   */
   insertAttempt(attempt: { delivery: number; at: number; statusCode: number | null; durationMs: number; error: string | null; response: string | null }): void {
     this.sql.insertAttempt.run(attempt);
+    this.sql.countAttempt.run(attempt.delivery);
   }
 
   settle(n: number, status: 'succeeded' | 'failed', at: number): void {

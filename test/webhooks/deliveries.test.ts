@@ -166,6 +166,19 @@ describe('retries', () => {
     expect(elsewhere.received).toHaveLength(0);
   });
 
+  it('an attempt that ends after its endpoint was disabled is counted, like the attempt log shows it', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0, 50, 50] });
+    const r = await receiver(() => ({ status: 500, delayMs: 300 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(1);
+
+    // Disabled while the attempt is in flight: the delivery is cancelled, the attempt still ends.
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: false })).statusCode).toBe(200);
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.attempts.length, { timeout: 10_000 }).toBe(1);
+    expect((await deliveriesOf(api, endpoint.id))[0]).toMatchObject({ status: 'cancelled', attemptCount: 1, attempts: [{ statusCode: 500 }] });
+  });
+
   it('a delivery that gave up can be sent again by hand', async () => {
     const { api } = await setUp({ retryScheduleMs: [0] });
     let up = false;
