@@ -342,6 +342,22 @@ describe('replay and the test ping', () => {
     verify(endpoint.secret, r.received[2]);
   });
 
+  it('a replayed change the endpoint never had live has no sequence number, as /openapi.json says', async () => {
+    const { api } = await setUp();
+    const r = await receiver();
+    const before = await api.record(statement('us-ban'));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: before.position - 1 })).json()).toMatchObject({ deliveries: 1 });
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(1);
+    expect(r.received[0].json.data).toMatchObject({ position: before.position, sequence: null });
+
+    const doc = (await api.get('/openapi.json', {})).json();
+    const described = doc.paths['/v1/webhooks/{id}/replay'].post.description as string;
+    expect(described).toMatch(/keeps .* the sequence number it had live/);
+    expect(described).toContain('"sequence": null');
+    expect(described).not.toMatch(/new sequence number/);
+  });
+
   it('a test ping is signed, and the answer shows its first attempt', async () => {
     const { api } = await setUp();
     const r = await receiver(() => ({ status: 202, body: 'pong' }));

@@ -143,7 +143,9 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     preHandler: admin,
     schema: {
       summary: 'Send again every change after a log position',
-      description: 'Each replayed change keeps its webhook-id (the change id) and gets a new sequence number. The endpoint must be enabled.',
+      description:
+        'Each replayed change keeps its webhook-id (the change id) and the sequence number it had live for this endpoint; one the endpoint never had live ' +
+        '(from before it existed, or while it was disabled) has "sequence": null. A replay does not move the endpoint\'s numbering. The endpoint must be enabled.',
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
