@@ -118,6 +118,29 @@ describe('rotating the secret', () => {
   });
 });
 
+describe('routes that take no fields', () => {
+  it.each(['rotate-secret', 'test'])('POST .../%s refuses a body with a field, naming it, and does nothing; no body or {} is accepted', async (route) => {
+    const endpoint = await api.createEndpoint({ url: receiver.url });
+    const url = `/v1/webhooks/${endpoint.id}/${route}`;
+    const deliveries = async () => (await api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).json().items.length as number;
+    const events = async () => (await api.get('/v1/events?limit=500', {})).json().items.length as number;
+    const [eventsBefore, deliveriesBefore] = [await events(), await deliveries()];
+
+    const refused = await api.post(url, { x: 1 });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json().errors).toEqual([{ path: 'body', message: expect.stringContaining('"x"') }]);
+    // Not rotated, not pinged.
+    expect(await events()).toBe(eventsBefore);
+    expect(await deliveries()).toBe(deliveriesBefore);
+
+    for (const request of [{}, { payload: {} }, { payload: '' }]) {
+      const accepted = await service.app.inject({ method: 'POST', url, headers: admin, ...request });
+      expect(accepted.statusCode, JSON.stringify(request)).toBe(200);
+    }
+  });
+});
+
 describe('the public log', () => {
   it('shows webhook endpoint events in their place, without URL or secret, to anyone', async () => {
     const r = await startReceiver();

@@ -18,6 +18,7 @@ import {
   EndpointParams,
   EndpointView,
   EndpointWithSecretView,
+  NoFieldsBody,
   ReplayBody,
   ReplayView,
   RotatedSecretView,
@@ -98,6 +99,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
+      body: NoFieldsBody,
       response: { 200: RotatedSecretView, ...problems },
     },
   }, async (request) => {
@@ -167,6 +169,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
+      body: NoFieldsBody,
       response: { 200: DeliveryView, ...problems },
     },
   }, async (request) => {
