@@ -71,7 +71,8 @@ export class Webhooks {
   readonly dispatcher: DispatchSource;
   readonly settings: WebhookSettings;
   private readonly box: SecretBox;
-  private readonly now: () => number;
+  /** The service's clock (ms). */
+  readonly now: () => number;
   private started = false;
   private closed = false;
 

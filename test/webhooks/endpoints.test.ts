@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, client, startReceiver, startWebhookService, statement, verify, writer, type Receiver, type TestService } from './helpers.js';
+import { admin, client, movableClock, startReceiver, startWebhookService, statement, verify, writer, type Receiver, type TestService } from './helpers.js';
 
 let service: TestService;
 let api: ReturnType<typeof client>;
@@ -137,6 +137,27 @@ describe('routes that take no fields', () => {
     for (const request of [{}, { payload: {} }, { payload: '' }]) {
       const accepted = await service.app.inject({ method: 'POST', url, headers: admin, ...request });
       expect(accepted.statusCode, JSON.stringify(request)).toBe(200);
+    }
+  });
+});
+
+describe('the previous secret after its overlap', () => {
+  it('is no longer shown once it has stopped signing', async () => {
+    const clock = movableClock();
+    const own = await startWebhookService({ now: clock.now });
+    try {
+      const ownApi = client(own);
+      const endpoint = await ownApi.createEndpoint({ url: receiver.url });
+      expect((await ownApi.get(`/v1/webhooks/${endpoint.id}`)).json().previousSecretValidUntil).toBeNull();
+      const { previousSecretValidUntil } = (await ownApi.post(`/v1/webhooks/${endpoint.id}/rotate-secret`)).json();
+      expect((await ownApi.get(`/v1/webhooks/${endpoint.id}`)).json().previousSecretValidUntil).toBe(previousSecretValidUntil);
+
+      clock.advance(24 * 3_600_000 + 1_000);
+      expect((await ownApi.get(`/v1/webhooks/${endpoint.id}`)).json().previousSecretValidUntil).toBeNull();
+      const listed = (await ownApi.get('/v1/webhooks')).json().items.find((e: { id: string }) => e.id === endpoint.id);
+      expect(listed.previousSecretValidUntil).toBeNull();
+    } finally {
+      await own.stop();
     }
   });
 });

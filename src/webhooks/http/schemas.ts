@@ -60,7 +60,7 @@ export const EndpointView = z.object({
   countries: z.array(CountryCode).nullable(),
   enabled: z.boolean(),
   disabled: DisabledNoteView.nullable(),
-  previousSecretValidUntil: z.string().nullable().describe('after a rotation, until when the previous secret still signs beside the new one'),
+  previousSecretValidUntil: z.string().nullable().describe('after a rotation, until when the previous secret still signs beside the new one; null once that has passed'),
   secretUnreadable: z
     .object({
       type: z.literal('secret.unreadable'),
