@@ -60,7 +60,7 @@ export interface EndpointHealth {
   secretReadable: boolean;
 }
 
-export type RetryOutcome = { delivery: DeliveryRow } | { notFound: true } | { inFlight: true };
+export type RetryOutcome = { delivery: DeliveryRow } | { notFound: true } | { inFlight: true } | { endpointDisabled: true };
 
 export class Webhooks {
   readonly db: WebhookDb;
@@ -183,10 +183,15 @@ export class Webhooks {
     return row && { ...row, attemptLog: this.db.attemptsOf([row.n]) };
   }
 
-  /** Sends a delivery again now, with a fresh retry schedule, whatever its state. */
+  /**
+   * Sends a delivery again now, with a fresh retry schedule, whatever its state. Not while its
+   * endpoint is disabled (nothing but test pings goes to it then): refused, as a replay is,
+   * rather than queued to wait unseen until it is enabled again.
+   */
   retry(endpointId: string, id: string): RetryOutcome {
     const row = this.db.delivery(endpointId, id);
     if (!row) return { notFound: true };
+    if (row.origin !== 'test' && this.endpoints.get(endpointId)?.enabled === false) return { endpointDisabled: true };
     if (this.worker.isClaimed(row.n)) return { inFlight: true };
     this.db.retryNow(row.n, this.now());
     this.worker.notify([endpointId]);

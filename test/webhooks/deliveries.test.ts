@@ -196,6 +196,31 @@ describe('retries', () => {
     expect(r.ids()).toEqual(new Set([failed.webhookId]));
     expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/dlv_nosuchdelivery/retry`)).statusCode).toBe(404);
   });
+  it('a delivery of a disabled endpoint is not retried by hand until it is enabled again (a test ping is)', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0] });
+    let up = false;
+    const r = await receiver(() => ({ status: up ? 200 : 500 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('failed');
+    const [failed] = await deliveriesOf(api, endpoint.id);
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: false })).statusCode).toBe(200);
+
+    const refused = await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${failed.id}/retry`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json().detail).toMatch(/disabled; enable it/);
+    expect((await deliveriesOf(api, endpoint.id))[0]).toMatchObject({ id: failed.id, status: 'failed' });
+    // A test ping is for checking a disabled endpoint: it can be sent again.
+    const ping = (await api.post(`/v1/webhooks/${endpoint.id}/test`)).json();
+    expect(ping).toMatchObject({ status: 'failed' });
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${ping.id}/retry`)).statusCode).toBe(202);
+
+    up = true;
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: true })).statusCode).toBe(200);
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${failed.id}/retry`)).statusCode).toBe(202);
+    await expect.poll(() => r.ids().has(failed.webhookId), { timeout: 10_000 }).toBe(true);
+  });
 });
 
 describe('endpoints that stop answering', () => {

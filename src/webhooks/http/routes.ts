@@ -128,6 +128,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     preHandler: admin,
     schema: {
       summary: 'Send a delivery again now, with a fresh retry schedule',
+      description: 'Refused (409) while the endpoint is disabled, but for a test ping: enable it first (PATCH {"enabled": true}).',
       tags: common.tags,
       security: common.security,
       params: DeliveryParams,
@@ -138,6 +139,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     const outcome = webhooks.retry(request.params.id, request.params.deliveryId);
     if ('notFound' in outcome) throw notFound(`endpoint "${request.params.id}" has no delivery "${request.params.deliveryId}"`);
     if ('inFlight' in outcome) throw conflict('an attempt of this delivery is in flight; look again when it has finished');
+    if ('endpointDisabled' in outcome) throw conflict('the endpoint is disabled; enable it (PATCH {"enabled": true}) before retrying a delivery');
     return reply.code(202).send(deliveryView({ ...outcome.delivery, attemptLog: webhooks.delivery(request.params.id, request.params.deliveryId)!.attemptLog }));
   });
 
