@@ -94,7 +94,10 @@ export class EndpointProjection {
   /**
    * Every endpoint as it was just after log position `position` (those created by then
    * and not yet deleted), however far this projection has gone since: what a change at
-   * that position is dispatched by, the same on every replica.
+   * that position is dispatched by, the same on every replica. A change stamped with
+   * `position` was made after that event was applied (a new day's changes carry the
+   * position of the last event before the day), so an event at `position` itself,
+   * a creation like an update, a disable or a deletion, already counts.
    */
   asOf(position: number): Endpoint[] {
     const result: Endpoint[] = [];
@@ -103,7 +106,7 @@ export class EndpointProjection {
       // An endpoint from before versions were kept has only its current state.
       let state: Endpoint | undefined = list ? undefined : current;
       if (list) for (let i = list.length - 1; i >= 0 && !state; i--) if (list[i].position <= position) state = list[i];
-      if (state && !state.deleted && state.createdPosition < position) result.push(state);
+      if (state && !state.deleted && state.createdPosition <= position) result.push(state);
     }
     return result.sort((a, b) => a.createdPosition - b.createdPosition);
   }

@@ -50,7 +50,7 @@ export interface Endpoint {
   /** The current secret first. */
   secrets: SealedKey[];
   createdAt: string;
-  /** The log position of its creation: live deliveries are of changes after it. */
+  /** The log position of its creation: live deliveries are of changes stamped with it or later (a new day's changes carry the last event's position). */
   createdPosition: number;
   updatedAt: string;
   /** Stream revision and log position of its last event. */

@@ -243,9 +243,10 @@ export class WebhookDb {
       insertAttempt: this.db.prepare(
         'INSERT INTO attempts (delivery, attempted_at, status_code, duration_ms, error, response) VALUES (@delivery, @at, @statusCode, @durationMs, @error, @response)',
       ),
-      settle: this.db.prepare<[DeliveryStatus, number, number]>('UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = NULL, updated_at = ? WHERE n = ?'),
+      countAttempt: this.db.prepare<[number]>('UPDATE deliveries SET attempts = attempts + 1 WHERE n = ?'),
+      settle: this.db.prepare<[DeliveryStatus, number, number]>('UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE n = ?'),
       reschedule: this.db.prepare<[number, number, number, number]>(
-        `UPDATE deliveries SET status = 'pending', attempts = attempts + 1, step = ?, next_attempt_at = ?, updated_at = ? WHERE n = ? AND status IN ${UNSETTLED}`,
+        `UPDATE deliveries SET status = 'pending', step = ?, next_attempt_at = ?, updated_at = ? WHERE n = ? AND status IN ${UNSETTLED}`,
       ),
       cancelPending: this.db.prepare<[number, string]>(
         `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status IN ${UNSETTLED}`,
@@ -255,8 +256,11 @@ export class WebhookDb {
       delivery: this.db.prepare<[string, number], DeliveryRow>('SELECT * FROM deliveries WHERE endpoint_id = ? AND n = ?'),
       pendingCount: this.db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status IN ${UNSETTLED}`),
       pendingTotal: this.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE status IN ${UNSETTLED}`),
+      // Given up since `since` is judged by updated_at, the time of its last attempt (or of its
+      // cancelling): a delivery is always created before its first attempt, so created_at would
+      // leave out the very changes whose failures started the failing.
       earliestMissed: this.db.prepare<[string, number], { position: number | null }>(
-        `SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status IN ${UNSETTLED} OR created_at >= ?)`,
+        `SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status IN ${UNSETTLED} OR updated_at >= ?)`,
       ),
       meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -370,8 +374,14 @@ export class WebhookDb {
     return this.sql.nextDue.get(endpointId, now)?.at ?? undefined;
   }
 
+  /**
+   * Logs an attempt and counts it, together: the count is the log's length whatever happens
+   * to the delivery's status (an attempt that ends after its endpoint was disabled is logged
+   * and counted, though the delivery stays cancelled).
+   */
   insertAttempt(attempt: { delivery: number; at: number; statusCode: number | null; durationMs: number; error: string | null; response: string | null }): void {
     this.sql.insertAttempt.run(attempt);
+    this.sql.countAttempt.run(attempt.delivery);
   }
 
   settle(n: number, status: 'succeeded' | 'failed', at: number): void {
@@ -442,7 +452,7 @@ export class WebhookDb {
     return this.sql.pendingTotal.get()?.n ?? 0;
   }
 
-  /** The smallest log position of a change not delivered: pending, or given up on since `since`. */
+  /** The smallest log position of a change not delivered: pending, or last attempted (and given up on) since `since`. */
   earliestMissed(endpointId: string, since: number): number | undefined {
     return this.sql.earliestMissed.get(endpointId, since)?.position ?? undefined;
   }

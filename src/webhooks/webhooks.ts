@@ -60,7 +60,7 @@ export interface EndpointHealth {
   secretReadable: boolean;
 }
 
-export type RetryOutcome = { delivery: DeliveryRow } | { notFound: true } | { inFlight: true };
+export type RetryOutcome = { delivery: DeliveryRow } | { notFound: true } | { inFlight: true } | { endpointDisabled: true };
 
 export class Webhooks {
   readonly db: WebhookDb;
@@ -71,7 +71,8 @@ export class Webhooks {
   readonly dispatcher: DispatchSource;
   readonly settings: WebhookSettings;
   private readonly box: SecretBox;
-  private readonly now: () => number;
+  /** The service's clock (ms). */
+  readonly now: () => number;
   private started = false;
   private closed = false;
 
@@ -182,10 +183,15 @@ export class Webhooks {
     return row && { ...row, attemptLog: this.db.attemptsOf([row.n]) };
   }
 
-  /** Sends a delivery again now, with a fresh retry schedule, whatever its state. */
+  /**
+   * Sends a delivery again now, with a fresh retry schedule, whatever its state. Not while its
+   * endpoint is disabled (nothing but test pings goes to it then): refused, as a replay is,
+   * rather than queued to wait unseen until it is enabled again.
+   */
   retry(endpointId: string, id: string): RetryOutcome {
     const row = this.db.delivery(endpointId, id);
     if (!row) return { notFound: true };
+    if (row.origin !== 'test' && this.endpoints.get(endpointId)?.enabled === false) return { endpointDisabled: true };
     if (this.worker.isClaimed(row.n)) return { inFlight: true };
     this.db.retryNow(row.n, this.now());
     this.worker.notify([endpointId]);
@@ -258,9 +264,15 @@ export class Webhooks {
     return this.delivery(endpointId, id)!;
   }
 
-  /** Where a replay should start so the endpoint gets everything it has not received. */
+  /**
+   * Where a replay should start so the endpoint gets everything it has not received: every
+   * change still waiting, and every one given up on while it has been failing (disabled by
+   * hand, since its failing began, if it is failing). A replay sends the changes after the
+   * position it is given, so one below the earliest missed.
+   */
   private replayAfter(endpointId: string, failingSince?: number): number {
-    const missed = this.db.earliestMissed(endpointId, failingSince ?? this.now());
+    const since = failingSince ?? this.db.status(endpointId)?.failing_since ?? this.now();
+    const missed = this.db.earliestMissed(endpointId, since);
     return missed !== undefined ? missed - 1 : this.db.checkpoint('dispatch_position');
   }
 }

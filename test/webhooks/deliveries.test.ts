@@ -2,15 +2,15 @@
 // service, signatures checked with the standardwebhooks package.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebhookSettings } from '../../src/webhooks/settings.js';
-import { client, startReceiver, startWebhookService, statement, verify, type Receiver } from './helpers.js';
+import { client, movableClock, startReceiver, startWebhookService, statement, verify, type Receiver } from './helpers.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function setUp(settings: Partial<WebhookSettings> = {}) {
-  const service = await startWebhookService({ settings });
+async function setUp(settings: Partial<WebhookSettings> = {}, now?: () => Date) {
+  const service = await startWebhookService({ settings, now });
   cleanup.push(() => service.stop());
   return { service, api: client(service) };
 }
@@ -166,6 +166,19 @@ describe('retries', () => {
     expect(elsewhere.received).toHaveLength(0);
   });
 
+  it('an attempt that ends after its endpoint was disabled is counted, like the attempt log shows it', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0, 50, 50] });
+    const r = await receiver(() => ({ status: 500, delayMs: 300 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(1);
+
+    // Disabled while the attempt is in flight: the delivery is cancelled, the attempt still ends.
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: false })).statusCode).toBe(200);
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.attempts.length, { timeout: 10_000 }).toBe(1);
+    expect((await deliveriesOf(api, endpoint.id))[0]).toMatchObject({ status: 'cancelled', attemptCount: 1, attempts: [{ statusCode: 500 }] });
+  });
+
   it('a delivery that gave up can be sent again by hand', async () => {
     const { api } = await setUp({ retryScheduleMs: [0] });
     let up = false;
@@ -182,6 +195,31 @@ describe('retries', () => {
     expect((await deliveriesOf(api, endpoint.id))[0].attempts.map((a) => a.statusCode)).toEqual([500, 200]);
     expect(r.ids()).toEqual(new Set([failed.webhookId]));
     expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/dlv_nosuchdelivery/retry`)).statusCode).toBe(404);
+  });
+  it('a delivery of a disabled endpoint is not retried by hand until it is enabled again (a test ping is)', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0] });
+    let up = false;
+    const r = await receiver(() => ({ status: up ? 200 : 500 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('failed');
+    const [failed] = await deliveriesOf(api, endpoint.id);
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: false })).statusCode).toBe(200);
+
+    const refused = await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${failed.id}/retry`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json().detail).toMatch(/disabled; enable it/);
+    expect((await deliveriesOf(api, endpoint.id))[0]).toMatchObject({ id: failed.id, status: 'failed' });
+    // A test ping is for checking a disabled endpoint: it can be sent again.
+    const ping = (await api.post(`/v1/webhooks/${endpoint.id}/test`)).json();
+    expect(ping).toMatchObject({ status: 'failed' });
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${ping.id}/retry`)).statusCode).toBe(202);
+
+    up = true;
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: true })).statusCode).toBe(200);
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${failed.id}/retry`)).statusCode).toBe(202);
+    await expect.poll(() => r.ids().has(failed.webhookId), { timeout: 10_000 }).toBe(true);
   });
 });
 
@@ -247,6 +285,70 @@ describe('endpoints that stop answering', () => {
   });
 });
 
+describe("the endpoint.disabled note's replayAfter brings back every change the endpoint missed while failing", () => {
+  const reenableAndReplay = async (api: ReturnType<typeof client>, endpointId: string, after: number) => {
+    expect((await api.patch(`/v1/webhooks/${endpointId}`, { enabled: true })).statusCode).toBe(200);
+    const replay = await api.post(`/v1/webhooks/${endpointId}/replay`, { after });
+    expect(replay.statusCode).toBe(202);
+    return replay.json() as { deliveries: number };
+  };
+
+  it('the changes answered 410, which disabled it', async () => {
+    const { api } = await setUp();
+    let gone = true;
+    // All at once, answered together: every one has failed by the time the endpoint is disabled.
+    const r = await receiver(() => (gone ? { status: 410, delayMs: 100 } : { status: 200 }));
+    const endpoint = await api.createEndpoint({ url: r.url });
+    const recorded = await api.record(statement('us-ban'));
+    const missed = (await api.changes()).filter((c) => c.position === recorded.position);
+    expect(missed.length).toBeGreaterThanOrEqual(2);
+
+    await expect.poll(async () => (await endpointOf(api, endpoint.id)).disabled?.reason, { timeout: 10_000 }).toBe('gone');
+    const { disabled } = await endpointOf(api, endpoint.id);
+    expect(disabled.replayAfter).toBe(recorded.position - 1);
+    gone = false;
+    expect(await reenableAndReplay(api, endpoint.id, disabled.replayAfter)).toMatchObject({ deliveries: missed.length });
+    await expect.poll(() => r.ids(), { timeout: 10_000 }).toEqual(new Set(missed.map((c) => c.id)));
+  });
+
+  it('a change that failed for good before the one after which it was disabled for failing', async () => {
+    const clock = movableClock();
+    const { api } = await setUp({ retryScheduleMs: [0, 50], retryJitter: 0, disableAfterMs: 4_000, concurrencyPerEndpoint: 1 }, clock.now);
+    let up = false;
+    // The first change is answered, slowly: the next one waits for the slot and is first sent well after it was queued.
+    const r = await receiver((_request, index) => (index === 0 ? { status: 200, delayMs: 300 } : { status: up ? 200 : 500 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('de-answered', { country: 'DE' }));
+    const failed = await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id)).map((d) => d.status), { timeout: 10_000 }).toEqual(['failed', 'succeeded']);
+
+    clock.advance(4_000);
+    await api.record(statement('fr-sites', { country: 'FR', stance: 'permits' }));
+    await expect.poll(async () => (await endpointOf(api, endpoint.id)).disabled?.reason, { timeout: 10_000 }).toBe('failing');
+    const { disabled } = await endpointOf(api, endpoint.id);
+    expect(disabled.replayAfter).toBe(failed.position - 1);
+    up = true;
+    expect(await reenableAndReplay(api, endpoint.id, disabled.replayAfter)).toMatchObject({ deliveries: 2 });
+    const recorded = (await api.changes()).filter((c) => c.type === 'statement.recorded');
+    await expect.poll(() => r.ids(), { timeout: 10_000 }).toEqual(new Set(recorded.map((c) => c.id)));
+  });
+
+  it('a change that failed for good before the endpoint was disabled by hand', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0, 50], retryJitter: 0 });
+    let up = false;
+    const r = await receiver(() => ({ status: up ? 200 : 500 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    const first = await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('failed');
+
+    const { disabled } = (await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: false })).json();
+    expect(disabled).toMatchObject({ reason: 'manual', replayAfter: first.position - 1 });
+    up = true;
+    expect(await reenableAndReplay(api, endpoint.id, disabled.replayAfter)).toMatchObject({ deliveries: 1 });
+    await expect.poll(() => r.ids().size, { timeout: 10_000 }).toBe(1);
+  });
+});
+
 describe('replay and the test ping', () => {
   it('a replay from a log position sends those changes again with their webhook-ids and sequence numbers', async () => {
     const { api } = await setUp();
@@ -263,6 +365,22 @@ describe('replay and the test ping', () => {
     // The same number as live: a replay does not move the endpoint's numbering.
     expect(r.received.map((x) => x.json.data.sequence)).toEqual([1, 2, 2]);
     verify(endpoint.secret, r.received[2]);
+  });
+
+  it('a replayed change the endpoint never had live has no sequence number, as /openapi.json says', async () => {
+    const { api } = await setUp();
+    const r = await receiver();
+    const before = await api.record(statement('us-ban'));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: before.position - 1 })).json()).toMatchObject({ deliveries: 1 });
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(1);
+    expect(r.received[0].json.data).toMatchObject({ position: before.position, sequence: null });
+
+    const doc = (await api.get('/openapi.json', {})).json();
+    const described = doc.paths['/v1/webhooks/{id}/replay'].post.description as string;
+    expect(described).toMatch(/keeps .* the sequence number it had live/);
+    expect(described).toContain('"sequence": null');
+    expect(described).not.toMatch(/new sequence number/);
   });
 
   it('a test ping is signed, and the answer shows its first attempt', async () => {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, client, startReceiver, startWebhookService, statement, verify, writer, type Receiver, type TestService } from './helpers.js';
+import { admin, client, movableClock, startReceiver, startWebhookService, statement, verify, writer, type Receiver, type TestService } from './helpers.js';
 
 let service: TestService;
 let api: ReturnType<typeof client>;
@@ -115,6 +115,50 @@ describe('rotating the secret', () => {
     expect(verify(endpoint.secret, delivery)).toMatchObject({ type: 'statement.recorded' });
     expect(() => verify(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, delivery)).toThrow();
     await r.close();
+  });
+});
+
+describe('routes that take no fields', () => {
+  it.each(['rotate-secret', 'test'])('POST .../%s refuses a body with a field, naming it, and does nothing; no body or {} is accepted', async (route) => {
+    const endpoint = await api.createEndpoint({ url: receiver.url });
+    const url = `/v1/webhooks/${endpoint.id}/${route}`;
+    const deliveries = async () => (await api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).json().items.length as number;
+    const events = async () => (await api.get('/v1/events?limit=500', {})).json().items.length as number;
+    const [eventsBefore, deliveriesBefore] = [await events(), await deliveries()];
+
+    const refused = await api.post(url, { x: 1 });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json().errors).toEqual([{ path: 'body', message: expect.stringContaining('"x"') }]);
+    // Not rotated, not pinged.
+    expect(await events()).toBe(eventsBefore);
+    expect(await deliveries()).toBe(deliveriesBefore);
+
+    for (const request of [{}, { payload: {} }, { payload: '' }]) {
+      const accepted = await service.app.inject({ method: 'POST', url, headers: admin, ...request });
+      expect(accepted.statusCode, JSON.stringify(request)).toBe(200);
+    }
+  });
+});
+
+describe('the previous secret after its overlap', () => {
+  it('is no longer shown once it has stopped signing', async () => {
+    const clock = movableClock();
+    const own = await startWebhookService({ now: clock.now });
+    try {
+      const ownApi = client(own);
+      const endpoint = await ownApi.createEndpoint({ url: receiver.url });
+      expect((await ownApi.get(`/v1/webhooks/${endpoint.id}`)).json().previousSecretValidUntil).toBeNull();
+      const { previousSecretValidUntil } = (await ownApi.post(`/v1/webhooks/${endpoint.id}/rotate-secret`)).json();
+      expect((await ownApi.get(`/v1/webhooks/${endpoint.id}`)).json().previousSecretValidUntil).toBe(previousSecretValidUntil);
+
+      clock.advance(24 * 3_600_000 + 1_000);
+      expect((await ownApi.get(`/v1/webhooks/${endpoint.id}`)).json().previousSecretValidUntil).toBeNull();
+      const listed = (await ownApi.get('/v1/webhooks')).json().items.find((e: { id: string }) => e.id === endpoint.id);
+      expect(listed.previousSecretValidUntil).toBeNull();
+    } finally {
+      await own.stop();
+    }
   });
 });
 

@@ -4,7 +4,11 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
+import { expect } from 'vitest';
+import { addDays, dayOf } from '../../projections/time.js';
+import { Tokens } from '../../src/composition.js';
 import { loadConfig } from '../../src/config.js';
+import type { ProjectionRunner } from '../../src/read-model/projection-runner.js';
 import { startService, type Service } from '../../src/service.js';
 import type { Resolver } from '../../src/webhooks/address-safety.js';
 import type { WebhookSettings } from '../../src/webhooks/settings.js';
@@ -31,7 +35,16 @@ export interface TestService extends Service {
 }
 
 export async function startWebhookService(
-  options: { settings?: Partial<WebhookSettings>; env?: Record<string, string>; dataDir?: string; resolve?: Resolver; listen?: boolean; logger?: Logger } = {},
+  options: {
+    settings?: Partial<WebhookSettings>;
+    env?: Record<string, string>;
+    dataDir?: string;
+    resolve?: Resolver;
+    listen?: boolean;
+    logger?: Logger;
+    /** The service's clock (a test moves it to start a new day); the real one by default. */
+    now?: () => Date;
+  } = {},
 ): Promise<TestService> {
   const temp = options.dataDir ? undefined : tempDir('policy-state-webhooks-');
   const dataDir = options.dataDir ?? temp!.dir;
@@ -43,7 +56,7 @@ export async function startWebhookService(
     WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     ...options.env,
   });
-  const service = await startService(config, options.logger ?? pino({ level: 'silent' }), undefined, {
+  const service = await startService(config, options.logger ?? pino({ level: 'silent' }), options.now, {
     webhooks: { settings: { ...FAST, ...options.settings }, resolve: options.resolve },
   });
   await service.app.ready();
@@ -125,6 +138,33 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ status
   receiver.port = (server.address() as AddressInfo).port;
   receiver.url = `http://127.0.0.1:${receiver.port}/hooks`;
   return receiver;
+}
+
+/**
+ * A clock that runs with the real one and can be moved forward (`advance(ms)`), and the
+ * service's day roll on it: `nextDay()` moves it just past the next midnight UTC (after the roll's
+ * grace period) and rolls the day once the read model has applied every event.
+ */
+export function movableClock() {
+  let offset = 0;
+  const now = () => new Date(Date.now() + offset);
+  return {
+    now,
+    /** Today as the service's clock has it (the day events recorded now belong to). */
+    today: () => dayOf(now().getTime()),
+    tomorrow: () => addDays(dayOf(now().getTime()), 1),
+    /** Moves the clock forward, as if that much time had passed. */
+    advance: (ms: number) => {
+      offset += ms;
+    },
+    nextDay: async (service: Service) => {
+      const tomorrow = addDays(dayOf(now().getTime()), 1);
+      offset = Date.parse(`${tomorrow}T00:00:30.000Z`) - Date.now();
+      const runner = service.container.resolve<ProjectionRunner>(Tokens.Runner);
+      await expect.poll(() => runner.rollDay(), { timeout: 5_000 }).toBe(true);
+      return tomorrow;
+    },
+  };
 }
 
 /** A port nothing listens on (connections are refused). */

@@ -18,6 +18,7 @@ import {
   EndpointParams,
   EndpointView,
   EndpointWithSecretView,
+  NoFieldsBody,
   ReplayBody,
   ReplayView,
   RotatedSecretView,
@@ -32,7 +33,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
   const view = (id: string) => {
     const endpoint = webhooks.endpoints.get(id);
     if (!endpoint) throw notFound(`no webhook endpoint with id "${id}"`);
-    return endpointView(endpoint, webhooks.health(id));
+    return endpointView(endpoint, webhooks.health(id), webhooks.now());
   };
   const found = <T>(value: T | undefined, id: string): T => {
     if (value === undefined) throw notFound(`no webhook endpoint with id "${id}"`);
@@ -60,7 +61,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     // Paged like every other list (issue 7): the cursor is the log position that created the last endpoint shown.
     const { limit, cursor } = request.query;
     const page = webhooks.endpoints.all().filter((e) => e.createdPosition > Number(cursor ?? 0)).slice(0, limit);
-    return { items: page.map((e) => endpointView(e, webhooks.health(e.id))), nextCursor: page.length === limit ? String(page[page.length - 1].createdPosition) : null };
+    return { items: page.map((e) => endpointView(e, webhooks.health(e.id), webhooks.now())), nextCursor: page.length === limit ? String(page[page.length - 1].createdPosition) : null };
   });
 
   app.get('/v1/webhooks/:id', {
@@ -98,6 +99,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
+      body: NoFieldsBody,
       response: { 200: RotatedSecretView, ...problems },
     },
   }, async (request) => {
@@ -126,6 +128,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     preHandler: admin,
     schema: {
       summary: 'Send a delivery again now, with a fresh retry schedule',
+      description: 'Refused (409) while the endpoint is disabled, but for a test ping: enable it first (PATCH {"enabled": true}).',
       tags: common.tags,
       security: common.security,
       params: DeliveryParams,
@@ -136,6 +139,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     const outcome = webhooks.retry(request.params.id, request.params.deliveryId);
     if ('notFound' in outcome) throw notFound(`endpoint "${request.params.id}" has no delivery "${request.params.deliveryId}"`);
     if ('inFlight' in outcome) throw conflict('an attempt of this delivery is in flight; look again when it has finished');
+    if ('endpointDisabled' in outcome) throw conflict('the endpoint is disabled; enable it (PATCH {"enabled": true}) before retrying a delivery');
     return reply.code(202).send(deliveryView({ ...outcome.delivery, attemptLog: webhooks.delivery(request.params.id, request.params.deliveryId)!.attemptLog }));
   });
 
@@ -143,7 +147,9 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     preHandler: admin,
     schema: {
       summary: 'Send again every change after a log position',
-      description: 'Each replayed change keeps its webhook-id (the change id) and gets a new sequence number. The endpoint must be enabled.',
+      description:
+        'Each replayed change keeps its webhook-id (the change id) and the sequence number it had live for this endpoint; one the endpoint never had live ' +
+        '(from before it existed, or while it was disabled) has "sequence": null. A replay does not move the endpoint\'s numbering. The endpoint must be enabled.',
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
@@ -165,6 +171,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
+      body: NoFieldsBody,
       response: { 200: DeliveryView, ...problems },
     },
   }, async (request) => {

@@ -28,6 +28,12 @@ export const ReplayBody = z
   .object({ after: z.number().int().min(0).describe("log position: every change after it that the endpoint's filters take is sent again") })
   .strict();
 
+/**
+ * For a request that takes no fields: no body, or {}; a field is refused like an unknown field
+ * anywhere else. Nullable, since Fastify validates an absent body as null.
+ */
+export const NoFieldsBody = z.object({}).strict().nullish().describe('takes no fields: send no body, or {}');
+
 export const DeliveriesQuery = z
   .object({
     status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']).optional(),
@@ -54,7 +60,7 @@ export const EndpointView = z.object({
   countries: z.array(CountryCode).nullable(),
   enabled: z.boolean(),
   disabled: DisabledNoteView.nullable(),
-  previousSecretValidUntil: z.string().nullable().describe('after a rotation, until when the previous secret still signs beside the new one'),
+  previousSecretValidUntil: z.string().nullable().describe('after a rotation, until when the previous secret still signs beside the new one; null once that has passed'),
   secretUnreadable: z
     .object({
       type: z.literal('secret.unreadable'),

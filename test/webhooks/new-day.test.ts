@@ -1,0 +1,97 @@
+// The changes of a new day carry the log position of the last event applied
+// before the day began, and are made after it: an endpoint whose creation,
+// update, disable, enable or deletion is that event gets them (or not) as that
+// event left it. The real service, the day rolled by its clock.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Tokens } from '../../src/composition.js';
+import type { Webhooks } from '../../src/webhooks/webhooks.js';
+import { client, movableClock, startReceiver, startWebhookService, statement } from './helpers.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+type Api = ReturnType<typeof client>;
+
+/** What the endpoint under test does as the last event before midnight; returns its id. */
+const lastEventOfTheDay: Array<[string, boolean, (api: Api, url: string) => Promise<string>]> = [
+  ['created', true, async (api, url) => (await api.createEndpoint({ url })).id],
+  [
+    'given the change type by a PATCH',
+    true,
+    async (api, url) => {
+      const { id } = await api.createEndpoint({ url, types: ['statement.recorded'], countries: ['DE'] });
+      await api.patch(`/v1/webhooks/${id}`, { types: ['position.changed'], countries: null });
+      return id;
+    },
+  ],
+  [
+    'filtered away from the change type by a PATCH',
+    false,
+    async (api, url) => {
+      const { id } = await api.createEndpoint({ url, types: ['position.changed'] });
+      await api.patch(`/v1/webhooks/${id}`, { types: ['statement.recorded'] });
+      return id;
+    },
+  ],
+  ['disabled', false, async (api, url) => patched(api, (await api.createEndpoint({ url })).id, [{ enabled: false }])],
+  [
+    're-enabled',
+    true,
+    async (api, url) => {
+      const { id } = await api.createEndpoint({ url, countries: ['DE'] });
+      return patched(api, id, [{ enabled: false }, { countries: null }, { enabled: true }]);
+    },
+  ],
+  [
+    'deleted',
+    false,
+    async (api, url) => {
+      const { id } = await api.createEndpoint({ url });
+      expect((await api.delete(`/v1/webhooks/${id}`)).statusCode).toBe(204);
+      return id;
+    },
+  ],
+];
+
+async function patched(api: Api, id: string, patches: object[]): Promise<string> {
+  for (const patch of patches) expect((await api.patch(`/v1/webhooks/${id}`, patch)).statusCode).toBe(200);
+  return id;
+}
+
+describe("a new day's changes go to the endpoints as the last event before the day left them", () => {
+  it.each(lastEventOfTheDay)('an endpoint %s by that event: sent the change = %s', async (_what, sent, act) => {
+    const clock = movableClock();
+    const service = await startWebhookService({ now: clock.now });
+    const api = client(service);
+    const witness = await startReceiver();
+    const subject = await startReceiver();
+    cleanup.push(() => service.stop(), () => witness.close(), () => subject.close());
+    await api.createEndpoint({ url: witness.url });
+
+    const today = clock.today();
+    await api.record(statement('pl-tomorrow', { country: 'PL', stance: 'permits', effectiveAt: clock.tomorrow(), reportedAt: today }));
+    const endpointId = await act(api, subject.url);
+    const lastEvent = (await api.get('/v1/events?limit=500', {})).json().items.at(-1) as { position: number; streamId: string };
+    expect(lastEvent.streamId).toBe(`webhook-endpoint-${endpointId}`);
+
+    await clock.nextDay(service);
+    const newDay = (await api.changes()).filter((c) => c.type === 'position.changed' && c.country === 'PL');
+    expect(newDay).toHaveLength(1);
+    // Stamped with the endpoint's own last event.
+    expect(newDay[0].position).toBe(lastEvent.position);
+
+    await expect.poll(() => witness.ids().has(newDay[0].id), { timeout: 10_000 }).toBe(true);
+    const webhooks = service.container.resolve<Webhooks>(Tokens.Webhooks);
+    // Dispatched to every endpoint in one transaction: the witness has it, so the subject's delivery, if any, exists.
+    const deliveries = webhooks.db.deliveries(endpointId, { limit: 100 }).filter((d) => d.message_id === newDay[0].id);
+    if (sent) {
+      expect(deliveries.map((d) => d.origin)).toEqual(['live']);
+      await expect.poll(() => subject.ids().has(newDay[0].id), { timeout: 10_000 }).toBe(true);
+    } else {
+      expect(deliveries).toEqual([]);
+      expect(subject.ids().has(newDay[0].id)).toBe(false);
+    }
+  });
+});
