@@ -62,11 +62,20 @@ export async function exportLog(store: EventStore, out: Writable, onProgress?: (
   return count;
 }
 
+/** Every issue zod found, each with the path of its field: the first line of a ZodError's message names none. */
+function describeIssues(error: z.ZodError, under?: string): string {
+  return error.issues.map((issue) => `${[under, ...issue.path.map(String)].filter((p) => p !== undefined).join('.') || 'event'}: ${issue.message}`).join('; ');
+}
+
 /** Reads and checks a JSON-lines log; throws ImportLineError at the first bad line. */
 export async function* readLogFile(file: string): AsyncGenerator<StoredEvent> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   const revisions = new Map<string, number>();
-  let lastPosition = 0;
+  // Event ids seen, with their line: a second one is named here, not by the store's constraint afterwards.
+  const eventLines = new Map<string, number>();
+  // The positions of the last two events, with their lines, to tell which line is out of order.
+  let last = { position: 0, line: 0 };
+  let beforeLast = { position: 0, line: 0 };
   let lineNumber = 0;
   for await (const text of lines) {
     lineNumber += 1;
@@ -78,23 +87,33 @@ export async function* readLogFile(file: string): AsyncGenerator<StoredEvent> {
       throw new ImportLineError(lineNumber, 'not valid JSON');
     }
     const parsed = ExportedEvent.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ImportLineError(lineNumber, `${issue.path.join('.') || 'event'}: ${issue.message}`);
-    }
+    if (!parsed.success) throw new ImportLineError(lineNumber, describeIssues(parsed.error));
     const event = parsed.data as StoredEvent;
     try {
       upcast(event.type, event.schemaVersion, event.data);
     } catch (error) {
-      throw new ImportLineError(lineNumber, `${event.type} data is not valid: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      const why = error instanceof z.ZodError ? describeIssues(error, 'data') : error instanceof Error ? error.message : String(error);
+      throw new ImportLineError(lineNumber, `${event.type} data is not valid: ${why}`);
     }
-    if (event.position <= lastPosition) throw new ImportLineError(lineNumber, `position ${event.position} does not follow ${lastPosition}`);
+    const earlier = eventLines.get(event.eventId);
+    if (earlier !== undefined) throw new ImportLineError(lineNumber, `event id ${event.eventId} is already on line ${earlier}`);
+    eventLines.set(event.eventId, lineNumber);
+    if (event.position <= last.position) {
+      // If this line follows the one before the last, the last line is the one out of order
+      // (line 10 at 1000 between 9 and 11), not this one.
+      if (event.position > beforeLast.position) {
+        const before = beforeLast.line > 0 ? `the line before it is at ${beforeLast.position}, ` : '';
+        throw new ImportLineError(last.line, `position ${last.position} is out of order: ${before}the line after it at ${event.position}`);
+      }
+      throw new ImportLineError(lineNumber, `position ${event.position} does not follow ${last.position}`);
+    }
     const expected = (revisions.get(event.streamId) ?? -1) + 1;
     if (event.streamRevision !== expected) {
       throw new ImportLineError(lineNumber, `${event.streamId} revision ${event.streamRevision} where ${expected} was expected`);
     }
     revisions.set(event.streamId, expected);
-    lastPosition = event.position;
+    beforeLast = last;
+    last = { position: event.position, line: lineNumber };
     yield event;
   }
 }
