@@ -1,8 +1,9 @@
 // The log as JSON lines, for auditors who take it elsewhere and replay it.
 // Export writes one stored event per line, in log order. Import checks every
-// line (shape, known type, data valid once upcast, stream revisions in
-// sequence) and stops at the first bad one with its line number; the store
-// writes the whole import in one transaction, so nothing is half-written.
+// line (shape, known type, data valid once upcast, event ids once, positions
+// rising, stream revisions in sequence, and the write side's rules, by the
+// statement ledger) and stops at the first bad one with its line number; the
+// store writes the whole import in one transaction, so nothing is half-written.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -11,6 +12,7 @@ import { z } from 'zod';
 import type { StoredEvent } from '../../events/envelope.js';
 import { upcast } from '../../events/registry.js';
 import type { EventStore } from '../store/event-store.js';
+import { admit, emptyLedger } from '../statements/statement-ledger.js';
 
 const ExportedEvent = z
   .object({
@@ -73,6 +75,8 @@ export async function* readLogFile(file: string): AsyncGenerator<StoredEvent> {
   const revisions = new Map<string, number>();
   // Event ids seen, with their line: a second one is named here, not by the store's constraint afterwards.
   const eventLines = new Map<string, number>();
+  // What the write side would have known at each line: a log it could not have written is refused.
+  const ledger = emptyLedger();
   // The positions of the last two events, with their lines, to tell which line is out of order.
   let last = { position: 0, line: 0 };
   let beforeLast = { position: 0, line: 0 };
@@ -89,8 +93,9 @@ export async function* readLogFile(file: string): AsyncGenerator<StoredEvent> {
     const parsed = ExportedEvent.safeParse(json);
     if (!parsed.success) throw new ImportLineError(lineNumber, describeIssues(parsed.error));
     const event = parsed.data as StoredEvent;
+    let data: unknown;
     try {
-      upcast(event.type, event.schemaVersion, event.data);
+      data = upcast(event.type, event.schemaVersion, event.data);
     } catch (error) {
       const why = error instanceof z.ZodError ? describeIssues(error, 'data') : error instanceof Error ? error.message : String(error);
       throw new ImportLineError(lineNumber, `${event.type} data is not valid: ${why}`);
@@ -112,6 +117,8 @@ export async function* readLogFile(file: string): AsyncGenerator<StoredEvent> {
       throw new ImportLineError(lineNumber, `${event.streamId} revision ${event.streamRevision} where ${expected} was expected`);
     }
     revisions.set(event.streamId, expected);
+    const refused = admit(ledger, { ...event, data });
+    if (refused) throw new ImportLineError(lineNumber, refused);
     beforeLast = last;
     last = { position: event.position, line: lineNumber };
     yield event;

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogFile } from '../../src/audit/log-file.js';
+import { Tokens } from '../../src/composition.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import { admin, kharkiv, kirby, startTestService, untilReady, writer } from '../helpers/service.js';
 import { loadSeeds } from '../../src/seed/load-seeds.js';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -73,14 +76,14 @@ async function refusal(file: string): Promise<string> {
   }
 }
 
-/** Imports with the real CLI into a fresh DATA_DIR; returns the run and the head it left. */
-async function importWithCli(file: string): Promise<{ code: number; stderr: string; head: number }> {
+/** Imports with the real CLI into a fresh DATA_DIR; returns the run, the head it left and the DATA_DIR. */
+async function importWithCli(file: string): Promise<{ code: number; stderr: string; head: number; dataDir: string }> {
   const dataDir = path.join(temp.dir, `import-${++files}`);
   const result = await runCli(['import', file], { DATA_DIR: dataDir });
   const store = new SqliteEventStore(path.join(dataDir, 'events.db'));
   const head = await store.headPosition();
   await store.close();
-  return { code: result.code, stderr: result.stderr, head };
+  return { code: result.code, stderr: result.stderr, head, dataDir };
 }
 
 describe('the export of a seeded service', () => {
@@ -129,5 +132,143 @@ describe('an import error names the problem and the line it is on', () => {
     );
     // A line that goes back below the one before the last is the one out of order itself.
     expect(await refusal(edited({ [line + 1]: (e) => ({ ...e, position: 1 }) }))).toMatch(new RegExp(`^line ${line + 1}: position 1 does not follow`));
+  });
+});
+
+/** An edit that turns a line into a retraction in the same stream, at the same position and revision. */
+const retraction = (statementId: string, reportedAt = '2024-06-01') => (e: Line): Line => ({
+  ...e,
+  type: 'StatementRetracted',
+  schemaVersion: 1,
+  data: { statementId, reason: 'misreported', reportedAt },
+});
+/** The lines of SourceAttached events in a stream, in log order: each can be turned into a retraction there. */
+const attachmentsIn = (streamId: string) =>
+  exported.flatMap((text, i) => {
+    const e = JSON.parse(text) as Line;
+    return e.type === 'SourceAttached' && e.streamId === streamId ? [i + 1] : [];
+  });
+
+describe('a line the API could never have written stops the import there, naming the rule', () => {
+  const volker = 'us-2024-05-31-volker-no-systems-off-limits';
+  const timeHasCome = 'us-2024-05-30-stoltenberg-time-has-come';
+
+  it('a statement recorded in another country\'s stream', async () => {
+    const line = recordingOf('fr-2024-05-28-macron-launch-sites');
+    const file = edited({ [line]: (e) => ({ ...e, data: { ...e.data, country: 'DE' } }) });
+    expect(await refusal(file)).toBe(`line ${line}: a statement of DE belongs in country-DE, not country-FR`);
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toContain(`nothing was written: line ${line}: a statement of DE belongs in country-DE, not country-FR`);
+    expect(imported.head).toBe(0);
+  });
+
+  it('a statement id already recorded, in another stream or in the same one', async () => {
+    const taken = 'us-2022-02-24-standing-prohibition';
+    const at = (JSON.parse(exported[recordingOf(taken) - 1]) as Line).position;
+    const canada = recordingOf('ca-2024-05-29-joly-no-condition');
+    expect(await refusal(edited({ [canada]: (e) => ({ ...e, data: { ...e.data, statementId: taken } }) }))).toBe(
+      `line ${canada}: statement ${taken} is already recorded, at position ${at} in country-US`,
+    );
+    const kirby = recordingOf('us-2024-05-28-kirby-no-change');
+    expect(await refusal(edited({ [kirby]: (e) => ({ ...e, data: { ...e.data, statementId: taken } }) }))).toBe(
+      `line ${kirby}: statement ${taken} is already recorded, at position ${at} in country-US`,
+    );
+  });
+
+  it('a source or a retraction naming a statement not recorded earlier in its stream', async () => {
+    const [frenchSource] = attachmentsIn('country-FR');
+    // Recorded earlier, but for Germany.
+    expect(await refusal(edited({ [frenchSource]: (e) => ({ ...e, data: { ...e.data, statementId: 'de-2024-05-28-scholz-support' } }) }))).toBe(
+      `line ${frenchSource}: SourceAttached names statement de-2024-05-28-scholz-support, which is not recorded earlier in country-FR`,
+    );
+    // The same country, but recorded only later.
+    const [firstUs] = attachmentsIn('country-US');
+    expect(recordingOf(volker)).toBeGreaterThan(firstUs);
+    expect(await refusal(edited({ [firstUs]: (e) => ({ ...e, data: { ...e.data, statementId: volker } }) }))).toBe(
+      `line ${firstUs}: SourceAttached names statement ${volker}, which is not recorded earlier in country-US`,
+    );
+    expect(await refusal(edited({ [firstUs]: retraction('fr-2024-05-28-macron-launch-sites') }))).toBe(
+      `line ${firstUs}: StatementRetracted names statement fr-2024-05-28-macron-launch-sites, which is not recorded earlier in country-US`,
+    );
+    expect(await refusal(edited({ [firstUs]: retraction('no-such-statement') }))).toMatch(/names statement no-such-statement, which is not recorded earlier/);
+  });
+
+  it('a retraction of a statement already retracted, or dated before the statement', async () => {
+    const [second, last] = attachmentsIn('country-US').slice(-2);
+    expect(second).toBeGreaterThan(recordingOf(volker));
+    const file = edited({ [second]: retraction(volker), [last]: retraction(volker, '2024-06-02') });
+    expect(await refusal(file)).toBe(`line ${last}: statement ${volker} is already retracted`);
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toContain(`nothing was written: line ${last}: statement ${volker} is already retracted`);
+    expect(imported.head).toBe(0);
+
+    expect(await refusal(edited({ [second]: retraction(volker, '2024-05-01') }))).toBe(`line ${second}: the retraction of ${volker} is reported before the statement it retracts`);
+  });
+
+  it('a correction of a statement that is not an earlier one of the same country', async () => {
+    const line = recordingOf(volker);
+    const supersedes = (id: string) => edited({ [line]: (e) => ({ ...e, data: { ...e.data, supersedes: id } }) });
+    expect(await refusal(supersedes('fr-2024-05-28-macron-launch-sites'))).toBe(
+      `line ${line}: supersedes fr-2024-05-28-macron-launch-sites, which is not an earlier statement of US`,
+    );
+    expect(await refusal(supersedes('no-such-statement'))).toBe(`line ${line}: supersedes no-such-statement, which is not an earlier statement of US`);
+    const earlier = recordingOf(timeHasCome);
+    expect(earlier).toBeLessThan(line);
+    expect(await refusal(edited({ [earlier]: (e) => ({ ...e, data: { ...e.data, supersedes: volker } }) }))).toBe(
+      `line ${earlier}: supersedes ${volker}, which is not an earlier statement of US`,
+    );
+  });
+
+  it('the same edits made within the rules import', async () => {
+    const [second] = attachmentsIn('country-US').slice(-2);
+    const file = edited({
+      [recordingOf(volker)]: (e) => ({ ...e, data: { ...e.data, supersedes: timeHasCome } }),
+      [second]: retraction(volker, '2024-06-01'),
+    });
+    expect(await refusal(file)).toBe('ok');
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(0);
+    expect(imported.head).toBeGreaterThan(40);
+  });
+});
+
+describe('whatever the service itself writes', () => {
+  it('exports and imports whole, and replays to the fingerprint the service reports: seeds, corrections, retractions, sources, webhook endpoints, events of an old schema version', async () => {
+    const service = await startTestService({ env: { SEED_ON_START: 'true', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } });
+    try {
+      await untilReady(service.app);
+      const post = (url: string, payload: object, headers = writer) => service.app.inject({ method: 'POST', url, payload, headers });
+      const endpoint = await post('/v1/webhooks', { url: 'http://127.0.0.1:9/hooks' }, admin);
+      expect(endpoint.statusCode).toBe(201);
+      expect((await post(`/v1/webhooks/${endpoint.json().id}/rotate-secret`, {}, admin)).statusCode).toBe(200);
+      expect((await post('/v1/statements', { ...kirby, statementId: 'imp-kirby' })).statusCode).toBe(201);
+      expect((await post('/v1/statements', { ...kirby, statementId: 'imp-kirby-fixed', effectiveAt: '2024-05-27', supersedes: 'imp-kirby' })).statusCode).toBe(201);
+      expect((await post('/v1/statements', { ...kharkiv, statementId: 'imp-leak' })).statusCode).toBe(201);
+      expect((await post('/v1/statements/imp-leak/sources', { source: { ...kharkiv.sources[0], publisher: 'Reuters', publishedAt: '2024-05-29' } })).statusCode).toBe(201);
+      // Dated after the source attached just now, though before the statement's own reportedAt: the API accepts it.
+      expect((await post('/v1/statements/imp-leak/retraction', { reason: 'misreported', reportedAt: '2024-05-29T12:00:00Z' })).statusCode).toBe(201);
+      // A statement of the first schema version, as logs written before the second hold them.
+      const store = service.container.resolve<EventStore>(Tokens.EventStore);
+      const v1 = { statementId: 'mt-v1', country: 'MT', stance: 'permits', scope: {}, speakerName: 'A Minister', attribution: 'official', source: { title: 'v1', publishedAt: '2024-06-01', quote: 'yes' }, effectiveAt: '2024-06-01', reportedAt: '2024-06-01' };
+      await store.append('country-MT', [{ eventId: '0b7e4c1d-2f3a-4e5b-8c6d-7a8b9c0d1e2f', type: 'StatementRecorded', schemaVersion: 1, data: v1, metadata: {} }], 'no-stream');
+      expect((await post('/v1/statements/mt-v1/retraction', { reason: 'never said', reportedAt: '2024-06-02' })).statusCode).toBe(201);
+      await untilReady(service.app);
+      const original = (await service.app.inject('/v1/audit/fingerprint')).json();
+
+      const file = path.join(temp.dir, 'service.jsonl');
+      expect((await runCli(['export', '--out', file], { DATA_DIR: service.dataDir })).code).toBe(0);
+      const types = new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Line).type));
+      expect([...types].filter((t) => t.startsWith('WebhookEndpoint'))).not.toEqual([]);
+      const imported = await importWithCli(file);
+      expect(imported.stderr).not.toMatch(/stopped/);
+      expect(imported.code).toBe(0);
+      expect(imported.head).toBe(original.position);
+      const replay = await runCli(['replay', '--position', String(original.position), '--today', original.today], { DATA_DIR: imported.dataDir });
+      expect(JSON.parse(replay.stdout)).toMatchObject({ position: original.position, replay: { fingerprint: original.fingerprint } });
+    } finally {
+      await service.stop();
+    }
   });
 });
