@@ -175,7 +175,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
       const cfg = config();
       mustHaveStore(cfg); // before the output file is created
       const out = options.out === '-' ? process.stdout : createWriteStream(options.out);
-      const count = await withStore(cfg, (store) => exportLog(store, out));
+      const count = await withStore(cfg, (store) => exportLog(store, cfg.EVENT_STORE, out));
       if (out !== process.stdout) {
         out.end();
         await finished(out);
@@ -194,13 +194,17 @@ export function registerAuditCommands(program: Command, config: () => Config): v
       await withStore(cfg, async (store) => {
         try {
           bar.start(await countLines(path.resolve(file)), 0);
-          const count = await store.importEvents(readLogFile(path.resolve(file)), (written) => bar.update(written));
+          const count = await store.importEvents(
+            readLogFile(path.resolve(file), { warn: (message) => process.stderr.write(`import: warning: ${message}\n`) }),
+            (written) => bar.update(written),
+          );
           bar.stop();
           process.stderr.write(`import: ${count} events imported\n`);
         } catch (error) {
           bar.stop();
-          // The embedded store writes nothing of a failed import; KurrentDB keeps what it wrote, and a re-run finishes it.
-          const kept = cfg.EVENT_STORE === 'sqlite' ? 'nothing was written' : 'run the import again to finish it';
+          // The embedded store writes nothing of a failed import; KurrentDB keeps what it wrote (a cut-short
+          // log is found only at its end), and a re-run with the file put right skips that and finishes it.
+          const kept = cfg.EVENT_STORE === 'sqlite' ? 'nothing was written' : 'KurrentDB keeps the events written before it; put the file right and run the import again to finish it';
           if (error instanceof ImportLineError) throw new Error(`import stopped, ${kept}: ${error.message}`);
           throw error;
         }

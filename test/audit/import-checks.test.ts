@@ -2,11 +2,14 @@
 // line, is refused at the line that is wrong, with a message naming what is wrong,
 // and nothing of it is written.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLogFile } from '../../src/audit/log-file.js';
+import { exportLog, readLogFile } from '../../src/audit/log-file.js';
+import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
+import { StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
 import { Tokens } from '../../src/composition.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { admin, kharkiv, kirby, startTestService, untilReady, writer } from '../helpers/service.js';
@@ -127,11 +130,22 @@ describe('an import error names the problem and the line it is on', () => {
     const line = recordingOf('ca-2024-05-29-joly-no-condition');
     const before = (JSON.parse(exported[line - 2]) as Line).position;
     const after = (JSON.parse(exported[line]) as Line).position;
+    // An export of the embedded store says so on its first line, and its positions run 1, 2, 3...
     expect(await refusal(edited({ [line]: (e) => ({ ...e, position: 1000 }) }))).toBe(
-      `line ${line}: position 1000 is out of order: the line before it is at ${before}, the line after it at ${after}`,
+      `line ${line}: position 1000 where ${before + 1} was expected: the embedded store numbers its events 1, 2, 3..., so a line is missing here or out of order`,
+    );
+    // An export that does not say where it came from (older ones) may have sparse positions: the line that
+    // does not fit between its neighbours is the one blamed.
+    const older = (file: string) => {
+      const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1, -1);
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      return file;
+    };
+    expect(await refusal(older(edited({ [line]: (e) => ({ ...e, position: 1000 }) })))).toBe(
+      `line ${line - 1}: position 1000 is out of order: the line before it is at ${before}, the line after it at ${after}`,
     );
     // A line that goes back below the one before the last is the one out of order itself.
-    expect(await refusal(edited({ [line + 1]: (e) => ({ ...e, position: 1 }) }))).toMatch(new RegExp(`^line ${line + 1}: position 1 does not follow`));
+    expect(await refusal(older(edited({ [line + 1]: (e) => ({ ...e, position: 1 }) })))).toMatch(new RegExp(`^line ${line}: position 1 does not follow`));
   });
 });
 
@@ -260,7 +274,7 @@ describe('whatever the service itself writes', () => {
       const file = path.join(temp.dir, 'service.jsonl');
       expect((await runCli(['export', '--out', file], { DATA_DIR: service.dataDir })).code).toBe(0);
       const types = new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Line).type));
-      expect([...types].filter((t) => t.startsWith('WebhookEndpoint'))).not.toEqual([]);
+      expect([...types].filter((t) => t?.startsWith('WebhookEndpoint'))).not.toEqual([]);
       const imported = await importWithCli(file);
       expect(imported.stderr).not.toMatch(/stopped/);
       expect(imported.code).toBe(0);
@@ -270,5 +284,92 @@ describe('whatever the service itself writes', () => {
     } finally {
       await service.stop();
     }
+  });
+});
+
+/** The export with the lines (1-based) at `drop` left out, and the rest as they were. */
+function without(...drop: number[]): string {
+  const file = path.join(temp.dir, `cut-${++files}.jsonl`);
+  writeFileSync(file, `${exported.filter((_, i) => !drop.includes(i + 1)).join('\n')}\n`);
+  return file;
+}
+
+describe('a line missing from an export, or out of order, stops the import', () => {
+  it('an export says what it holds on its first and last lines', () => {
+    expect(JSON.parse(exported[0])).toEqual({ export: { format: 1, store: 'sqlite' } });
+    const events = exported.length - 2;
+    expect(JSON.parse(exported[exported.length - 1])).toEqual({ end: { events, head: events } });
+  });
+
+  // Sweden's only statement: without it, every stream's revisions still run in sequence.
+  const sweden = () => recordingOf('se-2024-05-29-reported-support');
+
+  it('from the embedded store, a line removed from the middle or moved is found at its place', async () => {
+    const line = sweden();
+    const position = (JSON.parse(exported[line - 1]) as Line).position;
+    const removed = await importWithCli(without(line));
+    expect(removed.code).toBe(1);
+    expect(removed.stderr).toContain(
+      `nothing was written: line ${line}: position ${position + 1} where ${position} was expected: the embedded store numbers its events 1, 2, 3..., so a line is missing here or out of order`,
+    );
+    expect(removed.head).toBe(0);
+
+    const swapped = [...exported];
+    [swapped[line - 1], swapped[line]] = [swapped[line], swapped[line - 1]];
+    const file = path.join(temp.dir, 'swapped.jsonl');
+    writeFileSync(file, `${swapped.join('\n')}\n`);
+    expect(await refusal(file)).toMatch(new RegExp(`^line ${line}: position ${position + 1} where ${position} was expected`));
+  });
+
+  it('a log cut short, or without its first line, is refused', async () => {
+    const last = exported.length;
+    const cut = await importWithCli(without(last - 4, last - 3, last - 2, last - 1, last));
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain(`nothing was written: line ${last - 4}: the end line is missing: the log is cut short`);
+    expect(cut.head).toBe(0);
+    const events = last - 2;
+    expect(await refusal(without(last - 1))).toBe(`line ${last - 1}: the end line says ${events} events up to position ${events}, but ${events - 1} were read, up to ${events - 1}: lines are missing`);
+    expect(await refusal(without(1))).toBe(`line ${last - 1}: an end line, but line 1 does not say what the export holds: the first line is missing`);
+    expect(await refusal(edited({ 1: () => '{"export":{"format":2,"store":"sqlite"}}' }))).toBe('line 1: export format 2 is newer than this code reads (1)');
+  });
+
+  it('an export written before exports said what they hold still imports, with a warning that a missing line goes unseen', async () => {
+    const old = await importWithCli(without(1, exported.length));
+    expect(old.code).toBe(0);
+    expect(old.stderr).toContain('import: warning: line 1 does not say what the log holds (it was exported before exports did): a line missing from it cannot be detected');
+    expect(old.head).toBe(exported.length - 2);
+
+    const line = sweden();
+    const position = (JSON.parse(exported[line - 1]) as Line).position;
+    const gap = await importWithCli(without(1, line, exported.length));
+    expect(gap.code).toBe(0);
+    expect(gap.stderr).toContain(
+      `import: warning: positions skip from ${position - 1} to ${position + 1} at line ${line - 1}: if the log came from the embedded store, which numbers its events 1, 2, 3..., a line is missing there`,
+    );
+  });
+
+  it('from KurrentDB, whose positions are sparse, a missing line is found by the count on the end line', async () => {
+    const kurrent = new KurrentDbEventStore(new StandInKurrentDB().client(), 'stand-in:2113', { streamPrefixes: ['country-', 'webhook-'] });
+    await kurrent.importEvents(readLogFile(path.join(temp.dir, 'export.jsonl')));
+    const file = path.join(temp.dir, 'kurrent.jsonl');
+    const out = createWriteStream(file);
+    const count = await exportLog(kurrent, 'kurrentdb', out);
+    out.end();
+    await finished(out);
+    await kurrent.close();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[0])).toEqual({ export: { format: 1, store: 'kurrentdb' } });
+    const head = (JSON.parse(lines[lines.length - 2]) as Line).position;
+    expect(head).toBeGreaterThan(count); // sparse
+    expect(JSON.parse(lines[lines.length - 1])).toEqual({ end: { events: count, head } });
+    expect(await refusal(file)).toBe('ok');
+
+    const line = lines.findIndex((l) => l.includes('"se-2024-05-29-reported-support"')) + 1;
+    writeFileSync(file, `${lines.filter((_, i) => i !== line - 1).join('\n')}\n`);
+    expect(await refusal(file)).toBe(`line ${lines.length - 1}: the end line says ${count} events up to position ${head}, but ${count - 1} were read, up to ${head}: lines are missing`);
+    const target = new SqliteEventStore(path.join(temp.dir, 'from-kurrent.db'));
+    await expect(target.importEvents(readLogFile(file))).rejects.toThrow(/lines are missing/);
+    expect(await target.headPosition()).toBe(0);
+    await target.close();
   });
 });
