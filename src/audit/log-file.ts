@@ -112,6 +112,7 @@ export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}):
   let warnedOfGap = false;
   let events = 0;
   let lineNumber = 0;
+  let nonEmpty = 0;
   for await (const text of lines) {
     lineNumber += 1;
     if (text.trim() === '') continue;
@@ -122,18 +123,20 @@ export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}):
       throw new ImportLineError(lineNumber, 'not valid JSON');
     }
     if (endLine > 0) throw new ImportLineError(lineNumber, `nothing may follow the end line (line ${endLine})`);
-    if (lineNumber === 1 && holds(json, 'export')) {
-      const first = ExportHeader.safeParse(json);
-      if (!first.success) throw new ImportLineError(lineNumber, describeIssues(first.error));
-      if (first.data.export.format > FORMAT) throw new ImportLineError(lineNumber, `export format ${first.data.export.format} is newer than this code reads (${FORMAT})`);
-      header = first.data.export;
+    const first = (nonEmpty += 1) === 1;
+    if (holds(json, 'export')) {
+      if (!first) throw new ImportLineError(lineNumber, "only an export's first line says what it holds: two exports joined?");
+      const parsed = ExportHeader.safeParse(json);
+      if (!parsed.success) throw new ImportLineError(lineNumber, describeIssues(parsed.error));
+      if (parsed.data.export.format > FORMAT) throw new ImportLineError(lineNumber, `export format ${parsed.data.export.format} is newer than this code reads (${FORMAT})`);
+      header = parsed.data.export;
       continue;
     }
-    if (lineNumber === 1) warn?.('line 1 does not say what the log holds (it was exported before exports did): a line missing from it cannot be detected');
+    if (first) warn?.(`line ${lineNumber} does not say what the log holds (it was exported before exports did): a line missing from it cannot be detected`);
     if (holds(json, 'end')) {
       const end = ExportEnd.safeParse(json);
       if (!end.success) throw new ImportLineError(lineNumber, describeIssues(end.error));
-      if (!header) throw new ImportLineError(lineNumber, 'an end line, but line 1 does not say what the export holds: the first line is missing');
+      if (!header) throw new ImportLineError(lineNumber, 'an end line, but the first line does not say what the export holds: it is missing');
       const said = end.data.end;
       if (said.events !== events || said.head !== last.position) {
         const what = events < said.events ? 'lines are missing' : 'there are lines the export did not write';

@@ -329,8 +329,12 @@ describe('a line missing from an export, or out of order, stops the import', () 
     expect(cut.head).toBe(0);
     const events = last - 2;
     expect(await refusal(without(last - 1))).toBe(`line ${last - 1}: the end line says ${events} events up to position ${events}, but ${events - 1} were read, up to ${events - 1}: lines are missing`);
-    expect(await refusal(without(1))).toBe(`line ${last - 1}: an end line, but line 1 does not say what the export holds: the first line is missing`);
+    expect(await refusal(without(1))).toBe(`line ${last - 1}: an end line, but the first line does not say what the export holds: it is missing`);
     expect(await refusal(edited({ 1: () => '{"export":{"format":2,"store":"sqlite"}}' }))).toBe('line 1: export format 2 is newer than this code reads (1)');
+    const joined = path.join(temp.dir, 'joined.jsonl');
+    writeFileSync(joined, `${[...exported, ...exported].join('\n')}\n`);
+    expect(await refusal(joined)).toBe(`line ${last + 1}: nothing may follow the end line (line ${last})`);
+    expect(await refusal(edited({ [last]: () => exported[0] }))).toBe(`line ${last}: only an export's first line says what it holds: two exports joined?`);
   });
 
   it('an export written before exports said what they hold still imports, with a warning that a missing line goes unseen', async () => {
