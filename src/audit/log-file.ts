@@ -1,8 +1,15 @@
 // The log as JSON lines, for auditors who take it elsewhere and replay it.
-// Export writes one stored event per line, in log order. Import checks every
-// line (shape, known type, data valid once upcast, stream revisions in
-// sequence) and stops at the first bad one with its line number; the store
-// writes the whole import in one transaction, so nothing is half-written.
+// Export writes a first line saying what the file holds ({"export": {format,
+// store}}), one stored event per line in log order, and a last line with the
+// number of events and the last position ({"end": {events, head}}). Import
+// checks every line (shape, known type, data valid once upcast, event ids once,
+// positions rising, stream revisions in sequence, and the write side's rules,
+// by the statement ledger) and that no line is missing (the embedded store's
+// positions run 1, 2, 3..., checked line by line; KurrentDB's are sparse, so
+// the end line's count catches a line missing from them), and stops at the
+// first bad line with its number; the store writes the whole import in one
+// transaction, so nothing is half-written. A log exported before these lines
+// existed still imports, with a warning that a missing line goes unseen.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -11,6 +18,8 @@ import { z } from 'zod';
 import type { StoredEvent } from '../../events/envelope.js';
 import { upcast } from '../../events/registry.js';
 import type { EventStore } from '../store/event-store.js';
+import type { StoreSpec } from '../store/open-store.js';
+import { admit, emptyLedger } from '../statements/statement-ledger.js';
 
 const ExportedEvent = z
   .object({
@@ -26,6 +35,12 @@ const ExportedEvent = z
   })
   .strict();
 
+/** The version of the first and last lines' format; an import refuses a later one it cannot check. */
+const FORMAT = 1;
+
+const ExportHeader = z.object({ export: z.object({ format: z.number().int().positive(), store: z.enum(['sqlite', 'kurrentdb']) }).strict() }).strict();
+const ExportEnd = z.object({ end: z.object({ events: z.number().int().min(0), head: z.number().int().min(0) }).strict() }).strict();
+
 export class ImportLineError extends Error {
   override readonly name = 'ImportLineError';
   constructor(
@@ -36,13 +51,19 @@ export class ImportLineError extends Error {
   }
 }
 
-export async function exportLog(store: EventStore, out: Writable, onProgress?: (position: number) => void): Promise<number> {
+/** Writes the log of `store` (of kind `kind`) as JSON lines to `out`; returns the number of events. */
+export async function exportLog(store: EventStore, kind: StoreSpec['kind'], out: Writable, onProgress?: (position: number) => void): Promise<number> {
+  const write = async (line: unknown) => {
+    if (!out.write(`${JSON.stringify(line)}\n`)) await once(out, 'drain');
+  };
+  await write({ export: { format: FORMAT, store: kind } });
   let count = 0;
+  let head = 0;
   for (let after = 0; ; ) {
     const page = await store.readAll({ after, limit: 5_000 });
     if (page.length === 0) break;
     for (const event of page) {
-      const line = JSON.stringify({
+      await write({
         position: event.position,
         eventId: event.eventId,
         streamId: event.streamId,
@@ -53,21 +74,45 @@ export async function exportLog(store: EventStore, out: Writable, onProgress?: (
         metadata: event.metadata,
         recordedAt: event.recordedAt,
       });
-      if (!out.write(`${line}\n`)) await once(out, 'drain');
       count += 1;
     }
-    after = page[page.length - 1].position;
+    after = head = page[page.length - 1].position;
     onProgress?.(after);
   }
+  await write({ end: { events: count, head } });
   return count;
 }
 
+/** Every issue zod found, each with the path of its field: the first line of a ZodError's message names none. */
+function describeIssues(error: z.ZodError, under?: string): string {
+  return error.issues.map((issue) => `${[under, ...issue.path.map(String)].filter((p) => p !== undefined).join('.') || 'event'}: ${issue.message}`).join('; ');
+}
+
+const holds = (json: unknown, key: string) => typeof json === 'object' && json !== null && Object.hasOwn(json, key);
+
+export interface ReadLogOptions {
+  /** Told what cannot be checked, as a sentence: a log exported before it said what it holds. */
+  warn?: (message: string) => void;
+}
+
 /** Reads and checks a JSON-lines log; throws ImportLineError at the first bad line. */
-export async function* readLogFile(file: string): AsyncGenerator<StoredEvent> {
+export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}): AsyncGenerator<StoredEvent> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   const revisions = new Map<string, number>();
-  let lastPosition = 0;
+  // Event ids seen, with their line: a second one is named here, not by the store's constraint afterwards.
+  const eventLines = new Map<string, number>();
+  // What the write side would have known at each line: a log it could not have written is refused.
+  const ledger = emptyLedger();
+  // The positions of the last two events, with their lines, to tell which line is out of order.
+  let last = { position: 0, line: 0 };
+  let beforeLast = { position: 0, line: 0 };
+  // What the first line says the export holds; without it (an older export) a missing line goes unseen.
+  let header: z.infer<typeof ExportHeader>['export'] | undefined;
+  let endLine = 0;
+  let warnedOfGap = false;
+  let events = 0;
   let lineNumber = 0;
+  let nonEmpty = 0;
   for await (const text of lines) {
     lineNumber += 1;
     if (text.trim() === '') continue;
@@ -77,24 +122,70 @@ export async function* readLogFile(file: string): AsyncGenerator<StoredEvent> {
     } catch {
       throw new ImportLineError(lineNumber, 'not valid JSON');
     }
+    if (endLine > 0) throw new ImportLineError(lineNumber, `nothing may follow the end line (line ${endLine})`);
+    const first = (nonEmpty += 1) === 1;
+    if (holds(json, 'export')) {
+      if (!first) throw new ImportLineError(lineNumber, "only an export's first line says what it holds: two exports joined?");
+      const parsed = ExportHeader.safeParse(json);
+      if (!parsed.success) throw new ImportLineError(lineNumber, describeIssues(parsed.error));
+      if (parsed.data.export.format > FORMAT) throw new ImportLineError(lineNumber, `export format ${parsed.data.export.format} is newer than this code reads (${FORMAT})`);
+      header = parsed.data.export;
+      continue;
+    }
+    if (first) warn?.(`line ${lineNumber} does not say what the log holds (it was exported before exports did): a line missing from it cannot be detected`);
+    if (holds(json, 'end')) {
+      const end = ExportEnd.safeParse(json);
+      if (!end.success) throw new ImportLineError(lineNumber, describeIssues(end.error));
+      if (!header) throw new ImportLineError(lineNumber, 'an end line, but the first line does not say what the export holds: it is missing');
+      const said = end.data.end;
+      if (said.events !== events || said.head !== last.position) {
+        const what = events < said.events ? 'lines are missing' : 'there are lines the export did not write';
+        throw new ImportLineError(lineNumber, `the end line says ${said.events} events up to position ${said.head}, but ${events} were read, up to ${last.position}: ${what}`);
+      }
+      endLine = lineNumber;
+      continue;
+    }
     const parsed = ExportedEvent.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ImportLineError(lineNumber, `${issue.path.join('.') || 'event'}: ${issue.message}`);
-    }
+    if (!parsed.success) throw new ImportLineError(lineNumber, describeIssues(parsed.error));
     const event = parsed.data as StoredEvent;
+    let data: unknown;
     try {
-      upcast(event.type, event.schemaVersion, event.data);
+      data = upcast(event.type, event.schemaVersion, event.data);
     } catch (error) {
-      throw new ImportLineError(lineNumber, `${event.type} data is not valid: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      const why = error instanceof z.ZodError ? describeIssues(error, 'data') : error instanceof Error ? error.message : String(error);
+      throw new ImportLineError(lineNumber, `${event.type} data is not valid: ${why}`);
     }
-    if (event.position <= lastPosition) throw new ImportLineError(lineNumber, `position ${event.position} does not follow ${lastPosition}`);
+    const earlier = eventLines.get(event.eventId);
+    if (earlier !== undefined) throw new ImportLineError(lineNumber, `event id ${event.eventId} is already on line ${earlier}`);
+    eventLines.set(event.eventId, lineNumber);
+    if (header?.store === 'sqlite' && event.position !== last.position + 1) {
+      // The embedded store numbers its events 1, 2, 3...: a line that breaks the run is the one to blame.
+      throw new ImportLineError(lineNumber, `position ${event.position} where ${last.position + 1} was expected: the embedded store numbers its events 1, 2, 3..., so a line is missing here or out of order`);
+    }
+    if (!header && event.position !== last.position + 1 && warn && !warnedOfGap) {
+      warnedOfGap = true;
+      warn(`positions skip from ${last.position} to ${event.position} at line ${lineNumber}: if the log came from the embedded store, which numbers its events 1, 2, 3..., a line is missing there`);
+    }
+    if (event.position <= last.position) {
+      // If this line follows the one before the last, the last line is the one out of order
+      // (line 10 at 1000 between 9 and 11), not this one.
+      if (event.position > beforeLast.position) {
+        const before = beforeLast.line > 0 ? `the line before it is at ${beforeLast.position}, ` : '';
+        throw new ImportLineError(last.line, `position ${last.position} is out of order: ${before}the line after it at ${event.position}`);
+      }
+      throw new ImportLineError(lineNumber, `position ${event.position} does not follow ${last.position}`);
+    }
     const expected = (revisions.get(event.streamId) ?? -1) + 1;
     if (event.streamRevision !== expected) {
       throw new ImportLineError(lineNumber, `${event.streamId} revision ${event.streamRevision} where ${expected} was expected`);
     }
     revisions.set(event.streamId, expected);
-    lastPosition = event.position;
+    const refused = admit(ledger, { ...event, data });
+    if (refused) throw new ImportLineError(lineNumber, refused);
+    beforeLast = last;
+    last = { position: event.position, line: lineNumber };
+    events += 1;
     yield event;
   }
+  if (header && endLine === 0) throw new ImportLineError(lineNumber + 1, 'the end line is missing: the log is cut short');
 }

@@ -1,17 +1,17 @@
 // replay, export and import: the auditor's commands.
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { exportLog, ImportLineError, readLogFile } from '../audit/log-file.js';
 import { replayAndCompare, replayTo, type ReplayFingerprint, type ReplayReport } from '../audit/replay.js';
-import { compose, createLogger, Tokens } from '../composition.js';
 import type { Config } from '../config.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
 import { ReadModel } from '../read-model/read-model.js';
 import { Day } from '../../events/vocabulary.js';
 import type { EventStore } from '../store/event-store.js';
+import { openEventStore, storeSpec } from '../store/open-store.js';
 
 /** Exit code of `replay` when the replay and the live read model differ. */
 export const EXIT_DIFFERENCES = 3;
@@ -25,8 +25,20 @@ function progressBar(label: string): SingleBar {
   return new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total}`, stream: process.stderr, hideCursor: true, noTTYOutput: false });
 }
 
+/**
+ * The audit commands read a log: they must find one, and create nothing, or they would
+ * audit an empty log they made themselves and find nothing wrong with it. Only `import`
+ * makes a store (and DATA_DIR with it).
+ */
+function mustHaveStore(config: Config): void {
+  const spec = storeSpec(config);
+  if (spec.kind === 'sqlite' && !existsSync(spec.file)) {
+    throw new Error(`no event store at ${spec.file}: DATA_DIR must be a service's data directory, or one an import has filled`);
+  }
+}
+
 async function withStore<T>(config: Config, work: (store: EventStore) => Promise<T>): Promise<T> {
-  const store = compose(config, createLogger('silent')).resolve<EventStore>(Tokens.EventStore);
+  const store = openEventStore(storeSpec(config));
   try {
     return await work(store);
   } finally {
@@ -119,6 +131,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
     .action(async (options: { position?: number; today?: string }, command: Command) => {
       if (options.today !== undefined && options.position === undefined) command.error("error: option '--today <day>' needs '--position <n>'");
       const cfg = config();
+      mustHaveStore(cfg);
       const found = options.position === undefined ? liveReadModel(cfg.DATA_DIR) : undefined;
       if (found && !(found instanceof ReadModel)) {
         say(
@@ -160,8 +173,9 @@ export function registerAuditCommands(program: Command, config: () => Config): v
     .requiredOption('--out <file>', 'where to write the log ("-" for stdout)')
     .action(async (options: { out: string }) => {
       const cfg = config();
+      mustHaveStore(cfg); // before the output file is created
       const out = options.out === '-' ? process.stdout : createWriteStream(options.out);
-      const count = await withStore(cfg, (store) => exportLog(store, out));
+      const count = await withStore(cfg, (store) => exportLog(store, cfg.EVENT_STORE, out));
       if (out !== process.stdout) {
         out.end();
         await finished(out);
@@ -176,16 +190,21 @@ export function registerAuditCommands(program: Command, config: () => Config): v
     .action(async (file: string) => {
       const cfg = config();
       const bar = progressBar('import');
+      if (cfg.EVENT_STORE === 'sqlite') mkdirSync(cfg.DATA_DIR, { recursive: true }); // import may make its target
       await withStore(cfg, async (store) => {
         try {
           bar.start(await countLines(path.resolve(file)), 0);
-          const count = await store.importEvents(readLogFile(path.resolve(file)), (written) => bar.update(written));
+          const count = await store.importEvents(
+            readLogFile(path.resolve(file), { warn: (message) => process.stderr.write(`import: warning: ${message}\n`) }),
+            (written) => bar.update(written),
+          );
           bar.stop();
           process.stderr.write(`import: ${count} events imported\n`);
         } catch (error) {
           bar.stop();
-          // The embedded store writes nothing of a failed import; KurrentDB keeps what it wrote, and a re-run finishes it.
-          const kept = cfg.EVENT_STORE === 'sqlite' ? 'nothing was written' : 'run the import again to finish it';
+          // The embedded store writes nothing of a failed import; KurrentDB keeps what it wrote (a cut-short
+          // log is found only at its end), and a re-run with the file put right skips that and finishes it.
+          const kept = cfg.EVENT_STORE === 'sqlite' ? 'nothing was written' : 'KurrentDB keeps the events written before it; put the file right and run the import again to finish it';
           if (error instanceof ImportLineError) throw new Error(`import stopped, ${kept}: ${error.message}`);
           throw error;
         }

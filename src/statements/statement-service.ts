@@ -1,7 +1,8 @@
 // The write side for statements: checks a command against what the log holds,
 // then appends to the country's stream with optimistic concurrency. Replies
 // only once the read model has applied the append, so a client reads its own
-// write straight away.
+// write straight away. An imported log is held to the same rules, event by
+// event, by statement-ledger.ts: a rule added here belongs there too.
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../../events/envelope.js';
 import { eventIdFor } from '../../events/event-ids.js';

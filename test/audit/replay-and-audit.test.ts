@@ -181,7 +181,9 @@ describe('export and import of the log', () => {
     expect(exported.code).toBe(0);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const head = (await get('/health/ready')).json().head;
-    expect(lines).toHaveLength(head);
+    // Every event between a first line saying what the file holds and a last one counting it.
+    expect(lines).toHaveLength(head + 2);
+    expect(JSON.parse(lines[lines.length - 1])).toEqual({ end: { events: head, head } });
 
     const elsewhere = path.join(dir, 'elsewhere');
     const imported = await runCli(['import', file], { DATA_DIR: elsewhere });

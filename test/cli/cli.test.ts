@@ -1,6 +1,7 @@
 // The policy-state command line as a script sees it: spawned as a process,
 // judged by its exit code, its stdout and its stderr.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -97,6 +98,30 @@ describe('policy-state CLI', () => {
     const missing = await run(['seed', '--file', path.join(dir, 'no-such-file.json')], { DATA_DIR: dir });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^policy-state: .*no-such-file\.json/m);
+    cleanup();
+  });
+
+  it('replay and export need an event store: with none in DATA_DIR they exit 1 naming the path, and create nothing', async () => {
+    const { dir, cleanup } = tempDir();
+    const missing = path.join(dir, 'does-not-exist');
+    const out = path.join(dir, 'log.jsonl');
+    const empty = path.join(dir, 'empty');
+    mkdirSync(empty);
+    const runs = await Promise.all([
+      run(['replay'], { DATA_DIR: missing }),
+      run(['replay', '--position', '0'], { DATA_DIR: missing }),
+      run(['export', '--out', out], { DATA_DIR: missing }),
+      run(['replay'], { DATA_DIR: empty }),
+    ]);
+    for (const [i, result] of runs.entries()) {
+      expect(result.code, String(i)).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^policy-state: no event store at .*\/events\.db/m);
+    }
+    expect(runs[0].stderr).toContain(path.join(missing, 'events.db'));
+    expect(existsSync(missing)).toBe(false);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(empty)).toEqual([]);
     cleanup();
   });
 

@@ -1,0 +1,379 @@
+// The import as an auditor meets it: an export of a seeded service, edited line by
+// line, is refused at the line that is wrong, with a message naming what is wrong,
+// and nothing of it is written.
+import { execFile } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportLog, readLogFile } from '../../src/audit/log-file.js';
+import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
+import { StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
+import { Tokens } from '../../src/composition.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import { admin, kharkiv, kirby, startTestService, untilReady, writer } from '../helpers/service.js';
+import { loadSeeds } from '../../src/seed/load-seeds.js';
+import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const run = promisify(execFile);
+const cli = path.resolve(__dirname, '../../src/cli/main.ts');
+const runCli = (args: string[], env: Record<string, string>) =>
+  run(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+
+type Line = { position: number; eventId: string; streamId: string; streamRevision: number; type: string; schemaVersion: number; data: Record<string, unknown> };
+
+let temp: ReturnType<typeof tempDir>;
+/** The export of a seeded service, as its text lines. */
+let exported: string[];
+let files = 0;
+
+beforeAll(async () => {
+  temp = tempDir();
+  const seeded = path.join(temp.dir, 'seeded');
+  mkdirSync(seeded);
+  const store = new SqliteEventStore(path.join(seeded, 'events.db'));
+  await loadSeeds(store);
+  await store.close();
+  const file = path.join(temp.dir, 'export.jsonl');
+  expect((await runCli(['export', '--out', file], { DATA_DIR: seeded })).code).toBe(0);
+  exported = readFileSync(file, 'utf8').trim().split('\n');
+});
+afterAll(() => temp.cleanup());
+
+/** The line (1-based) holding the event that `find` picks. */
+function lineOf(find: (event: Line) => boolean): number {
+  const index = exported.findIndex((text) => {
+    const json = JSON.parse(text) as Line;
+    return json.eventId !== undefined && find(json);
+  });
+  expect(index).toBeGreaterThanOrEqual(0);
+  return index + 1;
+}
+const recordingOf = (statementId: string) => lineOf((e) => e.type === 'StatementRecorded' && e.data.statementId === statementId);
+
+/** The export with each given line (1-based) changed by its edit, written to a new file. */
+function edited(edits: Record<number, (event: Line) => Line | string>): string {
+  const lines = exported.map((text, i) => {
+    const edit = edits[i + 1];
+    if (!edit) return text;
+    const result = edit(JSON.parse(text) as Line);
+    return typeof result === 'string' ? result : JSON.stringify(result);
+  });
+  const file = path.join(temp.dir, `edited-${++files}.jsonl`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** What readLogFile throws on the file, or 'ok'. */
+async function refusal(file: string): Promise<string> {
+  try {
+    for await (const _ of readLogFile(file)) void _;
+    return 'ok';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Imports with the real CLI into a fresh DATA_DIR; returns the run, the head it left and the DATA_DIR. */
+async function importWithCli(file: string): Promise<{ code: number; stderr: string; head: number; dataDir: string }> {
+  const dataDir = path.join(temp.dir, `import-${++files}`);
+  const result = await runCli(['import', file], { DATA_DIR: dataDir });
+  const store = new SqliteEventStore(path.join(dataDir, 'events.db'));
+  const head = await store.headPosition();
+  await store.close();
+  return { code: result.code, stderr: result.stderr, head, dataDir };
+}
+
+describe('the export of a seeded service', () => {
+  it('imports whole', async () => {
+    const file = edited({});
+    expect(await refusal(file)).toBe('ok');
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(0);
+    expect(imported.head).toBe(exported.filter((l) => 'eventId' in JSON.parse(l)).length);
+  });
+});
+
+describe('an import error names the problem and the line it is on', () => {
+  it('a schema error names every bad field of the data, with its message', async () => {
+    const line = recordingOf('ca-2024-05-29-joly-no-condition');
+    const file = edited({ [line]: (e) => ({ ...e, data: { ...e.data, stance: 'maybe', sources: [] } }) });
+    const message = await refusal(file);
+    expect(message).toMatch(new RegExp(`^line ${line}: StatementRecorded data is not valid: `));
+    expect(message).toMatch(/data\.stance: [^;]*expected one of/i);
+    expect(message).toMatch(/data\.sources: [^;]*>=1/);
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toContain(`nothing was written: ${message}`);
+    expect(imported.head).toBe(0);
+  });
+
+  it('a second line with an event id already seen is refused at that line, naming the first', async () => {
+    const first = recordingOf('us-2022-02-24-standing-prohibition');
+    const second = recordingOf('fr-2024-05-28-macron-launch-sites');
+    const id = (JSON.parse(exported[first - 1]) as Line).eventId;
+    const file = edited({ [second]: (e) => ({ ...e, eventId: id }) });
+    expect(await refusal(file)).toBe(`line ${second}: event id ${id} is already on line ${first}`);
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toContain(`nothing was written: line ${second}: event id ${id} is already on line ${first}`);
+    expect(imported.stderr).not.toMatch(/UNIQUE constraint/);
+    expect(imported.head).toBe(0);
+  });
+
+  it('a position jump is blamed on the line that jumped, not the one after it', async () => {
+    const line = recordingOf('ca-2024-05-29-joly-no-condition');
+    const before = (JSON.parse(exported[line - 2]) as Line).position;
+    const after = (JSON.parse(exported[line]) as Line).position;
+    // An export of the embedded store says so on its first line, and its positions run 1, 2, 3...
+    expect(await refusal(edited({ [line]: (e) => ({ ...e, position: 1000 }) }))).toBe(
+      `line ${line}: position 1000 where ${before + 1} was expected: the embedded store numbers its events 1, 2, 3..., so a line is missing here or out of order`,
+    );
+    // An export that does not say where it came from (older ones) may have sparse positions: the line that
+    // does not fit between its neighbours is the one blamed.
+    const older = (file: string) => {
+      const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1, -1);
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      return file;
+    };
+    expect(await refusal(older(edited({ [line]: (e) => ({ ...e, position: 1000 }) })))).toBe(
+      `line ${line - 1}: position 1000 is out of order: the line before it is at ${before}, the line after it at ${after}`,
+    );
+    // A line that goes back below the one before the last is the one out of order itself.
+    expect(await refusal(older(edited({ [line + 1]: (e) => ({ ...e, position: 1 }) })))).toMatch(new RegExp(`^line ${line}: position 1 does not follow`));
+  });
+});
+
+/** An edit that turns a line into a retraction in the same stream, at the same position and revision. */
+const retraction = (statementId: string, reportedAt = '2024-06-01') => (e: Line): Line => ({
+  ...e,
+  type: 'StatementRetracted',
+  schemaVersion: 1,
+  data: { statementId, reason: 'misreported', reportedAt },
+});
+/** The lines of SourceAttached events in a stream, in log order: each can be turned into a retraction there. */
+const attachmentsIn = (streamId: string) =>
+  exported.flatMap((text, i) => {
+    const e = JSON.parse(text) as Line;
+    return e.type === 'SourceAttached' && e.streamId === streamId ? [i + 1] : [];
+  });
+
+describe('a line the API could never have written stops the import there, naming the rule', () => {
+  const volker = 'us-2024-05-31-volker-no-systems-off-limits';
+  const timeHasCome = 'us-2024-05-30-stoltenberg-time-has-come';
+
+  it('a statement recorded in another country\'s stream', async () => {
+    const line = recordingOf('fr-2024-05-28-macron-launch-sites');
+    const file = edited({ [line]: (e) => ({ ...e, data: { ...e.data, country: 'DE' } }) });
+    expect(await refusal(file)).toBe(`line ${line}: a statement of DE belongs in country-DE, not country-FR`);
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toContain(`nothing was written: line ${line}: a statement of DE belongs in country-DE, not country-FR`);
+    expect(imported.head).toBe(0);
+  });
+
+  it('a statement id already recorded, in another stream or in the same one', async () => {
+    const taken = 'us-2022-02-24-standing-prohibition';
+    const at = (JSON.parse(exported[recordingOf(taken) - 1]) as Line).position;
+    const canada = recordingOf('ca-2024-05-29-joly-no-condition');
+    expect(await refusal(edited({ [canada]: (e) => ({ ...e, data: { ...e.data, statementId: taken } }) }))).toBe(
+      `line ${canada}: statement ${taken} is already recorded, at position ${at} in country-US`,
+    );
+    const kirby = recordingOf('us-2024-05-28-kirby-no-change');
+    expect(await refusal(edited({ [kirby]: (e) => ({ ...e, data: { ...e.data, statementId: taken } }) }))).toBe(
+      `line ${kirby}: statement ${taken} is already recorded, at position ${at} in country-US`,
+    );
+  });
+
+  it('a source or a retraction naming a statement not recorded earlier in its stream', async () => {
+    const [frenchSource] = attachmentsIn('country-FR');
+    // Recorded earlier, but for Germany.
+    expect(await refusal(edited({ [frenchSource]: (e) => ({ ...e, data: { ...e.data, statementId: 'de-2024-05-28-scholz-support' } }) }))).toBe(
+      `line ${frenchSource}: SourceAttached names statement de-2024-05-28-scholz-support, which is not recorded earlier in country-FR`,
+    );
+    // The same country, but recorded only later.
+    const [firstUs] = attachmentsIn('country-US');
+    expect(recordingOf(volker)).toBeGreaterThan(firstUs);
+    expect(await refusal(edited({ [firstUs]: (e) => ({ ...e, data: { ...e.data, statementId: volker } }) }))).toBe(
+      `line ${firstUs}: SourceAttached names statement ${volker}, which is not recorded earlier in country-US`,
+    );
+    expect(await refusal(edited({ [firstUs]: retraction('fr-2024-05-28-macron-launch-sites') }))).toBe(
+      `line ${firstUs}: StatementRetracted names statement fr-2024-05-28-macron-launch-sites, which is not recorded earlier in country-US`,
+    );
+    expect(await refusal(edited({ [firstUs]: retraction('no-such-statement') }))).toMatch(/names statement no-such-statement, which is not recorded earlier/);
+  });
+
+  it('a retraction of a statement already retracted, or dated before the statement', async () => {
+    const [second, last] = attachmentsIn('country-US').slice(-2);
+    expect(second).toBeGreaterThan(recordingOf(volker));
+    const file = edited({ [second]: retraction(volker), [last]: retraction(volker, '2024-06-02') });
+    expect(await refusal(file)).toBe(`line ${last}: statement ${volker} is already retracted`);
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toContain(`nothing was written: line ${last}: statement ${volker} is already retracted`);
+    expect(imported.head).toBe(0);
+
+    expect(await refusal(edited({ [second]: retraction(volker, '2024-05-01') }))).toBe(`line ${second}: the retraction of ${volker} is reported before the statement it retracts`);
+  });
+
+  it('a correction of a statement that is not an earlier one of the same country', async () => {
+    const line = recordingOf(volker);
+    const supersedes = (id: string) => edited({ [line]: (e) => ({ ...e, data: { ...e.data, supersedes: id } }) });
+    expect(await refusal(supersedes('fr-2024-05-28-macron-launch-sites'))).toBe(
+      `line ${line}: supersedes fr-2024-05-28-macron-launch-sites, which is not an earlier statement of US`,
+    );
+    expect(await refusal(supersedes('no-such-statement'))).toBe(`line ${line}: supersedes no-such-statement, which is not an earlier statement of US`);
+    const earlier = recordingOf(timeHasCome);
+    expect(earlier).toBeLessThan(line);
+    expect(await refusal(edited({ [earlier]: (e) => ({ ...e, data: { ...e.data, supersedes: volker } }) }))).toBe(
+      `line ${earlier}: supersedes ${volker}, which is not an earlier statement of US`,
+    );
+  });
+
+  it('the same edits made within the rules import', async () => {
+    const [second] = attachmentsIn('country-US').slice(-2);
+    const file = edited({
+      [recordingOf(volker)]: (e) => ({ ...e, data: { ...e.data, supersedes: timeHasCome } }),
+      [second]: retraction(volker, '2024-06-01'),
+    });
+    expect(await refusal(file)).toBe('ok');
+    const imported = await importWithCli(file);
+    expect(imported.code).toBe(0);
+    expect(imported.head).toBeGreaterThan(40);
+  });
+});
+
+describe('whatever the service itself writes', () => {
+  it('exports and imports whole, and replays to the fingerprint the service reports: seeds, corrections, retractions, sources, webhook endpoints, events of an old schema version', async () => {
+    const service = await startTestService({ env: { SEED_ON_START: 'true', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } });
+    try {
+      await untilReady(service.app);
+      const post = (url: string, payload: object, headers = writer) => service.app.inject({ method: 'POST', url, payload, headers });
+      const endpoint = await post('/v1/webhooks', { url: 'http://127.0.0.1:9/hooks' }, admin);
+      expect(endpoint.statusCode).toBe(201);
+      expect((await post(`/v1/webhooks/${endpoint.json().id}/rotate-secret`, {}, admin)).statusCode).toBe(200);
+      expect((await post('/v1/statements', { ...kirby, statementId: 'imp-kirby' })).statusCode).toBe(201);
+      expect((await post('/v1/statements', { ...kirby, statementId: 'imp-kirby-fixed', effectiveAt: '2024-05-27', supersedes: 'imp-kirby' })).statusCode).toBe(201);
+      expect((await post('/v1/statements', { ...kharkiv, statementId: 'imp-leak' })).statusCode).toBe(201);
+      expect((await post('/v1/statements/imp-leak/sources', { source: { ...kharkiv.sources[0], publisher: 'Reuters', publishedAt: '2024-05-29' } })).statusCode).toBe(201);
+      // Dated after the source attached just now, though before the statement's own reportedAt: the API accepts it.
+      expect((await post('/v1/statements/imp-leak/retraction', { reason: 'misreported', reportedAt: '2024-05-29T12:00:00Z' })).statusCode).toBe(201);
+      // A statement of the first schema version, as logs written before the second hold them.
+      const store = service.container.resolve<EventStore>(Tokens.EventStore);
+      const v1 = { statementId: 'mt-v1', country: 'MT', stance: 'permits', scope: {}, speakerName: 'A Minister', attribution: 'official', source: { title: 'v1', publishedAt: '2024-06-01', quote: 'yes' }, effectiveAt: '2024-06-01', reportedAt: '2024-06-01' };
+      await store.append('country-MT', [{ eventId: '0b7e4c1d-2f3a-4e5b-8c6d-7a8b9c0d1e2f', type: 'StatementRecorded', schemaVersion: 1, data: v1, metadata: {} }], 'no-stream');
+      expect((await post('/v1/statements/mt-v1/retraction', { reason: 'never said', reportedAt: '2024-06-02' })).statusCode).toBe(201);
+      await untilReady(service.app);
+      const original = (await service.app.inject('/v1/audit/fingerprint')).json();
+
+      const file = path.join(temp.dir, 'service.jsonl');
+      expect((await runCli(['export', '--out', file], { DATA_DIR: service.dataDir })).code).toBe(0);
+      const types = new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Line).type));
+      expect([...types].filter((t) => t?.startsWith('WebhookEndpoint'))).not.toEqual([]);
+      const imported = await importWithCli(file);
+      expect(imported.stderr).not.toMatch(/stopped/);
+      expect(imported.code).toBe(0);
+      expect(imported.head).toBe(original.position);
+      const replay = await runCli(['replay', '--position', String(original.position), '--today', original.today], { DATA_DIR: imported.dataDir });
+      expect(JSON.parse(replay.stdout)).toMatchObject({ position: original.position, replay: { fingerprint: original.fingerprint } });
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+/** The export with the lines (1-based) at `drop` left out, and the rest as they were. */
+function without(...drop: number[]): string {
+  const file = path.join(temp.dir, `cut-${++files}.jsonl`);
+  writeFileSync(file, `${exported.filter((_, i) => !drop.includes(i + 1)).join('\n')}\n`);
+  return file;
+}
+
+describe('a line missing from an export, or out of order, stops the import', () => {
+  it('an export says what it holds on its first and last lines', () => {
+    expect(JSON.parse(exported[0])).toEqual({ export: { format: 1, store: 'sqlite' } });
+    const events = exported.length - 2;
+    expect(JSON.parse(exported[exported.length - 1])).toEqual({ end: { events, head: events } });
+  });
+
+  // Sweden's only statement: without it, every stream's revisions still run in sequence.
+  const sweden = () => recordingOf('se-2024-05-29-reported-support');
+
+  it('from the embedded store, a line removed from the middle or moved is found at its place', async () => {
+    const line = sweden();
+    const position = (JSON.parse(exported[line - 1]) as Line).position;
+    const removed = await importWithCli(without(line));
+    expect(removed.code).toBe(1);
+    expect(removed.stderr).toContain(
+      `nothing was written: line ${line}: position ${position + 1} where ${position} was expected: the embedded store numbers its events 1, 2, 3..., so a line is missing here or out of order`,
+    );
+    expect(removed.head).toBe(0);
+
+    const swapped = [...exported];
+    [swapped[line - 1], swapped[line]] = [swapped[line], swapped[line - 1]];
+    const file = path.join(temp.dir, 'swapped.jsonl');
+    writeFileSync(file, `${swapped.join('\n')}\n`);
+    expect(await refusal(file)).toMatch(new RegExp(`^line ${line}: position ${position + 1} where ${position} was expected`));
+  });
+
+  it('a log cut short, or without its first line, is refused', async () => {
+    const last = exported.length;
+    const cut = await importWithCli(without(last - 4, last - 3, last - 2, last - 1, last));
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain(`nothing was written: line ${last - 4}: the end line is missing: the log is cut short`);
+    expect(cut.head).toBe(0);
+    const events = last - 2;
+    expect(await refusal(without(last - 1))).toBe(`line ${last - 1}: the end line says ${events} events up to position ${events}, but ${events - 1} were read, up to ${events - 1}: lines are missing`);
+    expect(await refusal(without(1))).toBe(`line ${last - 1}: an end line, but the first line does not say what the export holds: it is missing`);
+    expect(await refusal(edited({ 1: () => '{"export":{"format":2,"store":"sqlite"}}' }))).toBe('line 1: export format 2 is newer than this code reads (1)');
+    const joined = path.join(temp.dir, 'joined.jsonl');
+    writeFileSync(joined, `${[...exported, ...exported].join('\n')}\n`);
+    expect(await refusal(joined)).toBe(`line ${last + 1}: nothing may follow the end line (line ${last})`);
+    expect(await refusal(edited({ [last]: () => exported[0] }))).toBe(`line ${last}: only an export's first line says what it holds: two exports joined?`);
+  });
+
+  it('an export written before exports said what they hold still imports, with a warning that a missing line goes unseen', async () => {
+    const old = await importWithCli(without(1, exported.length));
+    expect(old.code).toBe(0);
+    expect(old.stderr).toContain('import: warning: line 1 does not say what the log holds (it was exported before exports did): a line missing from it cannot be detected');
+    expect(old.head).toBe(exported.length - 2);
+
+    const line = sweden();
+    const position = (JSON.parse(exported[line - 1]) as Line).position;
+    const gap = await importWithCli(without(1, line, exported.length));
+    expect(gap.code).toBe(0);
+    expect(gap.stderr).toContain(
+      `import: warning: positions skip from ${position - 1} to ${position + 1} at line ${line - 1}: if the log came from the embedded store, which numbers its events 1, 2, 3..., a line is missing there`,
+    );
+  });
+
+  it('from KurrentDB, whose positions are sparse, a missing line is found by the count on the end line', async () => {
+    const kurrent = new KurrentDbEventStore(new StandInKurrentDB().client(), 'stand-in:2113', { streamPrefixes: ['country-', 'webhook-'] });
+    await kurrent.importEvents(readLogFile(path.join(temp.dir, 'export.jsonl')));
+    const file = path.join(temp.dir, 'kurrent.jsonl');
+    const out = createWriteStream(file);
+    const count = await exportLog(kurrent, 'kurrentdb', out);
+    out.end();
+    await finished(out);
+    await kurrent.close();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[0])).toEqual({ export: { format: 1, store: 'kurrentdb' } });
+    const head = (JSON.parse(lines[lines.length - 2]) as Line).position;
+    expect(head).toBeGreaterThan(count); // sparse
+    expect(JSON.parse(lines[lines.length - 1])).toEqual({ end: { events: count, head } });
+    expect(await refusal(file)).toBe('ok');
+
+    const line = lines.findIndex((l) => l.includes('"se-2024-05-29-reported-support"')) + 1;
+    writeFileSync(file, `${lines.filter((_, i) => i !== line - 1).join('\n')}\n`);
+    expect(await refusal(file)).toBe(`line ${lines.length - 1}: the end line says ${count} events up to position ${head}, but ${count - 1} were read, up to ${head}: lines are missing`);
+    const target = new SqliteEventStore(path.join(temp.dir, 'from-kurrent.db'));
+    await expect(target.importEvents(readLogFile(file))).rejects.toThrow(/lines are missing/);
+    expect(await target.headPosition()).toBe(0);
+    await target.close();
+  });
+});
