@@ -180,7 +180,7 @@ export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}):
       throw new ImportLineError(lineNumber, `${event.streamId} revision ${event.streamRevision} where ${expected} was expected`);
     }
     revisions.set(event.streamId, expected);
-    const refused = admit(ledger, { ...event, data });
+    const refused = admit(ledger, { ...event, data }, warn && ((message) => warn(`line ${lineNumber}: ${message}`)));
     if (refused) throw new ImportLineError(lineNumber, refused);
     beforeLast = last;
     last = { position: event.position, line: lineNumber };

@@ -37,9 +37,10 @@ export interface LedgerEvent {
 /**
  * Why the write side would have refused `event` after the events already in the
  * ledger, or undefined: then the event is folded into the ledger (in place: a log
- * has millions of events).
+ * has millions of events). What the service may have written though its rules say
+ * otherwise is admitted, and `warn` told.
  */
-export function admit(ledger: StatementLedger, event: LedgerEvent): string | undefined {
+export function admit(ledger: StatementLedger, event: LedgerEvent, warn?: (message: string) => void): string | undefined {
   // The API writes only statement events to a country's stream, and statement events only there.
   if (!isKnownEventType(event.type)) {
     return countryOfStream(event.streamId) ? `${event.streamId} holds statement events only, not ${event.type}` : undefined;
@@ -49,12 +50,18 @@ export function admit(ledger: StatementLedger, event: LedgerEvent): string | und
   if (event.type === 'StatementRecorded') {
     const data = event.data as StatementRecorded;
     if (event.streamId !== countryStream(data.country)) return `a statement of ${data.country} belongs in ${countryStream(data.country)}, not ${event.streamId}`;
-    // The API refuses a taken id (409), whatever country it was recorded for.
-    if (entry) return `statement ${statementId} is already recorded, at position ${entry.position} in ${entry.streamId}`;
     if (data.supersedes !== undefined && ledger.get(data.supersedes)?.streamId !== event.streamId) {
       return `supersedes ${data.supersedes}, which is not an earlier statement of ${data.country}`;
     }
     const firstReported = Math.min(instantOf(data.reportedAt), ...data.sources.map((s) => instantOf(s.publishedAt)));
+    if (entry) {
+      // The API refuses a taken id (409), but two requests racing with the same id, each with its own
+      // Idempotency-Key, can both be written: an export of such a log must still import. It is read as
+      // the service read it: in the same country the first recording counts; in another, the later
+      // one takes the id over, and sources and retractions naming it go to its stream.
+      warn?.(`statement ${statementId} is recorded again at position ${event.position} in ${event.streamId} (first at ${entry.position} in ${entry.streamId}); it is read as the service read it`);
+      if (entry.streamId === event.streamId) return undefined;
+    }
     ledger.set(statementId, { streamId: event.streamId, position: event.position, retracted: false, firstReported });
     return undefined;
   }
