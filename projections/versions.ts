@@ -11,7 +11,8 @@ export const PROJECTION_VERSIONS = {
   countries: 2,
   // 2: change ids are not indexed (they are unique by construction); a statement.recorded
   // change is stored as a reference to its statement's row.
-  changes: 2,
+  // 3: a roll over several days writes its changes day by day, then by country, not country by country.
+  changes: 3,
   // 2: rows are hashed with XXH3-128 and summed modulo 2^128, not SHA-256 modulo 2^256.
   // 3: the fingerprint after each position is kept in runs of a batch's positions, not a row each.
   // 4: a row is hashed whole, not a country's position or a change's data apart.

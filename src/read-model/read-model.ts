@@ -506,11 +506,15 @@ export class ReadModel {
       const resident = this.resident(code);
       if (!resident?.row) continue;
       const view = resident.view;
-      const dayChanged = dayChanges(code, view.intervals, fromDay, toDay, position, (day) => view.positionOn(day));
+      changes.push(...dayChanges(code, view.intervals, fromDay, toDay, position, (day) => view.positionOn(day)));
       this.setRow(resident, resident.row.revision, resident.row.position, view.positionOn(toDay), toDay);
-      for (const change of dayChanged) this.insertChange(change);
-      changes.push(...dayChanged);
     }
+    // Written day by day (then by country: the sort is stable), as rolling one day at a time writes
+    // them: a roll over several days (after downtime, or a replay between sparse events) then orders
+    // the feed as a service that rolled daily did, and a feed cursor (position@day) never passes a
+    // day of one country before an earlier day of another.
+    changes.sort((a, b) => (a.recordedAt < b.recordedAt ? -1 : a.recordedAt > b.recordedAt ? 1 : 0));
+    for (const change of changes) this.insertChange(change);
     return changes;
   }
 

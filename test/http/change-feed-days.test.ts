@@ -87,6 +87,36 @@ it('a reader of GET /v1/changes and of the stream gets the changes a new day bri
   expect(resumed[0].lastEventId).toBe(`${position}@${tomorrow}`);
 });
 
+it('a roll over several days writes its changes day by day, so no cursor passes a day of one country before an earlier day of another', async () => {
+  const today = dayOf(clock);
+  const record = async (country: string, effectiveAt: string) => {
+    const created = await service.app.inject({ method: 'POST', url: '/v1/statements', headers: writer, payload: { ...kirby, country, stance: 'permits', effectiveAt } });
+    expect(created.statusCode, created.body).toBe(201);
+    return created.json().position as number;
+  };
+  // Canada (sorted first) changes on the second day, Britain on the first.
+  await record('CA', addDays(today, 2));
+  const position = await record('GB', addDays(today, 1));
+  const before = (await get(`/v1/changes?after=${position}`)).nextAfter;
+  const lastEventId = `${position}@${today}`;
+
+  // The service was down for two days: one roll covers both.
+  clock = Date.parse(`${addDays(today, 2)}T08:00:00.000Z`);
+  expect(await service.container.resolve<ProjectionRunner>(Tokens.Runner).rollDay()).toBe(true);
+
+  const rolled = await get(`/v1/changes?after=${before}`);
+  expect(rolled.items.map((c) => [c.type, c.position, c.recordedAt.slice(0, 10)])).toEqual([
+    ['position.changed', position, addDays(today, 1)],
+    ['position.changed', position, addDays(today, 2)],
+  ]);
+  expect(rolled.items.map((c) => (c as Change & { country: string }).country)).toEqual(['GB', 'CA']);
+  // A stream client that dropped after the first day's change resumes with the second's, not nothing.
+  const streamed = await streamFor(300, { 'last-event-id': lastEventId });
+  expect(streamed.map(({ lastEventId: id }) => id)).toEqual([`${position}@${addDays(today, 1)}`, `${position}@${addDays(today, 2)}`]);
+  const resumed = await streamFor(300, { 'last-event-id': streamed[0].lastEventId! });
+  expect(resumed.map(({ change }) => change.id)).toEqual([rolled.items[1].id]);
+});
+
 it('an id from before stream ids were cursors resumes in place, and one past the end of the feed is a 400, not a silent wait', async () => {
   const all = await get('/v1/changes?after=0&limit=500');
   const resumed = await streamFor(300, { 'last-event-id': String(all.items.length - 1) });
