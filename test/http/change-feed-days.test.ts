@@ -1,10 +1,12 @@
 // The changes of a new day carry the log position of the last event before it.
 // A reader that had read the feed through that position, by GET /v1/changes or
 // on the stream, must still get them: the cursor names the day it read through.
+import Database from 'better-sqlite3';
 import { request } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Tokens } from '../../src/composition.js';
 import type { ProjectionRunner } from '../../src/read-model/projection-runner.js';
+import type { ReadModel } from '../../src/read-model/read-model.js';
 import { addDays, dayOf } from '../../projections/time.js';
 import { kirby, startTestService, writer, type TestService } from '../helpers/service.js';
 
@@ -26,7 +28,7 @@ interface Change {
 const get = async (url: string) => (await service.app.inject({ method: 'GET', url })).json() as { items: Change[]; nextAfter: string };
 
 /** The SSE events that arrive within `ms`, with the id each leaves as the last event id (which carries over events without one). */
-async function streamFor(ms: number, headers: Record<string, string>, query = ''): Promise<Array<{ lastEventId: string | undefined; change: Change }>> {
+async function streamFor(ms: number, headers: Record<string, string>, query = '', meanwhile?: () => Promise<void>): Promise<Array<{ lastEventId: string | undefined; change: Change }>> {
   const received: Array<{ lastEventId: string | undefined; change: Change }> = [];
   await new Promise<void>((resolve, reject) => {
     const req = request(`${address}/v1/changes/stream${query}`, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
@@ -45,6 +47,7 @@ async function streamFor(ms: number, headers: Record<string, string>, query = ''
     });
     req.on('error', reject);
     req.end();
+    if (meanwhile) setTimeout(() => void meanwhile().catch(reject), ms / 3);
     setTimeout(() => {
       req.destroy();
       resolve();
@@ -124,4 +127,21 @@ it('an id from before stream ids were cursors resumes in place, and one past the
   const past = await service.app.inject({ method: 'GET', url: '/v1/changes/stream', headers: { 'last-event-id': '100000' } });
   expect(past.statusCode).toBe(400);
   expect(past.json().errors).toEqual([expect.objectContaining({ path: 'headers.last-event-id' })]);
+});
+
+it('a stream open while a rebuilt read model is swapped in, numbering its changes otherwise, goes on from where it stood', async () => {
+  const readModel = service.container.resolve<ReadModel>(Tokens.ReadModel);
+  let next: { position: number } | undefined;
+  const streamed = await streamFor(900, {}, '', async () => {
+    // The rebuilt file numbers every change otherwise (as a new projection version may).
+    const other = new Database(readModel.file);
+    other.exec('UPDATE changes SET seq = seq + 1000');
+    other.close();
+    readModel.events.emit('swapped');
+    next = (await service.app.inject({ method: 'POST', url: '/v1/statements', headers: writer, payload: { ...kirby, country: 'NZ' } })).json();
+  });
+  expect(next).toBeDefined();
+  // From now: only the new statement's changes, once each, none of those before sent again.
+  expect(streamed.map(({ change }) => change.position)).toEqual((await get(`/v1/changes?after=${next!.position - 1}`)).items.map(() => next!.position));
+  expect(streamed.length).toBeGreaterThan(0);
 });

@@ -12,7 +12,8 @@ import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { z } from 'zod';
 import type { ReadModel } from '../../read-model/read-model.js';
-import { cursorAfter, parseCursor, sameGroup } from '../../read-model/change-cursor.js';
+import { cursorAfter, parseCursor, sameGroup, type ChangeCursor } from '../../read-model/change-cursor.js';
+import { dayOf } from '../../../projections/time.js';
 import { ChangeFeed, type FeedChange } from '../change-feed.js';
 import { apiSecurityHeaders } from '../../http/security-headers.js';
 import { badRequest } from '../../http/problems.js';
@@ -52,6 +53,9 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
   }, async (request, reply) => {
     const lastEventId = request.headers['last-event-id'];
     let seq: number;
+    // Where the client stands in the log, as of the last id sent: a rebuilt read model swapped in
+    // may number its changes otherwise, and the stream finds its place there again from this.
+    let standsAt: ChangeCursor | undefined;
     if (lastEventId !== undefined && !lastEventId.includes('@')) {
       // An id from before ids were cursors: a place in this read model's feed, which must exist.
       seq = Number(lastEventId);
@@ -61,9 +65,12 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
         ]);
       }
     } else {
-      const cursor = parseCursor(lastEventId ?? request.query.after ?? '');
-      seq = cursor ? feed.seqBefore(cursor.position, cursor.day) : feed.lastSeq();
+      standsAt = parseCursor(lastEventId ?? request.query.after ?? '');
+      seq = standsAt ? feed.seqBefore(standsAt.position, standsAt.day) : feed.lastSeq();
+      const last = standsAt ? undefined : feed.after(seq - 1, 1)[0];
+      if (last) standsAt = parseCursor(cursorAfter(last));
     }
+    let generation = feed.generation;
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, {
@@ -100,11 +107,17 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
       while (!closed) {
         dirty = false;
         const changes = wholePositions(feed, feed.after(seq, PAGE));
+        if (feed.generation !== generation) {
+          generation = feed.generation;
+          if (standsAt) seq = feed.seqBefore(standsAt.position, standsAt.day);
+          continue;
+        }
         for (const [i, { seq: place, ...change }] of changes.entries()) {
           // The id (the cursor) only once the position's changes of that day are all sent.
           const next = changes[i + 1];
-          const id = next && sameGroup(next, change) ? '' : `id: ${cursorAfter(change)}\n`;
-          const ok = response.write(`${id}event: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
+          const endsGroup = !next || !sameGroup(next, change);
+          const ok = response.write(`${endsGroup ? `id: ${cursorAfter(change)}\n` : ''}event: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
+          if (endsGroup) standsAt = { position: change.position, day: dayOf(change.recordedAt) };
           seq = place;
           if (!ok && !closed) await Promise.race([once(response, 'drain'), once(response, 'close')]);
           if (closed) break;
