@@ -11,9 +11,7 @@ countries.registerLocale(en);
 export const CountryCode = z
   .string()
   .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in upper case, e.g. "US"')
-  // XK (Kosovo) is a user-assigned code the library knows but ISO 3166-1 does not list; refused from now on,
-  // read as stored (readAsStored) if a log already holds it.
-  .refine((code) => countries.isValid(code) && (code !== 'XK' || readingStored > 0), { message: 'is not an ISO 3166-1 alpha-2 country code' });
+  .refine((code) => countries.isValid(code), { message: 'is not an ISO 3166-1 alpha-2 country code' });
 export type CountryCode = z.infer<typeof CountryCode>;
 
 export function countryName(code: string): string | undefined {
