@@ -121,7 +121,11 @@ export class StatementService {
     const country = this.readModel.statement(statementId)?.country;
     if (!country) throw new StatementNotFoundError(statementId);
     for (let attempt = 0; ; attempt++) {
-      const events = (await this.store.readStream(countryStream(country))).map(decodeEvent);
+      const stored = await this.store.readStream(countryStream(country));
+      // This very request is already written (a retry racing the first try with one Idempotency-Key):
+      // that write is the answer, not a refusal by rules it changed itself ("already attached").
+      if (options.eventId && stored.some((event) => event.eventId === options.eventId)) throw new DuplicateEventError(options.eventId);
+      const events = stored.map(decodeEvent);
       const record = events.reduce(evolveCountry, emptyCountry(country));
       if (!record.statements.some((s) => s.statementId === statementId)) throw new StatementNotFoundError(statementId);
       const expected = options.expectedRevision ?? record.revision;

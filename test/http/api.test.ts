@@ -143,6 +143,20 @@ describe('idempotent writes', () => {
     expect((await get('/v1/events?limit=500')).json().items).toHaveLength(head);
   });
 
+  it('two tries of one request racing with one Idempotency-Key both get its answer, for a source and a retraction alike', async () => {
+    const on = (await post('/v1/statements', { ...kirby, country: 'DK' })).json().statementId as string;
+    const source = { source: { publisher: 'Politiken', title: 'Denmark and the F-16s', publishedAt: '2024-05-30', quote: 'no restrictions' } };
+    for (const [url, body] of [[`/v1/statements/${on}/sources`, source], [`/v1/statements/${on}/retraction`, { reason: 'misreported', reportedAt: '2024-06-01' }]] as const) {
+      const headers = { ...writer, 'idempotency-key': `race-${url}` };
+      const before = (await get('/v1/events?limit=500')).json().items.length;
+      const [a, b] = await Promise.all([post(url, body, headers), post(url, body, headers)]);
+      expect([a.statusCode, b.statusCode], `${url}: ${a.body} ${b.body}`).toEqual([201, 201]);
+      expect(a.json()).toEqual(b.json());
+      expect([a.headers['idempotent-replayed'], b.headers['idempotent-replayed']].sort()).toEqual(['false', 'true']);
+      expect((await get('/v1/events?limit=500')).json().items).toHaveLength(before + 1);
+    }
+  });
+
   it('the same Idempotency-Key with another body is refused with 422', async () => {
     const headers = { ...writer, 'idempotency-key': 'retry-2' };
     await post('/v1/statements', { ...kirby, country: 'PL' }, headers);
