@@ -3,16 +3,26 @@ import type { AppDeps } from '../app.js';
 import { badRequest } from '../problems.js';
 import { publicEvent, publicMetadata } from '../../webhooks/public-log.js';
 import { cursorAfter, formatCursor, parseCursor } from '../../read-model/change-cursor.js';
+import { addDays, dayOf } from '../../../projections/time.js';
 import { AfterQuery, ChangePage, ChangesQuery, EventPage, Problem } from '../schemas.js';
 
 export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
   /**
    * A position past the head names no event yet. Paging from it would hand back the same
    * position as nextAfter, and a poller following it would skip every event written up to it.
+   * The store is asked only past what the read model has applied, so the change feed answers
+   * from the read model alone while the store is away.
    */
   async function notPastTheHead(after: number): Promise<void> {
+    if (after <= deps.readModel.checkpoint().position) return;
     const head = await deps.store.headPosition();
     if (after > head) throw badRequest(`the log's head is at position ${head}`, [{ path: 'querystring.after', message: `must be at most ${head}, the head of the log` }]);
+  }
+
+  /** No day has begun after tomorrow (UTC, by this clock, a day's leeway for another replica's): a cursor naming one would skip that position's changes of every day until then. */
+  function notPastTomorrow(day: string | undefined): void {
+    const tomorrow = addDays(dayOf(deps.now().getTime()), 1);
+    if (day !== undefined && day > tomorrow) throw badRequest(`no day after ${tomorrow} has begun`, [{ path: 'querystring.after', message: `names a day after ${tomorrow}` }]);
   }
 
   app.get('/v1/changes', {
@@ -25,13 +35,16 @@ export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) 
     },
   }, async (request) => {
     const after = parseCursor(request.query.after)!;
+    notPastTomorrow(after.day);
     await notPastTheHead(after.position);
     const items = deps.readModel.changes(after, request.query.limit);
     if (items.length > 0) return { items, nextAfter: cursorAfter(items[items.length - 1]) };
-    // Nothing yet after a bare position: read through today, so a day that begins later and
-    // stamps its changes with that position (the head, when following from now) is not missed.
-    const { today } = deps.readModel.checkpoint();
-    return { items, nextAfter: formatCursor(after.day === undefined && today !== null ? { position: after.position, day: today } : after) };
+    // Nothing yet after a bare position this read model has applied: read through today, so a day
+    // that begins later and stamps its changes with that position (the head, when following from
+    // now) is not missed. One not applied yet stays bare: its own event's changes are still to come.
+    const { position, today } = deps.readModel.checkpoint();
+    const throughToday = after.day === undefined && today !== null && after.position <= position;
+    return { items, nextAfter: formatCursor(throughToday ? { position: after.position, day: today } : after) };
   });
 
   app.get('/v1/events', {
