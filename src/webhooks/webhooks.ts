@@ -11,6 +11,7 @@ import type { ReadModel } from '../read-model/read-model.js';
 import type { EventStore } from '../store/event-store.js';
 import { AddressPolicy, systemResolver, type Resolver } from './address-safety.js';
 import { ChangeFeed } from './change-feed.js';
+import { laterAtPosition, type ChangeCursor } from '../read-model/change-cursor.js';
 import { DeliveryClient } from './delivery-client.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import type { ConsumerGroup } from '../store/kurrentdb/group.js';
@@ -206,18 +207,21 @@ export class Webhooks {
    * never had live (from before it existed, or while it was disabled): replays do not
    * move the live numbering, which every replica must keep alike.
    */
-  replay(endpoint: Endpoint, after: number): { deliveries: number; through: number } {
+  replay(endpoint: Endpoint, after: ChangeCursor): { deliveries: number; through: number } {
     const at = this.now();
+    // After a cursor, a new day's changes stamped with its position come too (change-cursor.ts).
+    const isAfter = (change: { position: number; recordedAt: string }) =>
+      change.position > after.position || (change.position === after.position && laterAtPosition(after, change.recordedAt));
     const result = this.db.transaction(() => {
       const throughSeq = this.db.checkpoint('dispatch_seq');
-      let seq = this.feed.seqBefore(after);
+      let seq = this.feed.seqBefore(after.position, after.day);
       let created = 0;
       for (;;) {
         const page = this.feed.after(seq, 500).filter((c) => c.seq <= throughSeq);
         if (page.length === 0) break;
         for (const change of page) {
           seq = change.seq;
-          if (change.position <= after || !wants(endpoint, change)) continue;
+          if (!isAfter(change) || !wants(endpoint, change)) continue;
           this.db.putPayload(change.id, changeBodyPrefix(change));
           this.db.insertDelivery({
             endpointId: endpoint.id,

@@ -95,3 +95,36 @@ describe("a new day's changes go to the endpoints as the last event before the d
     }
   });
 });
+
+describe('a replay after a cursor', () => {
+  it("sends the new day's changes stamped with the cursor's position, and not that position's earlier ones", async () => {
+    const clock = movableClock();
+    const service = await startWebhookService({ now: clock.now });
+    const api = client(service);
+    const receiver = await startReceiver();
+    cleanup.push(() => service.stop(), () => receiver.close());
+    const { id } = await api.createEndpoint({ url: receiver.url });
+
+    const today = clock.today();
+    const recorded = await api.record(statement('pl-tomorrow', { country: 'PL', stance: 'permits', effectiveAt: clock.tomorrow(), reportedAt: today }));
+    const tomorrow = await clock.nextDay(service);
+    const atPosition = (await api.changes()).filter((c) => c.position === recorded.position);
+    expect(atPosition.map((c) => c.type)).toEqual(['statement.recorded', 'position.changed']);
+    await expect.poll(() => atPosition.every((c) => receiver.ids().has(c.id)), { timeout: 10_000 }).toBe(true);
+
+    // The receiver had the statement (its day's changes) and asks for what came after: the new day's.
+    const replayed = async (after: number | string) => {
+      const answer = await api.post(`/v1/webhooks/${id}/replay`, { after });
+      expect(answer.statusCode, answer.body).toBe(202);
+      return answer.json() as { deliveries: number; after: number | string };
+    };
+    expect(await replayed(`${recorded.position}@${today}`)).toMatchObject({ deliveries: 1, after: `${recorded.position}@${today}` });
+    const webhooks = service.container.resolve<Webhooks>(Tokens.Webhooks);
+    const replays = () => webhooks.db.deliveries(id, { limit: 100 }).filter((d) => d.origin === 'replay').map((d) => d.message_id);
+    expect(replays()).toEqual([atPosition[1].id]);
+    // A bare position is after all of its changes; through the new day, nothing is left.
+    expect((await replayed(recorded.position)).deliveries).toBe(0);
+    expect((await replayed(`${recorded.position}@${tomorrow}`)).deliveries).toBe(0);
+    expect((await api.post(`/v1/webhooks/${id}/replay`, { after: `${recorded.position}@2024-02-30` })).statusCode).toBe(400);
+  });
+});

@@ -1,6 +1,7 @@
 // Webhook endpoints and their deliveries. Every route needs an admin key.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { parseCursor } from '../../read-model/change-cursor.js';
 import type { ApiKey } from '../../config.js';
 import { requireRole } from '../../http/auth.js';
 import { writeContext } from '../../http/idempotency.js';
@@ -160,7 +161,8 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
     view(request.params.id);
     const endpoint = webhooks.endpoints.get(request.params.id)!;
     if (!endpoint.enabled) throw conflict('the endpoint is disabled; enable it (PATCH {"enabled": true}) before replaying');
-    const { deliveries, through } = webhooks.replay(endpoint, request.body.after);
+    const { after } = request.body;
+    const { deliveries, through } = webhooks.replay(endpoint, typeof after === 'number' ? { position: after } : parseCursor(after)!);
     return reply.code(202).send({ deliveries, after: request.body.after, through });
   });
 

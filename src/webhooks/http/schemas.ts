@@ -1,6 +1,7 @@
 // Request and response schemas of the webhook routes, built from the endpoint
 // events' vocabulary, so validation, types and /openapi.json agree.
 import { z } from 'zod';
+import { ChangeCursorText } from '../../http/schemas.js';
 import { ChangeTypeName, Description, DisabledReason, EndpointId, EndpointUrl } from '../../../events/webhook-endpoint.js';
 import { CountryCode } from '../../../events/vocabulary.js';
 import { QueryInteger } from '../../http/schemas.js';
@@ -25,7 +26,13 @@ export const UpdateEndpointBody = CreateEndpointBody.partial()
   .strict();
 
 export const ReplayBody = z
-  .object({ after: z.number().int().min(0).describe("log position: every change after it that the endpoint's filters take is sent again") })
+  .object({
+    after: z
+      .union([z.number().int().min(0), ChangeCursorText])
+      .describe(
+        "a log position, or a change-feed cursor \"<position>@<day>\" (a change's position and the UTC day of its recordedAt): every change after it that the endpoint's filters take is sent again. The changes a new day brings carry the log position of the last event before it: after a cursor they come too.",
+      ),
+  })
   .strict();
 
 /**
@@ -124,6 +131,6 @@ export const DeliveryPage = z.object({ items: z.array(DeliveryView), nextCursor:
 
 export const ReplayView = z.object({
   deliveries: z.number().int().describe('changes queued again'),
-  after: z.number().int(),
+  after: z.union([z.number().int(), z.string()]).describe('the position or cursor given'),
   through: z.number().int().describe('the last log position covered; later changes are delivered live'),
 });
