@@ -14,11 +14,15 @@ export function trackAllowedMethods(app: FastifyInstance, routerOptions: { maxPa
   const methods = new Set<string>();
   const noop = () => undefined;
   app.addHook('onRoute', (route) => {
+    // A plugin's '/' under a prefix is registered as '/prefix' and, without this hook, '/prefix/' too.
+    const urls = route.routePath === '' && route.prefix && route.prefixTrailingSlash !== 'no-slash' ? [route.url, `${route.url}/`] : [route.url];
     for (const method of [route.method].flat()) {
-      // Fastify adds a HEAD route beside each GET itself, through this hook too.
-      if (router.hasRoute(method as HTTPMethod, route.url)) continue;
-      router.on(method as HTTPMethod, route.url, noop);
-      methods.add(method);
+      for (const url of urls) {
+        // Fastify adds a HEAD route beside each GET itself, through this hook too.
+        if (router.hasRoute(method as HTTPMethod, url)) continue;
+        router.on(method as HTTPMethod, url, noop);
+        methods.add(method);
+      }
     }
   });
   return (path) => [...methods].filter((method) => router.find(method as HTTPMethod, path) !== null).sort();

@@ -282,6 +282,8 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
     // An endpoint's path answers GET, PATCH and DELETE; its deliveries only GET.
     expect((await service.app.inject({ method: 'PUT', url: '/v1/webhooks/some-id', headers: admin })).headers.allow).toBe('DELETE, GET, HEAD, PATCH');
     expect((await service.app.inject({ method: 'POST', url: '/v1/webhooks/some-id/deliveries', headers: admin })).headers.allow).toBe('GET, HEAD');
+    // A plugin's root under a prefix answers with and without the trailing slash.
+    for (const url of ['/docs', '/docs/']) expect((await service.app.inject({ method: 'PATCH', url })).headers.allow, url).toBe('GET, HEAD');
     // A path nothing answers stays a 404, whatever the method.
     expectProblem(await service.app.inject({ method: 'DELETE', url: '/v1/nothing-here' }), 404);
   });
