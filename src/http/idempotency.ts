@@ -54,10 +54,20 @@ export function writeContext(request: FastifyRequest): IdempotentWrite {
   };
 }
 
-/** The event an earlier request with the same key appended, if any; 422 if that request had another body. */
-export async function earlierWrite(store: EventStore, write: IdempotentWrite): Promise<StoredEvent | undefined> {
+/**
+ * The event an earlier request with the same key appended, if any; 422 if that request had another
+ * body. It is found by the key, or, for a write whose event id is not the key's (a statement whose
+ * id the client chose is appended under that id, so two requests cannot both record it), at
+ * `eventId` if that event was appended with the same key.
+ */
+export async function earlierWrite(store: EventStore, write: IdempotentWrite, eventId?: string): Promise<StoredEvent | undefined> {
   if (!write.eventId) return undefined;
-  const earlier = await store.findEvent(write.eventId);
+  let earlier = await store.findEvent(write.eventId);
+  if (!earlier && eventId) {
+    const there = await store.findEvent(eventId);
+    const sameKey = there && there.metadata.idempotencyKey === write.metadata.idempotencyKey && there.metadata.apiKey === write.metadata.apiKey;
+    if (sameKey) earlier = there;
+  }
   if (earlier && earlier.metadata.requestHash !== write.metadata.requestHash) {
     throw unprocessable('this Idempotency-Key was already used with a different request body', [
       { path: 'headers.idempotency-key', message: 'was used before with a different body' },

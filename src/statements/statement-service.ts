@@ -38,6 +38,9 @@ export interface WriteResult {
 const CLOCK_SKEW_MS = 5 * 60_000;
 const RETRIES_ON_CONFLICT = 5;
 
+/** The id of the event that records a statement whose id the client chose. */
+export const recordingEventId = (statementId: string) => eventIdFor(`statement|${statementId}`);
+
 export type RecordStatement = Omit<StatementRecorded, 'statementId'> & { statementId?: string };
 
 export class StatementService {
@@ -68,10 +71,10 @@ export class StatementService {
         throw new DomainRuleError('supersedes', `must name a statement of ${command.country} already on record`);
       }
     }
-    // A statement id the client chose names the event too, so two requests racing with the
-    // same id cannot both be acknowledged: the log refuses the second (unless an
-    // Idempotency-Key already names the event, for retries of one request).
-    const eventId = options.eventId ?? (command.statementId ? eventIdFor(`statement|${command.statementId}`) : undefined);
+    // A statement id the client chose names the event, so two requests racing with the same id
+    // cannot both be acknowledged: the log refuses the second, whatever their Idempotency-Keys
+    // (a retry of one request finds its event there, by the key in its metadata).
+    const eventId = command.statementId ? recordingEventId(command.statementId) : options.eventId;
     const event = newEvent('StatementRecorded', { ...command, statementId }, options.metadata, eventId);
     const expected: ExpectedRevision = options.expectedRevision ?? 'any';
     try {

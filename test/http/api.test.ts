@@ -175,6 +175,25 @@ describe('statement ids chosen by the client', () => {
     const log = (await get('/v1/events?limit=500')).json().items as Array<{ data: { statementId?: string } }>;
     expect(log.filter((e) => e.data.statementId === 'raced-id')).toHaveLength(1);
   });
+
+  it('so do requests racing with the same statement id and each its own Idempotency-Key; a retry of the one recorded gets its answer', async () => {
+    const body = { ...kirby, country: 'IE', statementId: 'raced-with-keys' };
+    const answers = await Promise.all(['k1', 'k2', 'k3', 'k4'].map((key) => post('/v1/statements', body, { ...writer, 'idempotency-key': key })));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 409, 409, 409]);
+    for (const refused of answers.filter((a) => a.statusCode === 409)) expect(refused.json().detail).toContain('already on record');
+    const log = (await get('/v1/events?limit=500')).json().items as Array<{ data: { statementId?: string } }>;
+    expect(log.filter((e) => e.data.statementId === 'raced-with-keys')).toHaveLength(1);
+
+    const winner = answers.findIndex((a) => a.statusCode === 201);
+    const retried = await post('/v1/statements', body, { ...writer, 'idempotency-key': `k${winner + 1}` });
+    expect([retried.statusCode, retried.headers['idempotent-replayed']]).toEqual([201, 'true']);
+    expect(retried.json()).toEqual(answers[winner].json());
+    // Two tries of one request at once, with its key: both get its answer.
+    const twice = { ...kirby, country: 'IE', statementId: 'twice-with-one-key' };
+    const both = await Promise.all([1, 2].map(() => post('/v1/statements', twice, { ...writer, 'idempotency-key': 'one-key' })));
+    expect(both.map((a) => a.statusCode)).toEqual([201, 201]);
+    expect(both[0].json()).toEqual(both[1].json());
+  });
 });
 
 describe('optimistic concurrency on a country', () => {

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DuplicateEventError } from '../../store/event-store.js';
-import type { WriteOptions, WriteResult } from '../../statements/statement-service.js';
+import { recordingEventId, type WriteOptions, type WriteResult } from '../../statements/statement-service.js';
+import { StatementExistsError } from '../../statements/errors.js';
 import type { AppDeps } from '../app.js';
 import { requireRole } from '../auth.js';
 import { earlierWrite, writeContext, type IdempotentWrite } from '../idempotency.js';
@@ -25,22 +26,26 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
   const writer = requireRole(deps.keys, 'writer');
   const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem };
 
-  /** Runs a write once per Idempotency-Key; a repeat gets the first answer, rebuilt from the event it appended. */
-  async function idempotent(write: IdempotentWrite, run: () => Promise<WriteResult>): Promise<{ result: WriteResult; replayed: boolean }> {
+  /**
+   * Runs a write once per Idempotency-Key; a repeat gets the first answer, rebuilt from the event it
+   * appended (found by the key, or at `eventId`, the event id a statement whose id the client chose is
+   * appended under).
+   */
+  async function idempotent(write: IdempotentWrite, run: () => Promise<WriteResult>, eventId?: string): Promise<{ result: WriteResult; replayed: boolean }> {
     const answerOf = (event: { data: unknown; streamId: string; position: number; streamRevision: number }) => ({
       statementId: (event.data as { statementId: string }).statementId,
       country: event.streamId.replace(/^country-/, ''),
       position: event.position,
       revision: event.streamRevision,
     });
-    const earlier = await earlierWrite(deps.store, write);
+    const earlier = await earlierWrite(deps.store, write, eventId);
     if (earlier) return { result: answerOf(earlier), replayed: true };
     try {
       return { result: await run(), replayed: false };
     } catch (error) {
       // Two requests with the same key raced; the loser answers as a repeat.
       if (!(error instanceof DuplicateEventError)) throw error;
-      const winner = await earlierWrite(deps.store, write);
+      const winner = await earlierWrite(deps.store, write, eventId);
       if (!winner) throw error;
       return { result: answerOf(winner), replayed: true };
     }
@@ -49,7 +54,15 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
   /** Every write answers the same way: once, whatever the retries (Idempotency-Key), 201 with the stream revision as ETag. */
   async function answerWrite(request: FastifyRequest, reply: FastifyReply, run: (options: WriteOptions) => Promise<WriteResult>, created = false) {
     const write = writeContext(request);
-    const { result, replayed } = await idempotent(write, () => run({ ...write, expectedRevision: expectedRevisionOf(request.headers['if-match'] as string | undefined) }));
+    const chosenId = created ? (request.body as { statementId?: string }).statementId : undefined;
+    const { result, replayed } = await idempotent(
+      write,
+      () => run({ ...write, expectedRevision: expectedRevisionOf(request.headers['if-match'] as string | undefined) }),
+      chosenId === undefined ? undefined : recordingEventId(chosenId),
+    ).catch((error: unknown) => {
+      // Another request, with another key, recorded the statement id this one chose.
+      throw chosenId !== undefined && error instanceof DuplicateEventError ? new StatementExistsError(chosenId) : error;
+    });
     if (created) reply.header('location', `/v1/statements/${encodeURIComponent(result.statementId)}`);
     return reply.code(201).header('etag', `"${result.revision}"`).header('idempotent-replayed', String(replayed)).send(result);
   }
