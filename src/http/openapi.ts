@@ -4,6 +4,7 @@
 // naming the field wherever input is validated, a 429 from the rate limits, and
 // every 4xx and 5xx as application/problem+json (RFC 9457), which is what
 // sendProblem writes, not application/json.
+import type { SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Problem } from './schemas.js';
@@ -41,4 +42,23 @@ export const openApiTransform: Transform = (document) => {
     response[status] = { description: DESCRIPTIONS[status] ?? 'A problem', content: { 'application/problem+json': { schema: entry } } };
   }
   return result;
+};
+
+type Operation = { requestBody?: { required?: boolean; content?: Record<string, { schema?: { anyOf?: Array<{ type?: string }> } }> } };
+
+/**
+ * The whole document, once built: a body that may be absent (its schema takes null, as a route
+ * that takes no fields says) is not required. @fastify/swagger marks every body required.
+ */
+export const openApiDocument: SwaggerTransformObject = (built) => {
+  if (!('openapiObject' in built)) return built.swaggerObject;
+  const paths = (built.openapiObject.paths ?? {}) as Record<string, Record<string, Operation>>;
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      const body = operation.requestBody;
+      const media = Object.values(body?.content ?? {});
+      if (body && media.length > 0 && media.every((m) => m.schema?.anyOf?.some((branch) => branch.type === 'null'))) body.required = false;
+    }
+  }
+  return built.openapiObject;
 };

@@ -343,6 +343,10 @@ describe('health and documentation', () => {
       }
     }
     expect(Object.keys(doc.paths['/v1/countries/{code}/explain'].get.responses['200'].content!)).toEqual(['application/json', 'text/markdown']);
+    // A route that takes no fields does not require a body; one that takes fields does.
+    const bodies = doc.paths as unknown as Record<string, Record<string, { requestBody?: { required: boolean } }>>;
+    expect(bodies['/v1/webhooks/{id}/rotate-secret'].post.requestBody?.required).toBe(false);
+    expect(bodies['/v1/statements'].post.requestBody?.required).toBe(true);
     expect(Object.keys(doc.paths['/v1/admin/replay'].post.responses)).toEqual(expect.arrayContaining(['401', '403', '503']));
     // Integer parameters take 15 digits at most, as the validation does.
     const position = doc.paths['/v1/countries/{code}/position'].get.parameters!.find((p) => p.name === 'position')!;
