@@ -5,7 +5,9 @@
 // clock, and a rebuilt read model swapped in.
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { newEvent } from '../../events/registry.js';
 import { Tokens } from '../../src/composition.js';
+import type { EventStore } from '../../src/store/event-store.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
 import type { ReadModelSwitch } from '../../src/read-model/swappable.js';
 import { kharkiv, kirby, startTestService, writer, type TestService } from '../helpers/service.js';
@@ -25,6 +27,7 @@ async function serviceAt(instant: string) {
   return {
     clock,
     app,
+    service,
     get: (url: string) => app.inject({ method: 'GET', url }),
     post: async (url: string, payload: object) => {
       const response = await app.inject({ method: 'POST', url, payload, headers: writer });
@@ -116,6 +119,19 @@ describe('a cached position answer', () => {
     expect(later.headers.etag).toBe('"0"');
     // A write against it is a write against a stale view.
     expect((await get('/v1/countries/US/position')).headers.etag).toBe('"1"');
+  });
+
+  it('as of a point in the log, counts the revision right where a log holds a statement id recorded twice', async () => {
+    const { get, post, service } = await serviceAt('2026-03-01T12:00:00.000Z');
+    const first = await post('/v1/statements', { ...kirby, statementId: 'twice' });
+    // As two racing requests could append it before the API closed that: the read model ignores the second.
+    const store = service.container.resolve<EventStore>(Tokens.EventStore);
+    const again = await store.append('country-US', [newEvent('StatementRecorded', { ...kirby, sources: [...kirby.sources], scope: {}, datePrecision: 'day', statementId: 'twice' }, {})], 'any');
+    const later = await post('/v1/statements', { ...kharkiv, statementId: 'after-it' });
+    await expect.poll(async () => (await get('/v1/countries/US/position')).json().revision).toBe(2);
+    expect((await get(`/v1/countries/US/position?position=${first.position}`)).json().revision).toBe(0);
+    expect((await get(`/v1/countries/US/position?position=${again.positions[0]}`)).json().revision).toBe(1);
+    expect((await get(`/v1/countries/US/position?position=${later.position}`)).json().revision).toBe(2);
   });
 
   it('as of today, follows the day when it changes, with no event in between', async () => {

@@ -85,8 +85,26 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     return reply.header('etag', answer.etag).header('content-type', JSON_CONTENT_TYPE).send(body as never);
   });
 
-  /** The country's stream revision after log position `position` ("-1" before its first event). */
+  /**
+   * The country's stream revision after log position `position` (-1 before its first event):
+   * its events up to there, counted in its record (each recording, source attached later and
+   * retraction is one event), or read from its stream where the record does not hold every
+   * event (a statement id recorded twice, before the API made that impossible).
+   */
   async function revisionAt(code: string, position: number): Promise<number> {
+    const record = deps.readModel.country(code) ?? emptyCountry(code);
+    let all = 0;
+    let upTo = 0;
+    const count = (at: number) => {
+      all += 1;
+      if (at <= position) upTo += 1;
+    };
+    for (const statement of record.statements) {
+      count(statement.position);
+      for (const source of statement.sources) if (source.position !== statement.position) count(source.position);
+      if (statement.retraction) count(statement.retraction.position);
+    }
+    if (all - 1 === record.revision) return upTo - 1;
     const events = await deps.store.readStream(countryStream(code));
     return events.filter((event) => event.position <= position).length - 1;
   }
