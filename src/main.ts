@@ -3,11 +3,14 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './composition.js';
 import { StartupCheckError } from './operations/data-dir-checks.js';
 import { startService } from './service.js';
+import { loadWebhookSettings } from './webhooks/settings.js';
 
 async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
+    // The webhook settings are read when the service is composed; checked here so a bad one is said as plainly.
+    loadWebhookSettings();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`policy-state: ${error.message}\n`);

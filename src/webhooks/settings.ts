@@ -1,6 +1,7 @@
 // How webhook delivery behaves, from WEBHOOK_* environment variables (parsed
 // with zod like src/config.ts). Tests and the benchmark pass overrides so a
 // five-day rule or a ten-hour retry can be exercised in milliseconds.
+import { ConfigError } from '../config.js';
 import { z } from 'zod';
 import { ReplicaId } from '../../events/webhook-dispatch.js';
 
@@ -64,7 +65,7 @@ export function loadWebhookSettings(env: NodeJS.ProcessEnv = process.env, overri
   const result = WebhookEnvSchema.safeParse(defined);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`invalid webhook configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid webhook configuration:\n${lines.join('\n')}`);
   }
   const e = result.data;
   return {

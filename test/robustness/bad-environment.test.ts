@@ -59,9 +59,9 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 /** Runs src/main.ts on DATA_DIR; resolves with how it exited (a start that succeeds is killed and reported as such). */
-function start(dataDir: string): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function start(dataDir: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SEED_ON_START: 'true' },
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SEED_ON_START: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -89,6 +89,22 @@ function mount(args: string[], target: string): { ok: true } | { ok: false; reas
 function skipUnless(ctx: TestContext, result: { ok: true } | { ok: false; reason: string }, what: string) {
   if (!result.ok) ctx.skip(`${what} needs mount(2), which is not permitted here (${result.reason}); this case is not tested on this machine`);
 }
+
+describe('a bad setting stops the start with exit 78 (EX_CONFIG) and a message naming it', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['TRUST_PROXY', 'bogus'],
+    ['WEBHOOK_TIMEOUT_MS', 'abc'],
+  ])('%s=%s', async (name, value) => {
+    const dir = path.join(scratch.dir, `config-${name}`);
+    mkdirSync(dir);
+    const exited = await start(dir, { [name]: value });
+    expect(exited.code, exited.stderr).toBe(78);
+    expect(exited.stderr).toMatch(new RegExp(`^policy-state: invalid (webhook )?configuration:\\n.*${name}`, 's'));
+    // Nothing was created in DATA_DIR.
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
 
 describe('a data directory the service cannot use stops the start and changes nothing', () => {
   it('read-only: a read-only bind mount over existing data stops with exit 73 and a message naming the directory', async (ctx) => {
