@@ -16,8 +16,11 @@ export interface ChangeCursor {
 
 export const CHANGE_CURSOR = /^(\d{1,15})(?:@(\d{4}-\d{2}-\d{2}))?$/;
 
-/** The cursor after a change, for a page or a stream that ends with it and every change of its position so far. */
-export const cursorAfter = (change: { position: number; recordedAt: string }): string => `${change.position}@${dayOf(change.recordedAt)}`;
+/** The cursor after a change, for a page or a stream that ends with it and every change of its position and day. */
+export const cursorOf = (change: { position: number; recordedAt: string }): ChangeCursor => ({ position: change.position, day: dayOf(change.recordedAt) });
+
+/** The same, as text: `<position>@<day>`. */
+export const cursorAfter = (change: { position: number; recordedAt: string }): string => formatCursor(cursorOf(change));
 
 export function parseCursor(text: string): ChangeCursor | undefined {
   const match = CHANGE_CURSOR.exec(text);

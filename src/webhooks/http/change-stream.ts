@@ -12,8 +12,7 @@ import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { z } from 'zod';
 import type { ReadModel } from '../../read-model/read-model.js';
-import { cursorAfter, parseCursor, sameGroup, type ChangeCursor } from '../../read-model/change-cursor.js';
-import { dayOf } from '../../../projections/time.js';
+import { cursorOf, formatCursor, parseCursor, sameGroup, type ChangeCursor } from '../../read-model/change-cursor.js';
 import { ChangeFeed, type FeedChange } from '../change-feed.js';
 import { apiSecurityHeaders } from '../../http/security-headers.js';
 import { badRequest } from '../../http/problems.js';
@@ -44,7 +43,8 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
   app.get('/v1/changes/stream', {
     schema: {
       summary: 'The change feed as Server-Sent Events, resuming from Last-Event-ID',
-      description: 'Each event: `id` = its place in the feed, `event` = the change type, `data` = the change as in GET /v1/changes.',
+      description:
+        'Each event: `event` = the change type, `data` = the change as in GET /v1/changes, and on the last change of each log position and day `id` = the feed cursor `<position>@<day>` (as GET /v1/changes pages with), which Last-Event-ID resumes after.',
       tags: ['changes'],
       querystring: StreamQuery,
       headers: StreamHeaders,
@@ -68,7 +68,7 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
       standsAt = parseCursor(lastEventId ?? request.query.after ?? '');
       seq = standsAt ? feed.seqBefore(standsAt.position, standsAt.day) : feed.lastSeq();
       const last = standsAt ? undefined : feed.after(seq - 1, 1)[0];
-      if (last) standsAt = parseCursor(cursorAfter(last));
+      if (last) standsAt = cursorOf(last);
     }
     let generation = feed.generation;
     reply.hijack();
@@ -115,9 +115,9 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
         for (const [i, { seq: place, ...change }] of changes.entries()) {
           // The id (the cursor) only once the position's changes of that day are all sent.
           const next = changes[i + 1];
-          const endsGroup = !next || !sameGroup(next, change);
-          const ok = response.write(`${endsGroup ? `id: ${cursorAfter(change)}\n` : ''}event: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
-          if (endsGroup) standsAt = { position: change.position, day: dayOf(change.recordedAt) };
+          const id = next && sameGroup(next, change) ? undefined : cursorOf(change);
+          if (id) standsAt = id;
+          const ok = response.write(`${id ? `id: ${formatCursor(id)}\n` : ''}event: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
           seq = place;
           if (!ok && !closed) await Promise.race([once(response, 'drain'), once(response, 'close')]);
           if (closed) break;
