@@ -68,11 +68,20 @@ function formatEffective(s: StatementRecord): string {
 interface Writer {
   /** Text within a line. */
   inline(text: string): string;
-  /** A quotation set apart, every line of it. */
-  quote(text: string): string;
+  /** Set in bold where the format has it. */
+  strong(text: string): string;
+  /** A sentence ending in a colon, the quotation it leads to, every line of it, and its source. */
+  cited(lead: string, quote: string, source: string): string;
+  /** A lead and the items it introduces. */
+  list(lead: string, items: string[]): string;
 }
 
-const PLAIN: Writer = { inline: (text) => text, quote: (text) => `"${text}"` };
+const PLAIN: Writer = {
+  inline: (text) => text,
+  strong: (text) => text,
+  cited: (lead, quote, source) => `${lead} "${quote}" (${source}).`,
+  list: (lead, items) => `${lead} ${items.join('; ')}.`,
+};
 
 // CommonMark: a backslash before ASCII punctuation shows it literally. These can open or
 // close emphasis, code, links, images, HTML, tables, strikethrough or entities anywhere;
@@ -82,8 +91,10 @@ const escapeLineStart = (line: string) => line.replace(/^(\s*)([#>+=-]|\d+[.)])/
 const MARKDOWN: Writer = {
   // One line: a line break inside a name or a title would end the sentence it is in.
   inline: (text) => escapeLineStart(escapeInline(text.replace(/\s*\n\s*/g, ' '))),
-  // Leading spaces dropped: four of them would make the line code.
-  quote: (text) => text.split('\n').map((line) => `> ${escapeLineStart(escapeInline(line.trimStart()))}`.trimEnd()).join('\n'),
+  strong: (text) => `**${text}**`,
+  // Every line of the quote in the block quote; leading spaces dropped: four of them would make the line code.
+  cited: (lead, quote, source) => `${lead}\n\n${quote.split('\n').map((line) => `> ${escapeLineStart(escapeInline(line.trimStart()))}`.trimEnd()).join('\n')}\n\n(${source}).`,
+  list: (lead, items) => `${lead}\n\n${items.map((item) => `- ${item}`).join('\n')}`,
 };
 
 function speakerOf(s: StatementRecord, w: Writer): string {
@@ -111,8 +122,6 @@ function explainWith(
   statements: readonly StatementRecord[],
   query: { at: string; knownAtInstant: number },
 ): string {
-  const markdown = w === MARKDOWN;
-  const strong = (text: string) => (markdown ? `**${text}**` : text);
   // Each statement quoted as it was known then: no source published, or retraction reported, later.
   const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
   const byId = new Map(statements.map((s) => [s.statementId, s]));
@@ -121,20 +130,20 @@ function explainWith(
   const paragraphs: string[] = [];
 
   const limits = derivation.status === 'restricted' ? `: ${describeScope(derivation.scope, w)}` : '';
-  paragraphs.push(`${strong(`${asOf}, ${countryName}'s position is ${derivation.status}`)}: ${STATUS_TEXT[derivation.status]}${limits}.`);
+  paragraphs.push(`${w.strong(`${asOf}, ${countryName}'s position is ${derivation.status}`)}: ${STATUS_TEXT[derivation.status]}${limits}.`);
 
   const d = derivation.deciding && asKnown(derivation.deciding);
   if (d) {
     const [first, ...more] = d.sources;
     const corroboration = more.length > 0 ? ` It is also reported by ${more.map((source) => sourceOf(source, w)).join('; ')}.` : '';
     const rests = `This rests on a statement by ${speakerOf(d, w)}, made ${ATTRIBUTION_TEXT[d.speaker.attribution]}, effective ${formatEffective(d)}:`;
-    paragraphs.push(markdown ? `${rests}\n\n${w.quote(first.quote)}\n\n(${sourceOf(first, w)}).${corroboration}` : `${rests} ${w.quote(first.quote)} (${sourceOf(first, w)}).${corroboration}`);
+    paragraphs.push(`${w.cited(rests, first.quote, sourceOf(first, w))}${corroboration}`);
   }
 
   for (const weapon of derivation.weapons) {
     const s = asKnown(byId.get(weapon.statementId)!);
-    const line = `${strong(w.inline(weapon.system))} is ${weapon.status}, per ${speakerOf(s, w)} (${formatEffective(s)}):`;
-    paragraphs.push(markdown ? `${line}\n\n${w.quote(s.sources[0].quote)}\n\n(${sourceOf(s.sources[0], w)}).` : `${line} ${w.quote(s.sources[0].quote)} (${sourceOf(s.sources[0], w)}).`);
+    const line = `${w.strong(w.inline(weapon.system))} is ${weapon.status}, per ${speakerOf(s, w)} (${formatEffective(s)}):`;
+    paragraphs.push(w.cited(line, s.sources[0].quote, sourceOf(s.sources[0], w)));
   }
   if (derivation.weapons.length > 0) paragraphs.push('Weapons not named follow the overall position.');
   if (derivation.underReview) paragraphs.push(d ? 'The policy is under review: a statement since the deciding one says so.' : 'The policy is under review: a statement on record says so.');
@@ -145,7 +154,7 @@ function explainWith(
       const s = byId.get(statementId)!;
       return `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${REASON_TEXT[reason]}`;
     });
-    paragraphs.push(markdown ? `Also on record, not deciding:\n\n${others.map((o) => `- ${o}`).join('\n')}` : `Also on record, not deciding: ${others.join('; ')}.`);
+    paragraphs.push(w.list('Also on record, not deciding:', others));
   }
   return paragraphs.join('\n\n');
 }

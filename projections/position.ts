@@ -369,7 +369,7 @@ function sourceKnown(source: { position: number; publishedAt: string }, knownAt:
 }
 
 /** When a statement first became public: its reportedAt, or its earliest source if that was published sooner. */
-export function firstReported(s: StatementRecord): number {
+export function firstReported(s: { reportedAt: string; sources: readonly { publishedAt: string }[] }): number {
   let first = reportedInstant(s);
   for (const source of s.sources) first = Math.min(first, publishedInstant(source));
   return first;

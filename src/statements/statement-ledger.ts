@@ -10,6 +10,7 @@ import type { StatementRecorded } from '../../events/statement-recorded.js';
 import type { StatementRetracted } from '../../events/statement-retracted.js';
 import { countryStream, isKnownEventType } from '../../events/registry.js';
 import { countryOfStream } from '../../projections/statement-record.js';
+import { firstReported } from '../../projections/position.js';
 import { instantOf } from '../../projections/time.js';
 
 interface LedgerEntry {
@@ -53,7 +54,6 @@ export function admit(ledger: StatementLedger, event: LedgerEvent, warn?: (messa
     if (data.supersedes !== undefined && ledger.get(data.supersedes)?.streamId !== event.streamId) {
       return `supersedes ${data.supersedes}, which is not an earlier statement of ${data.country}`;
     }
-    const firstReported = Math.min(instantOf(data.reportedAt), ...data.sources.map((s) => instantOf(s.publishedAt)));
     if (entry) {
       // The API refuses a taken id (409), but two requests racing with the same id, each with its own
       // Idempotency-Key, can both be written: an export of such a log must still import. It is read as
@@ -62,7 +62,7 @@ export function admit(ledger: StatementLedger, event: LedgerEvent, warn?: (messa
       warn?.(`statement ${statementId} is recorded again at position ${event.position} in ${event.streamId} (first at ${entry.position} in ${entry.streamId}); it is read as the service read it`);
       if (entry.streamId === event.streamId) return undefined;
     }
-    ledger.set(statementId, { streamId: event.streamId, position: event.position, retracted: false, firstReported });
+    ledger.set(statementId, { streamId: event.streamId, position: event.position, retracted: false, firstReported: firstReported(data) });
     return undefined;
   }
   // A retraction or a source is appended to the stream of the statement it names, once that is recorded.

@@ -81,7 +81,8 @@ export class StatementService {
       const result = await this.store.append(countryStream(command.country), [event], expected);
       return this.settled({ statementId, country: command.country, position: result.positions[0], revision: result.nextExpectedRevision });
     } catch (error) {
-      if (error instanceof DuplicateEventError && !options.eventId) throw new StatementExistsError(statementId);
+      // Its event is there already: the id the client chose is taken (by a retry of this very request, or not: the caller tells).
+      if (error instanceof DuplicateEventError && command.statementId) throw new StatementExistsError(statementId);
       throw error;
     }
   }

@@ -179,16 +179,21 @@ describe('retries', () => {
     expect((await deliveriesOf(api, endpoint.id))[0]).toMatchObject({ status: 'cancelled', attemptCount: 1, attempts: [{ statusCode: 500 }] });
   });
 
-  it('a delivery that gave up can be sent again by hand', async () => {
+  /** An endpoint whose one delivery has failed for good (a schedule of one attempt); its receiver answers 200 once `answer.up`. */
+  async function aDeliveryThatGaveUp() {
     const { api } = await setUp({ retryScheduleMs: [0] });
-    let up = false;
-    const r = await receiver(() => ({ status: up ? 200 : 500 }));
+    const answer = { up: false };
+    const r = await receiver(() => ({ status: answer.up ? 200 : 500 }));
     const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
     await api.record(statement('us-ban'));
     await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('failed');
-
-    up = true;
     const [failed] = await deliveriesOf(api, endpoint.id);
+    return { api, r, endpoint, failed, answer };
+  }
+
+  it('a delivery that gave up can be sent again by hand', async () => {
+    const { api, r, endpoint, failed, answer } = await aDeliveryThatGaveUp();
+    answer.up = true;
     const retried = await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${failed.id}/retry`);
     expect(retried.statusCode).toBe(202);
     await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('succeeded');
@@ -197,13 +202,7 @@ describe('retries', () => {
     expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/dlv_nosuchdelivery/retry`)).statusCode).toBe(404);
   });
   it('a delivery of a disabled endpoint is not retried by hand until it is enabled again (a test ping is)', async () => {
-    const { api } = await setUp({ retryScheduleMs: [0] });
-    let up = false;
-    const r = await receiver(() => ({ status: up ? 200 : 500 }));
-    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
-    await api.record(statement('us-ban'));
-    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('failed');
-    const [failed] = await deliveriesOf(api, endpoint.id);
+    const { api, r, endpoint, failed, answer } = await aDeliveryThatGaveUp();
     expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: false })).statusCode).toBe(200);
 
     const refused = await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${failed.id}/retry`);
@@ -216,7 +215,7 @@ describe('retries', () => {
     expect(ping).toMatchObject({ status: 'failed' });
     expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${ping.id}/retry`)).statusCode).toBe(202);
 
-    up = true;
+    answer.up = true;
     expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: true })).statusCode).toBe(200);
     expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${failed.id}/retry`)).statusCode).toBe(202);
     await expect.poll(() => r.ids().has(failed.webhookId), { timeout: 10_000 }).toBe(true);

@@ -43,8 +43,9 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
     try {
       return { result: await run(), replayed: false };
     } catch (error) {
-      // Two requests with the same key raced; the loser answers as a repeat.
-      if (!(error instanceof DuplicateEventError)) throw error;
+      // Two requests with the same key raced; the loser answers as a repeat. (A statement id the
+      // client chose is refused as taken when its event is there; whose it is decides.)
+      if (!(error instanceof DuplicateEventError || error instanceof StatementExistsError)) throw error;
       const winner = await earlierWrite(deps.store, write, eventId);
       if (!winner) throw error;
       return { result: answerOf(winner), replayed: true };
@@ -59,10 +60,7 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
       write,
       () => run({ ...write, expectedRevision: expectedRevisionOf(request.headers['if-match'] as string | undefined) }),
       chosenId === undefined ? undefined : recordingEventId(chosenId),
-    ).catch((error: unknown) => {
-      // Another request, with another key, recorded the statement id this one chose.
-      throw chosenId !== undefined && error instanceof DuplicateEventError ? new StatementExistsError(chosenId) : error;
-    });
+    );
     if (created) reply.header('location', `/v1/statements/${encodeURIComponent(result.statementId)}`);
     return reply.code(201).header('etag', `"${result.revision}"`).header('idempotent-replayed', String(replayed)).send(result);
   }
