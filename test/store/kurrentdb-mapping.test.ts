@@ -203,6 +203,13 @@ describe("the client's errors become the port's", () => {
     expect(describeEndpoint('kurrentdb+discover://ops:s3cret@cluster.example:2113')).toBe('cluster.example:2113');
     expect(describeEndpoint('kurrentdb://127.0.0.1:2113?tls=false')).toBe('127.0.0.1:2113');
   });
+
+  it('nor any part of a password holding "/", "?" or ":" (the client reads the password up to the first "@")', () => {
+    expect(describeEndpoint('kurrentdb://admin:pa/ss@node1:2113?tls=false')).toBe('node1:2113');
+    expect(describeEndpoint('kurrentdb://admin:pa?ss@node1:2113')).toBe('node1:2113');
+    expect(describeEndpoint('esdb://admin:p:a/s?s@node1:2113,node2:2113/?tls=false')).toBe('node1:2113,node2:2113');
+    expect(describeEndpoint('kurrentdb://admin:pa%2Fss@node1:2113')).toBe('node1:2113');
+  });
 });
 
 describe('the real client against a port where nothing listens', () => {

@@ -77,10 +77,13 @@ export function unavailableReason(error: unknown, endpoint: string): string {
 /**
  * The hosts of a connection string, for messages and logs: the scheme, user and
  * password and the query are left out, so a secret never reaches a response.
+ *
+ * The credentials are cut the way the client reads them (`user:password@`, the
+ * password running to the first `@`), before the query: a password may hold `/`,
+ * `?` or `:` unencoded, and cutting at those first would show the part before them.
  */
 export function describeEndpoint(connectionString: string): string {
-  const afterScheme = connectionString.replace(/^[a-z+]+:\/\//i, '');
-  const withoutQuery = afterScheme.split(/[?/]/)[0];
-  const at = withoutQuery.lastIndexOf('@');
-  return at >= 0 ? withoutQuery.slice(at + 1) : withoutQuery;
+  const afterScheme = connectionString.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const withoutCredentials = afterScheme.replace(/^[^:]+:[^@]+@/, '');
+  return withoutCredentials.split(/[?/]/)[0];
 }
