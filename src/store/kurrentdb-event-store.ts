@@ -62,9 +62,25 @@ export class KurrentDbEventStore implements EventStore {
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
 
-  /** Connects lazily: nothing is sent until the first call, so a start with the server down does not fail. */
+  /**
+   * Connects lazily: nothing is sent until the first call, so a start with the server down does not fail.
+   * A connection string the client cannot read fails here, with a message that names the hosts only:
+   * the client's own errors carry the whole string, password included (the native core's as its
+   * message, the parser's in a `connectionString` property that a logger would print).
+   */
   static connect(connectionString: string, options: KurrentDbEventStoreOptions = {}): KurrentDbEventStore {
-    return new KurrentDbEventStore(KurrentDBClient.connectionString(connectionString), describeEndpoint(connectionString), options);
+    const endpoint = describeEndpoint(connectionString);
+    let client: KurrentDBClient;
+    try {
+      client = KurrentDBClient.connectionString(connectionString);
+    } catch (error) {
+      const expected = typeof (error as { expected?: unknown }).expected === 'string' ? `: expected ${(error as { expected: string }).expected}` : '';
+      throw new Error(
+        `KURRENTDB_URL for KurrentDB at ${endpoint} is not a connection string the client accepts${expected}. ` +
+          'The form is kurrentdb://[user:password@]host:port[,host:port...][?key=value&...], with "/", "?", "@" and "%" in a password percent-encoded',
+      );
+    }
+    return new KurrentDbEventStore(client, endpoint, options);
   }
 
   constructor(

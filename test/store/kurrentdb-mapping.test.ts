@@ -212,6 +212,28 @@ describe("the client's errors become the port's", () => {
   });
 });
 
+describe('a connection string the client cannot read', () => {
+  it('fails to connect with a message that names the hosts, never the password, in the message or anywhere a logger looks', () => {
+    // The native core refuses this one and says the whole string; the parser refuses the second, keeping it in a property.
+    for (const [url, password] of [
+      ['kurrentdb://admin:sec/ret@127.0.0.1:2113?tls=false', 'sec/ret'],
+      ['kurrentdb://admin:changeit@127.0.0.1:2113?tls=maybe', 'changeit'],
+    ] as const) {
+      let error: unknown;
+      try {
+        KurrentDbEventStore.connect(url);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toContain('KurrentDB at 127.0.0.1:2113');
+      const everything = JSON.stringify({ ...(error as object), message: (error as Error).message, stack: (error as Error).stack, cause: (error as Error).cause });
+      expect(everything).not.toContain(password);
+      expect(everything).not.toContain('admin:');
+    }
+  });
+});
+
 describe('the real client against a port where nothing listens', () => {
   it('appends, reads and the head position fail as "unavailable", and health says why', async () => {
     const port = await closedPort();
