@@ -14,6 +14,9 @@
 //
 // Only the handler's own failures, and errors a retry cannot cure (access
 // denied, an event that cannot be read), stop the subscription and go to onError.
+// A feed that ends or closes without an error (the server finished the call: a
+// node shutting down, a leader change) is a drop like any other: a catch-up
+// subscription never ends by itself, and subscribing again cures it.
 import type { StoredEvent } from '../../../events/envelope.js';
 import type { EventsHandler, Subscription } from '../event-store.js';
 
@@ -44,6 +47,11 @@ export interface FollowOptions {
   retry?: { firstDelayMs?: number; maxDelayMs?: number };
   /** Most events per handler call. */
   maxBatch?: number;
+}
+
+/** A feed that ended or closed without an error. Always a drop: subscribing again cures it. */
+class FeedEnded extends Error {
+  override readonly name = 'FeedEnded';
 }
 
 type Outcome = { kind: 'dropped'; error: unknown } | { kind: 'failed'; error: unknown } | { kind: 'closed' };
@@ -139,8 +147,8 @@ export function follow(options: FollowOptions): Subscription {
         void drain();
       };
       listen('error', (error: Error) => onDrop(error));
-      listen('end', () => onDrop(new Error('the server ended the subscription')));
-      listen('close', () => onDrop(new Error('the subscription closed')));
+      listen('end', () => onDrop(new FeedEnded('the server ended the subscription')));
+      listen('close', () => onDrop(new FeedEnded('the subscription closed')));
     });
 
   const backoff = (attempt: number) => Math.min(maxDelayMs, firstDelayMs * 2 ** Math.max(0, attempt - 1));
@@ -167,7 +175,8 @@ export function follow(options: FollowOptions): Subscription {
         outcome = { kind: 'dropped', error };
       }
       if (outcome.kind === 'closed' || closed) return;
-      if (outcome.kind === 'failed' || !options.isTransient(outcome.error)) throw outcome.error;
+      if (outcome.kind === 'failed') throw outcome.error;
+      if (!(outcome.error instanceof FeedEnded) && !options.isTransient(outcome.error)) throw outcome.error;
       // A feed that made progress starts the backoff again from the first delay.
       attempt = cursor > before ? 1 : attempt + 1;
       const delayMs = backoff(attempt);
