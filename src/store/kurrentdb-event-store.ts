@@ -22,6 +22,7 @@ import type { NewEvent, StoredEvent } from '../../events/envelope.js';
 import {
   DuplicateEventError,
   StoreUnavailableError,
+  StreamConflictError,
   type AppendResult,
   type EventStore,
   type EventsHandler,
@@ -102,6 +103,7 @@ export class KurrentDbEventStore implements EventStore {
     try {
       await this.refuseDuplicates(streamId, events);
       const result = await this.client.appendToStream(streamId, events.map((e) => toEventData(e)), { streamState: toStreamState(expected) });
+      if (!result.success) throw await this.conflict(streamId, expected);
       const last = Number(result.nextExpectedRevision);
       // The append answers with the last revision and one position; read the events
       // back for every event's position and the server's own `created` time.
@@ -141,6 +143,17 @@ export class KurrentDbEventStore implements EventStore {
    *   ids (Idempotency-Key, seed events) only for events of one stream, so the
    *   stream check covers what it writes.
    */
+  /**
+   * With `throwOnAppendFailure=false` in the connection string the client answers a wrong
+   * expected revision with `success: false` instead of throwing, and its
+   * `nextExpectedRevision` is then not the stream's (1.x sets it to 1 or -1): read the
+   * actual revision from the leader.
+   */
+  private async conflict(streamId: string, expected: ExpectedRevision): Promise<StreamConflictError> {
+    const events = await this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER, true);
+    return new StreamConflictError(streamId, expected, events.length === 0 ? -1 : events[events.length - 1].streamRevision);
+  }
+
   private async refuseDuplicates(streamId: string, events: NewEvent[]): Promise<void> {
     const ids = new Set(events.map((e) => e.eventId));
     if (ids.size < events.length) throw new DuplicateEventError(events.find((e, i) => events.findIndex((o) => o.eventId === e.eventId) !== i)!.eventId);
@@ -370,14 +383,12 @@ export class KurrentDbEventStore implements EventStore {
       missing.push(event);
     }
     if (missing.length === 0) return 0;
+    const expected: ExpectedRevision = ids.length === 0 ? 'no-stream' : ids.length - 1;
     try {
-      await this.client.appendToStream(
-        streamId,
-        missing.map((e) => toEventData(e, e.recordedAt)),
-        { streamState: toStreamState(ids.length === 0 ? 'no-stream' : ids.length - 1) },
-      );
+      const result = await this.client.appendToStream(streamId, missing.map((e) => toEventData(e, e.recordedAt)), { streamState: toStreamState(expected) });
+      if (!result.success) throw await this.conflict(streamId, expected);
     } catch (error) {
-      throw translateError(error, { endpoint: this.endpoint, streamId, expected: ids.length === 0 ? 'no-stream' : ids.length - 1 });
+      throw translateError(error, { endpoint: this.endpoint, streamId, expected });
     }
     ids.push(...missing.map((e) => e.eventId));
     return missing.length;

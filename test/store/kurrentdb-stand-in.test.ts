@@ -5,10 +5,10 @@
 // contract in kurrentdb-contract.test.ts when KURRENTDB_URL is set.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { NotLeaderError } from '@kurrent/kurrentdb-client';
+import { NotLeaderError, WrongExpectedVersionError } from '@kurrent/kurrentdb-client';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent, StoredEvent } from '../../events/envelope.js';
-import { DuplicateEventError } from '../../src/store/event-store.js';
+import { DuplicateEventError, StreamConflictError } from '../../src/store/event-store.js';
 import { KurrentDbEventStore, type KurrentClient } from '../../src/store/kurrentdb-event-store.js';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -227,6 +227,54 @@ describe('the catch-up subscription to KurrentDB', () => {
     expect(server.liveSubscriptions).toBe(0);
     expect(client.disposed).toBe(true);
     expect(await store.health()).toEqual({ ok: false, reason: 'the event store is closed' });
+  });
+});
+
+describe('the KurrentDB adapter on a client with throwOnAppendFailure=false', () => {
+  /** What the client does with that option: a wrong expected revision resolves as { success: false } (1.x: nextExpectedRevision 1n), it does not throw. */
+  function lenient(client: KurrentClient, before?: () => Promise<void>): KurrentClient {
+    return {
+      ...client,
+      appendToStream: (async (...args: Parameters<KurrentClient['appendToStream']>) => {
+        await before?.();
+        try {
+          return await client.appendToStream(...args);
+        } catch (error) {
+          if (error instanceof WrongExpectedVersionError) return { success: false, nextExpectedRevision: 1n, position: undefined };
+          throw error;
+        }
+      }) as KurrentClient['appendToStream'],
+    } as KurrentClient;
+  }
+
+  it('still answers a stale expected revision with a stream conflict carrying the actual revision', async () => {
+    const { client, store: writer } = open();
+    await writer.append('country-US', [event(1), event(2), event(3)], 'no-stream');
+    const store = new KurrentDbEventStore(lenient(client), 'stand-in:2113');
+    const error = await store.append('country-US', [event(4)], 0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamConflictError);
+    expect(error).toMatchObject({ streamId: 'country-US', expected: 0, actual: 2 });
+    await expect(store.append('country-FR', [event(5)], 1).catch((e: unknown) => e)).resolves.toMatchObject({ name: 'StreamConflictError', actual: -1 });
+    expect(await writer.readStream('country-US')).toHaveLength(3);
+  });
+
+  it('an import that meets a concurrent writer stops instead of counting events it did not write', async () => {
+    const { client, store: writer } = open();
+    let raced = false;
+    const store = new KurrentDbEventStore(
+      lenient(client, async () => {
+        if (raced) return;
+        raced = true;
+        await writer.append('country-US', [event(9)], 'no-stream');
+      }),
+      'stand-in:2113',
+    );
+    const log: StoredEvent[] = [{ ...event(1), streamId: 'country-US', streamRevision: 0, position: 1, recordedAt: new Date(0).toISOString(), metadata: {} }];
+    async function* lines() {
+      yield* log;
+    }
+    await expect(store.importEvents(lines())).rejects.toBeInstanceOf(StreamConflictError);
+    expect((await writer.readStream('country-US')).map((e) => (e.data as { n: number }).n)).toEqual([9]);
   });
 });
 
