@@ -143,6 +143,14 @@ export class KurrentDbEventStore implements EventStore {
    *   ids (Idempotency-Key, seed events) only for events of one stream, so the
    *   stream check covers what it writes.
    */
+  private async refuseDuplicates(streamId: string, events: NewEvent[]): Promise<void> {
+    const ids = new Set(events.map((e) => e.eventId));
+    if (ids.size < events.length) throw new DuplicateEventError(events.find((e, i) => events.findIndex((o) => o.eventId === e.eventId) !== i)!.eventId);
+    for (const existing of await this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER, true)) {
+      if (ids.has(existing.eventId)) throw new DuplicateEventError(existing.eventId);
+    }
+  }
+
   /**
    * With `throwOnAppendFailure=false` in the connection string the client answers a wrong
    * expected revision with `success: false` instead of throwing, and its
@@ -152,14 +160,6 @@ export class KurrentDbEventStore implements EventStore {
   private async conflict(streamId: string, expected: ExpectedRevision): Promise<StreamConflictError> {
     const events = await this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER, true);
     return new StreamConflictError(streamId, expected, events.length === 0 ? -1 : events[events.length - 1].streamRevision);
-  }
-
-  private async refuseDuplicates(streamId: string, events: NewEvent[]): Promise<void> {
-    const ids = new Set(events.map((e) => e.eventId));
-    if (ids.size < events.length) throw new DuplicateEventError(events.find((e, i) => events.findIndex((o) => o.eventId === e.eventId) !== i)!.eventId);
-    for (const existing of await this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER, true)) {
-      if (ids.has(existing.eventId)) throw new DuplicateEventError(existing.eventId);
-    }
   }
 
   async readStream(streamId: string): Promise<StoredEvent[]> {
