@@ -61,4 +61,13 @@ describe('the seed dataset through the API', () => {
     expect(us.deciding.sources[0].quote.length).toBeGreaterThan(10);
     expect(us.basis.others.some((o: { reason: string }) => o.reason === 'non-government')).toBe(true);
   });
+
+  it('the explanation names a speakerless media report in words a journalist can paste', async () => {
+    // The ATACMS condition of spring 2024 decides ATACMS as known on 30 May; the Baltic states' support is a media report too.
+    const us = (await service.app.inject('/v1/countries/US/explain?at=2024-05-29&knownAt=2024-05-30')).json().text;
+    expect(us).toContain('ATACMS is prohibited, per the reporting outlet (around 1 March 2024):');
+    const latvia = (await service.app.inject('/v1/countries/LV/explain?at=2024-06-05')).json().text;
+    expect(latvia).toContain('Also on record, not deciding: the reporting outlet, around 30 May 2024 (endorses)');
+    for (const text of [us, latvia]) expect(text).not.toMatch(/reported by the outlet, no speaker named/);
+  });
 });
