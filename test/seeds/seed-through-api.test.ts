@@ -70,4 +70,15 @@ describe('the seed dataset through the API', () => {
     expect(latvia).toContain('Also on record, not deciding: the reporting outlet, around 30 May 2024 (endorses)');
     for (const text of [us, latvia]) expect(text).not.toMatch(/reported by the outlet, no speaker named/);
   });
+
+  it('the explanation writes a country\'s name as English does: "the Netherlands\' position", not "Netherlands\'s"', async () => {
+    const explain = async (code: string) => (await service.app.inject(`/v1/countries/${code}/explain?at=2024-06-05`)).json().text as string;
+    const netherlands = await explain('NL');
+    expect(netherlands).toMatch(/^As of 5 June 2024, as known on .*, the Netherlands' position is unknown: /);
+    // Nothing decides, so nothing came before the support it voiced.
+    expect(netherlands).toContain('\n\nThe Netherlands has voiced support for lifting restrictions in general');
+    expect(await explain('US')).toMatch(/, the United States of America's position is restricted: /);
+    expect(await explain('GB')).toMatch(/, the United Kingdom's position is unrestricted: /);
+    expect(await explain('DE')).toMatch(/, Germany's position is restricted: /);
+  });
 });
