@@ -59,6 +59,22 @@ function formatEffective(s: StatementRecord): string {
   return s.datePrecision === 'approximate' ? `around ${formatDay(s.effectiveAt)}` : formatDay(s.effectiveAt);
 }
 
+// Country names (ISO 3166 English short names) that English writes with "the": "the Netherlands'
+// position", "The United Kingdom has since ...", not "Netherlands's position".
+const TAKES_THE = /^(United |Netherlands$|Philippines$|Bahamas$|Maldives$|Comoros$|Seychelles$|Holy See|Czech Republic$|Dominican Republic$|Central African Republic$|Russian Federation$|Republic of |Democratic Republic |.* Islands$)/;
+
+/** A country's name as a sentence uses it: with "the" where English has it. */
+function countryInSentence(name: string): string {
+  return TAKES_THE.test(name) ? `the ${name}` : name;
+}
+
+/** "the Netherlands'", "Germany's". */
+function possessive(name: string): string {
+  return name.endsWith('s') ? `${name}'` : `${name}'s`;
+}
+
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 /**
  * How a writer sets text from the record: as it is (plain text), or for Markdown
  * so that it shows as written. Anything a person typed (a name, a title, a scope
@@ -127,10 +143,11 @@ function explainWith(
   const byId = new Map(statements.map((s) => [s.statementId, s]));
   // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset).
   const asOf = `As of ${formatDay(query.at)}, as known on ${formatDay(dayOf(query.knownAtInstant))}`;
+  const country = countryInSentence(countryName);
   const paragraphs: string[] = [];
 
   const limits = derivation.status === 'restricted' ? `: ${describeScope(derivation.scope, w)}` : '';
-  paragraphs.push(`${w.strong(`${asOf}, ${countryName}'s position is ${derivation.status}`)}: ${STATUS_TEXT[derivation.status]}${limits}.`);
+  paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${STATUS_TEXT[derivation.status]}${limits}.`);
 
   const d = derivation.deciding && asKnown(derivation.deciding);
   if (d) {
@@ -147,7 +164,7 @@ function explainWith(
   }
   if (derivation.weapons.length > 0) paragraphs.push('Weapons not named follow the overall position.');
   if (derivation.underReview) paragraphs.push(d ? 'The policy is under review: a statement since the deciding one says so.' : 'The policy is under review: a statement on record says so.');
-  if (derivation.endorsesLifting) paragraphs.push(`${countryName} has since voiced support for lifting restrictions in general, without a grant for its own weapons on record.`);
+  if (derivation.endorsesLifting) paragraphs.push(`${capitalised(country)} has ${d ? 'since ' : ''}voiced support for lifting restrictions in general, without a grant for its own weapons on record.`);
 
   if (derivation.notDeciding.length > 0) {
     const others = derivation.notDeciding.map(({ statementId, reason }) => {

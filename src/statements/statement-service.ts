@@ -64,6 +64,19 @@ export class StatementService {
       // to one excluded from a prohibition: refused rather than silently following the headline.
       throw new DomainRuleError('scope.excludedWeapons', 'a prohibition cannot except weapons: record the weapons that may be used as a permits statement that names them');
     }
+    const excluded = new Set(command.scope.excludedWeapons?.map((system) => system.toUpperCase()));
+    const both = command.scope.weapons?.find((system) => excluded.has(system.toUpperCase()));
+    if (both !== undefined) {
+      // Named in both lists the system would take the status of `weapons` and the exclusion be
+      // dropped without a word: a statement says one or the other. Systems are one whatever their case.
+      throw new DomainRuleError('scope.excludedWeapons', `names ${both}, which scope.weapons names too: a statement either covers a system or excludes it`);
+    }
+    if (command.datePrecision === 'month' && !command.effectiveAt.endsWith('-01')) {
+      // A statement known only by its month counts from the day stored, while answers name the month
+      // alone ("effective May 2024"): on 10 May one stored as 20 May would read "May 2024 ... had not
+      // taken effect yet". The first of the month is the one day that makes both say the same.
+      throw new DomainRuleError('effectiveAt', `with datePrecision "month", must be the first day of its month (${command.effectiveAt.slice(0, 8)}01): the position counts it from that day`);
+    }
     if (command.statementId && this.readModel.statement(command.statementId)) throw new StatementExistsError(command.statementId);
     if (command.supersedes) {
       const corrected = this.readModel.statement(command.supersedes);

@@ -148,7 +148,7 @@ describe('explain', () => {
     expect(response.statusCode).toBe(200);
     const body = response.json();
     expect(body.status).toBe('restricted');
-    expect(body.text).toMatch(/^As of 5 June 2024, as known on .*, United States of America's position is restricted/);
+    expect(body.text).toMatch(/^As of 5 June 2024, as known on .*, the United States of America's position is restricted/);
     const deciding = (await get('/v1/countries/US/position?at=2024-06-05')).json().deciding;
     expect(body.text).toContain(deciding.sources[0].quote);
     expect(body.text).toContain(deciding.sources[0].title);

@@ -251,6 +251,27 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
     expect((await post('/v1/statements', { ...kirby, country: 'ES', scope: { weapons: ['Leopard'] } })).statusCode).toBe(201);
   });
 
+  it('a statement that both names and excludes a system is 422 naming scope.excludedWeapons, whatever the letter case', async () => {
+    const refused = await post('/v1/statements', { ...kharkiv, country: 'LV', scope: { weapons: ['ATACMS', 'HIMARS'], excludedWeapons: ['atacms'] } });
+    expect(expectProblem(refused, 422).errors).toEqual([{ path: 'body.scope.excludedWeapons', message: expect.stringContaining('names ATACMS, which scope.weapons names too') }]);
+    expect((await get('/v1/countries/LV/position?at=2024-06-05')).json().weapons).toEqual([]);
+    // Covering one system and excluding another is what a permission says.
+    expect((await post('/v1/statements', { ...kharkiv, country: 'LV', scope: { weapons: ['HIMARS'], excludedWeapons: ['ATACMS'] } })).statusCode).toBe(201);
+    const weapons = (await get('/v1/countries/LV/position?at=2024-06-05')).json().weapons;
+    expect(weapons.map((w: { system: string; status: string }) => `${w.system} ${w.status}`)).toEqual(['ATACMS prohibited', 'HIMARS unrestricted']);
+  });
+
+  it('a statement dated by its month only is 422 unless effectiveAt is the first of the month: answers name the month and count it from the day stored', async () => {
+    const monthOnly = { ...kirby, country: 'LT', stance: 'permits', datePrecision: 'month', reportedAt: '2024-05-25' } as const;
+    const refused = await post('/v1/statements', { ...monthOnly, effectiveAt: '2024-05-20' });
+    expect(expectProblem(refused, 422).errors).toEqual([{ path: 'body.effectiveAt', message: expect.stringContaining('first day of its month (2024-05-01)') }]);
+    expect((await post('/v1/statements', { ...monthOnly, effectiveAt: '2024-05-01' })).statusCode).toBe(201);
+    // "May 2024" then holds on every day of May, as the explanation says.
+    const explained = (await get('/v1/countries/LT/explain?at=2024-05-10')).json();
+    expect(explained.status).toBe('unrestricted');
+    expect(explained.text).toContain('effective May 2024');
+  });
+
   it('a report dated in the future is 422 naming the field', async () => {
     const problem = expectProblem(await post('/v1/statements', { ...kirby, reportedAt: '2999-01-01' }), 422);
     expect(problem.errors).toEqual([{ path: 'body.reportedAt', message: 'cannot be in the future' }]);

@@ -61,4 +61,24 @@ describe('the seed dataset through the API', () => {
     expect(us.deciding.sources[0].quote.length).toBeGreaterThan(10);
     expect(us.basis.others.some((o: { reason: string }) => o.reason === 'non-government')).toBe(true);
   });
+
+  it('the explanation names a speakerless media report in words a journalist can paste', async () => {
+    // The ATACMS condition of spring 2024 decides ATACMS as known on 30 May; the Baltic states' support is a media report too.
+    const us = (await service.app.inject('/v1/countries/US/explain?at=2024-05-29&knownAt=2024-05-30')).json().text;
+    expect(us).toContain('ATACMS is prohibited, per the reporting outlet (around 1 March 2024):');
+    const latvia = (await service.app.inject('/v1/countries/LV/explain?at=2024-06-05')).json().text;
+    expect(latvia).toContain('Also on record, not deciding: the reporting outlet, around 30 May 2024 (endorses)');
+    for (const text of [us, latvia]) expect(text).not.toMatch(/reported by the outlet, no speaker named/);
+  });
+
+  it('the explanation writes a country\'s name as English does: "the Netherlands\' position", not "Netherlands\'s"', async () => {
+    const explain = async (code: string) => (await service.app.inject(`/v1/countries/${code}/explain?at=2024-06-05`)).json().text as string;
+    const netherlands = await explain('NL');
+    expect(netherlands).toMatch(/^As of 5 June 2024, as known on .*, the Netherlands' position is unknown: /);
+    // Nothing decides, so nothing came before the support it voiced.
+    expect(netherlands).toContain('\n\nThe Netherlands has voiced support for lifting restrictions in general');
+    expect(await explain('US')).toMatch(/, the United States of America's position is restricted: /);
+    expect(await explain('GB')).toMatch(/, the United Kingdom's position is unrestricted: /);
+    expect(await explain('DE')).toMatch(/, Germany's position is restricted: /);
+  });
 });
