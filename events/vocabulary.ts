@@ -37,7 +37,9 @@ export type Stance = z.infer<typeof Stance>;
 export const Attribution = z.enum(['official', 'anonymous-official', 'media-report', 'non-government']);
 export type Attribution = z.infer<typeof Attribution>;
 
-export const DatePrecision = z.enum(['day', 'month', 'approximate']);
+export const DatePrecision = z
+  .enum(['day', 'month', 'approximate'])
+  .describe('how exactly effectiveAt is known: the day; only the month (effectiveAt is then the first of that month); or approximately ("early May": the day recorded)');
 export type DatePrecision = z.infer<typeof DatePrecision>;
 
 // Free text (titles, quotes, names, scope items, notes, reasons) is what a
