@@ -51,11 +51,14 @@ export class StatementService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async record(command: RecordStatement, options: WriteOptions = {}): Promise<WriteResult> {
+  async record(given: RecordStatement, options: WriteOptions = {}): Promise<WriteResult> {
+    const command: RecordStatement = {
+      ...given,
+      reportedAt: this.notAfterNow(given.reportedAt, 'reportedAt'),
+      sources: given.sources.map((source, i) => this.sourceAsOfNow(source, `sources.${i}`)),
+    };
     const statementId = command.statementId ?? randomUUID();
-    this.notInFuture(command.reportedAt, 'reportedAt');
     command.sources.forEach((source, i) => {
-      this.notInFuture(source.publishedAt, `sources.${i}.publishedAt`);
       const earlier = sameReportIn(command.sources.slice(0, i), source);
       if (earlier >= 0) throw new DomainRuleError(`sources.${i}`, `is the same report as sources.${earlier} (same URL, or same publisher, title and day): a source counts once`);
     });
@@ -100,9 +103,12 @@ export class StatementService {
     }
   }
 
-  async retract(statementId: string, retraction: Omit<StatementRetracted, 'statementId'>, options: WriteOptions = {}): Promise<WriteResult> {
-    this.notInFuture(retraction.reportedAt, 'reportedAt');
-    if (retraction.source) this.notInFuture(retraction.source.publishedAt, 'source.publishedAt');
+  async retract(statementId: string, given: Omit<StatementRetracted, 'statementId'>, options: WriteOptions = {}): Promise<WriteResult> {
+    const retraction = {
+      ...given,
+      reportedAt: this.notAfterNow(given.reportedAt, 'reportedAt'),
+      ...(given.source ? { source: this.sourceAsOfNow(given.source, 'source') } : {}),
+    };
     return this.decideAndAppend(statementId, options, (record) => {
       const statement = record.statements.find((s) => s.statementId === statementId)!;
       if (statement.retraction) throw new DomainRuleError('statementId', 'the statement is already retracted', 409);
@@ -114,8 +120,8 @@ export class StatementService {
     });
   }
 
-  async attachSource(statementId: string, source: SourceAttached['source'], options: WriteOptions = {}): Promise<WriteResult> {
-    this.notInFuture(source.publishedAt, 'source.publishedAt');
+  async attachSource(statementId: string, given: SourceAttached['source'], options: WriteOptions = {}): Promise<WriteResult> {
+    const source = this.sourceAsOfNow(given, 'source');
     return this.decideAndAppend(statementId, options, (record) => {
       const statement = record.statements.find((s) => s.statementId === statementId)!;
       if (sameReportIn(statement.sources, source) >= 0) {
@@ -160,7 +166,23 @@ export class StatementService {
     return result;
   }
 
-  private notInFuture(dayOrInstant: string, field: string): void {
-    if (instantOf(dayOrInstant) > this.now() + CLOCK_SKEW_MS) throw new DomainRuleError(field, 'cannot be in the future');
+  /**
+   * A time a client or a source gives may run a little ahead of this server's clock (a client
+   * sending its own "now"). Within CLOCK_SKEW_MS it is recorded as this server's now, which it
+   * cannot truly be later than: left ahead, the statement would count in everything derived from
+   * the log (`/v1/countries`, `/history`, the changes and webhooks) at once, but in `/position` as
+   * known now only minutes later. Further ahead it is refused.
+   */
+  private notAfterNow(dayOrInstant: string, field: string): string {
+    const now = this.now();
+    const instant = instantOf(dayOrInstant);
+    if (instant <= now) return dayOrInstant;
+    if (instant > now + CLOCK_SKEW_MS) throw new DomainRuleError(field, 'cannot be in the future');
+    return new Date(now).toISOString();
+  }
+
+  private sourceAsOfNow<S extends { publishedAt: string }>(source: S, field: string): S {
+    const publishedAt = this.notAfterNow(source.publishedAt, `${field}.publishedAt`);
+    return publishedAt === source.publishedAt ? source : { ...source, publishedAt };
   }
 }

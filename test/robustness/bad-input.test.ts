@@ -135,9 +135,26 @@ describe('a source published in the future', () => {
     expectRefused(await post(`/v1/statements/${id}/retraction`, { reason: 'withdrawn', reportedAt: '2024-06-01', source: future }), 422, 'body.source.publishedAt');
   });
 
-  it('within the clock-skew allowance, as for reportedAt, is accepted', async () => {
+  it('within the clock-skew allowance, as for reportedAt, is accepted, as of the moment it is recorded', async () => {
     const soon = { ...kirby.sources[0], publishedAt: inMinutes(2) };
-    expect((await post('/v1/statements', { ...kirby, country: 'IS', reportedAt: inMinutes(2), sources: [soon] })).statusCode).toBe(201);
+    const recorded = await post('/v1/statements', { ...kirby, country: 'IS', reportedAt: inMinutes(2), sources: [soon] });
+    expect(recorded.statusCode).toBe(201);
+    // A client's clock ahead of ours cannot make a statement public later than it was recorded: the
+    // position as known now counts it at once, as the country list (and its change) already do.
+    const statement = (await get(`/v1/statements/${recorded.json().statementId}`)).json();
+    expect(Date.parse(statement.reportedAt)).toBeLessThanOrEqual(Date.parse(statement.recordedAt));
+    expect(Date.parse(statement.sources[0].publishedAt)).toBeLessThanOrEqual(Date.parse(statement.recordedAt));
+    const position = (await get('/v1/countries/IS/position')).json();
+    expect(position.status).toBe('prohibited');
+    const listed = (await get('/v1/countries')).json().countries.find((c: { code: string }) => c.code === 'IS');
+    expect(listed.status).toBe(position.status);
+
+    // So with a source attached, or a retraction, a little ahead.
+    const later = { ...kirby.sources[0], title: 'Another report', publishedAt: inMinutes(3) };
+    expect((await post(`/v1/statements/${statement.statementId}/sources`, { source: later })).statusCode).toBe(201);
+    expect((await get('/v1/countries/IS/position')).json().confidence.sources).toBe(2);
+    expect((await post(`/v1/statements/${statement.statementId}/retraction`, { reason: 'misreported', reportedAt: inMinutes(4) })).statusCode).toBe(201);
+    expect((await get('/v1/countries/IS/position')).json().status).toBe('unknown');
   });
 });
 
