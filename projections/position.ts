@@ -170,8 +170,9 @@ function exclusionCode(s: RuleStatement, at: string, knownAt: number, inLog: num
   // A known retraction first: that the record was wrong matters more than when it would have taken effect.
   const retraction = s.retraction;
   if (retraction && retraction.position <= inLog && reportedInstant(retraction) <= knownAt) return RETRACTED;
-  if (s.effectiveAt > at) return NOT_YET_EFFECTIVE;
+  // Not yet public before not yet in effect: as known then, nobody could have said when it would take effect.
   if (!reportedBy(s, knownAt, inLog)) return NOT_YET_REPORTED;
+  if (s.effectiveAt > at) return NOT_YET_EFFECTIVE;
   if (s.speaker.attribution === 'non-government') return NON_GOVERNMENT;
   return COUNTED;
 }

@@ -92,6 +92,9 @@ describe('deriving a position', () => {
       .recorded({ statementId: 'permit', stance: 'permits', effectiveAt: '2024-05-30', reportedAt: '2024-05-31' });
     expect(ask(given, '2024-06-05', knownAtInstant('2024-05-30')).status).toBe('prohibited');
     expect(reasonOf(ask(given, '2024-06-05', knownAtInstant('2024-05-30')), 'permit')).toBe('not-yet-reported');
+    // Asked for a day before it takes effect, as known before it was public: not reported is what it was then.
+    expect(reasonOf(ask(given, '2024-05-29', knownAtInstant('2024-05-30')), 'permit')).toBe('not-yet-reported');
+    expect(reasonOf(ask(given, '2024-05-29', knownAtInstant('2024-05-31')), 'permit')).toBe('not-yet-effective');
     expect(ask(given, '2024-06-05', knownAtInstant('2024-05-31')).status).toBe('unrestricted');
     expect(ask(given, '2024-06-05', Date.parse('2024-05-31T08:00:00Z')).status).toBe('unrestricted');
   });
