@@ -167,10 +167,11 @@ function explainWith(
   if (derivation.endorsesLifting) paragraphs.push(`${capitalised(country)} has ${d ? 'since ' : ''}voiced support for lifting restrictions in general, without a grant for its own weapons on record.`);
 
   if (derivation.notDeciding.length > 0) {
-    const others = derivation.notDeciding.map(({ statementId, reason }) => {
-      const s = byId.get(statementId)!;
-      return `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${REASON_TEXT[reason]}`;
-    });
+    // By the day each took effect, as a reader follows a story (the basis lists them in log order).
+    const others = derivation.notDeciding
+      .map(({ statementId, reason }) => ({ s: byId.get(statementId)!, reason }))
+      .sort((a, b) => a.s.effectiveAt.localeCompare(b.s.effectiveAt) || a.s.position - b.s.position)
+      .map(({ s, reason }) => `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${REASON_TEXT[reason]}`);
     paragraphs.push(w.list('Also on record, not deciding:', others));
   }
   return paragraphs.join('\n\n');

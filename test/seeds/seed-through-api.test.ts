@@ -71,6 +71,14 @@ describe('the seed dataset through the API', () => {
     for (const text of [us, latvia]) expect(text).not.toMatch(/reported by the outlet, no speaker named/);
   });
 
+  it('the explanation lists what did not decide by the day it took effect, not in the order it was recorded', async () => {
+    const us = (await service.app.inject('/v1/countries/US/explain?at=2024-06-05')).json();
+    const listed = us.text.split('Also on record, not deciding:')[1].trim().split('; ');
+    const days = listed.map((line: string) => Date.parse(line.match(/(\d{1,2} )?(January|February|March|April|May|June|July|August|September|October|November|December) \d{4}/)![0]));
+    expect(listed.length).toBeGreaterThan(5);
+    expect(days).toEqual([...days].sort((a, b) => a - b));
+  });
+
   it('the explanation writes a country\'s name as English does: "the Netherlands\' position", not "Netherlands\'s"', async () => {
     const explain = async (code: string) => (await service.app.inject(`/v1/countries/${code}/explain?at=2024-06-05`)).json().text as string;
     const netherlands = await explain('NL');
