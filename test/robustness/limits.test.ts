@@ -122,6 +122,23 @@ describe('size and time', () => {
     }
   });
 
+  it('a client stalled in the middle of its request does not hold up a shutdown: its connection is cut once the request timeout has passed', async () => {
+    const service = await serviceWith({ REQUEST_TIMEOUT_MS: '500', CONNECTION_TIMEOUT_MS: '600000' });
+    const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = new URL(address);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /v1/statements HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"country":`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const started = Date.now();
+    const outcome = await Promise.race([service.close().then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 5_000, 'still closing'))]);
+    socket.destroy();
+    expect(outcome).toBe('closed');
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   it('a request the HTTP parser refuses before any route sees it gets a problem document too, and the service goes on answering', async () => {
     const service = await serviceWith();
     const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
