@@ -26,6 +26,9 @@ export interface Service {
   close(): Promise<void>;
 }
 
+/** The longest a shutdown waits for requests in flight: a request once received is answered well within it (a write waits up to 5 s for the read model). */
+const SHUTDOWN_GRACE_MS = 8_000;
+
 export interface StartOptions {
   webhooks?: WebhookOverrides;
 }
@@ -70,7 +73,14 @@ export async function startService(config: Config, logger: Logger, now: () => Da
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await app.close(); // stops accepting, lets in-flight requests finish
+      // Stops accepting, lets in-flight requests finish. Once closing, node no longer enforces the
+      // request timeout, so a client stalled in the middle of its request would hold the shutdown
+      // until its socket idled out (CONNECTION_TIMEOUT_MS, or never for one that trickles): past
+      // the time a request may take to arrive, the connections still open are cut.
+      const closed = app.close();
+      const deadline = setTimeout(() => app.server.closeAllConnections(), Math.min(limitsFrom(config).requestTimeoutMs, SHUTDOWN_GRACE_MS));
+      await closed;
+      clearTimeout(deadline);
       await webhooks.stop(); // lets deliveries in flight finish; the rest stay pending for the next start
       seeding?.cancel();
       rebuild?.cancel();

@@ -24,7 +24,7 @@ import { openApiDocument, openApiTransform } from './openapi.js';
 import { serializerCompiler } from './serializer.js';
 import { DEFAULT_LIMITS, installRateLimits, serverOptions, type Limits } from './limits.js';
 import { installSecurityHeaders } from './security-headers.js';
-import { frameworkErrors, installStrictInput } from './strict-input.js';
+import { clientErrorHandler, frameworkErrors, installStrictInput } from './strict-input.js';
 import type { ReplayReport } from '../audit/replay.js';
 import { auditRoutes } from './routes/audit.js';
 import { countryRoutes } from './routes/countries.js';
@@ -63,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     ...server,
     frameworkErrors,
+    clientErrorHandler,
     // Behind a proxy this makes request.ip the client's (for the per-address rate limit) and
     // request.protocol the scheme it used (HSTS is sent only over https).
     // (A hop count as the function Fastify makes of it: its types do not take the number.)

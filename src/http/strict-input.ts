@@ -3,10 +3,12 @@
 // before routing (a malformed URL, an over-long path parameter) as problem
 // documents like every other error.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
 import secureJson from 'secure-json-parse';
 import { z } from 'zod';
 import { sendProblem } from './error-handler.js';
 import { badRequest, HttpProblem } from './problems.js';
+import { API_SECURITY_HEADERS } from './security-headers.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -74,4 +76,29 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   const detail = error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid: a path segment is not valid percent-encoded UTF-8' : error.message;
   sendProblem(reply, request, new HttpProblem(status, FRAMEWORK_TITLES[status] ?? 'Bad Request', detail));
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: a request node's HTTP parser refused before
+ * Fastify saw it (headers past node's 16 KB limit, the URL included; bytes HTTP does
+ * not allow; a request that took too long to arrive). Fastify's default answers with
+ * its own JSON; this answers with a problem document like every other error, then
+ * closes the connection, as node and Fastify do (the stream is not in a known state).
+ */
+export function clientErrorHandler(error: Error & { code?: string; reason?: string }, socket: Socket): void {
+  // A reset connection has no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new HttpProblem(408, 'Request Timeout', 'the request did not arrive in time; send it again')
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new HttpProblem(431, 'Request Header Fields Too Large', 'the request line and headers are larger than the server accepts (16 KB): shorten the URL or the headers')
+        : new HttpProblem(400, 'Bad Request', `the request is not valid HTTP/1.1: ${(error.reason ?? 'it could not be parsed').slice(0, 100)}`);
+  const body = JSON.stringify({ type: problem.type, title: problem.title, status: problem.status, detail: problem.message });
+  if (socket.writable) {
+    const headers = { ...API_SECURITY_HEADERS.plain, 'content-type': 'application/problem+json', 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    socket.write(`HTTP/1.1 ${problem.status} ${problem.title}\r\n${head}\r\n${body}`);
+  }
+  socket.destroy(error);
 }

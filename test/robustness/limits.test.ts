@@ -116,7 +116,57 @@ describe('size and time', () => {
       slowClient('GET /v1/countries HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '),
       slowClient(`POST /v1/statements HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"country":`),
     ]);
-    for (const { answer } of [headers, body]) expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    for (const { answer } of [headers, body]) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/);
+    }
+  });
+
+  it('a client stalled in the middle of its request does not hold up a shutdown: its connection is cut once the request timeout has passed', async () => {
+    const service = await serviceWith({ REQUEST_TIMEOUT_MS: '500', CONNECTION_TIMEOUT_MS: '600000' });
+    const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = new URL(address);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /v1/statements HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"country":`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const started = Date.now();
+    const outcome = await Promise.race([service.close().then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 5_000, 'still closing'))]);
+    socket.destroy();
+    expect(outcome).toBe('closed');
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('a request the HTTP parser refuses before any route sees it gets a problem document too, and the service goes on answering', async () => {
+    const service = await serviceWith();
+    const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = new URL(address);
+    const raw = (request: string | Buffer) =>
+      new Promise<string>((resolve, reject) => {
+        let answer = '';
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
+        socket.on('data', (chunk) => (answer += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(answer));
+      });
+    const refused = [
+      // A URL past node's 16 KB limit on the request line and headers (a long query, a huge cookie).
+      { status: 431, title: 'Request Header Fields Too Large', request: `GET /v1/statements?cursor=${'A'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n` },
+      // A byte HTTP does not allow in a path (a client that sent a code unencoded).
+      { status: 400, title: 'Bad Request', request: Buffer.concat([Buffer.from('GET /v1/countries/'), Buffer.from([0xdc, 0x53]), Buffer.from('/position HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')]) },
+      { status: 400, title: 'Bad Request', request: 'GET /v1/countries HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n' },
+    ];
+    for (const { status, title, request } of refused) {
+      const answer = await raw(request);
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(head).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/);
+      expect(head).toMatch(/\r\nx-content-type-options: nosniff\r\n/);
+      expect(JSON.parse(body)).toMatchObject({ type: expect.stringMatching(/^https:\/\//), title, status, detail: expect.any(String) });
+    }
+    expect((await fetch(`${address}/health/live`)).status).toBe(200);
   });
 });
 

@@ -113,3 +113,23 @@ it('without a position or Last-Event-ID, starts with the next change; after= sta
   const bad = await api.get('/v1/changes/stream?after=-1', {});
   expect(bad.statusCode).toBe(400);
 });
+
+it('answers HEAD with the stream\'s headers and ends, instead of holding the connection with nothing sent', async () => {
+  const answer = await new Promise<IncomingMessage | 'no answer'>((resolve, reject) => {
+    const req = request(`${service.url}/v1/changes/stream`, { method: 'HEAD' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res));
+    });
+    req.setTimeout(3_000, () => {
+      req.destroy();
+      resolve('no answer');
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  expect(answer).not.toBe('no answer');
+  const res = answer as IncomingMessage;
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toContain('text/event-stream');
+  expect(res.headers['x-content-type-options']).toBe('nosniff');
+});

@@ -82,6 +82,12 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
       'x-accel-buffering': 'no',
       'x-request-id': request.id,
     });
+    // HEAD (which Fastify routes here) has no body: node ignores writes to it and would never send
+    // the headers, so the request would hang. The headers are the whole answer.
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
     response.write('retry: 2000\n\n');
     open.add(response);
 
