@@ -16,6 +16,8 @@
 //   buffer size in flight), ack, nack retry (handed out again, retryCount + 1) or
 //   park (kept aside), and the unacked events of a consumer that goes away handed
 //   to the others. No message timeout: only a closed consumer gives its events back.
+//   A leader change that loses the acks since the group's last checkpoint is
+//   `resumeFromCheckpoint`.
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -128,6 +130,18 @@ export class StandInKurrentDB {
         consumer.feed.emit('error', error);
       }
     }
+  }
+
+  /**
+   * A leader change or node restart: the group resumes from its last checkpoint, which the
+   * server writes only every few acks and seconds, so the events acked after the first
+   * `checkpointed` acks are handed out again, as new; the consumers' connections drop.
+   */
+  resumeFromCheckpoint(groupName: string, checkpointed: number): void {
+    const group = this.groups.get(groupName)!;
+    const again = new Set(group.acked.splice(checkpointed));
+    this.dropSubscriptions(unavailable());
+    group.queue.unshift(...this.log.filter((r) => again.has(r.id)).map((record) => ({ record, retryCount: 0 })));
   }
 
   get liveSubscriptions(): number {
