@@ -42,7 +42,15 @@ export const SERVICE_STREAM_PREFIXES = ['country-', 'webhook-'] as const;
 /** The calls this adapter makes; a KurrentDBClient has them all. Tests stand in for it. */
 export type KurrentClient = Pick<
   KurrentDBClient,
-  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose' | 'createPersistentSubscriptionToAll' | 'subscribeToPersistentSubscriptionToAll'
+  | 'appendToStream'
+  | 'readStream'
+  | 'readAll'
+  | 'subscribeToAll'
+  | 'dispose'
+  | 'createPersistentSubscriptionToAll'
+  | 'getPersistentSubscriptionToAllInfo'
+  | 'updatePersistentSubscriptionToAll'
+  | 'subscribeToPersistentSubscriptionToAll'
 >;
 
 export interface KurrentDbEventStoreOptions {

@@ -4,6 +4,7 @@
 // applications' streams passed over, the group created once, and what a
 // consumer held unacked handed to another when it leaves.
 import { randomUUID } from 'node:crypto';
+import { END, persistentSubscriptionToAllSettingsFromDefaults, streamNameFilter } from '@kurrent/kurrentdb-client';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../events/envelope.js';
 import type { GroupEvent, GroupOutcome } from '../../src/store/kurrentdb/group.js';
@@ -111,6 +112,36 @@ describe('a persistent subscription group of replicas', () => {
     await a.append('country-US', [event(3)], 'any');
     await expect.poll(() => seen, { timeout: 5_000 }).toEqual([[1, 0], [2, 0], [2, 1], [3, 0]]);
     await consumer.close();
+    await a.close();
+  });
+  it('creates the group RoundRobin, with a checkpoint after every ack', async () => {
+    const server = new StandInKurrentDB();
+    const consumer = replica(server).consumerGroup('g').consume(async () => 'ack');
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
+    expect(server.groups.get('g')!.settings).toMatchObject({ consumerStrategyName: 'RoundRobin', checkPointLowerBound: 1, checkPointAfter: 1_000 });
+    await consumer.close();
+  });
+
+  it('brings a group an earlier version created Pinned to RoundRobin, keeping what it had yet to hand out', async () => {
+    const server = new StandInKurrentDB();
+    const a = replica(server);
+    // An earlier version created the group Pinned, with the default checkpoints; an event waits in it.
+    const pinned = persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, consumerStrategyName: 'Pinned', messageTimeout: 60_000, maxRetryCount: 20 });
+    await server.client().createPersistentSubscriptionToAll('g', pinned, { filter: streamNameFilter({ prefixes: ['country-', 'webhook-'] }) });
+    await a.append('country-US', [event(1)], 'any');
+    const group = server.groups.get('g')!;
+    const seen: number[] = [];
+    const first = a.consumerGroup('g').consume(async (m) => (seen.push(n(m)), 'ack'));
+    await expect.poll(() => seen).toEqual([1]);
+    expect(group.updates).toBe(1);
+    expect(group.settings).toMatchObject({ consumerStrategyName: 'RoundRobin', checkPointLowerBound: 1, checkPointAfter: 1_000, startFrom: END });
+    // A second replica finds it up to date: no second update (which would drop the first one's connection).
+    const second = replica(server).consumerGroup('g').consume(async (m) => (seen.push(n(m)), 'ack'));
+    await expect.poll(() => group.consumers.length).toBe(2);
+    await a.append('country-US', [event(2)], 'any');
+    await expect.poll(() => seen).toEqual([1, 2]);
+    expect(group.updates).toBe(1);
+    await Promise.all([first.close(), second.close()]);
     await a.close();
   });
 });

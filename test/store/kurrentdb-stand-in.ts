@@ -16,7 +16,8 @@
 //   buffer size in flight), ack, nack retry (handed out again, retryCount + 1) or
 //   park (kept aside), and the unacked events of a consumer that goes away handed
 //   to the others. No message timeout: only a closed consumer gives its events back.
-//   A leader change that loses the acks since the group's last checkpoint is
+//   Its settings can be read and updated (the update keeps what it holds and
+//   drops its consumers). A leader change that loses the acks since the group's last checkpoint is
 //   `resumeFromCheckpoint`.
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
@@ -27,6 +28,8 @@ import {
   END,
   NO_STREAM,
   PARK,
+  PersistentSubscriptionDoesNotExistError,
+  PersistentSubscriptionDroppedError,
   PersistentSubscriptionExistsError,
   RETRY,
   START,
@@ -80,6 +83,9 @@ interface GroupConsumer {
 /** A persistent subscription group: what it has yet to hand out, who consumes, what was parked. */
 export interface StandInGroup {
   filter?: Filter;
+  settings: PersistentSubscriptionToAllSettings;
+  /** How many times its settings were updated. */
+  updates: number;
   queue: GroupMessage[];
   consumers: GroupConsumer[];
   parked: Array<{ id: string; reason: string }>;
@@ -232,10 +238,28 @@ export class StandInKurrentDB {
         if (server.groups.has(groupName)) {
           throw Object.assign(Object.create(PersistentSubscriptionExistsError.prototype) as Error, { message: `group ${groupName} exists`, groupName, streamName: '$all' });
         }
-        const group: StandInGroup = { filter: options.filter, queue: [], consumers: [], parked: [], acked: [], next: 0, handedBack: [], handedOut: [], consumersSeen: 0 };
+        const group: StandInGroup = { filter: options.filter, settings, updates: 0, queue: [], consumers: [], parked: [], acked: [], next: 0, handedBack: [], handedOut: [], consumersSeen: 0 };
         const after = settings.startFrom === START ? -1n : settings.startFrom === END ? server.nextPosition - 1n : (settings.startFrom as Position).commit - 1n;
         for (const r of server.log) if (r.commit > after && matches(r, group.filter)) group.queue.push({ record: r, retryCount: 0 });
         server.groups.set(groupName, group);
+      },
+      async getPersistentSubscriptionToAllInfo(groupName: string) {
+        await server.gate();
+        const group = server.groups.get(groupName);
+        if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
+        return { eventSource: '$all', groupName, status: 'Live', settings: { ...group.settings }, connections: [] };
+      },
+      // Keeps what the group holds (its checkpoint is kept), and drops its consumers, as the server does.
+      async updatePersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings) {
+        await server.gate();
+        const group = server.groups.get(groupName);
+        if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
+        group.settings = { ...settings };
+        group.updates += 1;
+        for (const consumer of [...group.consumers]) {
+          server.leave(group, consumer);
+          consumer.feed.emit('error', Object.assign(Object.create(PersistentSubscriptionDroppedError.prototype) as Error, { message: `group ${groupName} dropped`, groupName, streamName: '$all' }));
+        }
       },
       subscribeToPersistentSubscriptionToAll(groupName: string, options: { bufferSize?: number } = {}) {
         const group = server.groups.get(groupName);
