@@ -269,7 +269,7 @@ export class KurrentDbEventStore implements EventStore {
   consumerGroup(name: string): ConsumerGroup {
     return {
       name,
-      consume: (handler) => {
+      consume: (handler, onFailure) => {
         const consumer: GroupConsumer = consumeGroup({
           client: this.client,
           group: name,
@@ -277,6 +277,7 @@ export class KurrentDbEventStore implements EventStore {
           accept: (item) => this.accept(item),
           handler,
           logger: this.logger,
+          onFailure,
         });
         const subscription = {
           close: async () => {

@@ -68,7 +68,8 @@ export class PersistentDispatch implements DispatchSource {
   private consumer?: GroupConsumer;
   private readonly numbering: Dispatcher;
   readonly journal: DispatchJournal;
-  failure?: Error;
+  /** The server refused this replica the group (group.ts): nothing is dispatched here. */
+  private refusal?: Error;
   /** Log positions this replica dispatched (for tests and logs). */
   readonly dispatched: number[] = [];
   /** Log positions handed to this replica that another replica had claimed (for tests and logs). */
@@ -84,7 +85,15 @@ export class PersistentDispatch implements DispatchSource {
   start(): void {
     this.numbering.start();
     this.journal.start();
-    this.consumer = this.options.group.consume((message) => this.handle(message));
+    this.consumer = this.options.group.consume(
+      (message) => this.handle(message),
+      (error) => (this.refusal = error),
+    );
+  }
+
+  /** Why dispatch stopped here by itself, if it did: /health/ready says so (Webhooks.failure). */
+  get failure(): Error | undefined {
+    return this.refusal ?? this.numbering.failure;
   }
 
   /** Whether every change up to log position `position` has been numbered here. */

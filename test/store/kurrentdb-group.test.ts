@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { END, persistentSubscriptionToAllSettingsFromDefaults, streamNameFilter } from '@kurrent/kurrentdb-client';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../events/envelope.js';
-import type { GroupEvent, GroupOutcome } from '../../src/store/kurrentdb/group.js';
+import { consumeGroup, type GroupEvent, type GroupOutcome } from '../../src/store/kurrentdb/group.js';
 import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
-import { StandInKurrentDB } from './kurrentdb-stand-in.js';
+import { StandInKurrentDB, accessDenied, maximumSubscribersReached } from './kurrentdb-stand-in.js';
 
 const event = (n: number): NewEvent => ({ eventId: randomUUID(), type: 'StatementRecorded', schemaVersion: 2, data: { n }, metadata: {} });
 const n = (m: GroupEvent) => (m.event.data as { n: number }).n;
@@ -143,5 +143,55 @@ describe('a persistent subscription group of replicas', () => {
     expect(group.updates).toBe(1);
     await Promise.all([first.close(), second.close()]);
     await a.close();
+  });
+  for (const [name, refusal, where] of [
+    ['access denied (no permission to create the group, or bad credentials)', accessDenied(), 'on create'],
+    ['the maximum of consumers reached', maximumSubscribersReached('g'), 'on subscribe'],
+  ] as const) {
+    it(`stops and says why when the server refuses the group: ${name}`, async () => {
+      const server = new StandInKurrentDB();
+      if (where === 'on subscribe') await server.client().createPersistentSubscriptionToAll('g', persistentSubscriptionToAllSettingsFromDefaults({ consumerStrategyName: 'RoundRobin', messageTimeout: 60_000, maxRetryCount: 20, checkPointAfter: 1_000, checkPointLowerBound: 1 }), { filter: streamNameFilter({ prefixes: ['country-'] }) });
+      server.groupRefusal = refusal;
+      const failures: Error[] = [];
+      const consumer = consumeGroup({
+        client: server.client(),
+        group: 'g',
+        filter: streamNameFilter({ prefixes: ['country-'] }),
+        accept: () => undefined,
+        handler: async () => 'ack',
+        retryDelayMs: 5,
+        onFailure: (error) => failures.push(error),
+      });
+      await expect.poll(() => failures.length).toBe(1);
+      const calls = server.groupCalls;
+      await new Promise((resolve) => setTimeout(resolve, 100)); // twenty retry delays
+      expect(server.groupCalls).toBe(calls);
+      expect(failures[0].message).toContain('KurrentDB refused the persistent subscription group g');
+      expect(failures[0].cause).toBe(refusal);
+      await consumer.close();
+    });
+  }
+
+  it('keeps trying through errors a retry cures, without calling them a failure', async () => {
+    const server = new StandInKurrentDB();
+    server.setDown(true);
+    const failures: Error[] = [];
+    const seen: number[] = [];
+    const consumer = consumeGroup({
+      client: server.client(),
+      group: 'g',
+      filter: streamNameFilter({ prefixes: ['country-'] }),
+      accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
+      handler: async (m) => (seen.push(n(m)), 'ack'),
+      retryDelayMs: 5,
+      onFailure: (error) => failures.push(error),
+    });
+    await expect.poll(() => server.groupCalls).toBeGreaterThan(3);
+    server.setDown(false);
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
+    await replica(server).append('country-US', [event(7)], 'any');
+    await expect.poll(() => seen).toEqual([7]);
+    expect(failures).toEqual([]);
+    await consumer.close();
   });
 });

@@ -23,14 +23,17 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import {
+  AccessDeniedError,
   ANY,
   BACKWARDS,
   END,
+  ErrorType,
   NO_STREAM,
   PARK,
   PersistentSubscriptionDoesNotExistError,
   PersistentSubscriptionDroppedError,
   PersistentSubscriptionExistsError,
+  PersistentSubscriptionMaximumSubscribersReachedError,
   RETRY,
   START,
   STREAM_EXISTS,
@@ -113,6 +116,10 @@ export class StandInKurrentDB {
   private nextPosition = 1_024n; // the server's own records come first
   private down = false;
   appends = 0;
+  /** An error every call about persistent subscription groups fails with (access denied, say); none when undefined. */
+  groupRefusal?: Error;
+  /** Calls about persistent subscription groups (create, info, update, subscribe). */
+  groupCalls = 0;
   /** Where each subscription asked to start: a commit position, or 'start'. */
   readonly subscribedFrom: Array<bigint | 'start'> = [];
 
@@ -234,7 +241,7 @@ export class StandInKurrentDB {
         return feed as unknown as ReturnType<KurrentClient['subscribeToAll']>;
       },
       async createPersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings, options: { filter?: Filter } = {}) {
-        await server.gate();
+        await server.groupGate();
         if (server.groups.has(groupName)) {
           throw Object.assign(Object.create(PersistentSubscriptionExistsError.prototype) as Error, { message: `group ${groupName} exists`, groupName, streamName: '$all' });
         }
@@ -244,14 +251,14 @@ export class StandInKurrentDB {
         server.groups.set(groupName, group);
       },
       async getPersistentSubscriptionToAllInfo(groupName: string) {
-        await server.gate();
+        await server.groupGate();
         const group = server.groups.get(groupName);
         if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
         return { eventSource: '$all', groupName, status: 'Live', settings: { ...group.settings }, connections: [] };
       },
       // Keeps what the group holds (its checkpoint is kept), and drops its consumers, as the server does.
       async updatePersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings) {
-        await server.gate();
+        await server.groupGate();
         const group = server.groups.get(groupName);
         if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
         group.settings = { ...settings };
@@ -290,9 +297,14 @@ export class StandInKurrentDB {
             consumer.feed.end();
           },
         });
+        server.groupCalls += 1;
         void (async () => {
           if (!(await server.isUp())) {
             consumer.feed.emit('error', unavailable());
+            return;
+          }
+          if (server.groupRefusal) {
+            consumer.feed.emit('error', server.groupRefusal);
             return;
           }
           if (!group) {
@@ -338,6 +350,12 @@ export class StandInKurrentDB {
 
   private async isUp(): Promise<boolean> {
     return !this.down && (await (this.options.reachable?.() ?? true));
+  }
+
+  private async groupGate(): Promise<void> {
+    this.groupCalls += 1;
+    await this.gate();
+    if (this.groupRefusal) throw this.groupRefusal;
   }
 
   private async gate(): Promise<void> {
@@ -409,6 +427,21 @@ function resolved(r: Record): AllStreamResolvedEvent {
     },
     commitPosition: r.commit,
   } as AllStreamResolvedEvent;
+}
+
+/** What the real client throws when the server refuses a call to the user (or to bad credentials). */
+export function accessDenied(): Error {
+  return Object.assign(Object.create(AccessDeniedError.prototype) as Error, { message: 'Access denied.', type: ErrorType.ACCESS_DENIED });
+}
+
+/** What the real client emits when a group's maxSubscriberCount is reached. */
+export function maximumSubscribersReached(groupName: string): Error {
+  return Object.assign(Object.create(PersistentSubscriptionMaximumSubscribersReachedError.prototype) as Error, {
+    message: `group ${groupName}: maximum subscribers reached`,
+    type: ErrorType.MAXIMUM_SUBSCRIBERS_REACHED,
+    groupName,
+    streamName: '$all',
+  });
 }
 
 /** What the real client throws when nothing listens at the address. */

@@ -14,7 +14,7 @@ import type { Webhooks } from '../../src/webhooks/webhooks.js';
 import type { WebhookSettings } from '../../src/webhooks/settings.js';
 import { dispatchJournalStream } from '../../events/webhook-dispatch.js';
 import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
-import { StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
+import { StandInKurrentDB, accessDenied } from '../store/kurrentdb-stand-in.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { client, startReceiver, startWebhookService, statement, type Receiver, type TestService } from './helpers.js';
 
@@ -335,5 +335,21 @@ describe('webhook dispatch shared by two replicas on KurrentDB', () => {
     await journal.close();
     expect(takeovers).toHaveLength(1);
     expect(takeovers[0].data).toMatchObject({ from: dying.journal.replicaId, positions: expect.arrayContaining(claimedByA) });
+  });
+  it('a replica the server refuses the group is not ready, and says why; one that is let in is', async () => {
+    const { server, start } = await cluster('refused');
+    const a = await start();
+    cleanup.push(() => a.stop());
+    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(1);
+    await expect.poll(async () => (await client(a).get('/health/ready')).statusCode).toBe(200);
+
+    server.groupRefusal = accessDenied(); // the next replica's user may not create or consume the group
+    const b = await start();
+    cleanup.push(() => b.stop());
+    await expect.poll(async () => (await client(b).get('/health/ready')).statusCode, { timeout: 5_000 }).toBe(503);
+    const answer = (await client(b).get('/health/ready')).json();
+    expect(answer).toMatchObject({ ready: false, reason: expect.stringContaining(`KurrentDB refused the persistent subscription group ${WEBHOOK_DISPATCH_GROUP}`) });
+    expect(answer.reason).toContain('Access denied');
+    expect((await client(a).get('/health/ready')).statusCode).toBe(200);
   });
 });

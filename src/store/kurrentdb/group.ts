@@ -18,6 +18,7 @@ import {
 } from '@kurrent/kurrentdb-client';
 import type { Logger } from 'pino';
 import type { StoredEvent } from '../../../events/envelope.js';
+import { isGroupRefusal } from './errors.js';
 
 /** One event of the group, as this service sees it, and how many times it was handed out before. */
 export interface GroupEvent {
@@ -32,7 +33,8 @@ export type GroupHandler = (message: GroupEvent) => Promise<GroupOutcome>;
 /** A group this replica can consume: the port webhook dispatch uses, KurrentDB its one implementation. */
 export interface ConsumerGroup {
   readonly name: string;
-  consume(handler: GroupHandler): GroupConsumer;
+  /** `onFailure`: the consumer stopped on an error no retry cures (it says which). */
+  consume(handler: GroupHandler, onFailure?: (error: Error) => void): GroupConsumer;
 }
 
 export interface GroupConsumer {
@@ -68,6 +70,8 @@ export interface ConsumeOptions {
   /** The server parks an event after this many retries even if the handler does not. */
   maxRetryCount?: number;
   retryDelayMs?: number;
+  /** Called once when the server refuses the group for good (errors.ts, isGroupRefusal): the consumer has stopped. */
+  onFailure?: (error: Error) => void;
 }
 
 /**
@@ -120,6 +124,23 @@ async function bringUpToDate(options: ConsumeOptions, wanted: Partial<Persistent
   options.logger?.info({ group: options.group, changed: Object.fromEntries(changed.map((key) => [key, { from: settings[key], to: wanted[key] }])) }, 'brought the persistent subscription group to the settings of this version');
 }
 
+/**
+ * The server refuses this replica the group, and will until an operator changes
+ * something: the consumer stops, and says so where readiness reads it, rather than
+ * retry for ever while no webhook is sent.
+ */
+function refused(options: ConsumeOptions, error: unknown): void {
+  const reason = error instanceof Error && error.message ? error.message : String(error);
+  const failure = new Error(
+    `KurrentDB refused the persistent subscription group ${options.group} (${reason}); webhook dispatch stopped on this replica. ` +
+      "The service's user needs $admins or $ops to create or update the group, and read access to $all to consume it; " +
+      'a group whose maxSubscriberCount is reached takes no more replicas. Restart the replica once that is put right',
+    { cause: error },
+  );
+  options.logger?.error({ err: error, group: options.group }, failure.message);
+  options.onFailure?.(failure);
+}
+
 export function consumeGroup(options: ConsumeOptions): GroupConsumer {
   let closed = false;
   let feed: GroupFeed | undefined;
@@ -159,6 +180,10 @@ export function consumeGroup(options: ConsumeOptions): GroupConsumer {
         });
       } catch (error) {
         if (closed) break;
+        if (isGroupRefusal(error)) {
+          refused(options, error);
+          break;
+        }
         attempt += 1;
         options.logger?.warn({ err: error, group: options.group, attempt }, 'the persistent subscription dropped; subscribing again');
       }
