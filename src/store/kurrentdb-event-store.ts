@@ -19,6 +19,7 @@ import {
   type AllStreamResolvedEvent,
 } from '@kurrent/kurrentdb-client';
 import type { NewEvent, StoredEvent } from '../../events/envelope.js';
+import { isDispatchJournalStream } from '../../events/webhook-dispatch.js';
 import {
   DuplicateEventError,
   StoreUnavailableError,
@@ -42,7 +43,15 @@ export const SERVICE_STREAM_PREFIXES = ['country-', 'webhook-'] as const;
 /** The calls this adapter makes; a KurrentDBClient has them all. Tests stand in for it. */
 export type KurrentClient = Pick<
   KurrentDBClient,
-  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose' | 'createPersistentSubscriptionToAll' | 'subscribeToPersistentSubscriptionToAll'
+  | 'appendToStream'
+  | 'readStream'
+  | 'readAll'
+  | 'subscribeToAll'
+  | 'dispose'
+  | 'createPersistentSubscriptionToAll'
+  | 'getPersistentSubscriptionToAllInfo'
+  | 'updatePersistentSubscriptionToAll'
+  | 'subscribeToPersistentSubscriptionToAll'
 >;
 
 export interface KurrentDbEventStoreOptions {
@@ -54,12 +63,19 @@ export interface KurrentDbEventStoreOptions {
   /** Backoff between resubscriptions after a drop. */
   retry?: { firstDelayMs?: number; maxDelayMs?: number };
   maxBatch?: number;
+  /**
+   * Streams whose events always carry fresh random ids, never one derived from a
+   * request or a seed: appends there skip the read for duplicate ids (see
+   * refuseDuplicates). Defaults to the webhook dispatch journals.
+   */
+  freshIdStreams?: (streamId: string) => boolean;
 }
 
 export class KurrentDbEventStore implements EventStore {
   private readonly prefixes: string[];
   private readonly logger?: Logger;
   private readonly healthTimeoutMs: number;
+  private readonly freshIdStreams: (streamId: string) => boolean;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
 
@@ -93,6 +109,7 @@ export class KurrentDbEventStore implements EventStore {
     this.prefixes = [...(options.streamPrefixes ?? SERVICE_STREAM_PREFIXES)];
     this.logger = options.logger;
     this.healthTimeoutMs = options.healthTimeoutMs ?? 3_000;
+    this.freshIdStreams = options.freshIdStreams ?? isDispatchJournalStream;
   }
 
   async append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -142,10 +159,20 @@ export class KurrentDbEventStore implements EventStore {
    *   scan of $all); findEvent does that scan. This service derives deterministic
    *   ids (Idempotency-Key, seed events) only for events of one stream, so the
    *   stream check covers what it writes.
+   * - Not in `freshIdStreams` (the webhook dispatch journals, `webhook-dispatcher-<replica>`),
+   *   which grow for as long as a replica lives (an event every 20 s while it has retries
+   *   pending), so the read would cost more with every append. Their events get a new
+   *   random uuid each (newDispatchJournalEvent, also when an append is tried again), and
+   *   no request, statement id or seed ever names one: a duplicate there would be a uuid
+   *   collision. An append repeated after an answer lost on the way (the same ids) expects
+   *   the exact revision it knew, so the server's idempotence acknowledges it without
+   *   writing, and the read-back below checks that what stands there is what was sent.
+   *   The check within the batch itself still runs.
    */
   private async refuseDuplicates(streamId: string, events: NewEvent[]): Promise<void> {
     const ids = new Set(events.map((e) => e.eventId));
     if (ids.size < events.length) throw new DuplicateEventError(events.find((e, i) => events.findIndex((o) => o.eventId === e.eventId) !== i)!.eventId);
+    if (this.freshIdStreams(streamId)) return;
     for (const existing of await this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER, true)) {
       if (ids.has(existing.eventId)) throw new DuplicateEventError(existing.eventId);
     }
@@ -261,7 +288,7 @@ export class KurrentDbEventStore implements EventStore {
   consumerGroup(name: string): ConsumerGroup {
     return {
       name,
-      consume: (handler) => {
+      consume: (handler, onFailure) => {
         const consumer: GroupConsumer = consumeGroup({
           client: this.client,
           group: name,
@@ -269,6 +296,7 @@ export class KurrentDbEventStore implements EventStore {
           accept: (item) => this.accept(item),
           handler,
           logger: this.logger,
+          onFailure,
         });
         const subscription = {
           close: async () => {

@@ -18,6 +18,10 @@
 // changes into deliveries (every replica numbers every change, so they carry the
 // same sequence numbers) and sends them from the first attempt.
 //
+// Every replica also keeps the positions the others claimed (`claimed_elsewhere`):
+// the group can hand out again an event another replica claimed and acked, and
+// the replica handed it then acks it without sending (persistent-dispatch.ts).
+//
 // A replica that comes back finds the takeover in its own stream (at start, or
 // when its next append there fails on the revision) and cancels what it had left
 // of those events, so they are not sent from two places. Between a takeover and
@@ -77,10 +81,21 @@ export class DispatchJournal {
     await this.ticking;
   }
 
-  /** Records, before the group's event is acked, that this replica delivers the changes of `position`. */
-  async claim(position: number, messageIds: readonly string[]): Promise<void> {
+  /**
+   * Records, before the group's event is acked, that this replica delivers the changes of
+   * `position`, then keeps the claim in webhooks.db in one transaction with `queue` (which
+   * turns the standby rows into deliveries). One transaction: a claim kept without its
+   * deliveries would look settled (nothing open) and be recorded so, unsent, while the other
+   * replicas pass the event over because of the claim. A crash between the append and the
+   * transaction leaves a claim the journal holds and webhooks.db does not: `adoptOrphans`
+   * sends it, or, if this replica does not come back, a takeover does.
+   */
+  async claim<T>(position: number, messageIds: readonly string[], queue: () => T): Promise<T> {
     await this.append('WebhookDispatchClaimed', () => ({ replicaId: this.replicaId, positions: [position], leaseUntil: this.leaseUntil() }));
-    this.options.db.transaction(() => this.options.db.putClaim(position, messageIds));
+    return this.options.db.transaction(() => {
+      this.options.db.putClaim(position, messageIds);
+      return queue();
+    });
   }
 
   /** Settles what has settled, renews the lease, and takes over from replicas whose lease ran out. */
@@ -115,6 +130,8 @@ export class DispatchJournal {
     if (event.type === 'WebhookDispatchClaimed') {
       for (const p of event.data.positions) unsettled.add(p);
       leaseUntil = event.data.leaseUntil;
+      // Kept even once settled: the group may hand these events to this replica after the other acked them.
+      if (owner !== this.replicaId) for (const p of event.data.positions) db.putClaimedElsewhere(p, owner, this.options.now());
     } else if (event.type === 'WebhookDispatchSettled') {
       for (const p of event.data.positions) unsettled.delete(p);
       leaseUntil = event.data.leaseUntil;

@@ -12,6 +12,10 @@
 //   replica take over if this one dies for good with retries pending), turns the
 //   standby rows of P's changes into deliveries, and acks P. Its delivery worker
 //   sends them with the usual retries.
+// - Before claiming P it reads the journals up to the head of the log, and if another
+//   replica claimed P already it acks P without sending: the group can hand out an event
+//   that was acked (it writes its checkpoint every few acks, and resumes from it after a
+//   leader change or a restart), and this replica still has P's changes on standby.
 // - It nacks with retry when it cannot (its read model is still behind after a
 //   wait, the journal or webhooks.db refuses a write): the group hands P out
 //   again, perhaps to another replica. After `maxRetries` retries it parks P, so
@@ -64,9 +68,12 @@ export class PersistentDispatch implements DispatchSource {
   private consumer?: GroupConsumer;
   private readonly numbering: Dispatcher;
   readonly journal: DispatchJournal;
-  failure?: Error;
+  /** The server refused this replica the group (group.ts): nothing is dispatched here. */
+  private refusal?: Error;
   /** Log positions this replica dispatched (for tests and logs). */
   readonly dispatched: number[] = [];
+  /** Log positions handed to this replica that another replica had claimed (for tests and logs). */
+  readonly passedOver: number[] = [];
 
   constructor(private readonly options: PersistentDispatchOptions) {
     const { db, feed, endpoints, readModel, room, created, logger, now } = options;
@@ -78,7 +85,15 @@ export class PersistentDispatch implements DispatchSource {
   start(): void {
     this.numbering.start();
     this.journal.start();
-    this.consumer = this.options.group.consume((message) => this.handle(message));
+    this.consumer = this.options.group.consume(
+      (message) => this.handle(message),
+      (error) => (this.refusal = error),
+    );
+  }
+
+  /** Why dispatch stopped here by itself, if it did: /health/ready says so (Webhooks.failure). */
+  get failure(): Error | undefined {
+    return this.refusal ?? this.numbering.failure;
   }
 
   /** Whether every change up to log position `position` has been numbered here. */
@@ -93,6 +108,21 @@ export class PersistentDispatch implements DispatchSource {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return true;
+  }
+
+  /**
+   * The replica other than this one that claimed `position` in its journal, null if none did,
+   * undefined if this replica could not find out in time. The group hands an event out again
+   * after its consumer acked it when it lost the ack (a leader change or restart resumes from
+   * the group's last checkpoint). That consumer appended its claim before its ack, and the ack
+   * came before this hand-out: so the claim is in the log now, and known here once the endpoint
+   * projection (which reads the journals) has reached the head of the log as of now.
+   */
+  private async claimedElsewhere(position: number, waitMs: number): Promise<string | null | undefined> {
+    const { store, endpoints, db } = this.options;
+    const head = await store.headPosition();
+    if (!(await untilApplied(endpoints.events, () => endpoints.checkpoint(), head, waitMs))) return undefined;
+    return db.claimedElsewhere(position) ?? null;
   }
 
   async handle({ event, retryCount }: GroupEvent): Promise<GroupOutcome> {
@@ -113,8 +143,14 @@ export class PersistentDispatch implements DispatchSource {
       const messageIds = changesOfEvent(feed, position).map((c) => c.id);
       // Nothing on standby (no endpoint wants these changes, or they went out already): nothing to claim.
       if (db.hasStandby(messageIds)) {
-        await this.journal.claim(position, messageIds);
-        const { rows, waiting } = db.transaction(() => promote(db, endpoints, messageIds, this.options.room, this.options.now()));
+        const claimedBy = await this.claimedElsewhere(position, waitMs);
+        if (claimedBy === undefined) return fail('the endpoint projection has not read the dispatch journals up to the head of the log yet');
+        if (claimedBy !== null) {
+          logger.info({ position, claimedBy }, 'passing over a log event another replica claimed: the group handed it out again');
+          this.passedOver.push(position);
+          return 'ack';
+        }
+        const { rows, waiting } = await this.journal.claim(position, messageIds, () => promote(db, endpoints, messageIds, this.options.room, this.options.now()));
         if (rows.length > 0 || waiting.size > 0) this.options.created(rows, waiting);
       }
       this.dispatched.push(position);

@@ -88,6 +88,15 @@ CREATE TABLE IF NOT EXISTS claims (
   position    INTEGER PRIMARY KEY,
   message_ids TEXT NOT NULL
 );
+-- Log events another replica claimed in its dispatch journal, as read from the log. The group can
+-- hand out again an event that replica already acked (after a leader change it resumes from a
+-- checkpoint written every few acks); this replica then acks it without sending. Its standby rows
+-- stay (a takeover needs them); these rows are pruned by age like them.
+CREATE TABLE IF NOT EXISTS claimed_elsewhere (
+  position   INTEGER PRIMARY KEY,
+  replica_id TEXT    NOT NULL,
+  created_at INTEGER NOT NULL
+);
 -- Every replica's journal as last read: what it holds unsettled and until when its lease runs.
 CREATE TABLE IF NOT EXISTS dispatchers (
   replica_id  TEXT PRIMARY KEY,
@@ -287,6 +296,9 @@ export class WebhookDb {
       claims: this.db.prepare<[], { position: number; message_ids: string }>('SELECT * FROM claims ORDER BY position'),
       putClaim: this.db.prepare<[number, string]>('INSERT OR REPLACE INTO claims (position, message_ids) VALUES (?, ?)'),
       dropClaim: this.db.prepare<[number]>('DELETE FROM claims WHERE position = ?'),
+      putClaimedElsewhere: this.db.prepare<[number, string, number]>('INSERT OR REPLACE INTO claimed_elsewhere (position, replica_id, created_at) VALUES (?, ?, ?)'),
+      claimedElsewhere: this.db.prepare<[number], { replica_id: string }>('SELECT replica_id FROM claimed_elsewhere WHERE position = ?'),
+      pruneClaimedElsewhere: this.db.prepare<[number]>('DELETE FROM claimed_elsewhere WHERE created_at < ?'),
       dispatchers: this.db.prepare<[], DispatcherRow>('SELECT * FROM dispatchers ORDER BY replica_id'),
       dispatcher: this.db.prepare<[string], DispatcherRow>('SELECT * FROM dispatchers WHERE replica_id = ?'),
       putDispatcher: this.db.prepare(
@@ -508,6 +520,16 @@ export class WebhookDb {
     this.sql.dropClaim.run(position);
   }
 
+  /** Another replica's claim of a log event, read from its journal. */
+  putClaimedElsewhere(position: number, replicaId: string, at: number): void {
+    this.sql.putClaimedElsewhere.run(position, replicaId, at);
+  }
+
+  /** The replica, other than this one, that claimed this log event; undefined if none did (or it was pruned). */
+  claimedElsewhere(position: number): string | undefined {
+    return this.sql.claimedElsewhere.get(position)?.replica_id;
+  }
+
   dispatchers(): DispatcherRow[] {
     return this.sql.dispatchers.all();
   }
@@ -520,10 +542,11 @@ export class WebhookDb {
     this.sql.putDispatcher.run(row);
   }
 
-  /** Drops finished deliveries (and their attempts) last touched before `before`, and standby rows older than that. */
+  /** Drops finished deliveries (and their attempts) last touched before `before`, and standby rows and other replicas' claims older than that. */
   prune(before: number): number {
     return this.transaction(() => {
       this.sql.pruneStandby.run(before);
+      this.sql.pruneClaimedElsewhere.run(before);
       const removed = this.sql.prune.run(before).changes;
       if (removed > 0) {
         this.sql.pruneAttempts.run();

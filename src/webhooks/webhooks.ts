@@ -157,6 +157,16 @@ export class Webhooks {
     this.db.close();
   }
 
+  /**
+   * Why webhooks stopped on this replica by themselves, if they did (the endpoint
+   * projection or the dispatch on an error no retry cures): /health/ready reports it,
+   * rather than call ready a replica that sends nothing.
+   */
+  failure(): string | undefined {
+    const error = this.endpoints.failure ?? this.dispatcher.failure;
+    return error && `webhooks stopped: ${error.message}`;
+  }
+
   health(endpointId: string): EndpointHealth {
     const status = this.db.status(endpointId);
     return {

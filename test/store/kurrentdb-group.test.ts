@@ -4,11 +4,12 @@
 // applications' streams passed over, the group created once, and what a
 // consumer held unacked handed to another when it leaves.
 import { randomUUID } from 'node:crypto';
+import { END, persistentSubscriptionToAllSettingsFromDefaults, streamNameFilter } from '@kurrent/kurrentdb-client';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../events/envelope.js';
-import type { GroupEvent, GroupOutcome } from '../../src/store/kurrentdb/group.js';
+import { consumeGroup, type GroupEvent, type GroupOutcome } from '../../src/store/kurrentdb/group.js';
 import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
-import { StandInKurrentDB } from './kurrentdb-stand-in.js';
+import { StandInKurrentDB, accessDenied, maximumSubscribersReached } from './kurrentdb-stand-in.js';
 
 const event = (n: number): NewEvent => ({ eventId: randomUUID(), type: 'StatementRecorded', schemaVersion: 2, data: { n }, metadata: {} });
 const n = (m: GroupEvent) => (m.event.data as { n: number }).n;
@@ -112,5 +113,85 @@ describe('a persistent subscription group of replicas', () => {
     await expect.poll(() => seen, { timeout: 5_000 }).toEqual([[1, 0], [2, 0], [2, 1], [3, 0]]);
     await consumer.close();
     await a.close();
+  });
+  it('creates the group RoundRobin, with a checkpoint after every ack', async () => {
+    const server = new StandInKurrentDB();
+    const consumer = replica(server).consumerGroup('g').consume(async () => 'ack');
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
+    expect(server.groups.get('g')!.settings).toMatchObject({ consumerStrategyName: 'RoundRobin', checkPointLowerBound: 1, checkPointAfter: 1_000 });
+    await consumer.close();
+  });
+
+  it('brings a group an earlier version created Pinned to RoundRobin, keeping what it had yet to hand out', async () => {
+    const server = new StandInKurrentDB();
+    const a = replica(server);
+    // An earlier version created the group Pinned, with the default checkpoints; an event waits in it.
+    const pinned = persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, consumerStrategyName: 'Pinned', messageTimeout: 60_000, maxRetryCount: 20 });
+    await server.client().createPersistentSubscriptionToAll('g', pinned, { filter: streamNameFilter({ prefixes: ['country-', 'webhook-'] }) });
+    await a.append('country-US', [event(1)], 'any');
+    const group = server.groups.get('g')!;
+    const seen: number[] = [];
+    const first = a.consumerGroup('g').consume(async (m) => (seen.push(n(m)), 'ack'));
+    await expect.poll(() => seen).toEqual([1]);
+    expect(group.updates).toBe(1);
+    expect(group.settings).toMatchObject({ consumerStrategyName: 'RoundRobin', checkPointLowerBound: 1, checkPointAfter: 1_000, startFrom: END });
+    // A second replica finds it up to date: no second update (which would drop the first one's connection).
+    const second = replica(server).consumerGroup('g').consume(async (m) => (seen.push(n(m)), 'ack'));
+    await expect.poll(() => group.consumers.length).toBe(2);
+    await a.append('country-US', [event(2)], 'any');
+    await expect.poll(() => seen).toEqual([1, 2]);
+    expect(group.updates).toBe(1);
+    await Promise.all([first.close(), second.close()]);
+    await a.close();
+  });
+  for (const [name, refusal, where] of [
+    ['access denied (no permission to create the group, or bad credentials)', accessDenied(), 'on create'],
+    ['the maximum of consumers reached', maximumSubscribersReached('g'), 'on subscribe'],
+  ] as const) {
+    it(`stops and says why when the server refuses the group: ${name}`, async () => {
+      const server = new StandInKurrentDB();
+      if (where === 'on subscribe') await server.client().createPersistentSubscriptionToAll('g', persistentSubscriptionToAllSettingsFromDefaults({ consumerStrategyName: 'RoundRobin', messageTimeout: 60_000, maxRetryCount: 20, checkPointAfter: 1_000, checkPointLowerBound: 1 }), { filter: streamNameFilter({ prefixes: ['country-'] }) });
+      server.groupRefusal = refusal;
+      const failures: Error[] = [];
+      const consumer = consumeGroup({
+        client: server.client(),
+        group: 'g',
+        filter: streamNameFilter({ prefixes: ['country-'] }),
+        accept: () => undefined,
+        handler: async () => 'ack',
+        retryDelayMs: 5,
+        onFailure: (error) => failures.push(error),
+      });
+      await expect.poll(() => failures.length).toBe(1);
+      const calls = server.groupCalls;
+      await new Promise((resolve) => setTimeout(resolve, 100)); // twenty retry delays
+      expect(server.groupCalls).toBe(calls);
+      expect(failures[0].message).toContain('KurrentDB refused the persistent subscription group g');
+      expect(failures[0].cause).toBe(refusal);
+      await consumer.close();
+    });
+  }
+
+  it('keeps trying through errors a retry cures, without calling them a failure', async () => {
+    const server = new StandInKurrentDB();
+    server.setDown(true);
+    const failures: Error[] = [];
+    const seen: number[] = [];
+    const consumer = consumeGroup({
+      client: server.client(),
+      group: 'g',
+      filter: streamNameFilter({ prefixes: ['country-'] }),
+      accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
+      handler: async (m) => (seen.push(n(m)), 'ack'),
+      retryDelayMs: 5,
+      onFailure: (error) => failures.push(error),
+    });
+    await expect.poll(() => server.groupCalls).toBeGreaterThan(3);
+    server.setDown(false);
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
+    await replica(server).append('country-US', [event(7)], 'any');
+    await expect.poll(() => seen).toEqual([7]);
+    expect(failures).toEqual([]);
+    await consumer.close();
   });
 });

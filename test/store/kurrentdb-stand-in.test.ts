@@ -74,6 +74,32 @@ describe('the KurrentDB adapter', () => {
     expect(await store.readStream('country-US')).toHaveLength(1);
   });
 
+  it('an append to a webhook dispatch journal does not read the stream for duplicates: only what it wrote, back', async () => {
+    const server = new StandInKurrentDB();
+    const client = server.client();
+    const reads: Array<{ streamName: string; maxCount?: number | bigint }> = [];
+    const counting = {
+      ...client,
+      readStream: ((streamName: string, options: { maxCount?: number | bigint } = {}) => {
+        reads.push({ streamName, maxCount: options.maxCount });
+        return client.readStream(streamName, options as never);
+      }) as KurrentClient['readStream'],
+    } as KurrentClient;
+    const store = new KurrentDbEventStore(counting, 'stand-in:2113');
+    const journal = 'webhook-dispatcher-r1';
+    for (let i = 0; i < 5; i++) await store.append(journal, [event(i)], i === 0 ? 'no-stream' : i - 1);
+    // One read per append, of the one event it wrote; never the whole stream, however long it grows.
+    expect(reads.filter((r) => r.streamName === journal)).toEqual(Array.from({ length: 5 }, () => ({ streamName: journal, maxCount: 1 })));
+    // Two of the same id in one append are still refused there.
+    const twice = event(9);
+    await expect(store.append(journal, [twice, twice], 4)).rejects.toBeInstanceOf(DuplicateEventError);
+    // A country's stream is still read whole, and a known id refused.
+    const once = event(1);
+    await store.append('country-US', [once], 'any');
+    await expect(store.append('country-US', [once], 'any')).rejects.toBeInstanceOf(DuplicateEventError);
+    expect(reads.filter((r) => r.streamName === 'country-US' && r.maxCount === Number.MAX_SAFE_INTEGER)).toHaveLength(2);
+  });
+
   it('notices a duplicate id that raced past its check and was swallowed by the server', async () => {
     const server = new StandInKurrentDB();
     const other = open({}, server).store; // another replica

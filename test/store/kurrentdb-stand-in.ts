@@ -16,16 +16,24 @@
 //   buffer size in flight), ack, nack retry (handed out again, retryCount + 1) or
 //   park (kept aside), and the unacked events of a consumer that goes away handed
 //   to the others. No message timeout: only a closed consumer gives its events back.
+//   Its settings can be read and updated (the update keeps what it holds and
+//   drops its consumers). A leader change that loses the acks since the group's last checkpoint is
+//   `resumeFromCheckpoint`.
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import {
+  AccessDeniedError,
   ANY,
   BACKWARDS,
   END,
+  ErrorType,
   NO_STREAM,
   PARK,
+  PersistentSubscriptionDoesNotExistError,
+  PersistentSubscriptionDroppedError,
   PersistentSubscriptionExistsError,
+  PersistentSubscriptionMaximumSubscribersReachedError,
   RETRY,
   START,
   STREAM_EXISTS,
@@ -78,6 +86,9 @@ interface GroupConsumer {
 /** A persistent subscription group: what it has yet to hand out, who consumes, what was parked. */
 export interface StandInGroup {
   filter?: Filter;
+  settings: PersistentSubscriptionToAllSettings;
+  /** How many times its settings were updated. */
+  updates: number;
   queue: GroupMessage[];
   consumers: GroupConsumer[];
   parked: Array<{ id: string; reason: string }>;
@@ -105,6 +116,10 @@ export class StandInKurrentDB {
   private nextPosition = 1_024n; // the server's own records come first
   private down = false;
   appends = 0;
+  /** An error every call about persistent subscription groups fails with (access denied, say); none when undefined. */
+  groupRefusal?: Error;
+  /** Calls about persistent subscription groups (create, info, update, subscribe). */
+  groupCalls = 0;
   /** Where each subscription asked to start: a commit position, or 'start'. */
   readonly subscribedFrom: Array<bigint | 'start'> = [];
 
@@ -128,6 +143,18 @@ export class StandInKurrentDB {
         consumer.feed.emit('error', error);
       }
     }
+  }
+
+  /**
+   * A leader change or node restart: the group resumes from its last checkpoint, which the
+   * server writes only every few acks and seconds, so the events acked after the first
+   * `checkpointed` acks are handed out again, as new; the consumers' connections drop.
+   */
+  resumeFromCheckpoint(groupName: string, checkpointed: number): void {
+    const group = this.groups.get(groupName)!;
+    const again = new Set(group.acked.splice(checkpointed));
+    this.dropSubscriptions(unavailable());
+    group.queue.unshift(...this.log.filter((r) => again.has(r.id)).map((record) => ({ record, retryCount: 0 })));
   }
 
   get liveSubscriptions(): number {
@@ -214,14 +241,32 @@ export class StandInKurrentDB {
         return feed as unknown as ReturnType<KurrentClient['subscribeToAll']>;
       },
       async createPersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings, options: { filter?: Filter } = {}) {
-        await server.gate();
+        await server.groupGate();
         if (server.groups.has(groupName)) {
           throw Object.assign(Object.create(PersistentSubscriptionExistsError.prototype) as Error, { message: `group ${groupName} exists`, groupName, streamName: '$all' });
         }
-        const group: StandInGroup = { filter: options.filter, queue: [], consumers: [], parked: [], acked: [], next: 0, handedBack: [], handedOut: [], consumersSeen: 0 };
+        const group: StandInGroup = { filter: options.filter, settings, updates: 0, queue: [], consumers: [], parked: [], acked: [], next: 0, handedBack: [], handedOut: [], consumersSeen: 0 };
         const after = settings.startFrom === START ? -1n : settings.startFrom === END ? server.nextPosition - 1n : (settings.startFrom as Position).commit - 1n;
         for (const r of server.log) if (r.commit > after && matches(r, group.filter)) group.queue.push({ record: r, retryCount: 0 });
         server.groups.set(groupName, group);
+      },
+      async getPersistentSubscriptionToAllInfo(groupName: string) {
+        await server.groupGate();
+        const group = server.groups.get(groupName);
+        if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
+        return { eventSource: '$all', groupName, status: 'Live', settings: { ...group.settings }, connections: [] };
+      },
+      // Keeps what the group holds (its checkpoint is kept), and drops its consumers, as the server does.
+      async updatePersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings) {
+        await server.groupGate();
+        const group = server.groups.get(groupName);
+        if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
+        group.settings = { ...settings };
+        group.updates += 1;
+        for (const consumer of [...group.consumers]) {
+          server.leave(group, consumer);
+          consumer.feed.emit('error', Object.assign(Object.create(PersistentSubscriptionDroppedError.prototype) as Error, { message: `group ${groupName} dropped`, groupName, streamName: '$all' }));
+        }
       },
       subscribeToPersistentSubscriptionToAll(groupName: string, options: { bufferSize?: number } = {}) {
         const group = server.groups.get(groupName);
@@ -252,9 +297,14 @@ export class StandInKurrentDB {
             consumer.feed.end();
           },
         });
+        server.groupCalls += 1;
         void (async () => {
           if (!(await server.isUp())) {
             consumer.feed.emit('error', unavailable());
+            return;
+          }
+          if (server.groupRefusal) {
+            consumer.feed.emit('error', server.groupRefusal);
             return;
           }
           if (!group) {
@@ -300,6 +350,12 @@ export class StandInKurrentDB {
 
   private async isUp(): Promise<boolean> {
     return !this.down && (await (this.options.reachable?.() ?? true));
+  }
+
+  private async groupGate(): Promise<void> {
+    this.groupCalls += 1;
+    await this.gate();
+    if (this.groupRefusal) throw this.groupRefusal;
   }
 
   private async gate(): Promise<void> {
@@ -371,6 +427,21 @@ function resolved(r: Record): AllStreamResolvedEvent {
     },
     commitPosition: r.commit,
   } as AllStreamResolvedEvent;
+}
+
+/** What the real client throws when the server refuses a call to the user (or to bad credentials). */
+export function accessDenied(): Error {
+  return Object.assign(Object.create(AccessDeniedError.prototype) as Error, { message: 'Access denied.', type: ErrorType.ACCESS_DENIED });
+}
+
+/** What the real client emits when a group's maxSubscriberCount is reached. */
+export function maximumSubscribersReached(groupName: string): Error {
+  return Object.assign(Object.create(PersistentSubscriptionMaximumSubscribersReachedError.prototype) as Error, {
+    message: `group ${groupName}: maximum subscribers reached`,
+    type: ErrorType.MAXIMUM_SUBSCRIBERS_REACHED,
+    groupName,
+    streamName: '$all',
+  });
 }
 
 /** What the real client throws when nothing listens at the address. */

@@ -14,7 +14,7 @@ import type { Webhooks } from '../../src/webhooks/webhooks.js';
 import type { WebhookSettings } from '../../src/webhooks/settings.js';
 import { dispatchJournalStream } from '../../events/webhook-dispatch.js';
 import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
-import { StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
+import { StandInKurrentDB, accessDenied } from '../store/kurrentdb-stand-in.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { client, startReceiver, startWebhookService, statement, type Receiver, type TestService } from './helpers.js';
 
@@ -255,5 +255,101 @@ describe('webhook dispatch shared by two replicas on KurrentDB', () => {
     cleanup.push(() => a.stop());
     await expect.poll(() => receiver.ids().size, { timeout: 10_000 }).toBe(changes.length);
     expect(receiver.ids()).toEqual(new Set(changes.map((c) => c.id)));
+  });
+  it('events the group hands out again after a leader change go out once: the replica that did not claim them passes them over', async () => {
+    const { server, start } = await cluster('leader');
+    const a = await start();
+    cleanup.push(() => a.stop());
+    const b = await start();
+    cleanup.push(() => b.stop());
+    const receiver = await startReceiver();
+    cleanup.push(() => receiver.close());
+    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(2);
+    await client(a).createEndpoint({ url: receiver.url });
+    await groupSettled(server);
+    const group = server.groups.get(WEBHOOK_DISPATCH_GROUP)!;
+    const checkpointed = group.acked.length;
+    for (const [i, country] of COUNTRIES.entries()) await client(i % 2 ? b : a).record(statement(`leader-${i}`, { country }));
+    await groupSettled(server);
+    const changes = await client(a).changes();
+    await expect.poll(() => receiver.ids().size, { timeout: 10_000 }).toBe(changes.length);
+    expect(dispatchOf(a).dispatched.length).toBeGreaterThan(0);
+    expect(dispatchOf(b).dispatched.length).toBeGreaterThan(0);
+
+    // The new leader resumes the group from a checkpoint older than these acks: every event since is handed out again.
+    server.resumeFromCheckpoint(WEBHOOK_DISPATCH_GROUP, checkpointed);
+    await expect.poll(() => group.consumers.length, { timeout: 10_000 }).toBe(2);
+    await groupSettled(server);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // time for a second send to arrive, were there one
+    expect([...counts(receiver).values()].every((n) => n === 1)).toBe(true);
+    expect(receiver.received.length).toBe(changes.length);
+    // Each replica passed over what the other had claimed.
+    expect(dispatchOf(a).passedOver.length + dispatchOf(b).passedOver.length).toBeGreaterThan(0);
+    expect(dispatchOf(a).passedOver.every((p) => dispatchOf(b).dispatched.includes(p))).toBe(true);
+    expect(dispatchOf(b).passedOver.every((p) => dispatchOf(a).dispatched.includes(p))).toBe(true);
+  });
+
+  it('a replica that claimed an event and died before queueing it: the other passes the event over, then takes it over when the lease runs out', async () => {
+    const { server, start } = await cluster('claimed');
+    const settings = { dispatchLeaseMs: 300 };
+    const a = await start(undefined, settings);
+    const b = await start(undefined, settings);
+    cleanup.push(() => b.stop());
+    const receiver = await startReceiver();
+    cleanup.push(() => receiver.close());
+    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(2);
+    await client(b).createEndpoint({ url: receiver.url });
+    await groupSettled(server);
+
+    // A dies just after its claim reached the journal, before its webhooks.db took it and queued the deliveries.
+    const dying = dispatchOf(a);
+    const claim = dying.journal.claim.bind(dying.journal);
+    const claimedByA: number[] = [];
+    let died: Promise<void> | undefined;
+    dying.journal.claim = async <T>(position: number, messageIds: readonly string[]): Promise<T> => {
+      void dying.journal.stop(); // dead: it will not find its own claim missing from its webhooks.db and send it (adoptOrphans)
+      await claim(position, messageIds, () => {
+        throw new Error('replica A dies here');
+      }).catch(() => undefined);
+      claimedByA.push(position);
+      dying.handle = async () => ({ retry: 'replica A is dying' }); // what it is handed from now on goes back to the group
+      died ??= a.stop();
+      throw new Error('replica A is dying');
+    };
+    for (let i = 0; i < COUNTRIES.length; i += 2) {
+      await Promise.all([0, 1].map((j) => client(b).record(statement(`claimed-${i + j}`, { country: COUNTRIES[i + j] }))));
+    }
+    await expect.poll(() => claimedByA.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await died;
+    await groupSettled(server);
+    const changes = await client(b).changes();
+
+    // B was handed what A had claimed, and passed it over; once A's lease ran out, B took it over and sent it.
+    expect(claimedByA).toHaveLength(1);
+    expect(dispatchOf(b).passedOver).toEqual(claimedByA);
+    await expect.poll(() => receiver.ids().size, { timeout: 10_000 }).toBe(changes.length);
+    expect(receiver.ids()).toEqual(new Set(changes.map((c) => c.id)));
+    expect([...counts(receiver).values()].every((n) => n === 1)).toBe(true);
+    const journal = new KurrentDbEventStore(server.client() as never, 'stand-in:2113');
+    const takeovers = (await journal.readStream(dispatchJournalStream(dying.journal.replicaId))).filter((e) => e.type === 'WebhookDispatchTakenOver');
+    await journal.close();
+    expect(takeovers).toHaveLength(1);
+    expect(takeovers[0].data).toMatchObject({ from: dying.journal.replicaId, positions: expect.arrayContaining(claimedByA) });
+  });
+  it('a replica the server refuses the group is not ready, and says why; one that is let in is', async () => {
+    const { server, start } = await cluster('refused');
+    const a = await start();
+    cleanup.push(() => a.stop());
+    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(1);
+    await expect.poll(async () => (await client(a).get('/health/ready')).statusCode).toBe(200);
+
+    server.groupRefusal = accessDenied(); // the next replica's user may not create or consume the group
+    const b = await start();
+    cleanup.push(() => b.stop());
+    await expect.poll(async () => (await client(b).get('/health/ready')).statusCode, { timeout: 5_000 }).toBe(503);
+    const answer = (await client(b).get('/health/ready')).json();
+    expect(answer).toMatchObject({ ready: false, reason: expect.stringContaining(`KurrentDB refused the persistent subscription group ${WEBHOOK_DISPATCH_GROUP}`) });
+    expect(answer.reason).toContain('Access denied');
+    expect((await client(a).get('/health/ready')).statusCode).toBe(200);
   });
 });

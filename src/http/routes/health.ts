@@ -18,7 +18,9 @@ export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
     const store = await deps.store.health();
     if (!store.ok) return reply.code(503).send({ ready: false, position: deps.readModel.checkpoint().position, head: -1, reason: store.reason });
     const status = await deps.runner.status();
-    const reason = status.failure ?? (status.caughtUp ? undefined : `projections at ${status.position} of ${status.head}`);
-    return reply.code(status.caughtUp ? 200 : 503).send({ ready: status.caughtUp, position: status.position, head: status.head, ...(reason ? { reason } : {}) });
+    const webhooks = deps.webhooks?.failure();
+    const ready = status.caughtUp && webhooks === undefined;
+    const reason = status.failure ?? webhooks ?? (status.caughtUp ? undefined : `projections at ${status.position} of ${status.head}`);
+    return reply.code(ready ? 200 : 503).send({ ready, position: status.position, head: status.head, ...(reason ? { reason } : {}) });
   });
 };

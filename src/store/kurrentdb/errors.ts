@@ -42,6 +42,25 @@ export function isTransient(error: unknown): boolean {
   return converted instanceof Error && SOCKET_ERRORS.test(converted.message);
 }
 
+/**
+ * Errors of a persistent subscription group that subscribing again does not cure:
+ * the user may not create, update or consume the group (access denied, also for
+ * bad credentials), or the group takes no more consumers (its maxSubscriberCount).
+ * The group's other errors are cured by subscribing again: a drop (the group was
+ * updated, its subsystem restarted), a group deleted (it is created again).
+ */
+const GROUP_REFUSALS = new Set<string>([ErrorType.ACCESS_DENIED, ErrorType.MAXIMUM_SUBSCRIBERS_REACHED]);
+
+/** gRPC PERMISSION_DENIED and UNAUTHENTICATED, as a raw ServiceError carries them. */
+const REFUSED_GRPC_CODES = new Set([7, 16]);
+
+export function isGroupRefusal(error: unknown): boolean {
+  const converted = normalise(error);
+  if (converted instanceof Error && isCommandError(converted)) return GROUP_REFUSALS.has(converted.type);
+  const code = (converted as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && REFUSED_GRPC_CODES.has(code);
+}
+
 export interface ErrorContext {
   /** Where the server is, for messages (never with credentials). */
   endpoint: string;

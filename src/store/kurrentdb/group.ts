@@ -14,9 +14,11 @@ import {
   persistentSubscriptionToAllSettingsFromDefaults,
   type Filter,
   type PersistentSubscriptionToAllResolvedEvent,
+  type PersistentSubscriptionToAllSettings,
 } from '@kurrent/kurrentdb-client';
 import type { Logger } from 'pino';
 import type { StoredEvent } from '../../../events/envelope.js';
+import { isGroupRefusal } from './errors.js';
 
 /** One event of the group, as this service sees it, and how many times it was handed out before. */
 export interface GroupEvent {
@@ -31,7 +33,8 @@ export type GroupHandler = (message: GroupEvent) => Promise<GroupOutcome>;
 /** A group this replica can consume: the port webhook dispatch uses, KurrentDB its one implementation. */
 export interface ConsumerGroup {
   readonly name: string;
-  consume(handler: GroupHandler): GroupConsumer;
+  /** `onFailure`: the consumer stopped on an error no retry cures (it says which). */
+  consume(handler: GroupHandler, onFailure?: (error: Error) => void): GroupConsumer;
 }
 
 export interface GroupConsumer {
@@ -46,7 +49,9 @@ type GroupFeed = NodeJS.ReadableStream & {
 };
 
 export interface GroupClient {
-  createPersistentSubscriptionToAll(group: string, settings: ReturnType<typeof persistentSubscriptionToAllSettingsFromDefaults>, options: { filter: Filter }): Promise<void>;
+  createPersistentSubscriptionToAll(group: string, settings: PersistentSubscriptionToAllSettings, options: { filter: Filter }): Promise<void>;
+  getPersistentSubscriptionToAllInfo(group: string): Promise<{ settings: PersistentSubscriptionToAllSettings }>;
+  updatePersistentSubscriptionToAll(group: string, settings: PersistentSubscriptionToAllSettings): Promise<void>;
   subscribeToPersistentSubscriptionToAll(group: string, options: { bufferSize: number }): unknown;
 }
 
@@ -65,25 +70,75 @@ export interface ConsumeOptions {
   /** The server parks an event after this many retries even if the handler does not. */
   maxRetryCount?: number;
   retryDelayMs?: number;
+  /** Called once when the server refuses the group for good (errors.ts, isGroupRefusal): the consumer has stopped. */
+  onFailure?: (error: Error) => void;
 }
 
-/** Creates the group if it is not there yet: from the end of $all (a new deployment starts with what comes next). */
+/**
+ * The settings this version wants the group to have.
+ * - RoundRobin, not Pinned: the server's Pinned strategy can write a checkpoint past
+ *   events it skipped for a busy consumer, and lose them after a restart (KurrentDB
+ *   #5497, fixed in 2026, backported to 24.10 in #5615; not in 25.0.1). Pinned bought
+ *   an order across replicas that hand-overs and retries broke anyway.
+ * - A checkpoint after every ack, at most a second late (defaults: 10 acks and 2 s):
+ *   fewer acked events handed out again after a leader change. Those are passed over
+ *   by the replica handed them anyway (persistent-dispatch.ts); this only narrows it.
+ */
+function groupSettings(options: ConsumeOptions): Partial<PersistentSubscriptionToAllSettings> {
+  return {
+    consumerStrategyName: 'RoundRobin',
+    messageTimeout: options.messageTimeoutMs ?? 60_000,
+    maxRetryCount: options.maxRetryCount ?? 20,
+    checkPointAfter: 1_000,
+    checkPointLowerBound: 1,
+  };
+}
+
+/**
+ * Creates the group if it is not there yet: from the end of $all (a new deployment
+ * starts with what comes next). A group there already, created by an earlier version
+ * (with Pinned, say), is brought to the settings above.
+ */
 export async function ensureGroup(options: ConsumeOptions): Promise<void> {
+  const wanted = groupSettings(options);
   try {
-    await options.client.createPersistentSubscriptionToAll(
-      options.group,
-      persistentSubscriptionToAllSettingsFromDefaults({
-        startFrom: END,
-        // One stream's events to one consumer while it lives: one country's changes go out from one replica, in order.
-        consumerStrategyName: 'Pinned',
-        messageTimeout: options.messageTimeoutMs ?? 60_000,
-        maxRetryCount: options.maxRetryCount ?? 20,
-      }),
-      { filter: options.filter },
-    );
+    await options.client.createPersistentSubscriptionToAll(options.group, persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, ...wanted }), { filter: options.filter });
+    return;
   } catch (error) {
     if (!(error instanceof PersistentSubscriptionExistsError)) throw error;
   }
+  await bringUpToDate(options, wanted);
+}
+
+/**
+ * Updates the group, its own settings kept but for ours (its start position included,
+ * which only counts while it has no checkpoint): an update keeps the group's checkpoint
+ * (its checkpoint stream outlives it; only a delete removes it), so nothing acked comes
+ * again and nothing waiting is lost, which deleting and creating it again would do.
+ */
+async function bringUpToDate(options: ConsumeOptions, wanted: Partial<PersistentSubscriptionToAllSettings>): Promise<void> {
+  const { settings } = await options.client.getPersistentSubscriptionToAllInfo(options.group);
+  const changed = (Object.keys(wanted) as Array<keyof PersistentSubscriptionToAllSettings>).filter((key) => settings[key] !== wanted[key]);
+  if (changed.length === 0) return;
+  await options.client.updatePersistentSubscriptionToAll(options.group, { ...settings, ...wanted });
+  options.logger?.info({ group: options.group, changed: Object.fromEntries(changed.map((key) => [key, { from: settings[key], to: wanted[key] }])) }, 'brought the persistent subscription group to the settings of this version');
+}
+
+/**
+ * The server refuses this replica the group, and will until an operator changes
+ * something: the consumer stops, and says so where readiness reads it, rather than
+ * retry for ever while no webhook is sent.
+ */
+function refused(options: ConsumeOptions, error: unknown): void {
+  const reason = error instanceof Error && error.message ? error.message : String(error);
+  const failure = new Error(
+    `KurrentDB refused the persistent subscription group ${options.group} (${reason}); webhook dispatch stopped on this replica. ` +
+      "The service's user needs $admins or $ops to create or update the group, and read access to $all to consume it; " +
+      'a group whose maxSubscriberCount is reached takes no more replicas. Restart the replica once that is put right',
+    { cause: error },
+  );
+  options.logger?.error({ err: error, group: options.group }, failure.message);
+  options.onFailure?.(failure);
 }
 
 export function consumeGroup(options: ConsumeOptions): GroupConsumer {
@@ -125,6 +180,10 @@ export function consumeGroup(options: ConsumeOptions): GroupConsumer {
         });
       } catch (error) {
         if (closed) break;
+        if (isGroupRefusal(error)) {
+          refused(options, error);
+          break;
+        }
         attempt += 1;
         options.logger?.warn({ err: error, group: options.group, attempt }, 'the persistent subscription dropped; subscribing again');
       }
