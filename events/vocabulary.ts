@@ -26,9 +26,8 @@ export type Day = z.infer<typeof Day>;
 export const Instant = z.iso.datetime({ offset: true });
 
 /** A day or an instant. A bare day means the start of that UTC day. */
-export const DayOrInstant = z.union([Day, Instant], {
-  error: 'must be a day that exists (YYYY-MM-DD) or an ISO 8601 instant with its offset, e.g. 2024-05-30T14:00:00Z',
-});
+export const DAY_OR_INSTANT = 'must be a day that exists (YYYY-MM-DD) or an ISO 8601 instant with its offset, e.g. 2024-05-30T14:00:00Z';
+export const DayOrInstant = z.union([Day, Instant], { error: DAY_OR_INSTANT });
 export type DayOrInstant = z.infer<typeof DayOrInstant>;
 
 export const Stance = z.enum(['permits', 'prohibits', 'reviewing', 'endorses']);

@@ -6,7 +6,7 @@ import { StatementRecorded } from '../../events/statement-recorded.js';
 import { EXCLUSION_REASONS } from '../../projections/position.js';
 import { StatementRetracted } from '../../events/statement-retracted.js';
 import { CHANGE_CURSOR } from '../read-model/change-cursor.js';
-import { Attribution, CountryCode, DatePrecision, Day, DayOrInstant, Scope, Source, Speaker, Stance, StatementId } from '../../events/vocabulary.js';
+import { Attribution, CountryCode, DAY_OR_INSTANT, DatePrecision, Day, DayOrInstant, Instant, Scope, Source, Speaker, Stance, StatementId } from '../../events/vocabulary.js';
 
 /** The largest integer a query parameter takes: 15 decimal digits, as the document says. */
 const MAX_QUERY_INTEGER = 999_999_999_999_999;
@@ -36,14 +36,25 @@ export function QueryInteger({ min = 0, max = MAX_QUERY_INTEGER, default: fallba
 export const CountryParams = z.object({ code: CountryCode });
 export const StatementParams = z.object({ id: StatementId });
 
+/**
+ * A knowledge time in a query string. A `+` there is read as a space (form encoding), so
+ * `knownAt=2024-05-29T12:00:00+02:00` arrives with " 02:00" for an offset: say how to write it.
+ */
+const KnownAt = z.union([Day, Instant], {
+  error: (issue) =>
+    typeof issue.input === 'string' && / \d{2}(:?\d{2})?$/.test(issue.input)
+      ? `${DAY_OR_INSTANT}; a "+" in a URL query is read as a space, so write a + offset as %2B (e.g. %2B02:00)`
+      : DAY_OR_INSTANT,
+});
+
 export const PositionQuery = z.object({
   at: Day.optional().describe('valid time: the day the position is asked for (default today, UTC)'),
-  knownAt: DayOrInstant.optional().describe('knowledge time: an instant, or a day meaning the end of that UTC day (default now)'),
+  knownAt: KnownAt.optional().describe('knowledge time: an instant, or a day meaning the end of that UTC day (default now)'),
   position: QueryInteger().describe('answer as the service would have after this log position'),
 }).strict();
 
 export const HistoryQuery = z.object({
-  knownAt: DayOrInstant.optional(),
+  knownAt: KnownAt.optional(),
 }).strict();
 
 const Limit = QueryInteger({ min: 1, max: 500, default: 100 });

@@ -232,6 +232,11 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
       const refused = expectProblem(await get(`/v1/countries/US/position?knownAt=${knownAt}`), 400);
       expect(refused.errors).toEqual([{ path: 'querystring.knownAt', message: expect.stringMatching(/day that exists .* instant with its offset/) }]);
     }
+    // A + offset written as is arrives as a space: the answer says to write %2B, which then works.
+    const plus = expectProblem(await get('/v1/countries/US/position?knownAt=2024-05-29T12:00:00+02:00'), 400);
+    expect(plus.errors).toEqual([{ path: 'querystring.knownAt', message: expect.stringContaining('write a + offset as %2B') }]);
+    expect((await get('/v1/countries/US/position?knownAt=2024-05-29T12:00:00%2B02:00')).statusCode).toBe(200);
+    expect(expectProblem(await get('/v1/countries/US/history?knownAt=2024-05-29T12:00:00+0200'), 400).errors[0].message).toContain('%2B');
   });
 
   it('malformed JSON is 400', async () => {
