@@ -29,6 +29,7 @@ import type { ReplayReport } from '../audit/replay.js';
 import { auditRoutes } from './routes/audit.js';
 import { countryRoutes } from './routes/countries.js';
 import { feedRoutes } from './routes/feeds.js';
+import { feedBounds } from './feed-bounds.js';
 import { healthRoutes } from './routes/health.js';
 import { statementRoutes } from './routes/statements.js';
 
@@ -117,7 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(countryRoutes(deps));
   await app.register(statementRoutes(deps));
   await app.register(feedRoutes(deps));
-  await app.register(changeStreamRoutes(deps.readModel));
+  await app.register(changeStreamRoutes(deps.readModel, feedBounds(deps.store, deps.readModel, deps.now)));
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys));
   await app.register(auditRoutes(deps));
   return app;

@@ -133,3 +133,18 @@ it('answers HEAD with the stream\'s headers and ends, instead of holding the con
   expect(res.headers['content-type']).toContain('text/event-stream');
   expect(res.headers['x-content-type-options']).toBe('nosniff');
 });
+
+it('refuses to start past the head of the log or after tomorrow, as GET /v1/changes does, naming where the place came from', async () => {
+  const head = Math.max(...(await api.changes()).map((c) => c.position));
+  const refused = async (url: string, headers: Record<string, string>, path: string) => {
+    const answer = await api.get(url, headers);
+    expect(answer.statusCode, answer.body).toBe(400);
+    expect(answer.headers['content-type']).toContain('application/problem+json');
+    expect(answer.json().errors).toEqual([expect.objectContaining({ path })]);
+  };
+  await refused(`/v1/changes/stream?after=${head + 1000}`, {}, 'querystring.after');
+  await refused('/v1/changes/stream', { 'last-event-id': `${head + 1000}@2024-06-01` }, 'headers.last-event-id');
+  await refused(`/v1/changes/stream?after=${head}@2999-01-01`, {}, 'querystring.after');
+  // Each is a 400 on the page too.
+  expect((await api.get(`/v1/changes?after=${head + 1000}`, {})).statusCode).toBe(400);
+});

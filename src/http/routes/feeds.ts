@@ -1,29 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.js';
-import { badRequest } from '../problems.js';
+import { feedBounds } from '../feed-bounds.js';
 import { publicEvent, publicMetadata } from '../../webhooks/public-log.js';
 import { cursorAfter, formatCursor, parseCursor } from '../../read-model/change-cursor.js';
-import { addDays, dayOf } from '../../../projections/time.js';
 import { AfterQuery, ChangePage, ChangesQuery, EventPage, Problem } from '../schemas.js';
 
 export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
-  /**
-   * A position past the head names no event yet. Paging from it would hand back the same
-   * position as nextAfter, and a poller following it would skip every event written up to it.
-   * The store is asked only past what the read model has applied, so the change feed answers
-   * from the read model alone while the store is away.
-   */
-  async function notPastTheHead(after: number): Promise<void> {
-    if (after <= deps.readModel.checkpoint().position) return;
-    const head = await deps.store.headPosition();
-    if (after > head) throw badRequest(`the log's head is at position ${head}`, [{ path: 'querystring.after', message: `must be at most ${head}, the head of the log` }]);
-  }
-
-  /** No day has begun after tomorrow (UTC, by this clock, a day's leeway for another replica's): a cursor naming one would skip that position's changes of every day until then. */
-  function notPastTomorrow(day: string | undefined): void {
-    const tomorrow = addDays(dayOf(deps.now().getTime()), 1);
-    if (day !== undefined && day > tomorrow) throw badRequest(`no day after ${tomorrow} has begun`, [{ path: 'querystring.after', message: `names a day after ${tomorrow}` }]);
-  }
+  const bounds = feedBounds(deps.store, deps.readModel, deps.now);
 
   app.get('/v1/changes', {
     schema: {
@@ -35,8 +18,8 @@ export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) 
     },
   }, async (request) => {
     const after = parseCursor(request.query.after)!;
-    notPastTomorrow(after.day);
-    await notPastTheHead(after.position);
+    bounds.notPastTomorrow(after.day, 'querystring.after');
+    await bounds.notPastTheHead(after.position, 'querystring.after');
     const items = deps.readModel.changes(after, request.query.limit);
     if (items.length > 0) return { items, nextAfter: cursorAfter(items[items.length - 1]) };
     // Nothing yet after a bare position this read model has applied: read through today, so a day
@@ -50,7 +33,7 @@ export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) 
   app.get('/v1/events', {
     schema: { summary: 'The raw event log, page by page, for auditors', tags: ['audit'], querystring: AfterQuery, response: { 200: EventPage, 400: Problem } },
   }, async (request) => {
-    await notPastTheHead(request.query.after);
+    await bounds.notPastTheHead(request.query.after, 'querystring.after');
     const items = await deps.store.readAll({ after: request.query.after, limit: request.query.limit });
     return {
       // Webhook endpoint events keep their place in the log but not their URL or sealed secret;

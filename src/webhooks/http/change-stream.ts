@@ -16,6 +16,7 @@ import { cursorOf, formatCursor, parseCursor, sameGroup, type ChangeCursor } fro
 import { ChangeFeed, type FeedChange } from '../change-feed.js';
 import { apiSecurityHeaders } from '../../http/security-headers.js';
 import { badRequest } from '../../http/problems.js';
+import type { FeedBounds } from '../../http/feed-bounds.js';
 import { ChangeCursorText } from '../../http/schemas.js';
 
 const StreamQuery = z
@@ -31,7 +32,7 @@ const StreamHeaders = z.object({
 const HEARTBEAT_MS = 15_000;
 const PAGE = 500;
 
-export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000): FastifyPluginAsyncZod => async (app) => {
+export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, pollIntervalMs = 1_000): FastifyPluginAsyncZod => async (app) => {
   const feed = new ChangeFeed(() => readModel.file, readModel.events);
   const open = new Set<ServerResponse>();
   // Streams never end on their own; a shutdown ends them so the server can close.
@@ -66,6 +67,12 @@ export const changeStreamRoutes = (readModel: ReadModel, pollIntervalMs = 1_000)
       }
     } else {
       standsAt = parseCursor(lastEventId ?? request.query.after ?? '');
+      if (standsAt) {
+        // As GET /v1/changes: a place past what exists would start the stream somewhere it does not say.
+        const field = lastEventId !== undefined ? 'headers.last-event-id' : 'querystring.after';
+        bounds.notPastTomorrow(standsAt.day, field);
+        await bounds.notPastTheHead(standsAt.position, field);
+      }
       seq = standsAt ? feed.seqBefore(standsAt.position, standsAt.day) : feed.lastSeq();
       const last = standsAt ? undefined : feed.after(seq - 1, 1)[0];
       if (last) standsAt = cursorOf(last);
