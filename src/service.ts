@@ -1,6 +1,8 @@
 // Starts and stops the whole service: store, projections, seed data, HTTP.
 // Used by `npm start`, the CLI and the tests, so all three run the same path.
 import type { FastifyInstance } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import type { KeyRing } from './auth/api-keys.js';
@@ -70,16 +72,41 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     replay: () => replayInWorker({ store: storeSpec(config), readModelFile: readModel.file }, config.REPLAY_MEMORY_MB),
   });
 
+  // Every open connection, so a shutdown can tell one still receiving its request from one whose request is being answered.
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  /** Cuts the connections whose request has not fully arrived (or has not begun): nothing of theirs was acted on. */
+  const cutUnarrived = () => {
+    for (const socket of sockets) {
+      // node's own marker of the response in progress on a socket (as its clientError default reads it).
+      const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      if (!response?.req?.complete) socket.destroy();
+    }
+  };
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       // Stops accepting, lets in-flight requests finish. Once closing, node no longer enforces the
       // request timeout, so a client stalled in the middle of its request would hold the shutdown
       // until its socket idled out (CONNECTION_TIMEOUT_MS, or never for one that trickles): past
-      // the time a request may take to arrive, the connections still open are cut.
+      // the time a request may take to arrive, connections still receiving one are cut. A request
+      // that has arrived is being acted on (a write may be committed and waiting for the read
+      // model): it gets SHUTDOWN_GRACE_MS to be answered, whatever REQUEST_TIMEOUT_MS says.
       const closed = app.close();
-      const deadline = setTimeout(() => app.server.closeAllConnections(), Math.min(limitsFrom(config).requestTimeoutMs, SHUTDOWN_GRACE_MS));
+      // From then on, checked again and again: a connection answered meanwhile is idle, and goes too.
+      let sweeping: NodeJS.Timeout | undefined;
+      const unarrived = setTimeout(() => {
+        cutUnarrived();
+        sweeping = setInterval(cutUnarrived, 100);
+      }, Math.min(limitsFrom(config).requestTimeoutMs, SHUTDOWN_GRACE_MS));
+      const deadline = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
+      clearTimeout(unarrived);
+      clearInterval(sweeping);
       clearTimeout(deadline);
       await webhooks.stop(); // lets deliveries in flight finish; the rest stay pending for the next start
       seeding?.cancel();
