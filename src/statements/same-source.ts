@@ -3,9 +3,13 @@
 // without an Idempotency-Key, two editors at once) would raise it with no new
 // evidence. Two sources are one report when they have the same URL, or, where
 // either has none, the same publisher and title on the same day; a second quote
-// from the same report is still the same report.
+// from the same report is still the same report. "The same day" allows for the
+// clock skew: a publishedAt a few minutes ahead is recorded as the server's now,
+// which may be the day before the one the client gave (a day, or an instant just
+// after midnight), so the report given again as it was is still found.
 import type { Source } from '../../events/vocabulary.js';
 import { dayOf, instantOf } from '../../projections/time.js';
+import { CLOCK_SKEW_MS } from './clock-skew.js';
 
 const fold = (text: string | undefined) => text?.trim().toLocaleLowerCase('en') ?? '';
 
@@ -17,7 +21,11 @@ function normalUrl(url: string): string {
 
 export function sameReport(a: Source, b: Source): boolean {
   if (a.url && b.url) return normalUrl(a.url) === normalUrl(b.url);
-  return fold(a.publisher) === fold(b.publisher) && fold(a.title) === fold(b.title) && dayOf(instantOf(a.publishedAt)) === dayOf(instantOf(b.publishedAt));
+  return fold(a.publisher) === fold(b.publisher) && fold(a.title) === fold(b.title) && sameDay(instantOf(a.publishedAt), instantOf(b.publishedAt));
+}
+
+function sameDay(a: number, b: number): boolean {
+  return dayOf(a) === dayOf(b) || Math.abs(a - b) <= CLOCK_SKEW_MS;
 }
 
 /** The index of the first earlier source in `sources` that is the same report as `source`, or -1. */

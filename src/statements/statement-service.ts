@@ -17,6 +17,7 @@ import type { ProjectionRunner } from '../read-model/projection-runner.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import { DuplicateEventError, StreamConflictError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
 import { DomainRuleError, StatementExistsError, StatementNotFoundError } from './errors.js';
+import { CLOCK_SKEW_MS } from './clock-skew.js';
 import { sameReportIn } from './same-source.js';
 
 export interface WriteOptions {
@@ -34,8 +35,6 @@ export interface WriteResult {
   revision: number;
 }
 
-/** Clients and sources may run a little ahead of this server's clock. */
-const CLOCK_SKEW_MS = 5 * 60_000;
 const RETRIES_ON_CONFLICT = 5;
 
 /** The id of the event that records a statement whose id the client chose. */
