@@ -33,6 +33,7 @@ export class Metrics {
 
   private log?: LogProgress;
   private pending?: () => number | Promise<number>;
+  private dispatchStopped?: () => boolean;
 
   private readonly httpDuration = new Histogram({
     name: 'policy_state_http_request_duration_seconds',
@@ -88,6 +89,15 @@ export class Metrics {
         this.set(self.pending ? await self.pending() : 0);
       },
     });
+
+    new Gauge({
+      name: 'policy_state_webhook_dispatch_stopped',
+      help: 'Whether webhook delivery stopped on this replica on an error no retry cures (1: see /health/ready and the logs)',
+      registers: [this.registry],
+      collect() {
+        this.set(self.dispatchStopped?.() ? 1 : 0);
+      },
+    });
   }
 
   /** Follow the log and the projections (the service calls this once). */
@@ -102,6 +112,11 @@ export class Metrics {
   /** For the webhook dispatcher: one call per delivery attempt. */
   deliveryAttempted(outcome: DeliveryOutcome): void {
     this.deliveries.labels(outcome).inc();
+  }
+
+  /** For the webhooks: whether they stopped by themselves; called at each scrape. */
+  watchWebhookDispatch(stopped: () => boolean): void {
+    this.dispatchStopped = stopped;
   }
 
   /** For the webhook dispatcher: how to count pending deliveries; called at each scrape. */

@@ -38,7 +38,7 @@ export interface WebhooksOptions {
   /** DNS resolution; tests replace it to stage a rebinding. */
   resolve?: Resolver;
   /** Where delivery outcomes and the pending count are reported (GET /metrics). */
-  metrics?: Pick<Metrics, 'deliveryAttempted' | 'countPendingDeliveriesWith'>;
+  metrics?: Pick<Metrics, 'deliveryAttempted' | 'countPendingDeliveriesWith' | 'watchWebhookDispatch'>;
   /**
    * A persistent subscription group shared with the other replicas (KurrentDB): it
    * decides which replica dispatches each log event's changes. Without it (the
@@ -106,6 +106,7 @@ export class Webhooks {
       (outcome) => metrics?.deliveryAttempted(outcome),
     );
     metrics?.countPendingDeliveriesWith(() => (this.closed ? 0 : this.db.pendingTotal()));
+    metrics?.watchWebhookDispatch(() => this.failure() !== undefined);
     const room = (endpointId: string) => this.worker.room(endpointId);
     const created = (rows: Outgoing[], waitingIn: ReadonlySet<string>) => this.worker.offer(rows, waitingIn);
     this.dispatcher = options.dispatchGroup
@@ -159,8 +160,8 @@ export class Webhooks {
 
   /**
    * Why webhooks stopped on this replica by themselves, if they did (the endpoint
-   * projection or the dispatch on an error no retry cures): /health/ready reports it,
-   * rather than call ready a replica that sends nothing.
+   * projection or the dispatch on an error no retry cures): /health/ready and the metric
+   * policy_state_webhook_dispatch_stopped report it.
    */
   failure(): string | undefined {
     const error = this.endpoints.failure ?? this.dispatcher.failure;

@@ -336,7 +336,7 @@ describe('webhook dispatch shared by two replicas on KurrentDB', () => {
     expect(takeovers).toHaveLength(1);
     expect(takeovers[0].data).toMatchObject({ from: dying.journal.replicaId, positions: expect.arrayContaining(claimedByA) });
   });
-  it('a replica the server refuses the group is not ready, and says why; one that is let in is', async () => {
+  it('a replica the server refuses the group says why in its readiness and metrics, and still serves', async () => {
     const { server, start } = await cluster('refused');
     const a = await start();
     cleanup.push(() => a.stop());
@@ -346,10 +346,17 @@ describe('webhook dispatch shared by two replicas on KurrentDB', () => {
     server.groupRefusal = accessDenied(); // the next replica's user may not create or consume the group
     const b = await start();
     cleanup.push(() => b.stop());
-    await expect.poll(async () => (await client(b).get('/health/ready')).statusCode, { timeout: 5_000 }).toBe(503);
-    const answer = (await client(b).get('/health/ready')).json();
-    expect(answer).toMatchObject({ ready: false, reason: expect.stringContaining(`KurrentDB refused the persistent subscription group ${WEBHOOK_DISPATCH_GROUP}`) });
-    expect(answer.reason).toContain('Access denied');
-    expect((await client(a).get('/health/ready')).statusCode).toBe(200);
+    await expect.poll(async () => (await client(b).get('/health/ready')).json().webhooks, { timeout: 5_000 }).toContain(
+      `KurrentDB refused the persistent subscription group ${WEBHOOK_DISPATCH_GROUP}`,
+    );
+    const answer = await client(b).get('/health/ready');
+    // Reads and writes still work there: a load balancer keeps sending it traffic; the metric is what alerts.
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ ready: true, webhooks: expect.stringContaining('Access denied') });
+    expect((await client(b).get('/metrics')).body).toMatch(/^policy_state_webhook_dispatch_stopped 1$/m);
+    const healthy = await client(a).get('/health/ready');
+    expect(healthy.statusCode).toBe(200);
+    expect(healthy.json().webhooks).toBeUndefined();
+    expect((await client(a).get('/metrics')).body).toMatch(/^policy_state_webhook_dispatch_stopped 0$/m);
   });
 });

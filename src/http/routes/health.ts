@@ -7,6 +7,7 @@ const Readiness = z.object({
   position: z.number().int(),
   head: z.number().int(),
   reason: z.string().optional(),
+  webhooks: z.string().optional().describe('why webhook delivery stopped on this replica, if it did; the API still serves, so this alone does not make it unready'),
 });
 
 export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
@@ -18,9 +19,14 @@ export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
     const store = await deps.store.health();
     if (!store.ok) return reply.code(503).send({ ready: false, position: deps.readModel.checkpoint().position, head: -1, reason: store.reason });
     const status = await deps.runner.status();
+    const reason = status.failure ?? (status.caughtUp ? undefined : `projections at ${status.position} of ${status.head}`);
+    // Webhooks that stopped are reported, not made a reason to take the replica out of a load
+    // balancer: reads and writes still work, and every replica of a cluster shares the cause (a
+    // KurrentDB permission, say), so a 503 would take the whole API down with them. The metric
+    // policy_state_webhook_dispatch_stopped is the one to alert on.
     const webhooks = deps.webhooks?.failure();
-    const ready = status.caughtUp && webhooks === undefined;
-    const reason = status.failure ?? webhooks ?? (status.caughtUp ? undefined : `projections at ${status.position} of ${status.head}`);
-    return reply.code(ready ? 200 : 503).send({ ready, position: status.position, head: status.head, ...(reason ? { reason } : {}) });
+    return reply
+      .code(status.caughtUp ? 200 : 503)
+      .send({ ready: status.caughtUp, position: status.position, head: status.head, ...(reason ? { reason } : {}), ...(webhooks ? { webhooks } : {}) });
   });
 };
