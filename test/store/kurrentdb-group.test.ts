@@ -145,8 +145,8 @@ describe('a persistent subscription group of replicas', () => {
     await a.close();
   });
   for (const [name, refusal, where] of [
-    ['access denied (no permission to create the group, or bad credentials)', accessDenied(), 'on create'],
-    ['the maximum of consumers reached', maximumSubscribersReached('g'), 'on subscribe'],
+    ['access denied (no permission to consume the group, or bad credentials)', accessDenied(), 'on create'],
+    ['access denied to a group an admin created', accessDenied(), 'on subscribe'],
   ] as const) {
     it(`stops and says why when the server refuses the group: ${name}`, async () => {
       const server = new StandInKurrentDB();
@@ -171,6 +171,53 @@ describe('a persistent subscription group of replicas', () => {
       await consumer.close();
     });
   }
+
+  it('consumes a group an admin created when its user may not create or update groups (not in $ops)', async () => {
+    const server = new StandInKurrentDB();
+    // Created by an admin as an earlier version did (Pinned): this user cannot bring it up to date, and need not.
+    await server.client().createPersistentSubscriptionToAll('g', persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, consumerStrategyName: 'Pinned' }), { filter: streamNameFilter({ prefixes: ['country-'] }) });
+    server.groupManagementRefusal = accessDenied();
+    const failures: Error[] = [];
+    const seen: number[] = [];
+    const consumer = consumeGroup({
+      client: server.client(),
+      group: 'g',
+      filter: streamNameFilter({ prefixes: ['country-'] }),
+      accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
+      handler: async (m) => (seen.push(n(m)), 'ack'),
+      retryDelayMs: 5,
+      onFailure: (error) => failures.push(error),
+    });
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
+    await replica(server).append('country-US', [event(3)], 'any');
+    await expect.poll(() => seen).toEqual([3]);
+    expect(failures).toEqual([]);
+    expect(server.groups.get('g')!.updates).toBe(0);
+    await consumer.close();
+  });
+
+  it('waits for a free place when the group has its maximum of consumers (a rolling restart), then consumes', async () => {
+    const server = new StandInKurrentDB();
+    server.groupRefusal = maximumSubscribersReached('g');
+    const failures: Error[] = [];
+    const seen: number[] = [];
+    const consumer = consumeGroup({
+      client: server.client(),
+      group: 'g',
+      filter: streamNameFilter({ prefixes: ['country-'] }),
+      accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
+      handler: async (m) => (seen.push(n(m)), 'ack'),
+      retryDelayMs: 5,
+      onFailure: (error) => failures.push(error),
+    });
+    await expect.poll(() => server.groupCalls).toBeGreaterThan(3);
+    server.groupRefusal = undefined;
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
+    await replica(server).append('country-US', [event(5)], 'any');
+    await expect.poll(() => seen).toEqual([5]);
+    expect(failures).toEqual([]);
+    await consumer.close();
+  });
 
   it('keeps trying through errors a retry cures, without calling them a failure', async () => {
     const server = new StandInKurrentDB();

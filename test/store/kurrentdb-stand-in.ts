@@ -118,6 +118,8 @@ export class StandInKurrentDB {
   appends = 0;
   /** An error every call about persistent subscription groups fails with (access denied, say); none when undefined. */
   groupRefusal?: Error;
+  /** An error creating, reading or updating a group fails with, while consuming one is allowed (a user outside $ops). */
+  groupManagementRefusal?: Error;
   /** Calls about persistent subscription groups (create, info, update, subscribe). */
   groupCalls = 0;
   /** Where each subscription asked to start: a commit position, or 'start'. */
@@ -242,6 +244,7 @@ export class StandInKurrentDB {
       },
       async createPersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings, options: { filter?: Filter } = {}) {
         await server.groupGate();
+        if (server.groupManagementRefusal) throw server.groupManagementRefusal;
         if (server.groups.has(groupName)) {
           throw Object.assign(Object.create(PersistentSubscriptionExistsError.prototype) as Error, { message: `group ${groupName} exists`, groupName, streamName: '$all' });
         }
@@ -252,6 +255,7 @@ export class StandInKurrentDB {
       },
       async getPersistentSubscriptionToAllInfo(groupName: string) {
         await server.groupGate();
+        if (server.groupManagementRefusal) throw server.groupManagementRefusal;
         const group = server.groups.get(groupName);
         if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
         return { eventSource: '$all', groupName, status: 'Live', settings: { ...group.settings }, connections: [] };
@@ -259,6 +263,7 @@ export class StandInKurrentDB {
       // Keeps what the group holds (its checkpoint is kept), and drops its consumers, as the server does.
       async updatePersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings) {
         await server.groupGate();
+        if (server.groupManagementRefusal) throw server.groupManagementRefusal;
         const group = server.groups.get(groupName);
         if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
         group.settings = { ...settings };

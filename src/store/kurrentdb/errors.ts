@@ -44,12 +44,13 @@ export function isTransient(error: unknown): boolean {
 
 /**
  * Errors of a persistent subscription group that subscribing again does not cure:
- * the user may not create, update or consume the group (access denied, also for
- * bad credentials), or the group takes no more consumers (its maxSubscriberCount).
+ * the user may not consume the group (access denied, also for bad credentials).
  * The group's other errors are cured by subscribing again: a drop (the group was
- * updated, its subsystem restarted), a group deleted (it is created again).
+ * updated, its subsystem restarted), a group deleted (it is created again), and
+ * its maximum of consumers reached, which a rolling restart causes for a while
+ * (the server still counts a replica that has just died).
  */
-const GROUP_REFUSALS = new Set<string>([ErrorType.ACCESS_DENIED, ErrorType.MAXIMUM_SUBSCRIBERS_REACHED]);
+const GROUP_REFUSALS = new Set<string>([ErrorType.ACCESS_DENIED]);
 
 /** gRPC PERMISSION_DENIED and UNAUTHENTICATED, as a raw ServiceError carries them. */
 const REFUSED_GRPC_CODES = new Set([7, 16]);

@@ -105,9 +105,28 @@ export async function ensureGroup(options: ConsumeOptions): Promise<void> {
     await options.client.createPersistentSubscriptionToAll(options.group, persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, ...wanted }), { filter: options.filter });
     return;
   } catch (error) {
+    if (isGroupRefusal(error)) return mayNotManage(options, error);
     if (!(error instanceof PersistentSubscriptionExistsError)) throw error;
   }
-  await bringUpToDate(options, wanted);
+  try {
+    await bringUpToDate(options, wanted);
+  } catch (error) {
+    if (isGroupRefusal(error)) return mayNotManage(options, error);
+    throw error;
+  }
+}
+
+/**
+ * The user may consume the group but not create or update it (not in $ops): an admin creates
+ * it with the settings above, and this replica only consumes it. The server checks the
+ * permission before it looks for the group, so a refused create says nothing of whether it
+ * exists: subscribing tells (a group not there yet is waited for, as any drop).
+ */
+function mayNotManage(options: ConsumeOptions, error: unknown): void {
+  options.logger?.warn(
+    { err: error, group: options.group },
+    "may not create or update the persistent subscription group; consuming it as it is (an admin creates it, with the settings docs/kurrentdb.md lists)",
+  );
 }
 
 /**
