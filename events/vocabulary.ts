@@ -18,6 +18,22 @@ export function countryName(code: string): string | undefined {
   return countries.getName(code, 'en') ?? undefined;
 }
 
+/**
+ * The name a sentence uses: the first English name that is neither an abbreviation
+ * ("UK") nor an index form ("The Republic of North Macedonia", "Taiwan, Province of
+ * China"); for a country with only an index form, that form turned round ("Moldova,
+ * Republic of": "Republic of Moldova"; "Holy See (Vatican City State)": "Holy See").
+ */
+export function countryNameInProse(code: string): string | undefined {
+  const names = (countries.getName(code, 'en', { select: 'all' }) ?? []) as string[];
+  const prose = names.find((name) => !/^[A-Z.]+$/.test(name) && !/[,(]/.test(name) && !/\bThe /.test(name));
+  if (prose) return prose;
+  const official = countryName(code);
+  if (!official) return undefined;
+  const [head, tail] = official.replace(/\s*\(.*\)$/, '').split(/,\s*/);
+  return tail ? `${tail} ${head}` : head;
+}
+
 /** A calendar day, `YYYY-MM-DD`, rejecting impossible dates such as 2024-02-30. */
 export const Day = z.iso.date();
 export type Day = z.infer<typeof Day>;

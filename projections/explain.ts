@@ -59,12 +59,13 @@ function formatEffective(s: StatementRecord): string {
   return s.datePrecision === 'approximate' ? `around ${formatDay(s.effectiveAt)}` : formatDay(s.effectiveAt);
 }
 
-// Country names (ISO 3166 English short names) that English writes with "the": "the Netherlands'
-// position", "The United Kingdom has since ...", not "Netherlands's position".
-const TAKES_THE = /^(United |Netherlands$|Philippines$|Bahamas$|Maldives$|Comoros$|Seychelles$|Holy See|Czech Republic$|Dominican Republic$|Central African Republic$|Russian Federation$|Republic of |Democratic Republic |.* Islands$)/;
+// Country names (ISO 3166 English names) that English writes with "the": "the Netherlands'
+// position", "The United Kingdom has since ...", "the Islamic Republic of Iran", not
+// "Netherlands's position". Descriptive names (a republic, a kingdom, states, islands) take it.
+const TAKES_THE = /\b(Republic|Federation|Kingdom|States|Islands|Emirates)\b|^(State of |Holy See$|Netherlands$|Philippines$|Bahamas$|Maldives$|Comoros$|Seychelles$|Gambia$)/;
 
 /** A country's name as a sentence uses it: with "the" where English has it. */
-function countryInSentence(name: string): string {
+export function countryInSentence(name: string): string {
   return TAKES_THE.test(name) ? `the ${name}` : name;
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { countryStream } from '../../../events/registry.js';
-import { countryName } from '../../../events/vocabulary.js';
+import { countryName, countryNameInProse } from '../../../events/vocabulary.js';
 import { explainPosition } from '../../../projections/explain.js';
 import { derivePosition, isKnown, recordAsKnown } from '../../../projections/position.js';
 import { emptyCountry } from '../../../projections/statement-record.js';
@@ -166,7 +166,7 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
   }, async (request, reply) => {
     const { code } = request.params;
     const { at, knownAt, record, derivation } = derive(code, request.query, deps.readModel.checkpoint().position);
-    const explanation = explainPosition(countryName(code) ?? code, derivation, record.statements, { at, knownAt, knownAtInstant: knownAtInstant(knownAt) });
+    const explanation = explainPosition(countryNameInProse(code) ?? code, derivation, record.statements, { at, knownAt, knownAtInstant: knownAtInstant(knownAt) });
     // JSON unless the client prefers Markdown (q-values count: `text/markdown;q=0` refuses it).
     if (request.accepts().type(['application/json', 'text/markdown']) === 'text/markdown') {
       return reply.type('text/markdown; charset=utf-8').serializer((payload) => payload as string).send(explanation.markdown as never);
