@@ -7,7 +7,8 @@
 // connection to the configured address: it fails as the real client does while
 // the port refuses, and answers once something accepts there. Everything else
 // is the real service: config, composition, adapter, projection runner, HTTP.
-import net from 'node:net';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -54,6 +55,20 @@ describe('the service started while KurrentDB is unreachable', () => {
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['retry-after']).toBeDefined();
     expect(standIn.events().filter((r) => !r.streamId.startsWith('$'))).toHaveLength(0);
+
+    // The change stream opens all the same for a Last-Event-ID ahead of this read model (one another
+    // replica sent), which only the store could check: an EventSource never reconnects after a 503.
+    await service.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port: apiPort } = service.app.server.address() as AddressInfo;
+    const streamStatus = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: apiPort, path: '/v1/changes/stream', headers: { 'last-event-id': '50@2024-06-01' } }, (res) => {
+        resolve(res.statusCode!);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(streamStatus).toBe(200);
 
     // The server appears.
     listener = net.createServer((socket) => socket.destroy());
