@@ -272,6 +272,29 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('on a 375 px screen (and at 320 px, 1280 px zoomed to 400%) the country view fits: nothing runs off the page', async (ctx) => {
+    needsChromium(ctx);
+    for (const width of [375, 320]) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } });
+      await page.goto(`${base}/?country=US&at=2024-06-05`);
+      await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+      const overflow = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        country: Math.round(document.querySelector('#country').getBoundingClientRect().right) - document.documentElement.clientWidth,
+        grid: Math.round(document.querySelector('.country-grid').getBoundingClientRect().right) - document.documentElement.clientWidth,
+      }));
+      expect(overflow.page).toBeLessThanOrEqual(0);
+      expect(overflow.country).toBeLessThanOrEqual(0);
+      expect(overflow.grid).toBeLessThanOrEqual(0);
+      // The tables scroll in their own boxes, which a keyboard user can reach.
+      const scrollers = page.locator('#country .table-scroll');
+      expect(await scrollers.evaluateAll((els) => els.map((el) => [el.getAttribute('tabindex'), el.getAttribute('aria-labelledby')])))
+        .toEqual([['0', 'weapons-heading'], ['0', 'others-heading']]);
+      await page.screenshot({ path: path.join(SCREENSHOTS, `narrow-${width}.png`), fullPage: true });
+      await page.close();
+    }
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
