@@ -32,12 +32,30 @@ async function api(path) {
   return response.json();
 }
 
+/** Reads the view from the URL; returns what it could not read ("at=2024-02-31"), to say so. */
 function readUrl() {
   const query = new URLSearchParams(location.search);
-  if (isDay(query.get('at'))) state.at = query.get('at');
-  if (isDay(query.get('knownAt'))) state.knownAt = query.get('knownAt');
-  if (/^[A-Z]{2}$/.test(query.get('country') ?? '')) state.country = query.get('country');
+  const unread = [];
+  const take = (name, valid, set) => {
+    const value = query.get(name);
+    if (value === null || value === '') return;
+    if (valid(value)) set(value);
+    else unread.push(`${name}=${value}`);
+  };
+  take('at', isDay, (value) => (state.at = value));
+  take('knownAt', isDay, (value) => (state.knownAt = value));
+  take('country', (value) => /^[A-Za-z]{2}$/.test(value), (value) => (state.country = value.toUpperCase()));
   state.compress = query.get('linear') !== '1';
+  return unread;
+}
+
+function showUnread(unread) {
+  const el = $('url-note');
+  el.textContent = unread.length
+    ? `This link has ${unread.length === 1 ? 'a value' : 'values'} the page cannot read, left out: ${unread.join(', ')}. ` +
+      'Dates are days written YYYY-MM-DD and countries two-letter codes; without them the page shows today, as known now.'
+    : '';
+  el.hidden = !unread.length;
 }
 
 /** The query that reproduces the view; `pinned` also fixes "today" and "now", for links. */
@@ -192,7 +210,7 @@ function wireControls() {
 }
 
 async function start() {
-  readUrl();
+  showUnread(readUrl());
   wireControls();
   // A permalink in the controls, for the timeline alone.
   $('controls').append(h('div', { class: 'field link-field' }, h('a', { class: 'permalink', href: '#' }, 'Link to this view')));

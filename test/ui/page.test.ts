@@ -272,6 +272,29 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('a link with a value the page cannot read (31 February, an instant, a lower-case code) says what it left out instead of half-using it', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=us&at=2024-02-31&knownAt=2024-05-29T12:00:00Z');
+    const note = page.locator('#url-note');
+    await expect.poll(() => note.isVisible()).toBe(true);
+    expect(await note.textContent()).toContain('at=2024-02-31, knownAt=2024-05-29T12:00:00Z');
+    expect(await note.getAttribute('role')).toBe('status');
+    // What is shown is one consistent view: today, as known now, for the US; the dates the link meant are not used anywhere.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await page.locator('#at').inputValue()).toBe(today);
+    expect(await page.locator('#country-select').inputValue()).toBe('US');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    expect(await page.locator('#error').isVisible()).toBe(false);
+    expect(await page.locator('.line-label.asof').count()).toBe(0);
+    expect(new URL(page.url()).searchParams.get('at')).toBeNull();
+    await page.close();
+
+    const clean = await open('/?country=US&at=2024-02-29');
+    expect(await clean.locator('#url-note').isVisible()).toBe(false);
+    expect(await clean.locator('#at').inputValue()).toBe('2024-02-29');
+    await clean.close();
+  });
+
   it('on a 375 px screen (and at 320 px, 1280 px zoomed to 400%) the country view fits: nothing runs off the page', async (ctx) => {
     needsChromium(ctx);
     for (const width of [375, 320]) {
