@@ -24,7 +24,9 @@ let timeline;
 class ApiError extends Error {}
 
 async function api(path) {
-  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  const response = await fetch(path, { headers: { accept: 'application/json' } }).catch(() => {
+    throw new ApiError('the service did not answer; try again in a moment.');
+  });
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}));
     throw new ApiError(`${path}: ${problem.detail ?? response.statusText}`);
@@ -143,6 +145,15 @@ async function showCountry() {
   syncUrl();
 }
 
+/** After a failed load: what is on screen answers other dates, so it goes rather than pass for the answer. */
+function clearCountry() {
+  if (!state.country) return;
+  $('country').replaceChildren(
+    h('h2', { id: 'country-heading' }, 'Country'),
+    h('p', { class: 'placeholder' }, 'Not shown: the position could not be loaded (see the message above).'),
+  );
+}
+
 async function openCountry(code, { focus } = {}) {
   state.country = code;
   $('country-select').value = code;
@@ -155,6 +166,7 @@ async function openCountry(code, { focus } = {}) {
       $('country').focus({ preventScroll: true });
     }
   } catch (error) {
+    clearCountry();
     showError(error);
   }
 }
@@ -162,11 +174,23 @@ async function openCountry(code, { focus } = {}) {
 async function refresh({ histories }) {
   syncUrl();
   try {
-    if (histories && !(await loadHistories())) return;
+    // After a failed load there are no rows: any change tries them again.
+    if ((histories || !rows.length) && !(await loadHistories())) return;
     drawTimeline();
+  } catch (error) {
+    // The bands on screen were for another knowledge time.
+    rows = [];
+    $('timeline').replaceChildren();
+    $('timeline-note').textContent = '';
+    clearCountry();
+    showError(error);
+    return;
+  }
+  try {
     await showCountry();
     showError();
   } catch (error) {
+    clearCountry();
     showError(error);
   }
 }

@@ -272,6 +272,39 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('with the API down, the page says so where the reader is looking and takes away the answers for the dates it no longer shows', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    const error = page.locator('#error');
+    const inView = () => error.evaluate((el) => el.getBoundingClientRect().bottom <= window.innerHeight && el.getBoundingClientRect().top >= 0);
+
+    await page.route('**/v1/**', (route) => route.abort('connectionrefused'));
+    // A new "as of": the old country view (5 June) must not stay beside the new date.
+    await page.locator('#at').fill('2024-05-28');
+    await expect.poll(() => error.isVisible()).toBe(true);
+    expect(await error.textContent()).toBe('Could not load the data: the service did not answer; try again in a moment.');
+    expect(await inView()).toBe(true);
+    expect(await page.locator('#country .position-line').count()).toBe(0);
+    expect(await page.locator('#country').textContent()).toContain('could not be loaded');
+
+    // A new "as known on": the bands known now must not stand for those known on 29 May.
+    await page.locator('#knownAt').fill('2024-05-29');
+    await expect.poll(() => page.locator('g.band').count()).toBe(0);
+    expect(await page.locator('#timeline-note').textContent()).not.toContain('As known now');
+    expect(await error.isVisible()).toBe(true);
+    expect(await inView()).toBe(true);
+
+    // Back up: the next change loads everything again and the message goes.
+    await page.unroute('**/v1/**');
+    await page.locator('#at').fill('2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('prohibited');
+    expect(await page.locator('g.band[data-country="US"]').count()).toBeGreaterThan(0);
+    expect(await page.locator('#timeline-note').textContent()).toContain('As known on 29 May 2024');
+    expect(await error.isVisible()).toBe(false);
+    await page.close();
+  });
+
   it('a link with a value the page cannot read (31 February, an instant, a lower-case code) says what it left out instead of half-using it', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?country=us&at=2024-02-31&knownAt=2024-05-29T12:00:00Z');
