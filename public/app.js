@@ -135,7 +135,8 @@ async function showCountry() {
       .then((r) => (r.ok ? r.json() : undefined))
       .catch(() => undefined),
   ]);
-  if (code !== state.country) return;
+  // An answer that comes after the reader has moved on to another view is not shown.
+  if (code !== state.country || state.at !== query.get('at') || state.knownAt !== (query.get('knownAt') ?? '')) return;
   const row = rows.find((r) => r.code === code);
   const statementsById = new Map((row?.allStatements ?? []).map((s) => [s.statementId, s]));
   const explanation = typeof explained?.text === 'string' && explained.text.trim()

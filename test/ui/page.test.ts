@@ -272,6 +272,24 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('a slow answer for an earlier date does not overwrite the answer for the date now chosen', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    // The answer for 28 May takes a second; the reader has moved on to 5 June by then.
+    await page.route('**/v1/countries/US/position?at=2024-05-28*', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue();
+    });
+    await page.locator('#at').fill('2024-05-28');
+    await page.locator('#at').fill('2024-06-05');
+    await page.waitForTimeout(1600);
+    expect(await page.locator('#at').inputValue()).toBe('2024-06-05');
+    expect(await page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    expect(await page.locator('#country .position-line').textContent()).toContain('as of 5 Jun 2024');
+    await page.close();
+  });
+
   it('with the API down, the page says so where the reader is looking and takes away the answers for the dates it no longer shows', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?country=US&at=2024-06-05');
