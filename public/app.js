@@ -70,9 +70,12 @@ function viewQuery({ pinned }) {
   return query.toString();
 }
 
-function syncUrl() {
+/** Puts the view in the URL; `push` (a reader's choice) makes it a step the Back button returns from. */
+function syncUrl({ push = false } = {}) {
   const query = viewQuery({ pinned: false });
-  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+  const search = query ? `?${query}` : '';
+  if (push && search !== location.search) history.pushState(null, '', search || location.pathname);
+  else history.replaceState(null, '', search || location.pathname);
   const link = `${location.pathname}?${viewQuery({ pinned: true })}`;
   for (const a of document.querySelectorAll('a.permalink')) a.setAttribute('href', link);
 }
@@ -158,7 +161,7 @@ function clearCountry() {
 async function openCountry(code, { focus } = {}) {
   state.country = code;
   $('country-select').value = code;
-  syncUrl();
+  syncUrl({ push: true });
   try {
     await showCountry();
     showError();
@@ -172,8 +175,8 @@ async function openCountry(code, { focus } = {}) {
   }
 }
 
-async function refresh({ histories }) {
-  syncUrl();
+async function refresh({ histories, push = true }) {
+  syncUrl({ push });
   try {
     // After a failed load there are no rows: any change tries them again.
     if ((histories || !rows.length) && !(await loadHistories())) return;
@@ -198,12 +201,18 @@ async function refresh({ histories }) {
 
 const tooltip = createTooltip($('tooltip'), document.querySelector('.timeline-section'));
 
+/** The controls show the state. */
+function showState() {
+  $('at').value = state.at;
+  $('knownAt').value = state.knownAt;
+  $('compress').checked = state.compress;
+  $('country-select').value = state.country;
+}
+
 function wireControls() {
   const at = $('at');
   const knownAt = $('knownAt');
-  at.value = state.at;
-  knownAt.value = state.knownAt;
-  $('compress').checked = state.compress;
+  showState();
 
   at.addEventListener('change', () => {
     state.at = isDay(at.value) ? at.value : todayUtc();
@@ -227,6 +236,17 @@ function wireControls() {
   });
   $('controls').addEventListener('submit', (event) => event.preventDefault());
 
+  // Back and Forward: the view the URL now names.
+  const placeholder = [...$('country').childNodes].map((node) => node.cloneNode(true));
+  window.addEventListener('popstate', () => {
+    const knownAtBefore = state.knownAt;
+    Object.assign(state, { at: todayUtc(), knownAt: '', country: '' });
+    showUnread(readUrl());
+    showState();
+    if (!state.country) $('country').replaceChildren(...placeholder.map((node) => node.cloneNode(true)));
+    refresh({ histories: state.knownAt !== knownAtBefore, push: false });
+  });
+
   let resizeTimer;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
@@ -244,7 +264,7 @@ async function start() {
     countries.sort((a, b) => (a.name ?? a.code).localeCompare(b.name ?? b.code));
     $('country-select').append(...countries.map((c) => h('option', { value: c.code }, `${c.name ?? c.code} (${c.code})`)));
     $('country-select').value = state.country;
-    await refresh({ histories: true });
+    await refresh({ histories: true, push: false });
     document.body.dataset.ready = 'true';
   } catch (error) {
     $('timeline').replaceChildren();

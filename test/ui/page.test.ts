@@ -272,6 +272,37 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('Back and Forward step through the views the reader chose: country, then dates', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-06-05');
+    const status = () => page.locator('#country .position-line').getAttribute('data-status');
+    await page.locator('#country-select').selectOption('US');
+    await expect.poll(status).toBe('restricted');
+    await page.locator('#at').fill('2024-05-28');
+    await expect.poll(status).toBe('prohibited');
+    await page.locator('#knownAt').fill('2024-05-29');
+    await expect.poll(() => page.locator('#timeline-note').textContent()).toContain('As known on 29 May 2024');
+
+    await page.goBack();
+    await expect.poll(() => page.locator('#timeline-note').textContent()).toContain('As known now');
+    expect(await page.locator('#knownAt').inputValue()).toBe('');
+    expect(await page.locator('#at').inputValue()).toBe('2024-05-28');
+    await page.goBack();
+    await expect.poll(() => page.locator('#at').inputValue()).toBe('2024-06-05');
+    await expect.poll(status).toBe('restricted');
+    expect(await page.locator('#country .position-line').textContent()).toContain('as of 5 Jun 2024');
+    await page.goBack();
+    await expect.poll(() => page.locator('#country-select').inputValue()).toBe('');
+    expect(await page.locator('#country .position-line').count()).toBe(0);
+    expect(await page.locator('#country .placeholder').count()).toBe(1);
+    expect(new URL(page.url()).search).toBe('?at=2024-06-05');
+
+    await page.goForward();
+    await expect.poll(status).toBe('restricted');
+    expect(await page.locator('#country-select').inputValue()).toBe('US');
+    await page.close();
+  });
+
   it('a slow answer for an earlier date does not overwrite the answer for the date now chosen', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?country=US&at=2024-06-05');
