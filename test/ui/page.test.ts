@@ -203,6 +203,30 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('after the as-of day the bands are dimmed but their labels are not: the text keeps its contrast', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-05-20');
+    expect(await page.locator('.after-asof').count()).toBe(1);
+    const paint = await page.evaluate(() => {
+      const dim = document.querySelector('.after-asof');
+      const labels = document.querySelector('.band-labels');
+      const dimLeft = dim.getBoundingClientRect().left;
+      const after = [...labels.querySelectorAll('.band-label')].filter((t) => t.getBoundingClientRect().left > dimLeft);
+      return {
+        // Node.DOCUMENT_POSITION_FOLLOWING: the labels are painted after, so over, the dimming.
+        labelsOnTop: Boolean(dim.compareDocumentPosition(labels) & 4),
+        after: after.map((t) => [t.textContent, getComputedStyle(t).fill, getComputedStyle(t).opacity]),
+      };
+    });
+    expect(paint.labelsOnTop).toBe(true);
+    expect(paint.after.map(([text]) => text)).toContain('Restricted');
+    for (const [, fill, opacity] of paint.after) {
+      expect(fill).toMatch(/^rgb\((17, 17, 17|51, 51, 51)\)$/);
+      expect(opacity).toBe('1');
+    }
+    await page.close();
+  });
+
   it('the country view shows the position, per-weapon statuses and the explanation, and its link reproduces the view', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?country=US&at=2024-06-05');
