@@ -4,7 +4,7 @@ import { explainFromBasis, renderCountry } from './country.js';
 import { h } from './dom.js';
 import { renderTimeline } from './timeline.js';
 import { createTooltip } from './tooltip.js';
-import { formatDay, isDay, knownAtMs, todayUtc } from './words.js';
+import { formatDay, isDay, knownAtMs, STATUS_LABEL, todayUtc } from './words.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -146,6 +146,9 @@ async function showCountry() {
     ? { paragraphs: explained.text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean), fromService: true }
     : { paragraphs: explainFromBasis(position, statementsById), fromService: false };
   renderCountry(section, { position, explanation, statementsById, permalink: '' });
+  const flags = [position.underReview ? 'under review' : '', position.endorsesLifting ? 'endorses lifting restrictions' : ''].filter(Boolean);
+  $('announce').textContent = `${position.name ?? position.country}: ${STATUS_LABEL[position.status]}${flags.map((f) => `, ${f}`).join('')}, ` +
+    `as of ${formatDay(position.at)}, ${state.knownAt ? `as known on ${formatDay(state.knownAt)}` : 'as known now'}.`;
   syncUrl();
 }
 

@@ -296,6 +296,21 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('a screen reader hears the new position when the date or country changes', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    const announce = page.locator('#announce');
+    expect(await announce.getAttribute('role')).toBe('status');
+    await expect.poll(() => announce.textContent()).toBe('United States of America: Restricted, as of 5 Jun 2024, as known now.');
+    await page.locator('#at').fill('2024-05-29');
+    await expect.poll(() => announce.textContent()).toBe('United States of America: Prohibited, under review, as of 29 May 2024, as known now.');
+    await page.locator('#knownAt').fill('2024-05-28');
+    await expect.poll(() => announce.textContent()).toContain('as known on 28 May 2024.');
+    await page.locator('#country-select').selectOption('CZ');
+    await expect.poll(() => announce.textContent()).toBe('Czech Republic: Unknown, as of 29 May 2024, as known on 28 May 2024.');
+    await page.close();
+  });
+
   it('Back and Forward step through the views the reader chose: country, then dates', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?at=2024-06-05');
