@@ -185,6 +185,19 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('Escape dismisses a tooltip opened by the mouse, with the keyboard focus elsewhere', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-06-05');
+    await page.locator('#country-select').focus();
+    await page.locator('g.band[data-country="FR"][data-status="restricted"]').hover();
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('France');
+    await page.keyboard.press('Escape');
+    expect(await tooltip.isVisible()).toBe(false);
+    await page.close();
+  });
+
   it('"as known on" redraws the bands: known on 29 May 2024, the Kharkiv permission (reported 30 May) is not there yet', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?at=2024-06-05');
