@@ -4,7 +4,7 @@ import { explainFromBasis, renderCountry } from './country.js';
 import { h } from './dom.js';
 import { renderTimeline } from './timeline.js';
 import { createTooltip } from './tooltip.js';
-import { formatDay, isDay, knownAtMs, todayUtc } from './words.js';
+import { formatDay, isDay, knownAtMs, STATUS_LABEL, todayUtc } from './words.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,7 +24,9 @@ let timeline;
 class ApiError extends Error {}
 
 async function api(path) {
-  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  const response = await fetch(path, { headers: { accept: 'application/json' } }).catch(() => {
+    throw new ApiError('the service did not answer; try again in a moment.');
+  });
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}));
     throw new ApiError(`${path}: ${problem.detail ?? response.statusText}`);
@@ -32,12 +34,30 @@ async function api(path) {
   return response.json();
 }
 
+/** Reads the view from the URL; returns what it could not read ("at=2024-02-31"), to say so. */
 function readUrl() {
   const query = new URLSearchParams(location.search);
-  if (isDay(query.get('at'))) state.at = query.get('at');
-  if (isDay(query.get('knownAt'))) state.knownAt = query.get('knownAt');
-  if (/^[A-Z]{2}$/.test(query.get('country') ?? '')) state.country = query.get('country');
+  const unread = [];
+  const take = (name, valid, set) => {
+    const value = query.get(name);
+    if (value === null || value === '') return;
+    if (valid(value)) set(value);
+    else unread.push(`${name}=${value}`);
+  };
+  take('at', isDay, (value) => (state.at = value));
+  take('knownAt', isDay, (value) => (state.knownAt = value));
+  take('country', (value) => /^[A-Za-z]{2}$/.test(value), (value) => (state.country = value.toUpperCase()));
   state.compress = query.get('linear') !== '1';
+  return unread;
+}
+
+function showUnread(unread) {
+  const el = $('url-note');
+  el.textContent = unread.length
+    ? `This link has ${unread.length === 1 ? 'a value' : 'values'} the page cannot read, left out: ${unread.join(', ')}. ` +
+      'Dates are days written YYYY-MM-DD and countries two-letter codes; without them the page shows today, as known now.'
+    : '';
+  el.hidden = !unread.length;
 }
 
 /** The query that reproduces the view; `pinned` also fixes "today" and "now", for links. */
@@ -50,9 +70,12 @@ function viewQuery({ pinned }) {
   return query.toString();
 }
 
-function syncUrl() {
+/** Puts the view in the URL; `push` (a reader's choice) makes it a step the Back button returns from. */
+function syncUrl({ push = false } = {}) {
   const query = viewQuery({ pinned: false });
-  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+  const search = query ? `?${query}` : '';
+  if (push && search !== location.search) history.pushState(null, '', search || location.pathname);
+  else history.replaceState(null, '', search || location.pathname);
   const link = `${location.pathname}?${viewQuery({ pinned: true })}`;
   for (const a of document.querySelectorAll('a.permalink')) a.setAttribute('href', link);
 }
@@ -115,20 +138,33 @@ async function showCountry() {
       .then((r) => (r.ok ? r.json() : undefined))
       .catch(() => undefined),
   ]);
-  if (code !== state.country) return;
+  // An answer that comes after the reader has moved on to another view is not shown.
+  if (code !== state.country || state.at !== query.get('at') || state.knownAt !== (query.get('knownAt') ?? '')) return;
   const row = rows.find((r) => r.code === code);
   const statementsById = new Map((row?.allStatements ?? []).map((s) => [s.statementId, s]));
   const explanation = typeof explained?.text === 'string' && explained.text.trim()
     ? { paragraphs: explained.text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean), fromService: true }
     : { paragraphs: explainFromBasis(position, statementsById), fromService: false };
   renderCountry(section, { position, explanation, statementsById, permalink: '' });
+  const flags = [position.underReview ? 'under review' : '', position.endorsesLifting ? 'endorses lifting restrictions' : ''].filter(Boolean);
+  $('announce').textContent = `${position.name ?? position.country}: ${STATUS_LABEL[position.status]}${flags.map((f) => `, ${f}`).join('')}, ` +
+    `as of ${formatDay(position.at)}, ${state.knownAt ? `as known on ${formatDay(state.knownAt)}` : 'as known now'}.`;
   syncUrl();
+}
+
+/** After a failed load: what is on screen answers other dates, so it goes rather than pass for the answer. */
+function clearCountry() {
+  if (!state.country) return;
+  $('country').replaceChildren(
+    h('h2', { id: 'country-heading' }, 'Country'),
+    h('p', { class: 'placeholder' }, 'Not shown: the position could not be loaded (see the message above).'),
+  );
 }
 
 async function openCountry(code, { focus } = {}) {
   state.country = code;
   $('country-select').value = code;
-  syncUrl();
+  syncUrl({ push: true });
   try {
     await showCountry();
     showError();
@@ -137,30 +173,49 @@ async function openCountry(code, { focus } = {}) {
       $('country').focus({ preventScroll: true });
     }
   } catch (error) {
+    clearCountry();
     showError(error);
   }
 }
 
-async function refresh({ histories }) {
-  syncUrl();
+async function refresh({ histories, push = true }) {
+  syncUrl({ push });
   try {
-    if (histories && !(await loadHistories())) return;
+    // After a failed load there are no rows: any change tries them again.
+    if ((histories || !rows.length) && !(await loadHistories())) return;
     drawTimeline();
+  } catch (error) {
+    // The bands on screen were for another knowledge time.
+    rows = [];
+    $('timeline').replaceChildren();
+    $('timeline-note').textContent = '';
+    clearCountry();
+    showError(error);
+    return;
+  }
+  try {
     await showCountry();
     showError();
   } catch (error) {
+    clearCountry();
     showError(error);
   }
 }
 
 const tooltip = createTooltip($('tooltip'), document.querySelector('.timeline-section'));
 
+/** The controls show the state. */
+function showState() {
+  $('at').value = state.at;
+  $('knownAt').value = state.knownAt;
+  $('compress').checked = state.compress;
+  $('country-select').value = state.country;
+}
+
 function wireControls() {
   const at = $('at');
   const knownAt = $('knownAt');
-  at.value = state.at;
-  knownAt.value = state.knownAt;
-  $('compress').checked = state.compress;
+  showState();
 
   at.addEventListener('change', () => {
     state.at = isDay(at.value) ? at.value : todayUtc();
@@ -184,6 +239,17 @@ function wireControls() {
   });
   $('controls').addEventListener('submit', (event) => event.preventDefault());
 
+  // Back and Forward: the view the URL now names.
+  const placeholder = [...$('country').childNodes].map((node) => node.cloneNode(true));
+  window.addEventListener('popstate', () => {
+    const knownAtBefore = state.knownAt;
+    Object.assign(state, { at: todayUtc(), knownAt: '', country: '' });
+    showUnread(readUrl());
+    showState();
+    if (!state.country) $('country').replaceChildren(...placeholder.map((node) => node.cloneNode(true)));
+    refresh({ histories: state.knownAt !== knownAtBefore, push: false });
+  });
+
   let resizeTimer;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
@@ -192,7 +258,7 @@ function wireControls() {
 }
 
 async function start() {
-  readUrl();
+  showUnread(readUrl());
   wireControls();
   // A permalink in the controls, for the timeline alone.
   $('controls').append(h('div', { class: 'field link-field' }, h('a', { class: 'permalink', href: '#' }, 'Link to this view')));
@@ -201,7 +267,7 @@ async function start() {
     countries.sort((a, b) => (a.name ?? a.code).localeCompare(b.name ?? b.code));
     $('country-select').append(...countries.map((c) => h('option', { value: c.code }, `${c.name ?? c.code} (${c.code})`)));
     $('country-select').value = state.country;
-    await refresh({ histories: true });
+    await refresh({ histories: true, push: false });
     document.body.dataset.ready = 'true';
   } catch (error) {
     $('timeline').replaceChildren();

@@ -313,13 +313,14 @@ export function renderTimeline(container, rows, options) {
       cuts.append(svg('path', { d: `M${cx - 6} ${bottom} L${cx - 1} ${top} M${cx + 1} ${bottom} L${cx + 6} ${top}`, class: 'cut' }));
     });
   }
-  root.append(cuts, labels);
+  root.append(cuts);
 
-  // After the as-of day: dimmed, still there to hover.
+  // After the as-of day: dimmed, still there to hover. The band labels go on top, so they keep their contrast.
   const asOfX = X(asOfN + 1);
   if (asOfX < LABEL_W + scale.width - 1) {
     root.append(svg('rect', { x: asOfX, y: AXIS_H, width: LABEL_W + scale.width - asOfX, height: height - AXIS_H - 8, class: 'after-asof', 'aria-hidden': 'true' }));
   }
+  root.append(labels);
 
   // Today and as-of lines, with labels above the axis.
   const lines = svg('g', { class: 'lines', 'aria-hidden': 'true' });

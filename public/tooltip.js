@@ -20,6 +20,13 @@ export function createTooltip(el, container) {
     el.style.top = `${top}px`;
   }
 
+  // Escape dismisses it wherever the focus is, also when the mouse opened it (WCAG 1.4.13).
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || el.hidden) return;
+    focused = undefined;
+    el.hidden = true;
+  });
+
   function show(target, nodes) {
     el.replaceChildren(...[nodes].flat(Infinity).filter(Boolean));
     place(target);

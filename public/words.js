@@ -26,8 +26,9 @@ export function knownAtMs(knownAt) {
   return knownAt.length === 10 ? Date.parse(`${knownAt}T23:59:59.999Z`) : Date.parse(knownAt);
 }
 
+/** A real calendar day: "2024-02-31" parses (as 2 March), so the day must come back as written. */
 export function isDay(value) {
-  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(dayNumber(value));
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(dayNumber(value)) && dayOfNumber(dayNumber(value)) === value;
 }
 
 export const STATUS_LABEL = {

@@ -185,6 +185,19 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('Escape dismisses a tooltip opened by the mouse, with the keyboard focus elsewhere', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-06-05');
+    await page.locator('#country-select').focus();
+    await page.locator('g.band[data-country="FR"][data-status="restricted"]').hover();
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('France');
+    await page.keyboard.press('Escape');
+    expect(await tooltip.isVisible()).toBe(false);
+    await page.close();
+  });
+
   it('"as known on" redraws the bands: known on 29 May 2024, the Kharkiv permission (reported 30 May) is not there yet', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?at=2024-06-05');
@@ -200,6 +213,30 @@ describe('the page at GET /', () => {
     await page.locator('#at').fill('2024-05-20');
     await expect.poll(() => page.locator('.line-label.asof').textContent()).toBe('As of 20 May 2024');
     expect(await page.locator('.after-asof').count()).toBe(1);
+    await page.close();
+  });
+
+  it('after the as-of day the bands are dimmed but their labels are not: the text keeps its contrast', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-05-20');
+    expect(await page.locator('.after-asof').count()).toBe(1);
+    const paint = await page.evaluate(() => {
+      const dim = document.querySelector('.after-asof');
+      const labels = document.querySelector('.band-labels');
+      const dimLeft = dim.getBoundingClientRect().left;
+      const after = [...labels.querySelectorAll('.band-label')].filter((t) => t.getBoundingClientRect().left > dimLeft);
+      return {
+        // Node.DOCUMENT_POSITION_FOLLOWING: the labels are painted after, so over, the dimming.
+        labelsOnTop: Boolean(dim.compareDocumentPosition(labels) & 4),
+        after: after.map((t) => [t.textContent, getComputedStyle(t).fill, getComputedStyle(t).opacity]),
+      };
+    });
+    expect(paint.labelsOnTop).toBe(true);
+    expect(paint.after.map(([text]) => text)).toContain('Restricted');
+    for (const [, fill, opacity] of paint.after) {
+      expect(fill).toMatch(/^rgb\((17, 17, 17|51, 51, 51)\)$/);
+      expect(opacity).toBe('1');
+    }
     await page.close();
   });
 
@@ -270,6 +307,149 @@ describe('the page at GET /', () => {
     expect(await page.locator('#tooltip img, #tooltip script, #country img, #country script').count()).toBe(0);
     expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
     await page.close();
+  });
+
+  it('a screen reader hears the new position when the date or country changes', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    const announce = page.locator('#announce');
+    expect(await announce.getAttribute('role')).toBe('status');
+    await expect.poll(() => announce.textContent()).toBe('United States of America: Restricted, as of 5 Jun 2024, as known now.');
+    await page.locator('#at').fill('2024-05-29');
+    await expect.poll(() => announce.textContent()).toBe('United States of America: Prohibited, under review, as of 29 May 2024, as known now.');
+    await page.locator('#knownAt').fill('2024-05-28');
+    await expect.poll(() => announce.textContent()).toContain('as known on 28 May 2024.');
+    await page.locator('#country-select').selectOption('CZ');
+    await expect.poll(() => announce.textContent()).toBe('Czech Republic: Unknown, as of 29 May 2024, as known on 28 May 2024.');
+    await page.close();
+  });
+
+  it('Back and Forward step through the views the reader chose: country, then dates', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-06-05');
+    const status = () => page.locator('#country .position-line').getAttribute('data-status');
+    await page.locator('#country-select').selectOption('US');
+    await expect.poll(status).toBe('restricted');
+    await page.locator('#at').fill('2024-05-28');
+    await expect.poll(status).toBe('prohibited');
+    await page.locator('#knownAt').fill('2024-05-29');
+    await expect.poll(() => page.locator('#timeline-note').textContent()).toContain('As known on 29 May 2024');
+
+    await page.goBack();
+    await expect.poll(() => page.locator('#timeline-note').textContent()).toContain('As known now');
+    expect(await page.locator('#knownAt').inputValue()).toBe('');
+    expect(await page.locator('#at').inputValue()).toBe('2024-05-28');
+    await page.goBack();
+    await expect.poll(() => page.locator('#at').inputValue()).toBe('2024-06-05');
+    await expect.poll(status).toBe('restricted');
+    expect(await page.locator('#country .position-line').textContent()).toContain('as of 5 Jun 2024');
+    await page.goBack();
+    await expect.poll(() => page.locator('#country-select').inputValue()).toBe('');
+    expect(await page.locator('#country .position-line').count()).toBe(0);
+    expect(await page.locator('#country .placeholder').count()).toBe(1);
+    expect(new URL(page.url()).search).toBe('?at=2024-06-05');
+
+    await page.goForward();
+    await expect.poll(status).toBe('restricted');
+    expect(await page.locator('#country-select').inputValue()).toBe('US');
+    await page.close();
+  });
+
+  it('a slow answer for an earlier date does not overwrite the answer for the date now chosen', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    // The answer for 28 May takes a second; the reader has moved on to 5 June by then.
+    await page.route('**/v1/countries/US/position?at=2024-05-28*', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue();
+    });
+    await page.locator('#at').fill('2024-05-28');
+    await page.locator('#at').fill('2024-06-05');
+    await page.waitForTimeout(1600);
+    expect(await page.locator('#at').inputValue()).toBe('2024-06-05');
+    expect(await page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    expect(await page.locator('#country .position-line').textContent()).toContain('as of 5 Jun 2024');
+    await page.close();
+  });
+
+  it('with the API down, the page says so where the reader is looking and takes away the answers for the dates it no longer shows', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    const error = page.locator('#error');
+    const inView = () => error.evaluate((el) => el.getBoundingClientRect().bottom <= window.innerHeight && el.getBoundingClientRect().top >= 0);
+
+    await page.route('**/v1/**', (route) => route.abort('connectionrefused'));
+    // A new "as of": the old country view (5 June) must not stay beside the new date.
+    await page.locator('#at').fill('2024-05-28');
+    await expect.poll(() => error.isVisible()).toBe(true);
+    expect(await error.textContent()).toBe('Could not load the data: the service did not answer; try again in a moment.');
+    expect(await inView()).toBe(true);
+    expect(await page.locator('#country .position-line').count()).toBe(0);
+    expect(await page.locator('#country').textContent()).toContain('could not be loaded');
+
+    // A new "as known on": the bands known now must not stand for those known on 29 May.
+    await page.locator('#knownAt').fill('2024-05-29');
+    await expect.poll(() => page.locator('g.band').count()).toBe(0);
+    expect(await page.locator('#timeline-note').textContent()).not.toContain('As known now');
+    expect(await error.isVisible()).toBe(true);
+    expect(await inView()).toBe(true);
+
+    // Back up: the next change loads everything again and the message goes.
+    await page.unroute('**/v1/**');
+    await page.locator('#at').fill('2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('prohibited');
+    expect(await page.locator('g.band[data-country="US"]').count()).toBeGreaterThan(0);
+    expect(await page.locator('#timeline-note').textContent()).toContain('As known on 29 May 2024');
+    expect(await error.isVisible()).toBe(false);
+    await page.close();
+  });
+
+  it('a link with a value the page cannot read (31 February, an instant, a lower-case code) says what it left out instead of half-using it', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=us&at=2024-02-31&knownAt=2024-05-29T12:00:00Z');
+    const note = page.locator('#url-note');
+    await expect.poll(() => note.isVisible()).toBe(true);
+    expect(await note.textContent()).toContain('at=2024-02-31, knownAt=2024-05-29T12:00:00Z');
+    expect(await note.getAttribute('role')).toBe('status');
+    // What is shown is one consistent view: today, as known now, for the US; the dates the link meant are not used anywhere.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await page.locator('#at').inputValue()).toBe(today);
+    expect(await page.locator('#country-select').inputValue()).toBe('US');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    expect(await page.locator('#error').isVisible()).toBe(false);
+    expect(await page.locator('.line-label.asof').count()).toBe(0);
+    expect(new URL(page.url()).searchParams.get('at')).toBeNull();
+    await page.close();
+
+    const clean = await open('/?country=US&at=2024-02-29');
+    expect(await clean.locator('#url-note').isVisible()).toBe(false);
+    expect(await clean.locator('#at').inputValue()).toBe('2024-02-29');
+    await clean.close();
+  });
+
+  it('on a 375 px screen (and at 320 px, 1280 px zoomed to 400%) the country view fits: nothing runs off the page', async (ctx) => {
+    needsChromium(ctx);
+    for (const width of [375, 320]) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } });
+      await page.goto(`${base}/?country=US&at=2024-06-05`);
+      await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+      const overflow = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        country: Math.round(document.querySelector('#country').getBoundingClientRect().right) - document.documentElement.clientWidth,
+        grid: Math.round(document.querySelector('.country-grid').getBoundingClientRect().right) - document.documentElement.clientWidth,
+      }));
+      expect(overflow.page).toBeLessThanOrEqual(0);
+      expect(overflow.country).toBeLessThanOrEqual(0);
+      expect(overflow.grid).toBeLessThanOrEqual(0);
+      // The tables scroll in their own boxes, which a keyboard user can reach.
+      const scrollers = page.locator('#country .table-scroll');
+      expect(await scrollers.evaluateAll((els) => els.map((el) => [el.getAttribute('tabindex'), el.getAttribute('aria-labelledby')])))
+        .toEqual([['0', 'weapons-heading'], ['0', 'others-heading']]);
+      await page.screenshot({ path: path.join(SCREENSHOTS, `narrow-${width}.png`), fullPage: true });
+      await page.close();
+    }
   });
 
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
