@@ -1,5 +1,5 @@
 // /openapi.json as the routes really answer. The zod schemas give each route's
-// input and its success; the problems every route can answer are the same
+// input and its success (described, so Swagger UI says what it means); the problems every route can answer are the same
 // everywhere, so they are added here rather than listed on every route: a 400
 // naming the field wherever input is validated, a 429 from the rate limits, and
 // every 4xx and 5xx as application/problem+json (RFC 9457), which is what
@@ -22,6 +22,14 @@ const DESCRIPTIONS: Record<string, string> = {
   503: 'Not available now; Retry-After says when to try again',
 };
 
+/** What a success means, where the route's schema does not say (Swagger UI would show "Default Response"). */
+const SUCCESSES: Record<string, string> = {
+  200: 'OK',
+  201: 'Created: written to the log and applied to the read model',
+  202: 'Accepted: queued, and sent in the background',
+  204: 'Done; nothing to answer',
+};
+
 const PROBLEM = z.toJSONSchema(Problem, { target: 'draft-2020-12', io: 'output' });
 delete (PROBLEM as { $schema?: string }).$schema;
 
@@ -38,8 +46,10 @@ export const openApiTransform: Transform = (document) => {
   if (['querystring', 'params', 'body', 'headers'].some((part) => input?.[part]) && !('400' in response)) response['400'] = PROBLEM;
   if (!('429' in response)) response['429'] = PROBLEM;
   for (const [status, entry] of Object.entries(response)) {
-    if (Number(status) < 400 || isContentForm(entry)) continue;
-    response[status] = { description: DESCRIPTIONS[status] ?? 'A problem', content: { 'application/problem+json': { schema: entry } } };
+    if (isContentForm(entry)) continue;
+    if (Number(status) >= 400) response[status] = { description: DESCRIPTIONS[status] ?? 'A problem', content: { 'application/problem+json': { schema: entry } } };
+    else if (status === '204') response[status] = { description: (entry as { description?: string }).description ?? SUCCESSES[status] };
+    else response[status] = { description: (entry as { description?: string }).description ?? SUCCESSES[status] ?? 'Success', content: { 'application/json': { schema: entry } } };
   }
   return result;
 };

@@ -363,6 +363,8 @@ describe('health and documentation', () => {
       for (const [method, operation] of Object.entries(operations)) {
         for (const [status, answer] of Object.entries(operation.responses)) {
           if (Number(status) >= 400) expect(Object.keys(answer.content ?? {}), `${method} ${path} ${status}`).toEqual(['application/problem+json']);
+          // Every answer says what it means, not Swagger's "Default Response".
+          expect((answer as { description?: string }).description, `${method} ${path} ${status}`).toMatch(/^(?!Default Response)./);
         }
         // Every route of the API validates its input (at least: no unknown query parameter) and is rate limited.
         if (path.startsWith('/v1/')) expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '429']));
