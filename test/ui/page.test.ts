@@ -240,6 +240,22 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('every band stands out from the page: its edge has at least 3:1 contrast with the paper (WCAG 1.4.11), whatever its colour', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-06-05');
+    const edges = await page.evaluate(() => [...document.querySelectorAll('.band-outline')].map((o) => getComputedStyle(o).stroke));
+    expect(edges.length).toBeGreaterThan(10);
+    const luminance = (rgb: string) => {
+      const [r, g, b] = rgb.match(/\d+(\.\d+)?/g)!.slice(0, 3).map((v) => Number(v) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    for (const edge of new Set(edges)) {
+      expect(edge).toMatch(/^rgb\(/); // opaque: an rgba edge would take the colour of what lies under it
+      expect((1 + 0.05) / (luminance(edge) + 0.05), edge).toBeGreaterThanOrEqual(3);
+    }
+    await page.close();
+  });
+
   it('the country view shows the position, per-weapon statuses and the explanation, and its link reproduces the view', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?country=US&at=2024-06-05');
