@@ -68,6 +68,11 @@ describe('managing webhook endpoints', () => {
     expect(badCountry.statusCode).toBe(400);
     expect(badCountry.json().errors[0].path).toBe('body.countries.0');
     expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { types: ['everything'] })).statusCode).toBe(400);
+    // A filter names each value once; a repeat is named where it is.
+    const repeated = await api.patch(`/v1/webhooks/${endpoint.id}`, { types: ['position.changed', 'history.revised', 'position.changed'], countries: ['DE', 'FR', 'DE'] });
+    expect(repeated.statusCode).toBe(400);
+    expect(repeated.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.types.2', 'body.countries.2']);
+    expect((await api.get(`/v1/webhooks/${endpoint.id}`)).json()).toMatchObject({ types: null, countries: null });
     expect((await api.post('/v1/webhooks', { url: 'ftp://127.0.0.1/x' })).json().errors[0].path).toBe('body.url');
     expect((await api.post('/v1/webhooks', { url: 'http://user:password@127.0.0.1/x' })).statusCode).toBe(400);
     expect((await api.patch('/v1/webhooks/ep_doesnotexist00', { description: 'x' })).statusCode).toBe(404);

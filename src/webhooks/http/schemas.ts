@@ -9,8 +9,14 @@ import { QueryInteger } from '../../http/schemas.js';
 export const EndpointParams = z.object({ id: EndpointId });
 export const DeliveryParams = z.object({ id: EndpointId, deliveryId: z.string().regex(/^dlv_[A-Za-z0-9_-]{8,64}$/, 'must be a delivery id') });
 
-const Types = z.array(ChangeTypeName).min(1).max(4).describe('change types to receive; omit or null for every type');
-const Countries = z.array(CountryCode).min(1).max(300).describe('countries to receive changes about; omit or null for every country');
+/** A filter lists each value once: a repeat is a mistake the endpoint would otherwise show back for ever. */
+const noRepeats = (items: readonly string[], ctx: z.RefinementCtx) => {
+  items.forEach((item, i) => {
+    if (items.indexOf(item) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `repeats ${item}, listed at ${items.indexOf(item)}` });
+  });
+};
+const Types = z.array(ChangeTypeName).min(1).max(4).superRefine(noRepeats).describe('change types to receive, each once; omit or null for every type');
+const Countries = z.array(CountryCode).min(1).max(300).superRefine(noRepeats).describe('countries to receive changes about, each once; omit or null for every country');
 
 export const CreateEndpointBody = z
   .object({
