@@ -24,7 +24,7 @@ import { openApiDocument, openApiTransform } from './openapi.js';
 import { serializerCompiler } from './serializer.js';
 import { DEFAULT_LIMITS, installRateLimits, serverOptions, type Limits } from './limits.js';
 import { installSecurityHeaders } from './security-headers.js';
-import { clientErrorHandler, frameworkErrors, installStrictInput } from './strict-input.js';
+import { clientErrorHandler, expectationFailed, frameworkErrors, installStrictInput } from './strict-input.js';
 import type { ReplayReport } from '../audit/replay.js';
 import { auditRoutes } from './routes/audit.js';
 import { countryRoutes } from './routes/countries.js';
@@ -92,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installSecurityHeaders(app);
   await installRateLimits(app, deps.keys, deps.limits ?? DEFAULT_LIMITS);
   installStrictInput(app);
+  app.server.on('checkExpectation', expectationFailed);
   checkKeysFirst(app);
 
   // Content negotiation (Accept, with q-values and wildcards) for the routes that answer in more than one type.

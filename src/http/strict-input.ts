@@ -3,7 +3,7 @@
 // before routing (a malformed URL, an over-long path parameter) as problem
 // documents like every other error.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import secureJson from 'secure-json-parse';
 import { z } from 'zod';
@@ -95,14 +95,30 @@ export function clientErrorHandler(error: Error & { code?: string; reason?: stri
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? new HttpProblem(431, 'Request Header Fields Too Large', 'the request line and headers are larger than the server accepts (16 KB): shorten the URL or the headers')
         : new HttpProblem(400, 'Bad Request', `the request is not valid HTTP/1.1: ${(error.reason ?? 'it could not be parsed').slice(0, 100)}`);
-  const body = JSON.stringify({ type: problem.type, title: problem.title, status: problem.status, detail: problem.message });
   // As node's own default: not when a response on this connection (a stream, a pipelined request's
   // predecessor) has begun, whose body the problem would land in the middle of.
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
-    const headers = { ...API_SECURITY_HEADERS.plain, 'content-type': 'application/problem+json', 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+    const { headers, body } = closingProblem(problem);
     const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
     socket.write(`HTTP/1.1 ${problem.status} ${problem.title}\r\n${head}\r\n${body}`);
   }
   socket.destroy(error);
+}
+
+/**
+ * node's 'checkExpectation': a request with an Expect header other than 100-continue, which
+ * node would answer with a bare 417. The same problem document as every other error.
+ */
+export function expectationFailed(_request: IncomingMessage, response: ServerResponse): void {
+  const { headers, body } = closingProblem(
+    new HttpProblem(417, 'Expectation Failed', 'the Expect header asks for something this service does not do; send the request without it (100-continue is the one expectation it meets)'),
+  );
+  response.writeHead(417, headers).end(body);
+}
+
+/** A problem written below Fastify, with the API's security headers, closing the connection. */
+function closingProblem(problem: HttpProblem): { headers: Record<string, string>; body: string } {
+  const body = JSON.stringify({ type: problem.type, title: problem.title, status: problem.status, detail: problem.message });
+  return { body, headers: { ...API_SECURITY_HEADERS.plain, 'content-type': 'application/problem+json', 'content-length': String(Buffer.byteLength(body)), connection: 'close' } };
 }

@@ -157,6 +157,8 @@ describe('size and time', () => {
       // A byte HTTP does not allow in a path (a client that sent a code unencoded).
       { status: 400, title: 'Bad Request', request: Buffer.concat([Buffer.from('GET /v1/countries/'), Buffer.from([0xdc, 0x53]), Buffer.from('/position HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')]) },
       { status: 400, title: 'Bad Request', request: 'GET /v1/countries HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n' },
+      // An expectation other than 100-continue, which node answers below any route.
+      { status: 417, title: 'Expectation Failed', request: 'GET /v1/countries HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\n\r\n' },
     ];
     for (const { status, title, request } of refused) {
       const answer = await raw(request);
