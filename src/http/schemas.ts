@@ -47,14 +47,17 @@ const KnownAt = z.union([Day, Instant], {
       : DAY_OR_INSTANT,
 });
 
+const KNOWN_AT =
+  'knowledge time: an instant, or a day meaning the end of that UTC day (default now). Write a + offset as %2B (2024-05-29T12:00:00%2B02:00): a bare + in a query reads as a space';
+
 export const PositionQuery = z.object({
   at: Day.optional().describe('valid time: the day the position is asked for (default today, UTC)'),
-  knownAt: KnownAt.optional().describe('knowledge time: an instant, or a day meaning the end of that UTC day (default now)'),
+  knownAt: KnownAt.optional().describe(KNOWN_AT),
   position: QueryInteger().describe('answer as the service would have after this log position'),
 }).strict();
 
 export const HistoryQuery = z.object({
-  knownAt: KnownAt.optional(),
+  knownAt: KnownAt.optional().describe(KNOWN_AT),
 }).strict();
 
 const Limit = QueryInteger({ min: 1, max: 500, default: 100 });
