@@ -88,12 +88,12 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
     preHandler: writer,
     schema: {
       summary: 'Record a statement',
-      description: 'Appends a StatementRecorded event to the country stream. Send If-Match with a revision to write only against that state ("-1": only if the country has no statements yet); send Idempotency-Key to make retries safe.',
+      description: 'Appends a StatementRecorded event to the country stream. Send If-Match with a revision to write only against that state ("-1": only if the country has no statements yet); send Idempotency-Key to make retries safe (a retry gets the first answer, 201 with Idempotent-Replayed: true). Refused with 422, naming the field: reportedAt or a source\'s publishedAt more than 5 minutes ahead of the service\'s clock (up to 5 minutes ahead it is recorded as the service\'s now); datePrecision "month" with an effectiveAt other than the first of its month; a system named in both scope.weapons and scope.excludedWeapons (in any letter case), or excludedWeapons in a prohibition; the same report listed twice in sources.',
       tags: ['statements'],
       security: [{ bearer: [] }],
       headers: WriteHeaders,
       body: RecordStatementBody,
-      response: { 201: WriteResultView, 200: WriteResultView, ...problems },
+      response: { 201: WriteResultView, ...problems },
     },
   }, async (request, reply) => answerWrite(request, reply, (options) => deps.statements.record(request.body, options), true));
 
@@ -101,6 +101,7 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
     preHandler: writer,
     schema: {
       summary: 'Retract a statement that was misreported or never said',
+      description: 'For a record that was wrong; a real walk-back is a new statement. reportedAt (and the source\'s publishedAt) up to 5 minutes ahead of the service\'s clock is recorded as its now; further ahead is a 422.',
       tags: ['statements'],
       security: [{ bearer: [] }],
       headers: WriteHeaders,
@@ -114,6 +115,7 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
     preHandler: writer,
     schema: {
       summary: 'Attach a corroborating source to a statement',
+      description: 'The same report again (same URL, or same publisher, title and day) is a 409: a source counts once. publishedAt up to 5 minutes ahead of the service\'s clock is recorded as its now; further ahead is a 422.',
       tags: ['statements'],
       security: [{ bearer: [] }],
       headers: WriteHeaders,
