@@ -14,7 +14,17 @@ export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
   app.get('/health/live', { schema: { tags: ['health'], response: { 200: z.object({ live: z.literal(true) }) } } }, async () => ({ live: true as const }));
 
   app.get('/health/ready', {
-    schema: { summary: 'Ready once the projections have caught up with the log', tags: ['health'], response: { 200: Readiness, 503: Readiness } },
+    schema: {
+      summary: 'Ready once the projections have caught up with the log',
+      description:
+        'Ready (200) when the store answers and the projections have applied its head; otherwise 503 with the same body and a `reason` (no Retry-After). Webhook delivery that stopped on this replica is named in `webhooks` (and by the gauge policy_state_webhook_dispatch_stopped) without making it unready: reads and writes still work.',
+      tags: ['health'],
+      response: {
+        200: Readiness.describe('Ready'),
+        // The readiness document, not a problem: written as the 200 is (openapi.ts would call any 503 a problem with Retry-After).
+        503: { description: 'Not ready: the store cannot be reached, or the projections are behind or stopped (`reason` says which)', content: { 'application/json': { schema: Readiness } } },
+      },
+    },
   }, async (_request, reply) => {
     const store = await deps.store.health();
     if (!store.ok) return reply.code(503).send({ ready: false, position: deps.readModel.checkpoint().position, head: -1, reason: store.reason });
