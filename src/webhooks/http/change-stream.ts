@@ -46,11 +46,15 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, pol
     schema: {
       summary: 'The change feed as Server-Sent Events, resuming from Last-Event-ID',
       description:
-        'Each event: `event` = the change type, `data` = the change as in GET /v1/changes, and on the last change of each log position and day `id` = the feed cursor `<position>@<day>` (as GET /v1/changes pages with), which Last-Event-ID resumes after.',
+        'Each event: `event` = the change type, `data` = the change as in GET /v1/changes, and on the last change of each log position and day `id` = the feed cursor `<position>@<day>` (as GET /v1/changes pages with), which Last-Event-ID resumes after. With neither Last-Event-ID nor after it starts with the next change. A place past the head of the log, or a cursor naming a day after tomorrow (UTC), is a 400, as on GET /v1/changes (but while the store cannot be reached a position ahead of this read model is taken as given, so that an EventSource, which does not reconnect after an error status, stays connected). HEAD answers with the stream\'s headers and ends.',
       tags: ['changes'],
       querystring: StreamQuery,
       headers: StreamHeaders,
       produces: ['text/event-stream'],
+      response: {
+        // Documentation only: the stream is written by hand (hijacked), never serialised.
+        200: { description: 'The stream: it stays open, with a comment line every 15 s to keep it alive', content: { 'text/event-stream': { schema: z.string() } } },
+      },
     },
   }, async (request, reply) => {
     const lastEventId = request.headers['last-event-id'];
