@@ -70,11 +70,15 @@ export class Metrics {
       });
     logGauge(
       'policy_state_log_head_position',
-      'Position of the last event in the log: the number of events appended, by any writer, since the log began',
+      'Position of the last event in the log (SQLite: the number of events appended since the log began; KurrentDB: its commit position, a byte offset)',
       (p) => p.head,
     );
     logGauge('policy_state_projection_position', 'The log position the read model has applied', (p) => p.applied);
-    logGauge('policy_state_projection_lag_events', 'Events in the log that the read model has not applied yet', (p) => Math.max(0, p.head - p.applied));
+    logGauge(
+      'policy_state_projection_lag_events',
+      'How far the read model is behind the head of the log (SQLite: events; KurrentDB: bytes of log; 0 when caught up)',
+      (p) => Math.max(0, p.head - p.applied),
+    );
     logGauge(
       'policy_state_projection_lag_seconds',
       'Age of the oldest event the read model has not applied yet (0 when caught up)',

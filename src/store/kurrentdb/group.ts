@@ -152,8 +152,8 @@ function refused(options: ConsumeOptions, error: unknown): void {
   const reason = error instanceof Error && error.message ? error.message : String(error);
   const failure = new Error(
     `KurrentDB refused the persistent subscription group ${options.group} (${reason}); webhook dispatch stopped on this replica. ` +
-      "The service's user needs $admins or $ops to create or update the group, and read access to $all to consume it; " +
-      'a group whose maxSubscriberCount is reached takes no more replicas. Restart the replica once that is put right',
+      'The service\'s user (or the credentials in KURRENTDB_URL) needs read access to $all to consume it, and $admins or $ops to create ' +
+      'or update it (or an admin creates it). Restart the replica once that is put right',
     { cause: error },
   );
   options.logger?.error({ err: error, group: options.group }, failure.message);
