@@ -276,7 +276,8 @@ export function renderTimeline(container, rows, options) {
         options.onFocusBand?.({ code: row.code, day: (band.from + band.to) / 2 });
         show();
       });
-      el.addEventListener('blur', () => tooltip.hide());
+      // Not at once: a click into the tooltip, to select its quote, also takes the focus away.
+      el.addEventListener('blur', () => tooltip.hideUnlessFocused());
       el.addEventListener('click', () => onOpen(row.code));
       bands.push({ el, band, mid: (band.from + band.to) / 2 });
       g.append(el);

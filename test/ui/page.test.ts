@@ -468,6 +468,61 @@ describe('the page at GET /', () => {
     }
   });
 
+  it('the tooltip can be hovered: it stays while the pointer moves from the band onto it, and goes when the pointer leaves both (WCAG 1.4.13)', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-06-05');
+    const band = page.locator('g.band[data-country="FR"][data-status="restricted"]');
+    await band.hover();
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    const tip = (await tooltip.boundingBox())!;
+    const from = (await band.boundingBox())!;
+    // From the band onto the tooltip, in small steps as a hand moves, to select the quote.
+    const x = Math.min(Math.max(from.x + from.width / 2, tip.x + 20), tip.x + tip.width - 20);
+    await page.mouse.move(x, from.y + from.height / 2);
+    await page.mouse.move(x, tip.y + tip.height / 2, { steps: 12 });
+    await page.waitForTimeout(700);
+    expect(await tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('France');
+    expect(await page.evaluate(([px, py]) => Boolean(document.elementFromPoint(px, py)?.closest('#tooltip')), [x, tip.y + tip.height / 2])).toBe(true);
+    // Persistent: still there a while later, with the pointer resting on it.
+    await page.waitForTimeout(1500);
+    expect(await tooltip.isVisible()).toBe(true);
+    // A click into it, to select the quote, takes the focus from the band (focused before the hover), and it stays.
+    await band.focus();
+    await page.mouse.click(x, tip.y + tip.height / 2);
+    await page.waitForTimeout(700);
+    expect(await tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('France');
+    // Away from both: it goes.
+    await page.mouse.move(5, 5, { steps: 4 });
+    await expect.poll(() => tooltip.isVisible()).toBe(false);
+    await page.close();
+  });
+
+  it('at 200% zoom (1280 × 900 seen as 640 × 450) the tooltip fits in the window and scrolls inside itself (WCAG 1.4.10)', async (ctx) => {
+    needsChromium(ctx);
+    const page = await browser.newPage({ viewport: { width: 640, height: 450 } });
+    await page.goto(`${base}/?at=2024-06-05`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    for (const selector of ['g.band[data-country="US"][data-from="2024-05-30"]', 'g.band[data-country="FR"][data-status="restricted"]']) {
+      await page.locator(selector).focus();
+      const tooltip = page.locator('#tooltip');
+      await expect.poll(() => tooltip.isVisible()).toBe(true);
+      const fit = await tooltip.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, scrolls: getComputedStyle(el).overflowY, height: window.innerHeight, width: window.innerWidth };
+      });
+      expect(fit.top, selector).toBeGreaterThanOrEqual(0);
+      expect(fit.bottom, selector).toBeLessThanOrEqual(fit.height);
+      expect(fit.left).toBeGreaterThanOrEqual(0);
+      expect(fit.right).toBeLessThanOrEqual(fit.width);
+      expect(fit.scrolls).toBe('auto');
+      await page.screenshot({ path: path.join(SCREENSHOTS, `zoom-200-tooltip-${selector.includes('US') ? 'us' : 'fr'}.png`) });
+    }
+    await page.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
