@@ -1,7 +1,7 @@
 // The timeline: one row per country, a band per interval of its history (as
 // known at the chosen time), a marker per statement, lines for today and the
-// "as of" day. Bands are focusable (one tab stop, arrow keys inside) and show
-// their deciding statement on hover or focus.
+// "as of" day. Bands and statement markers are focusable (one tab stop, arrow
+// keys inside) and show their statement on hover or focus.
 import { h, svg } from './dom.js';
 import {
   ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatShortDay, SCOPE_LABEL, scopeIsEmpty, sourceLine,
@@ -133,6 +133,19 @@ function describeBand(row, band, deciding) {
   return parts.join(' ');
 }
 
+const MARKER_KIND = { policy: 'Statement', context: 'Context statement (never decides)', retracted: 'Retracted statement' };
+
+function markerKind(statement) {
+  if (statement.retracted) return 'retracted';
+  return statement.speaker.attribution === 'non-government' ? 'context' : 'policy';
+}
+
+/** The words a screen reader says for a statement marker: what it is, when, who, what it says. */
+function describeStatement(row, statement) {
+  return `${row.name}: ${MARKER_KIND[markerKind(statement)]}, effective ${formatDay(statement.effectiveAt)}. ` +
+    `${speakerOf(statement)} (${ATTRIBUTION_LABEL[statement.speaker.attribution]}), ${STANCE_LABEL[statement.stance]}.`;
+}
+
 function statementCard(statement, { heading } = {}) {
   const [first, ...more] = statement.sources;
   return [
@@ -231,7 +244,15 @@ export function renderTimeline(container, rows, options) {
   root.append(grid);
 
   // Rows. Band labels go in a layer of their own, above the axis-break cuts.
-  const bandRows = [];
+  // Keyboard lanes, top to bottom as drawn: each row's bands, then its statement markers.
+  const lanes = [];
+  const items = () => lanes.flatMap((lane) => lane.items);
+  /** One tab stop: the focused item is the one Tab comes back to. */
+  const focusItem = (el, row, item, lane) => {
+    items().forEach((other) => other.el.setAttribute('tabindex', '-1'));
+    el.setAttribute('tabindex', '0');
+    options.onFocusBand?.({ code: row.code, day: (item.from + item.to) / 2, lane });
+  };
   const labels = svg('g', { class: 'band-labels', 'aria-hidden': 'true' });
   rows.forEach((row, r) => {
     const y = AXIS_H + r * ROW_H;
@@ -271,36 +292,48 @@ export function renderTimeline(container, rows, options) {
       el.addEventListener('mouseenter', show);
       el.addEventListener('mouseleave', () => tooltip.hideUnlessFocused());
       el.addEventListener('focus', () => {
-        bandRows.forEach((list) => list.forEach((b) => b.el.setAttribute('tabindex', '-1')));
-        el.setAttribute('tabindex', '0');
-        options.onFocusBand?.({ code: row.code, day: (band.from + band.to) / 2 });
+        focusItem(el, row, band, 'bands');
         show();
       });
       // Not at once: a click into the tooltip, to select its quote, also takes the focus away.
       el.addEventListener('blur', () => tooltip.hideUnlessFocused());
       el.addEventListener('click', () => onOpen(row.code));
-      bands.push({ el, band, mid: (band.from + band.to) / 2 });
+      bands.push({ el, from: band.from, to: band.to });
       g.append(el);
     }
-    bandRows.push(bands);
+    lanes.push({ row: r, kind: 'bands', items: bands });
 
-    // Statement markers; several on one day spread out a little.
+    // Statement markers; several on one day spread out a little. Focusable like the bands, from which Down reaches them (WCAG 2.1.1).
+    const marks = [];
     const perDay = new Map();
     for (const s of row.statements) perDay.set(s.effectiveAt, [...(perDay.get(s.effectiveAt) ?? []), s]);
     for (const [day, list] of perDay) {
       const cx = X(dayNumber(day) + 0.5);
       list.forEach((s, i) => {
         const dx = (i - (list.length - 1) / 2) * 7;
-        const kind = s.retracted ? 'retracted' : s.speaker.attribution === 'non-government' ? 'context' : 'policy';
+        const kind = markerKind(s);
         const mark = kind === 'retracted'
           ? svg('path', { d: `M${cx + dx - 3.5} ${y + MARK_Y - 3.5} l7 7 m0 -7 l-7 7`, class: 'marker retracted' })
           : svg('circle', { cx: cx + dx, cy: y + MARK_Y, r: 3.6, class: `marker ${kind === 'context' ? 'context' : ''}` });
-        const hit = svg('circle', { cx: cx + dx, cy: y + MARK_Y, r: 6, class: 'marker-hit', 'data-statement': s.statementId });
-        hit.addEventListener('mouseenter', () => tooltip.show(hit, statementCard(s, { heading: s.retracted ? 'Retracted statement' : 'Statement' })));
+        const hit = svg('circle', {
+          cx: cx + dx, cy: y + MARK_Y, r: 6, class: 'marker-hit', role: 'button', tabindex: -1,
+          'aria-label': describeStatement(row, s), 'aria-describedby': 'tooltip', 'data-country': row.code, 'data-statement': s.statementId,
+        });
+        const item = { el: hit, from: dayNumber(day), to: dayNumber(day) + 1, x: cx + dx };
+        const show = () => tooltip.show(hit, statementCard(s, { heading: kind === 'retracted' ? 'Retracted statement' : 'Statement' }));
+        hit.addEventListener('mouseenter', show);
         hit.addEventListener('mouseleave', () => tooltip.hideUnlessFocused());
+        hit.addEventListener('focus', () => {
+          focusItem(hit, row, item, 'statements');
+          show();
+        });
+        hit.addEventListener('blur', () => tooltip.hideUnlessFocused());
+        hit.addEventListener('click', () => onOpen(row.code));
+        marks.push(item);
         g.append(mark, hit);
       });
     }
+    if (marks.length) lanes.push({ row: r, kind: 'statements', items: marks.sort((a, b) => a.x - b.x) });
     root.append(g);
   });
 
@@ -341,43 +374,44 @@ export function renderTimeline(container, rows, options) {
   }
   root.append(lines);
 
-  // One tab stop for the whole timeline; arrow keys move between bands.
+  // One tab stop for the whole timeline; Left and Right move along a lane, Up and Down between lanes at about the same day.
   root.addEventListener('keydown', (event) => {
-    const r = bandRows.findIndex((list) => list.some((b) => b.el === document.activeElement));
-    if (r < 0) return;
-    const list = bandRows[r];
-    const c = list.findIndex((b) => b.el === document.activeElement);
-    const atDay = (rowIndex) => {
-      const target = bandRows[rowIndex];
-      return target.find((b) => b.band.from <= list[c].mid && list[c].mid < b.band.to) ?? target.at(-1);
-    };
+    const l = lanes.findIndex((lane) => lane.items.some((item) => item.el === document.activeElement));
+    if (l < 0) return;
+    const list = lanes[l].items;
+    const c = list.findIndex((item) => item.el === document.activeElement);
+    const mid = (list[c].from + list[c].to) / 2;
+    const gap = (item) => Math.max(0, item.from - mid, mid - item.to);
+    const nearest = (lane) => lane?.items.reduce((best, item) => (gap(item) < gap(best) ? item : best));
     const next = {
       ArrowRight: list[c + 1],
       ArrowLeft: list[c - 1],
       Home: list[0],
       End: list.at(-1),
-      ArrowDown: r + 1 < bandRows.length ? atDay(r + 1) : undefined,
-      ArrowUp: r > 0 ? atDay(r - 1) : undefined,
+      ArrowDown: nearest(lanes[l + 1]),
+      ArrowUp: nearest(lanes[l - 1]),
     }[event.key];
     if (next) {
       event.preventDefault();
       next.el.focus();
     } else if (event.key === 'Enter' || event.key === ' ') {
       event.preventDefault();
-      onOpen(rows[r].code);
+      onOpen(rows[lanes[l].row].code);
     } else if (event.key === 'Escape') {
       tooltip.hide();
     }
   });
 
-  // Keep the keyboard user's place across redraws: the same country, the band around the same day.
+  // Keep the keyboard user's place across redraws: the same country and lane, the item around the same day.
   const focusable = (() => {
     const key = options.focusedBand;
+    const near = (lane, day) => lane?.items.find((item) => item.from <= day && day < item.to) ?? lane?.items[0];
     if (key) {
       const r = rows.findIndex((row) => row.code === key.code);
-      if (r >= 0) return bandRows[r].find((b) => b.band.from <= key.day && key.day < b.band.to) ?? bandRows[r][0];
+      const lane = lanes.find((l) => l.row === r && l.kind === key.lane) ?? lanes.find((l) => l.row === r);
+      if (lane) return near(lane, key.day);
     }
-    return bandRows[0]?.find((b) => b.band.from <= asOfN && asOfN < b.band.to) ?? bandRows[0]?.[0];
+    return near(lanes[0], asOfN);
   })();
   focusable?.el.setAttribute('tabindex', '0');
 

@@ -156,8 +156,9 @@ describe('the page at GET /', () => {
     await page.locator('.controls a.permalink').focus();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('class'))).toContain('band');
-    // Down to the US row (the last), then to its last band.
-    for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowDown');
+    // Down to the US row (the last; Down passes each row's statement markers on the way), then to its last band.
+    const onUsBand = () => page.evaluate(() => Boolean(document.activeElement?.matches('g.band[data-country="US"]')));
+    for (let i = 0; i < 40 && !(await onUsBand()); i++) await page.keyboard.press('ArrowDown');
     await page.keyboard.press('End');
     const focused = await page.evaluate(() => ({
       country: document.activeElement?.getAttribute('data-country'),
@@ -520,6 +521,59 @@ describe('the page at GET /', () => {
       expect(fit.scrolls).toBe('auto');
       await page.screenshot({ path: path.join(SCREENSHOTS, `zoom-200-tooltip-${selector.includes('US') ? 'us' : 'fr'}.png`) });
     }
+    await page.close();
+  });
+
+  it('statement markers, retracted ones too, are reached with the keyboard: Down from a row\'s bands, each with a name and its statement in the tooltip (WCAG 2.1.1)', async (ctx) => {
+    needsChromium(ctx);
+    const body = {
+      country: 'DK', stance: 'permits', scope: { regions: ['Russian territory near Kharkiv'] },
+      speaker: { name: 'Ingen Sagt', role: 'Spokesperson', attribution: 'official' },
+      sources: [{ title: 'A report later withdrawn', publishedAt: '2024-06-02', quote: 'Denmark never said this.' }],
+      effectiveAt: '2024-06-02', reportedAt: '2024-06-02',
+    };
+    const recorded = await fetch(`${base}/v1/statements`, { method: 'POST', headers: { ...writer, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(recorded.status).toBe(201);
+    const { statementId } = (await recorded.json()) as { statementId: string };
+    const retracted = await fetch(`${base}/v1/statements/${statementId}/retraction`, {
+      method: 'POST', headers: { ...writer, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'misreported', reportedAt: '2024-06-03' }),
+    });
+    expect(retracted.status).toBe(201);
+
+    const page = await open('/?at=2024-06-05');
+    await page.locator('.controls a.permalink').focus();
+    await page.keyboard.press('Tab');
+    const active = () => page.evaluate(() => ({
+      kind: document.activeElement?.getAttribute('class'),
+      country: document.activeElement?.getAttribute('data-country'),
+      statement: document.activeElement?.getAttribute('data-statement'),
+      role: document.activeElement?.getAttribute('role'),
+      label: document.activeElement?.getAttribute('aria-label'),
+      tabindex: document.activeElement?.getAttribute('tabindex'),
+    }));
+    // Down, row by row, until Denmark's statements: the lane under its bands.
+    for (let i = 0; i < 40 && !((await active()).kind === 'marker-hit' && (await active()).country === 'DK'); i++) await page.keyboard.press('ArrowDown');
+    expect(await active()).toMatchObject({ kind: 'marker-hit', country: 'DK', role: 'button', tabindex: '0' });
+    // Along the lane to the retracted one.
+    for (let i = 0; i < 10 && (await active()).statement !== statementId; i++) await page.keyboard.press('ArrowRight');
+    const marker = await active();
+    expect(marker.statement).toBe(statementId);
+    expect(marker.label).toBe('Denmark: Retracted statement, effective 2 Jun 2024. Ingen Sagt, Spokesperson (on the record), permits use.');
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('Retracted statement');
+    expect(await tooltip.textContent()).toContain('Denmark never said this.');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'marker-focus.png') });
+    // Every marker has a name for a screen reader.
+    const names = await page.locator('.marker-hit').evaluateAll((els) => els.map((el) => el.getAttribute('aria-label') ?? ''));
+    expect(names.length).toBeGreaterThan(20);
+    for (const name of names) expect(name).toMatch(/^[^:]+: (Statement|Context statement \(never decides\)|Retracted statement), effective /);
+    // Up goes back to the row's bands; Enter on a marker opens the country.
+    await page.keyboard.press('ArrowUp');
+    expect(await active()).toMatchObject({ kind: expect.stringContaining('band'), country: 'DK' });
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#country-select').inputValue()).toBe('DK');
     await page.close();
   });
 
