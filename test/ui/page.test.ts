@@ -577,6 +577,48 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('while data loads, the regions being loaded are aria-busy and a "Loading…" status shows, but only when it takes a while: fast loads do not flash it', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    const statusOf = () => page.locator('#country .position-line').getAttribute('data-status');
+    await expect.poll(statusOf).toBe('restricted');
+    const busy = (selector: string) => page.locator(selector).getAttribute('aria-busy');
+    const loading = page.locator('#loading');
+
+    // A slow API: the histories, then the position, take 1.5 s each.
+    const slow = async (route: { continue: () => Promise<void> }) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+    };
+    await page.route('**/v1/countries/*/history*', slow);
+    await page.route('**/v1/countries/US/position*', slow);
+    await page.locator('#knownAt').fill('2024-05-29');
+    await expect.poll(() => busy('#timeline')).toBe('true');
+    await expect.poll(() => loading.isVisible()).toBe(true);
+    expect(await loading.textContent()).toBe('Loading…');
+    expect(await loading.getAttribute('role')).toBe('status');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'loading.png') });
+    await expect.poll(() => busy('#country'), { timeout: 4000 }).toBe('true');
+    await expect.poll(statusOf, { timeout: 4000 }).toBe('prohibited');
+    expect(await busy('#timeline')).toBeNull();
+    expect(await busy('#country')).toBeNull();
+    expect(await loading.isVisible()).toBe(false);
+
+    // A fast one: nothing flashes.
+    await page.unroute('**/v1/countries/*/history*');
+    await page.unroute('**/v1/countries/US/position*');
+    await page.evaluate(() => {
+      window.__loadingShown = false;
+      const el = document.querySelector('#loading');
+      new window.MutationObserver(() => (window.__loadingShown ||= Boolean(el.textContent))).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await page.locator('#at').fill('2024-05-28');
+    await expect.poll(() => page.locator('#country .position-line').textContent()).toContain('as of 28 May 2024');
+    expect(await page.evaluate(() => window.__loadingShown)).toBe(false);
+    expect(await busy('#country')).toBeNull();
+    await page.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
