@@ -4,8 +4,8 @@
 // keys inside) and show their statement on hover or focus.
 import { h, svg } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatShortDay, SCOPE_LABEL, scopeIsEmpty, sourceLine,
-  quoted, speakerOf, STANCE_LABEL, STATUS_LABEL, yearOf,
+  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatShortDay, isolated, SCOPE_LABEL, scopeIsEmpty, sourceLine,
+  quoted, speakerOf, speakerParts, STANCE_LABEL, STATUS_LABEL, yearOf,
 } from './words.js';
 
 const LABEL_W = 200;
@@ -150,18 +150,19 @@ function statementCard(statement, { heading } = {}) {
   const [first, ...more] = statement.sources;
   return [
     heading ? h('p', { class: 'tip-kicker' }, heading) : null,
-    h('p', { class: 'tip-speaker' }, speakerOf(statement), h('span', { class: 'tip-attribution' }, ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`)),
+    h('p', { class: 'tip-speaker' }, speakerParts(statement), h('span', { class: 'tip-attribution' }, ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`)),
     h('p', { class: 'tip-dates' },
       `${STANCE_LABEL[statement.stance]} · effective ${formatDay(statement.effectiveAt)}${statement.datePrecision !== 'day' ? ` (${statement.datePrecision})` : ''} · reported ${formatDay(statement.reportedAt)}`),
-    first ? h('blockquote', { class: 'tip-quote' }, quoted(first.quote)) : null,
-    first ? h('p', { class: 'tip-source' }, `${first.title} — ${sourceLine(first)}${more.length ? ` (+${more.length} more source${more.length > 1 ? 's' : ''})` : ''}`) : null,
+    // dir="auto": a quote in Arabic or Hebrew runs right to left, its border on its right.
+    first ? h('blockquote', { class: 'tip-quote', dir: 'auto' }, quoted(first.quote)) : null,
+    first ? h('p', { class: 'tip-source' }, isolated(first.title), ' — ', sourceLine(first), more.length ? ` (+${more.length} more source${more.length > 1 ? 's' : ''})` : '') : null,
   ];
 }
 
 function bandTooltip(row, band, deciding) {
   const iv = band.interval;
   const limits = iv && !scopeIsEmpty(iv.scope)
-    ? SCOPE_LABEL.filter(([key]) => iv.scope[key]?.length).flatMap(([key, label], i) => [i ? ' · ' : '', h('strong', {}, `${label}: `), iv.scope[key].join('; ')])
+    ? SCOPE_LABEL.filter(([key]) => iv.scope[key]?.length).flatMap(([key, label], i) => [i ? ' · ' : '', h('strong', {}, `${label}: `), iv.scope[key].flatMap((text, j) => [j ? '; ' : '', isolated(text)])])
     : [];
   const weapons = iv?.weapons?.length ? h('p', { class: 'tip-weapons' }, iv.weapons.map((w) => `${w.system}: ${STATUS_LABEL[w.status].toLowerCase()}`).join(' · ')) : null;
   return [

@@ -619,6 +619,56 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('right-to-left text from the API (a Hebrew name, quote, title) is laid out right to left, each piece isolated from the English beside it', async (ctx) => {
+    needsChromium(ctx);
+    const rtl = { name: 'ישראל כ״ץ', role: 'Minister of Defence', quote: 'אנחנו מתירים שימוש בנשק נגד מטרות ברוסיה.', title: 'כותרת בעברית', publisher: 'הארץ', region: 'אזור הגבול' };
+    const write = await fetch(`${base}/v1/statements`, {
+      method: 'POST',
+      headers: { ...writer, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        country: 'IL', stance: 'permits', scope: { regions: [rtl.region] },
+        speaker: { name: rtl.name, role: rtl.role, attribution: 'official' },
+        sources: [{ publisher: rtl.publisher, title: rtl.title, url: 'https://example.org/he', publishedAt: '2024-06-01', quote: rtl.quote }],
+        effectiveAt: '2024-06-01', reportedAt: '2024-06-01',
+      }),
+    });
+    expect(write.status).toBe(201);
+
+    const page = await open('/?country=IL&at=2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    await page.locator('g.band[data-country="IL"][data-status="restricted"]').focus();
+    await expect.poll(() => page.locator('#tooltip').isVisible()).toBe(true);
+    /** For each piece: the element that isolates it (a <bdi> or dir="auto"), its text, and the direction it resolves to. */
+    const isolation = (root: string) => page.evaluate(([selector, pieces]) => {
+      const within = document.querySelector(selector);
+      return Object.fromEntries(Object.entries(pieces as Record<string, string>).map(([key, text]) => {
+        // Every place it is written (the country view has it in the explanation too), each one isolated.
+        const holders = [...within.querySelectorAll('*')].filter((el) => el.textContent.includes(text));
+        const deepest = holders.filter((el) => ![...el.children].some((child) => child.textContent.includes(text)));
+        const isolates = deepest.map((el) => el.closest('bdi, [dir="auto"]')).filter((el) => el && within.contains(el));
+        if (!deepest.length || isolates.length < deepest.length) return [key, null];
+        return [key, { text: isolates.map((el) => el.textContent).join(' | '), rtl: isolates.every((el) => el.matches(':dir(rtl)')), places: isolates.length }];
+      }));
+    }, [root, rtl] as const);
+
+    for (const root of ['#tooltip', '#country']) {
+      const found = await isolation(root);
+      for (const key of ['name', 'quote', 'title', 'publisher', 'region'] as const) {
+        expect(found[key], `${root} ${key}`).not.toBeNull();
+        expect(found[key]!.rtl, `${root} ${key}`).toBe(true);
+        expect(found[key]!.text, `${root} ${key}`).not.toContain(rtl.role); // isolated from the English role beside it
+      }
+      // The English role, beside the name, is isolated from it too (in the explanation's English sentences it needs not be).
+      const role = (await isolation(root === '#country' ? '#country .deciding' : root)).role;
+      expect(role, `${root} role`).not.toBeNull();
+      expect(role!.text, `${root} role`).toBe(rtl.role);
+      expect(role!.rtl, `${root} role`).toBe(false);
+    }
+    await page.locator('#tooltip').screenshot({ path: path.join(SCREENSHOTS, 'rtl-tooltip.png') });
+    await page.locator('#country').screenshot({ path: path.join(SCREENSHOTS, 'rtl-country.png') });
+    await page.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
