@@ -116,7 +116,8 @@ describe('the page at GET /', () => {
     for (const [code, name] of [['US', 'United States of America'], ['FR', 'France'], ['BE', 'Belgium'], ['CA', 'Canada']]) {
       const row = page.locator(`g.row[data-country="${code}"]`);
       await expect.poll(() => row.count()).toBe(1);
-      expect(await row.locator('.row-label').textContent()).toContain(name);
+      // The names are a layer of their own, over the rows, so that they stay in view when the bands scroll.
+      expect(await page.locator(`.row-name[data-country="${code}"] .row-label`).textContent()).toContain(name);
       expect(await row.locator('g.band').count()).toBeGreaterThan(0);
     }
     const legend = await page.locator('.legend').textContent();
@@ -666,6 +667,35 @@ describe('the page at GET /', () => {
     }
     await page.locator('#tooltip').screenshot({ path: path.join(SCREENSHOTS, 'rtl-tooltip.png') });
     await page.locator('#country').screenshot({ path: path.join(SCREENSHOTS, 'rtl-country.png') });
+    await page.close();
+  });
+
+  it('on a 375 px phone the country names stay in view, on top, while the bands scroll sideways under them', async (ctx) => {
+    needsChromium(ctx);
+    // Tall, so every row is in the window and elementFromPoint can see it.
+    const page = await browser.newPage({ viewport: { width: 375, height: 2400 } });
+    await page.goto(`${base}/?at=2024-06-05`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    const timeline = page.locator('#timeline');
+    const size = await timeline.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    expect(size.scroll).toBeGreaterThan(size.client); // the bands do scroll
+    for (const where of ['start', 'middle', 'end']) {
+      await timeline.evaluate((el, to) => {
+        el.scrollLeft = { start: 0, middle: (el.scrollWidth - el.clientWidth) / 2, end: el.scrollWidth }[to];
+      }, where);
+      await page.waitForTimeout(150);
+      const names = await page.evaluate(() => {
+        const box = document.querySelector('#timeline').getBoundingClientRect();
+        return [...document.querySelectorAll('.row-label')].map((label) => {
+          const r = label.getBoundingClientRect();
+          const hit = document.elementFromPoint(r.left + 4, (r.top + r.bottom) / 2);
+          return { name: label.textContent, inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5, onTop: Boolean(hit && label.contains(hit)), hit: `${hit?.tagName}.${hit?.getAttribute("class")} ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}x${Math.round(r.height)}` };
+        });
+      });
+      expect(names.length).toBeGreaterThan(14);
+      for (const name of names) expect(name, `${where} ${JSON.stringify(name)}`).toMatchObject({ inside: true, onTop: true });
+      await timeline.screenshot({ path: path.join(SCREENSHOTS, `phone-375-timeline-${where}.png`) });
+    }
     await page.close();
   });
 
