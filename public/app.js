@@ -20,6 +20,12 @@ let countries = [];
 let rows = [];
 let loads = 0;
 let timeline;
+/** Loads under way, and how many per region, for the "Loading…" status and aria-busy. */
+let pending = 0;
+const busyRegions = new Map();
+let loadingTimer;
+/** A load shorter than this says nothing: the status would only flash. */
+const LOADING_DELAY_MS = 400;
 
 class ApiError extends Error {}
 
@@ -32,6 +38,30 @@ async function api(path) {
     throw new ApiError(`${path}: ${problem.detail ?? response.statusText}`);
   }
   return response.json();
+}
+
+/**
+ * Runs a load, with `regions` marked aria-busy meanwhile (screen readers wait
+ * for them to settle) and, if it takes a while, a visible "Loading…" status.
+ */
+async function loading(regions, work) {
+  for (const el of regions) {
+    busyRegions.set(el, (busyRegions.get(el) ?? 0) + 1);
+    el.setAttribute('aria-busy', 'true');
+  }
+  if (pending++ === 0) loadingTimer = setTimeout(() => ($('loading').textContent = 'Loading…'), LOADING_DELAY_MS);
+  try {
+    return await work();
+  } finally {
+    for (const el of regions) {
+      busyRegions.set(el, busyRegions.get(el) - 1);
+      if (!busyRegions.get(el)) el.removeAttribute('aria-busy');
+    }
+    if (--pending === 0) {
+      clearTimeout(loadingTimer);
+      $('loading').textContent = '';
+    }
+  }
 }
 
 /** Reads the view from the URL; returns what it could not read ("at=2024-02-31"), to say so. */
@@ -91,7 +121,7 @@ const reportedBy = (limit) => (dayOrInstant) => Date.parse(dayOrInstant.length =
 async function loadHistories() {
   const load = ++loads;
   const query = state.knownAt ? `?knownAt=${encodeURIComponent(state.knownAt)}` : '';
-  const histories = await Promise.all(countries.map((c) => api(`/v1/countries/${encodeURIComponent(c.code)}/history${query}`)));
+  const histories = await loading([$('timeline')], () => Promise.all(countries.map((c) => api(`/v1/countries/${encodeURIComponent(c.code)}/history${query}`))));
   if (load !== loads) return false;
   const known = reportedBy(state.knownAt ? knownAtMs(state.knownAt) : Infinity);
   rows = histories.map((history) => ({
@@ -131,13 +161,13 @@ async function showCountry() {
   const code = state.country;
   const query = new URLSearchParams({ at: state.at });
   if (state.knownAt) query.set('knownAt', state.knownAt);
-  const [position, explained] = await Promise.all([
+  const [position, explained] = await loading([section], () => Promise.all([
     api(`/v1/countries/${encodeURIComponent(code)}/position?${query}`),
     // The explain endpoint is optional: without it the page explains from the position's basis.
     fetch(`/v1/countries/${encodeURIComponent(code)}/explain?${query}`, { headers: { accept: 'application/json' } })
       .then((r) => (r.ok ? r.json() : undefined))
       .catch(() => undefined),
-  ]);
+  ]));
   // An answer that comes after the reader has moved on to another view is not shown.
   if (code !== state.country || state.at !== query.get('at') || state.knownAt !== (query.get('knownAt') ?? '')) return;
   const row = rows.find((r) => r.code === code);
@@ -263,7 +293,7 @@ async function start() {
   // A permalink in the controls, for the timeline alone.
   $('controls').append(h('div', { class: 'field link-field' }, h('a', { class: 'permalink', href: '#' }, 'Link to this view')));
   try {
-    ({ countries } = await api('/v1/countries'));
+    ({ countries } = await loading([$('timeline')], () => api('/v1/countries')));
     countries.sort((a, b) => (a.name ?? a.code).localeCompare(b.name ?? b.code));
     $('country-select').append(...countries.map((c) => h('option', { value: c.code }, `${c.name ?? c.code} (${c.code})`)));
     $('country-select').value = state.country;

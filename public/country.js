@@ -2,7 +2,7 @@
 // limits, per-weapon statuses, the explanation and the evidence.
 import { h, safeUrl } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, formatDay, formatKnownAt, quoted, REASON_LABEL, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, STANCE_LABEL,
+  ATTRIBUTION_LABEL, formatDay, formatKnownAt, isolated, quoted, REASON_LABEL, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
   STATUS_LABEL, STATUS_MEANING,
 } from './words.js';
 
@@ -40,28 +40,48 @@ export function explainFromBasis(position, statementsById) {
   return paragraphs;
 }
 
+/** Letters of right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko...). */
+const RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/;
+
+/**
+ * An explanation paragraph (the service's text, or ours) with each right-to-left
+ * name, role, limit, title or quote from the statements in it isolated, so that
+ * "<Hebrew name>, Minister of Defence (on the record)" keeps its order.
+ */
+function withIsolates(text, statements) {
+  const pieces = statements.flatMap((s) => [
+    s.speaker?.name, s.speaker?.role, ...Object.values(s.scope ?? {}).flat(), ...s.sources.flatMap((source) => [source.title, source.publisher, source.quote]),
+  ]);
+  const found = [...new Set(pieces)].filter((piece) => typeof piece === 'string' && RTL.test(piece) && text.includes(piece));
+  if (!found.length) return text;
+  const pattern = new RegExp(`(${found.sort((a, b) => b.length - a.length).map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`);
+  // split() with a capturing group: the pieces are at the odd places.
+  return text.split(pattern).map((part, i) => (i % 2 ? isolated(part) : part));
+}
+
 function scopeList(scope) {
   if (scopeIsEmpty(scope)) return h('p', {}, 'No limits on record.');
   return h('dl', { class: 'scope' }, SCOPE_LABEL.filter(([key]) => scope[key]?.length).map(([key, label]) => [
     h('dt', {}, label),
-    h('dd', {}, scope[key].join('; ')),
+    h('dd', {}, scope[key].flatMap((text, i) => [i ? '; ' : '', isolated(text)])),
   ]));
 }
 
 function sourceBlock(source) {
   const href = source.url ? safeUrl(source.url) : undefined;
   return h('figure', { class: 'evidence' },
-    h('blockquote', {}, quoted(source.quote)),
-    h('figcaption', {}, href ? h('a', { href, rel: 'noopener noreferrer external' }, source.title) : h('cite', {}, source.title), ` — ${sourceLine(source)}`));
+    // dir="auto": a quote in Arabic or Hebrew runs right to left; the title and publisher are isolated from the English around them.
+    h('blockquote', { dir: 'auto' }, quoted(source.quote)),
+    h('figcaption', {}, href ? h('a', { href, rel: 'noopener noreferrer external' }, isolated(source.title)) : h('cite', {}, isolated(source.title)), ' — ', sourceLine(source)));
 }
 
 function statementDetails(statement) {
   return [
-    h('p', { class: 'speaker' }, h('strong', {}, speakerOf(statement)), ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`),
+    h('p', { class: 'speaker' }, h('strong', {}, speakerParts(statement)), ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`),
     h('p', { class: 'meta' },
       `${STANCE_LABEL[statement.stance]} · effective ${formatDay(statement.effectiveAt)}${statement.datePrecision !== 'day' ? ` (${statement.datePrecision})` : ''} · reported ${formatDay(statement.reportedAt)}`),
     statement.sources.map(sourceBlock),
-    statement.notes ? h('details', { class: 'notes' }, h('summary', {}, 'Editor’s note on this record'), h('p', {}, statement.notes)) : null,
+    statement.notes ? h('details', { class: 'notes' }, h('summary', {}, 'Editor’s note on this record'), h('p', { dir: 'auto' }, statement.notes)) : null,
   ];
 }
 
@@ -75,6 +95,8 @@ export function renderCountry(section, { position, explanation, statementsById, 
     .map((o) => ({ ...o, statement: statementsById.get(o.statementId) }))
     .sort((a, b) => a.effectiveAt.localeCompare(b.effectiveAt));
   // A long explanation keeps its first paragraphs in view and folds the rest.
+  const statements = [...statementsById.values(), ...(position.deciding ? [position.deciding] : [])];
+  const paragraph = (text) => h('p', {}, withIsolates(text, statements));
   const shown = explanation.paragraphs.slice(0, 3);
   const folded = explanation.paragraphs.slice(3);
   section.replaceChildren(
@@ -101,7 +123,7 @@ export function renderCountry(section, { position, explanation, statementsById, 
               return h('tr', { 'data-system': w.system },
                 h('th', { scope: 'row' }, w.system),
                 h('td', {}, h('span', { class: `chip chip-${w.status}` }, STATUS_LABEL[w.status])),
-                h('td', {}, by ? `${speakerOf(by)}, ${formatDay(by.effectiveAt)}` : w.statementId));
+                h('td', {}, by ? [speakerParts(by), `, ${formatDay(by.effectiveAt)}`] : w.statementId));
             }),
             h('tr', { class: 'others' },
               h('th', { scope: 'row' }, position.weapons.length ? 'All others' : 'All systems'),
@@ -109,8 +131,8 @@ export function renderCountry(section, { position, explanation, statementsById, 
               h('td', {}, 'the headline status'))))),
         h('h3', {}, 'Why'),
         h('div', { class: 'explanation', 'data-source': explanation.fromService ? 'service' : 'basis' },
-          shown.map((p) => h('p', {}, p)),
-          folded.length ? h('details', { class: 'more' }, h('summary', {}, 'The rest of the explanation'), folded.map((p) => h('p', {}, p))) : null),
+          shown.map(paragraph),
+          folded.length ? h('details', { class: 'more' }, h('summary', {}, 'The rest of the explanation'), folded.map(paragraph)) : null),
         h('p', { class: 'fine' }, explanation.fromService ? 'Explanation from the service.' : 'Explanation built from the position’s basis.')),
       h('div', {},
         h('h3', {}, 'Deciding statement'),
@@ -123,7 +145,7 @@ export function renderCountry(section, { position, explanation, statementsById, 
               h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Effective'), h('th', { scope: 'col' }, 'Who'), h('th', { scope: 'col' }, 'Says'), h('th', { scope: 'col' }, 'Why it does not decide'))),
               h('tbody', {}, others.map((o) => h('tr', {},
                 h('td', { class: 'nowrap' }, formatDay(o.effectiveAt)),
-                h('td', {}, o.statement ? speakerOf(o.statement) : o.statementId, h('span', { class: 'fine block' }, ATTRIBUTION_LABEL[o.attribution])),
+                h('td', {}, o.statement ? speakerParts(o.statement) : o.statementId, h('span', { class: 'fine block' }, ATTRIBUTION_LABEL[o.attribution])),
                 h('td', {}, STANCE_LABEL[o.stance]),
                 h('td', {}, REASON_LABEL[o.reason] ?? o.reason)))))),
           ]

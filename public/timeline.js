@@ -1,14 +1,18 @@
 // The timeline: one row per country, a band per interval of its history (as
 // known at the chosen time), a marker per statement, lines for today and the
-// "as of" day. Bands are focusable (one tab stop, arrow keys inside) and show
-// their deciding statement on hover or focus.
+// "as of" day. Bands and statement markers are focusable (one tab stop, arrow
+// keys inside) and show their statement on hover or focus.
 import { h, svg } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatShortDay, SCOPE_LABEL, scopeIsEmpty, sourceLine,
-  quoted, speakerOf, STANCE_LABEL, STATUS_LABEL, yearOf,
+  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatShortDay, isolated, SCOPE_LABEL, scopeIsEmpty, sourceLine,
+  quoted, speakerOf, speakerParts, STANCE_LABEL, STATUS_LABEL, yearOf,
 } from './words.js';
 
 const LABEL_W = 200;
+/** Narrower than this, the names go above each row (NAME_H tall) instead of in a column beside it. */
+const NARROW_W = 560;
+const NARROW_LABEL_W = 10;
+const NAME_H = 17;
 const AXIS_H = 54;
 const ROW_H = 46;
 const BAND_Y = 5;
@@ -133,22 +137,36 @@ function describeBand(row, band, deciding) {
   return parts.join(' ');
 }
 
+const MARKER_KIND = { policy: 'Statement', context: 'Context statement (never decides)', retracted: 'Retracted statement' };
+
+function markerKind(statement) {
+  if (statement.retracted) return 'retracted';
+  return statement.speaker.attribution === 'non-government' ? 'context' : 'policy';
+}
+
+/** The words a screen reader says for a statement marker: what it is, when, who, what it says. */
+function describeStatement(row, statement) {
+  return `${row.name}: ${MARKER_KIND[markerKind(statement)]}, effective ${formatDay(statement.effectiveAt)}. ` +
+    `${speakerOf(statement)} (${ATTRIBUTION_LABEL[statement.speaker.attribution]}), ${STANCE_LABEL[statement.stance]}.`;
+}
+
 function statementCard(statement, { heading } = {}) {
   const [first, ...more] = statement.sources;
   return [
     heading ? h('p', { class: 'tip-kicker' }, heading) : null,
-    h('p', { class: 'tip-speaker' }, speakerOf(statement), h('span', { class: 'tip-attribution' }, ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`)),
+    h('p', { class: 'tip-speaker' }, speakerParts(statement), h('span', { class: 'tip-attribution' }, ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`)),
     h('p', { class: 'tip-dates' },
       `${STANCE_LABEL[statement.stance]} · effective ${formatDay(statement.effectiveAt)}${statement.datePrecision !== 'day' ? ` (${statement.datePrecision})` : ''} · reported ${formatDay(statement.reportedAt)}`),
-    first ? h('blockquote', { class: 'tip-quote' }, quoted(first.quote)) : null,
-    first ? h('p', { class: 'tip-source' }, `${first.title} — ${sourceLine(first)}${more.length ? ` (+${more.length} more source${more.length > 1 ? 's' : ''})` : ''}`) : null,
+    // dir="auto": a quote in Arabic or Hebrew runs right to left, its border on its right.
+    first ? h('blockquote', { class: 'tip-quote', dir: 'auto' }, quoted(first.quote)) : null,
+    first ? h('p', { class: 'tip-source' }, isolated(first.title), ' — ', sourceLine(first), more.length ? ` (+${more.length} more source${more.length > 1 ? 's' : ''})` : '') : null,
   ];
 }
 
 function bandTooltip(row, band, deciding) {
   const iv = band.interval;
   const limits = iv && !scopeIsEmpty(iv.scope)
-    ? SCOPE_LABEL.filter(([key]) => iv.scope[key]?.length).flatMap(([key, label], i) => [i ? ' · ' : '', h('strong', {}, `${label}: `), iv.scope[key].join('; ')])
+    ? SCOPE_LABEL.filter(([key]) => iv.scope[key]?.length).flatMap(([key, label], i) => [i ? ' · ' : '', h('strong', {}, `${label}: `), iv.scope[key].flatMap((text, j) => [j ? '; ' : '', isolated(text)])])
     : [];
   const weapons = iv?.weapons?.length ? h('p', { class: 'tip-weapons' }, iv.weapons.map((w) => `${w.system}: ${STATUS_LABEL[w.status].toLowerCase()}`).join(' · ')) : null;
   return [
@@ -181,11 +199,18 @@ export function renderTimeline(container, rows, options) {
   const start = Math.min(asOfN, todayN, ...dataDays) - MARGIN_DAYS;
   const end = Math.max(asOfN, todayN) + MARGIN_DAYS;
   const width = Math.max(640, container.clientWidth);
-  const plotW = width - LABEL_W - RIGHT_PAD;
+  // On a phone a 200 px name column would leave the bands a sliver: the names go above the rows.
+  const narrow = container.clientWidth < NARROW_W;
+  const labelW = narrow ? NARROW_LABEL_W : LABEL_W;
+  const nameH = narrow ? NAME_H : 0;
+  const rowH = ROW_H + nameH;
+  const bandY = BAND_Y + nameH;
+  const markY = MARK_Y + nameH;
+  const plotW = width - labelW - RIGHT_PAD;
   const keyDays = [...dataDays, ...dataDays.map((d) => d + 1), asOfN, asOfN + 1, todayN, todayN + 1];
   const scale = buildScale(keyDays, start, end, plotW, compress);
-  const X = (day) => LABEL_W + scale.x(day);
-  const height = AXIS_H + rows.length * ROW_H + 8;
+  const X = (day) => labelW + scale.x(day);
+  const height = AXIS_H + rows.length * rowH + 8;
 
   const root = svg('svg', {
     class: 'timeline-svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-labelledby': 'timeline-heading',
@@ -195,9 +220,9 @@ export function renderTimeline(container, rows, options) {
   const grid = svg('g', { class: 'grid', 'aria-hidden': 'true' });
   // Axis labels never overlap: the quiet stretches' durations first, then ticks where they fit.
   const taken = [];
-  const fits = (x0, x1) => x0 >= LABEL_W - 30 && x1 <= width - 6 && taken.every(([a, b]) => x1 + 6 < a || x0 - 6 > b);
+  const fits = (x0, x1) => x0 >= labelW - (narrow ? 0 : 30) && x1 <= width - 6 && taken.every(([a, b]) => x1 + 6 < a || x0 - 6 > b);
   for (const piece of scale.pieces.filter((p) => p.quiet)) {
-    const cx = LABEL_W + (piece.x0 + piece.x1) / 2;
+    const cx = labelW + (piece.x0 + piece.x1) / 2;
     const label = duration(piece.to - piece.from);
     grid.append(svg('path', { d: `M${cx - 4} ${AXIS_H - 1} l4 -9 M${cx + 1} ${AXIS_H - 1} l4 -9`, class: 'break-mark' }));
     const w = label.length * 6;
@@ -231,18 +256,34 @@ export function renderTimeline(container, rows, options) {
   root.append(grid);
 
   // Rows. Band labels go in a layer of their own, above the axis-break cuts.
-  const bandRows = [];
+  // Keyboard lanes, top to bottom as drawn: each row's bands, then its statement markers.
+  const lanes = [];
+  const items = () => lanes.flatMap((lane) => lane.items);
+  /** One tab stop: the focused item is the one Tab comes back to. */
+  const focusItem = (el, row, item, lane) => {
+    items().forEach((other) => other.el.setAttribute('tabindex', '-1'));
+    el.setAttribute('tabindex', '0');
+    options.onFocusBand?.({ code: row.code, day: (item.from + item.to) / 2, lane });
+  };
   const labels = svg('g', { class: 'band-labels', 'aria-hidden': 'true' });
+  // The names, in a layer over everything, kept at the left edge while the bands scroll sideways (see stick, below).
+  // Hidden from screen readers: each row's group and band already say its name.
+  const names = svg('g', { class: 'names', 'aria-hidden': 'true' });
   rows.forEach((row, r) => {
-    const y = AXIS_H + r * ROW_H;
+    const y = AXIS_H + r * rowH;
     const byId = new Map(row.statements.map((s) => [s.statementId, s]));
     const g = svg('g', { class: 'row', role: 'group', 'aria-label': row.name, 'data-country': row.code });
-    g.append(
-      svg('rect', { x: 0, y, width, height: ROW_H, class: r % 2 ? 'row-bg odd' : 'row-bg' }),
-      svg('text', { x: 12, y: y + BAND_Y + BAND_H / 2, class: 'row-label', 'dominant-baseline': 'central', onclick: () => onOpen(row.code) },
-        row.name.length > 26 ? `${row.name.slice(0, 25)}…` : row.name,
-        svg('title', {}, `${row.name} (${row.code}): open the country view`)),
-    );
+    g.append(svg('rect', { x: 0, y, width, height: rowH, class: r % 2 ? 'row-bg odd' : 'row-bg' }));
+    const maxChars = narrow ? 40 : 26;
+    names.append(svg('g', { class: 'row-name', 'data-country': row.code },
+      // Beside the row, a background of the row's own stripe hides the bands scrolled under it; above it, a halo on the text does.
+      narrow ? null : svg('rect', { x: 0, y, width: labelW, height: rowH, class: r % 2 ? 'row-bg odd' : 'row-bg' }),
+      svg('text', {
+        x: narrow ? labelW : 12, y: narrow ? y + 3 + nameH / 2 : y + bandY + BAND_H / 2,
+        class: narrow ? 'row-label above' : 'row-label', 'dominant-baseline': 'central', onclick: () => onOpen(row.code),
+      },
+      row.name.length > maxChars ? `${row.name.slice(0, maxChars - 1)}…` : row.name,
+      svg('title', {}, `${row.name} (${row.code}): open the country view`))));
 
     const bands = [];
     for (const band of bandsOf(row.intervals, start, end)) {
@@ -262,53 +303,66 @@ export function renderTimeline(container, rows, options) {
         'data-from': band.interval?.from ?? dayOfNumber(band.from),
         'data-to': band.interval ? band.interval.to ?? '' : band.to >= end ? '' : dayOfNumber(band.to),
       },
-      svg('rect', { x: x0, y: y + BAND_Y, width: Math.max(1, x1 - x0), height: BAND_H, class: 'band-fill', fill: `url(#pattern-${band.status})` }),
-      svg('rect', { x: x0 + 0.5, y: y + BAND_Y + 0.5, width: Math.max(0, x1 - x0 - 1), height: BAND_H - 1, class: 'band-outline' }));
+      svg('rect', { x: x0, y: y + bandY, width: Math.max(1, x1 - x0), height: BAND_H, class: 'band-fill', fill: `url(#pattern-${band.status})` }),
+      svg('rect', { x: x0 + 0.5, y: y + bandY + 0.5, width: Math.max(0, x1 - x0 - 1), height: BAND_H - 1, class: 'band-outline' }));
       if (label) {
-        labels.append(svg('text', { x: x0 + 7, y: y + BAND_Y + BAND_H / 2, class: 'band-label', 'dominant-baseline': 'central' }, label));
+        labels.append(svg('text', { x: x0 + 7, y: y + bandY + BAND_H / 2, class: 'band-label', 'dominant-baseline': 'central' }, label));
       }
       const show = () => tooltip.show(el, bandTooltip(row, band, deciding));
       el.addEventListener('mouseenter', show);
       el.addEventListener('mouseleave', () => tooltip.hideUnlessFocused());
       el.addEventListener('focus', () => {
-        bandRows.forEach((list) => list.forEach((b) => b.el.setAttribute('tabindex', '-1')));
-        el.setAttribute('tabindex', '0');
-        options.onFocusBand?.({ code: row.code, day: (band.from + band.to) / 2 });
+        focusItem(el, row, band, 'bands');
         show();
       });
-      el.addEventListener('blur', () => tooltip.hide());
+      // Not at once: a click into the tooltip, to select its quote, also takes the focus away.
+      el.addEventListener('blur', () => tooltip.hideUnlessFocused());
       el.addEventListener('click', () => onOpen(row.code));
-      bands.push({ el, band, mid: (band.from + band.to) / 2 });
+      bands.push({ el, from: band.from, to: band.to });
       g.append(el);
     }
-    bandRows.push(bands);
+    lanes.push({ row: r, kind: 'bands', items: bands });
 
-    // Statement markers; several on one day spread out a little.
+    // Statement markers; several on one day spread out a little. Focusable like the bands, from which Down reaches them (WCAG 2.1.1).
+    const marks = [];
     const perDay = new Map();
     for (const s of row.statements) perDay.set(s.effectiveAt, [...(perDay.get(s.effectiveAt) ?? []), s]);
     for (const [day, list] of perDay) {
       const cx = X(dayNumber(day) + 0.5);
       list.forEach((s, i) => {
         const dx = (i - (list.length - 1) / 2) * 7;
-        const kind = s.retracted ? 'retracted' : s.speaker.attribution === 'non-government' ? 'context' : 'policy';
+        const kind = markerKind(s);
         const mark = kind === 'retracted'
-          ? svg('path', { d: `M${cx + dx - 3.5} ${y + MARK_Y - 3.5} l7 7 m0 -7 l-7 7`, class: 'marker retracted' })
-          : svg('circle', { cx: cx + dx, cy: y + MARK_Y, r: 3.6, class: `marker ${kind === 'context' ? 'context' : ''}` });
-        const hit = svg('circle', { cx: cx + dx, cy: y + MARK_Y, r: 6, class: 'marker-hit', 'data-statement': s.statementId });
-        hit.addEventListener('mouseenter', () => tooltip.show(hit, statementCard(s, { heading: s.retracted ? 'Retracted statement' : 'Statement' })));
+          ? svg('path', { d: `M${cx + dx - 3.5} ${y + markY - 3.5} l7 7 m0 -7 l-7 7`, class: 'marker retracted' })
+          : svg('circle', { cx: cx + dx, cy: y + markY, r: 3.6, class: `marker ${kind === 'context' ? 'context' : ''}` });
+        const hit = svg('circle', {
+          cx: cx + dx, cy: y + markY, r: 6, class: 'marker-hit', role: 'button', tabindex: -1,
+          'aria-label': describeStatement(row, s), 'aria-describedby': 'tooltip', 'data-country': row.code, 'data-statement': s.statementId,
+        });
+        const item = { el: hit, from: dayNumber(day), to: dayNumber(day) + 1, x: cx + dx };
+        const show = () => tooltip.show(hit, statementCard(s, { heading: kind === 'retracted' ? 'Retracted statement' : 'Statement' }));
+        hit.addEventListener('mouseenter', show);
         hit.addEventListener('mouseleave', () => tooltip.hideUnlessFocused());
+        hit.addEventListener('focus', () => {
+          focusItem(hit, row, item, 'statements');
+          show();
+        });
+        hit.addEventListener('blur', () => tooltip.hideUnlessFocused());
+        hit.addEventListener('click', () => onOpen(row.code));
+        marks.push(item);
         g.append(mark, hit);
       });
     }
+    if (marks.length) lanes.push({ row: r, kind: 'statements', items: marks.sort((a, b) => a.x - b.x) });
     root.append(g);
   });
 
   // Each compressed stretch cuts through the rows, like a break in an axis.
   const cuts = svg('g', { class: 'cuts', 'aria-hidden': 'true' });
   for (const piece of scale.pieces.filter((p) => p.quiet)) {
-    const cx = LABEL_W + (piece.x0 + piece.x1) / 2;
+    const cx = labelW + (piece.x0 + piece.x1) / 2;
     rows.forEach((_row, r) => {
-      const top = AXIS_H + r * ROW_H + BAND_Y - 1;
+      const top = AXIS_H + r * rowH + bandY - 1;
       const bottom = top + BAND_H + 2;
       cuts.append(svg('path', { d: `M${cx - 6} ${bottom} L${cx - 1} ${top} M${cx + 1} ${bottom} L${cx + 6} ${top}`, class: 'cut' }));
     });
@@ -317,8 +371,8 @@ export function renderTimeline(container, rows, options) {
 
   // After the as-of day: dimmed, still there to hover. The band labels go on top, so they keep their contrast.
   const asOfX = X(asOfN + 1);
-  if (asOfX < LABEL_W + scale.width - 1) {
-    root.append(svg('rect', { x: asOfX, y: AXIS_H, width: LABEL_W + scale.width - asOfX, height: height - AXIS_H - 8, class: 'after-asof', 'aria-hidden': 'true' }));
+  if (asOfX < labelW + scale.width - 1) {
+    root.append(svg('rect', { x: asOfX, y: AXIS_H, width: labelW + scale.width - asOfX, height: height - AXIS_H - 8, class: 'after-asof', 'aria-hidden': 'true' }));
   }
   root.append(labels);
 
@@ -335,51 +389,56 @@ export function renderTimeline(container, rows, options) {
   if (!near) {
     // On the side away from today's label, unless that runs off the chart.
     const textW = 110;
-    const asOfLeft = asOfMid < todayX ? asOfMid - textW > LABEL_W : asOfMid + textW + 12 > width;
+    const asOfLeft = asOfMid < todayX ? asOfMid - textW > labelW : asOfMid + textW + 12 > width;
     lines.append(svg('text', { x: asOfMid + (asOfLeft ? -5 : 5), y: 14, class: 'line-label asof', 'text-anchor': asOfLeft ? 'end' : 'start' }, `As of ${formatDay(asOf)}`));
   }
-  root.append(lines);
+  root.append(lines, names);
 
-  // One tab stop for the whole timeline; arrow keys move between bands.
+  // One tab stop for the whole timeline; Left and Right move along a lane, Up and Down between lanes at about the same day.
   root.addEventListener('keydown', (event) => {
-    const r = bandRows.findIndex((list) => list.some((b) => b.el === document.activeElement));
-    if (r < 0) return;
-    const list = bandRows[r];
-    const c = list.findIndex((b) => b.el === document.activeElement);
-    const atDay = (rowIndex) => {
-      const target = bandRows[rowIndex];
-      return target.find((b) => b.band.from <= list[c].mid && list[c].mid < b.band.to) ?? target.at(-1);
-    };
+    const l = lanes.findIndex((lane) => lane.items.some((item) => item.el === document.activeElement));
+    if (l < 0) return;
+    const list = lanes[l].items;
+    const c = list.findIndex((item) => item.el === document.activeElement);
+    const mid = (list[c].from + list[c].to) / 2;
+    const gap = (item) => Math.max(0, item.from - mid, mid - item.to);
+    const nearest = (lane) => lane?.items.reduce((best, item) => (gap(item) < gap(best) ? item : best));
     const next = {
       ArrowRight: list[c + 1],
       ArrowLeft: list[c - 1],
       Home: list[0],
       End: list.at(-1),
-      ArrowDown: r + 1 < bandRows.length ? atDay(r + 1) : undefined,
-      ArrowUp: r > 0 ? atDay(r - 1) : undefined,
+      ArrowDown: nearest(lanes[l + 1]),
+      ArrowUp: nearest(lanes[l - 1]),
     }[event.key];
     if (next) {
       event.preventDefault();
       next.el.focus();
     } else if (event.key === 'Enter' || event.key === ' ') {
       event.preventDefault();
-      onOpen(rows[r].code);
+      onOpen(rows[lanes[l].row].code);
     } else if (event.key === 'Escape') {
       tooltip.hide();
     }
   });
 
-  // Keep the keyboard user's place across redraws: the same country, the band around the same day.
+  // Keep the keyboard user's place across redraws: the same country and lane, the item around the same day.
   const focusable = (() => {
     const key = options.focusedBand;
+    const near = (lane, day) => lane?.items.find((item) => item.from <= day && day < item.to) ?? lane?.items[0];
     if (key) {
       const r = rows.findIndex((row) => row.code === key.code);
-      if (r >= 0) return bandRows[r].find((b) => b.band.from <= key.day && key.day < b.band.to) ?? bandRows[r][0];
+      const lane = lanes.find((l) => l.row === r && l.kind === key.lane) ?? lanes.find((l) => l.row === r);
+      if (lane) return near(lane, key.day);
     }
-    return bandRows[0]?.find((b) => b.band.from <= asOfN && asOfN < b.band.to) ?? bandRows[0]?.[0];
+    return near(lanes[0], asOfN);
   })();
   focusable?.el.setAttribute('tabindex', '0');
 
   container.replaceChildren(root);
+  // A sticky column, by hand: position: sticky does not work inside SVG. Assigned, not added, so redraws do not pile up handlers.
+  const stick = () => names.setAttribute('transform', `translate(${container.scrollLeft} 0)`);
+  container.onscroll = stick;
+  stick();
   return { refocus: () => focusable?.el.focus() };
 }

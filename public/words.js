@@ -1,5 +1,6 @@
 // Dates and the domain's words as a reader sees them. Valid time is a UTC day
 // ("YYYY-MM-DD"); knowledge time given as a day means the end of that day.
+import { h } from './dom.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -88,9 +89,22 @@ export function speakerOf(statement) {
   return name ?? role ?? 'Unnamed source';
 }
 
-/** "The Hill, 29 May 2024", or the date alone when there is no publisher; the title is shown beside it. */
+/**
+ * Text from the API, in a <bdi>: a name or quote in Arabic or Hebrew is laid out
+ * right to left, without reordering the English words and commas around it.
+ */
+export const isolated = (text) => h('bdi', {}, text);
+
+/** The speaker as nodes, name and role each isolated: "<name>, <role>" as one string garbles an RTL name. */
+export function speakerParts(statement) {
+  const { name, role } = statement.speaker ?? {};
+  if (name && role) return [isolated(name), ', ', isolated(role)];
+  return name || role ? isolated(name ?? role) : 'Unnamed source';
+}
+
+/** "The Hill, 29 May 2024", or the date alone when there is no publisher; the title is shown beside it. As nodes, the publisher isolated. */
 export function sourceLine(source) {
-  return [source.publisher, formatDay(source.publishedAt)].filter(Boolean).join(', ');
+  return source.publisher ? [isolated(source.publisher), `, ${formatDay(source.publishedAt)}`] : formatDay(source.publishedAt);
 }
 
 export function scopeIsEmpty(scope) {

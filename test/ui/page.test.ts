@@ -116,7 +116,8 @@ describe('the page at GET /', () => {
     for (const [code, name] of [['US', 'United States of America'], ['FR', 'France'], ['BE', 'Belgium'], ['CA', 'Canada']]) {
       const row = page.locator(`g.row[data-country="${code}"]`);
       await expect.poll(() => row.count()).toBe(1);
-      expect(await row.locator('.row-label').textContent()).toContain(name);
+      // The names are a layer of their own, over the rows, so that they stay in view when the bands scroll.
+      expect(await page.locator(`.row-name[data-country="${code}"] .row-label`).textContent()).toContain(name);
       expect(await row.locator('g.band').count()).toBeGreaterThan(0);
     }
     const legend = await page.locator('.legend').textContent();
@@ -156,8 +157,9 @@ describe('the page at GET /', () => {
     await page.locator('.controls a.permalink').focus();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('class'))).toContain('band');
-    // Down to the US row (the last), then to its last band.
-    for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowDown');
+    // Down to the US row (the last; Down passes each row's statement markers on the way), then to its last band.
+    const onUsBand = () => page.evaluate(() => Boolean(document.activeElement?.matches('g.band[data-country="US"]')));
+    for (let i = 0; i < 40 && !(await onUsBand()); i++) await page.keyboard.press('ArrowDown');
     await page.keyboard.press('End');
     const focused = await page.evaluate(() => ({
       country: document.activeElement?.getAttribute('data-country'),
@@ -466,6 +468,235 @@ describe('the page at GET /', () => {
       await page.screenshot({ path: path.join(SCREENSHOTS, `narrow-${width}.png`), fullPage: true });
       await page.close();
     }
+  });
+
+  it('the tooltip can be hovered: it stays while the pointer moves from the band onto it, and goes when the pointer leaves both (WCAG 1.4.13)', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?at=2024-06-05');
+    const band = page.locator('g.band[data-country="FR"][data-status="restricted"]');
+    await band.hover();
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    const tip = (await tooltip.boundingBox())!;
+    const from = (await band.boundingBox())!;
+    // From the band onto the tooltip, in small steps as a hand moves, to select the quote.
+    const x = Math.min(Math.max(from.x + from.width / 2, tip.x + 20), tip.x + tip.width - 20);
+    await page.mouse.move(x, from.y + from.height / 2);
+    await page.mouse.move(x, tip.y + tip.height / 2, { steps: 12 });
+    await page.waitForTimeout(700);
+    expect(await tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('France');
+    expect(await page.evaluate(([px, py]) => Boolean(document.elementFromPoint(px, py)?.closest('#tooltip')), [x, tip.y + tip.height / 2])).toBe(true);
+    // Persistent: still there a while later, with the pointer resting on it.
+    await page.waitForTimeout(1500);
+    expect(await tooltip.isVisible()).toBe(true);
+    // A click into it, to select the quote, takes the focus from the band (focused before the hover), and it stays.
+    await band.focus();
+    await page.mouse.click(x, tip.y + tip.height / 2);
+    await page.waitForTimeout(700);
+    expect(await tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('France');
+    // Away from both: it goes.
+    await page.mouse.move(5, 5, { steps: 4 });
+    await expect.poll(() => tooltip.isVisible()).toBe(false);
+    await page.close();
+  });
+
+  it('at 200% zoom (1280 × 900 seen as 640 × 450) the tooltip fits in the window and scrolls inside itself (WCAG 1.4.10)', async (ctx) => {
+    needsChromium(ctx);
+    const page = await browser.newPage({ viewport: { width: 640, height: 450 } });
+    await page.goto(`${base}/?at=2024-06-05`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    for (const selector of ['g.band[data-country="US"][data-from="2024-05-30"]', 'g.band[data-country="FR"][data-status="restricted"]']) {
+      await page.locator(selector).focus();
+      const tooltip = page.locator('#tooltip');
+      await expect.poll(() => tooltip.isVisible()).toBe(true);
+      const fit = await tooltip.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, scrolls: getComputedStyle(el).overflowY, height: window.innerHeight, width: window.innerWidth };
+      });
+      expect(fit.top, selector).toBeGreaterThanOrEqual(0);
+      expect(fit.bottom, selector).toBeLessThanOrEqual(fit.height);
+      expect(fit.left).toBeGreaterThanOrEqual(0);
+      expect(fit.right).toBeLessThanOrEqual(fit.width);
+      expect(fit.scrolls).toBe('auto');
+      await page.screenshot({ path: path.join(SCREENSHOTS, `zoom-200-tooltip-${selector.includes('US') ? 'us' : 'fr'}.png`) });
+    }
+    await page.close();
+  });
+
+  it('statement markers, retracted ones too, are reached with the keyboard: Down from a row\'s bands, each with a name and its statement in the tooltip (WCAG 2.1.1)', async (ctx) => {
+    needsChromium(ctx);
+    const body = {
+      country: 'DK', stance: 'permits', scope: { regions: ['Russian territory near Kharkiv'] },
+      speaker: { name: 'Ingen Sagt', role: 'Spokesperson', attribution: 'official' },
+      sources: [{ title: 'A report later withdrawn', publishedAt: '2024-06-02', quote: 'Denmark never said this.' }],
+      effectiveAt: '2024-06-02', reportedAt: '2024-06-02',
+    };
+    const recorded = await fetch(`${base}/v1/statements`, { method: 'POST', headers: { ...writer, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(recorded.status).toBe(201);
+    const { statementId } = (await recorded.json()) as { statementId: string };
+    const retracted = await fetch(`${base}/v1/statements/${statementId}/retraction`, {
+      method: 'POST', headers: { ...writer, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'misreported', reportedAt: '2024-06-03' }),
+    });
+    expect(retracted.status).toBe(201);
+
+    const page = await open('/?at=2024-06-05');
+    await page.locator('.controls a.permalink').focus();
+    await page.keyboard.press('Tab');
+    const active = () => page.evaluate(() => ({
+      kind: document.activeElement?.getAttribute('class'),
+      country: document.activeElement?.getAttribute('data-country'),
+      statement: document.activeElement?.getAttribute('data-statement'),
+      role: document.activeElement?.getAttribute('role'),
+      label: document.activeElement?.getAttribute('aria-label'),
+      tabindex: document.activeElement?.getAttribute('tabindex'),
+    }));
+    // Down, row by row, until Denmark's statements: the lane under its bands.
+    for (let i = 0; i < 40 && !((await active()).kind === 'marker-hit' && (await active()).country === 'DK'); i++) await page.keyboard.press('ArrowDown');
+    expect(await active()).toMatchObject({ kind: 'marker-hit', country: 'DK', role: 'button', tabindex: '0' });
+    // Along the lane to the retracted one.
+    for (let i = 0; i < 10 && (await active()).statement !== statementId; i++) await page.keyboard.press('ArrowRight');
+    const marker = await active();
+    expect(marker.statement).toBe(statementId);
+    expect(marker.label).toBe('Denmark: Retracted statement, effective 2 Jun 2024. Ingen Sagt, Spokesperson (on the record), permits use.');
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('Retracted statement');
+    expect(await tooltip.textContent()).toContain('Denmark never said this.');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'marker-focus.png') });
+    // Every marker has a name for a screen reader.
+    const names = await page.locator('.marker-hit').evaluateAll((els) => els.map((el) => el.getAttribute('aria-label') ?? ''));
+    expect(names.length).toBeGreaterThan(20);
+    for (const name of names) expect(name).toMatch(/^[^:]+: (Statement|Context statement \(never decides\)|Retracted statement), effective /);
+    // Up goes back to the row's bands; Enter on a marker opens the country.
+    await page.keyboard.press('ArrowUp');
+    expect(await active()).toMatchObject({ kind: expect.stringContaining('band'), country: 'DK' });
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#country-select').inputValue()).toBe('DK');
+    await page.close();
+  });
+
+  it('while data loads, the regions being loaded are aria-busy and a "Loading…" status shows, but only when it takes a while: fast loads do not flash it', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    const statusOf = () => page.locator('#country .position-line').getAttribute('data-status');
+    await expect.poll(statusOf).toBe('restricted');
+    const busy = (selector: string) => page.locator(selector).getAttribute('aria-busy');
+    const loading = page.locator('#loading');
+
+    // A slow API: the histories, then the position, take 1.5 s each.
+    const slow = async (route: { continue: () => Promise<void> }) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+    };
+    await page.route('**/v1/countries/*/history*', slow);
+    await page.route('**/v1/countries/US/position*', slow);
+    await page.locator('#knownAt').fill('2024-05-29');
+    await expect.poll(() => busy('#timeline')).toBe('true');
+    await expect.poll(() => loading.isVisible()).toBe(true);
+    expect(await loading.textContent()).toBe('Loading…');
+    expect(await loading.getAttribute('role')).toBe('status');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'loading.png') });
+    await expect.poll(() => busy('#country'), { timeout: 4000 }).toBe('true');
+    await expect.poll(statusOf, { timeout: 4000 }).toBe('prohibited');
+    expect(await busy('#timeline')).toBeNull();
+    expect(await busy('#country')).toBeNull();
+    expect(await loading.isVisible()).toBe(false);
+
+    // A fast one: nothing flashes.
+    await page.unroute('**/v1/countries/*/history*');
+    await page.unroute('**/v1/countries/US/position*');
+    await page.evaluate(() => {
+      window.__loadingShown = false;
+      const el = document.querySelector('#loading');
+      new window.MutationObserver(() => (window.__loadingShown ||= Boolean(el.textContent))).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await page.locator('#at').fill('2024-05-28');
+    await expect.poll(() => page.locator('#country .position-line').textContent()).toContain('as of 28 May 2024');
+    expect(await page.evaluate(() => window.__loadingShown)).toBe(false);
+    expect(await busy('#country')).toBeNull();
+    await page.close();
+  });
+
+  it('right-to-left text from the API (a Hebrew name, quote, title) is laid out right to left, each piece isolated from the English beside it', async (ctx) => {
+    needsChromium(ctx);
+    const rtl = { name: 'ישראל כ״ץ', role: 'Minister of Defence', quote: 'אנחנו מתירים שימוש בנשק נגד מטרות ברוסיה.', title: 'כותרת בעברית', publisher: 'הארץ', region: 'אזור הגבול' };
+    const write = await fetch(`${base}/v1/statements`, {
+      method: 'POST',
+      headers: { ...writer, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        country: 'IL', stance: 'permits', scope: { regions: [rtl.region] },
+        speaker: { name: rtl.name, role: rtl.role, attribution: 'official' },
+        sources: [{ publisher: rtl.publisher, title: rtl.title, url: 'https://example.org/he', publishedAt: '2024-06-01', quote: rtl.quote }],
+        effectiveAt: '2024-06-01', reportedAt: '2024-06-01',
+      }),
+    });
+    expect(write.status).toBe(201);
+
+    const page = await open('/?country=IL&at=2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    await page.locator('g.band[data-country="IL"][data-status="restricted"]').focus();
+    await expect.poll(() => page.locator('#tooltip').isVisible()).toBe(true);
+    /** For each piece: the element that isolates it (a <bdi> or dir="auto"), its text, and the direction it resolves to. */
+    const isolation = (root: string) => page.evaluate(([selector, pieces]) => {
+      const within = document.querySelector(selector);
+      return Object.fromEntries(Object.entries(pieces as Record<string, string>).map(([key, text]) => {
+        // Every place it is written (the country view has it in the explanation too), each one isolated.
+        const holders = [...within.querySelectorAll('*')].filter((el) => el.textContent.includes(text));
+        const deepest = holders.filter((el) => ![...el.children].some((child) => child.textContent.includes(text)));
+        const isolates = deepest.map((el) => el.closest('bdi, [dir="auto"]')).filter((el) => el && within.contains(el));
+        if (!deepest.length || isolates.length < deepest.length) return [key, null];
+        return [key, { text: isolates.map((el) => el.textContent).join(' | '), rtl: isolates.every((el) => el.matches(':dir(rtl)')), places: isolates.length }];
+      }));
+    }, [root, rtl] as const);
+
+    for (const root of ['#tooltip', '#country']) {
+      const found = await isolation(root);
+      for (const key of ['name', 'quote', 'title', 'publisher', 'region'] as const) {
+        expect(found[key], `${root} ${key}`).not.toBeNull();
+        expect(found[key]!.rtl, `${root} ${key}`).toBe(true);
+        expect(found[key]!.text, `${root} ${key}`).not.toContain(rtl.role); // isolated from the English role beside it
+      }
+      // The English role, beside the name, is isolated from it too (in the explanation's English sentences it needs not be).
+      const role = (await isolation(root === '#country' ? '#country .deciding' : root)).role;
+      expect(role, `${root} role`).not.toBeNull();
+      expect(role!.text, `${root} role`).toBe(rtl.role);
+      expect(role!.rtl, `${root} role`).toBe(false);
+    }
+    await page.locator('#tooltip').screenshot({ path: path.join(SCREENSHOTS, 'rtl-tooltip.png') });
+    await page.locator('#country').screenshot({ path: path.join(SCREENSHOTS, 'rtl-country.png') });
+    await page.close();
+  });
+
+  it('on a 375 px phone the country names stay in view, on top, while the bands scroll sideways under them', async (ctx) => {
+    needsChromium(ctx);
+    // Tall, so every row is in the window and elementFromPoint can see it.
+    const page = await browser.newPage({ viewport: { width: 375, height: 2400 } });
+    await page.goto(`${base}/?at=2024-06-05`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    const timeline = page.locator('#timeline');
+    const size = await timeline.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    expect(size.scroll).toBeGreaterThan(size.client); // the bands do scroll
+    for (const where of ['start', 'middle', 'end']) {
+      await timeline.evaluate((el, to) => {
+        el.scrollLeft = { start: 0, middle: (el.scrollWidth - el.clientWidth) / 2, end: el.scrollWidth }[to];
+      }, where);
+      await page.waitForTimeout(150);
+      const names = await page.evaluate(() => {
+        const box = document.querySelector('#timeline').getBoundingClientRect();
+        return [...document.querySelectorAll('.row-label')].map((label) => {
+          const r = label.getBoundingClientRect();
+          const hit = document.elementFromPoint(r.left + 4, (r.top + r.bottom) / 2);
+          return { name: label.textContent, inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5, onTop: Boolean(hit && label.contains(hit)), hit: `${hit?.tagName}.${hit?.getAttribute("class")} ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}x${Math.round(r.height)}` };
+        });
+      });
+      expect(names.length).toBeGreaterThan(14);
+      for (const name of names) expect(name, `${where} ${JSON.stringify(name)}`).toMatchObject({ inside: true, onTop: true });
+      await timeline.screenshot({ path: path.join(SCREENSHOTS, `phone-375-timeline-${where}.png`) });
+    }
+    await page.close();
   });
 
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
