@@ -178,7 +178,25 @@ function bandTooltip(row, band, deciding) {
     limits.length ? h('p', { class: 'tip-limits' }, limits) : null,
     weapons,
     deciding ? statementCard(deciding, { heading: 'Deciding statement' }) : h('p', { class: 'tip-none' }, 'No statement that permits or prohibits use was on record for this period.'),
+    restatedIn(row, band, deciding),
   ];
+}
+
+/**
+ * A period is as long as the position stays the same, and names the statement that decided its
+ * first day; a later one that said the same again (Kirby's "no change") decides the days after it
+ * without starting a new period. Named here, so the reader does not take the first for the only one.
+ */
+function restatedIn(row, band, deciding) {
+  const iv = band.interval;
+  if (!iv || !deciding) return null;
+  const later = row.statements.filter((s) => s !== deciding && !s.retracted && (s.stance === 'permits' || s.stance === 'prohibits') &&
+    s.speaker.attribution !== 'non-government' && !s.scope?.weapons?.length &&
+    s.effectiveAt >= iv.from && (iv.to === null || s.effectiveAt < iv.to));
+  if (!later.length) return null;
+  return h('p', { class: 'tip-restated' }, 'Said again in this period by ',
+    later.flatMap((s, i) => [i ? '; ' : '', speakerParts(s), ` (${formatDay(s.effectiveAt)})`]),
+    ', which then decides the days from its own: the country view shows the statement deciding the day asked for.');
 }
 
 /**

@@ -182,6 +182,9 @@ describe('the page at GET /', () => {
     // One band to the left: Kirby's "no change" of 29 May, with Blinken's review pending.
     await page.keyboard.press('ArrowLeft');
     await expect.poll(async () => (await tooltip.textContent()) ?? '').toContain('Prohibited · under review');
+    // One more: the standing prohibition of 2022 decided its first day; Kirby said it again on 28 May.
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(async () => (await tooltip.textContent()) ?? '').toMatch(/Said again in this period by John Kirby.*\(28 May 2024\)/);
     await page.keyboard.press('Escape');
     expect(await tooltip.isVisible()).toBe(false);
     await page.close();
