@@ -7,7 +7,7 @@ const ApiKeySpec = z
   .string()
   .transform((value, ctx) => {
     const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
-    const keys = [];
+    const keys: { name: string; secret: string; role: 'writer' | 'admin' }[] = [];
     for (const entry of entries) {
       const [name, secret, role, ...rest] = entry.split(':');
       if (rest.length > 0 || !name || !secret || (role !== 'writer' && role !== 'admin')) {
@@ -16,6 +16,16 @@ const ApiKeySpec = z
       }
       if (secret.length < 16) {
         ctx.addIssue({ code: 'custom', message: `the secret of key "${name}" must be at least 16 characters` });
+        return z.NEVER;
+      }
+      // A name twice: logs, event metadata, rate limits and Idempotency-Key scopes could not tell the keys apart.
+      // A secret twice: the request presenting it would get whichever entry came last, maybe an admin.
+      const same = keys.find((key) => key.name === name || key.secret === secret);
+      if (same) {
+        ctx.addIssue({
+          code: 'custom',
+          message: same.name === name ? `the name "${name}" is given to two keys` : `keys "${same.name}" and "${name}" have the same secret`,
+        });
         return z.NEVER;
       }
       keys.push({ name, secret, role: role as 'writer' | 'admin' });

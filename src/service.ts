@@ -40,10 +40,11 @@ export async function startService(config: Config, logger: Logger, now: () => Da
   const checked = checkDataDir(config);
   logger.info({ dataDir: checked.dir, freeMB: Math.floor(checked.freeBytes / 2 ** 20), deepChecked: checked.deepChecked, headerChecked: checked.headerChecked, ms: Math.round(checked.milliseconds) }, 'DATA_DIR checked');
   const container = compose(config, logger, now, options.webhooks);
+  // First: a key file that cannot be used stops the start before the stores are opened.
+  const keyRing = container.resolve<KeyRing>(Tokens.KeyRing);
   const store = container.resolve<EventStore>(Tokens.EventStore);
   const readModel = container.resolve<ReadModel>(Tokens.ReadModel);
   const runner = container.resolve<ProjectionRunner>(Tokens.Runner);
-  const keyRing = container.resolve<KeyRing>(Tokens.KeyRing);
   if (keyRing.generatedFile) {
     logger.info({ file: keyRing.generatedFile }, 'API_KEYS is not set: the admin key is in this file');
   }

@@ -4,7 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import { readOrCreate } from '../operations/create-once.js';
-import type { ApiKey } from '../config.js';
+import { ConfigError, type ApiKey } from '../config.js';
 
 export type Role = ApiKey['role'];
 
@@ -27,6 +27,8 @@ export function loadKeyRing(configured: ApiKey[] | undefined, dataDir: string): 
   if (configured && configured.length > 0) return { keys: configured };
   const file = path.join(dataDir, ADMIN_KEY_FILE);
   const secret = readOrCreate(file, () => `ps_admin_${randomBytes(24).toString('base64url')}\n`).text.trim();
+  // The rule API_KEYS keeps: a file edited down to a short word (or emptied) would be the admin key.
+  if (secret.length < 16) throw new ConfigError(`the admin key in ${file} must be at least 16 characters; delete the file to have a new one generated`);
   return { keys: [{ name: 'admin', secret, role: 'admin' }], generatedFile: file };
 }
 

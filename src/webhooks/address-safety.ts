@@ -39,6 +39,11 @@ export function refusalOf(address: string): string | undefined {
   const normalised = ip.toString();
   if (METADATA_ADDRESSES.has(normalised) || normalised === '169.254.169.254') return 'a cloud metadata address';
   const range = ip.range();
+  // ::/96 other than :: and ::1: IPv4-compatible IPv6 (RFC 4291, deprecated), which ipaddr.js calls unicast.
+  // Never a public host; where a stack still maps it to IPv4, ::127.0.0.1 is loopback and ::10.0.0.1 private.
+  if (range === 'unicast' && ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)) {
+    return 'an IPv4-compatible IPv6 address (::/96, deprecated)';
+  }
   if (range === 'unicast') return undefined;
   return RANGE_NAMES[range] ?? `a reserved address (${range})`;
 }

@@ -28,6 +28,10 @@ describe('which addresses may be called', () => {
     ['::', 'unspecified'],
     ['224.0.0.1', 'multicast'],
     ['64:ff9b::7f00:1', 'reserved'],
+    // IPv4-compatible IPv6 (::/96, deprecated by RFC 4291), as URLs and DNS write it: ipaddr.js calls it unicast.
+    ['::7f00:1', 'IPv4-compatible'],
+    ['::a00:1', 'IPv4-compatible'],
+    ['::a9fe:a9fe', 'IPv4-compatible'],
   ])('%s is refused (%s)', (address, kind) => {
     expect(refusalOf(address)).toMatch(new RegExp(kind.split('-')[0]));
   });
@@ -81,6 +85,7 @@ describe('through the API and at delivery', () => {
     ['http://127.0.0.1:8080/hooks', 'loopback'],
     ['http://[::1]:8080/hooks', 'loopback'],
     ['http://[::ffff:127.0.0.1]/hooks', 'loopback'],
+    ['http://[::127.0.0.1]/hooks', 'IPv4-compatible'],
     ['http://metadata.google.internal/computeMetadata/v1/', 'metadata'],
     ['http://169.254.169.254/latest/meta-data/', 'metadata'],
     ['http://intranet.example/hooks', 'private'],

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { replayAndCompare } from '../../audit/replay.js';
+import { replayAndCompare, type ReplayReport } from '../../audit/replay.js';
 import type { AppDeps } from '../app.js';
 import { requireRole } from '../auth.js';
 import { badRequest } from '../problems.js';
@@ -27,6 +27,14 @@ const ReplayView = z.object({
 });
 
 export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+  // One replay at a time: each takes a worker with up to REPLAY_MEMORY_MB of heap, so requests
+  // that come while one runs wait for it and get its report, rather than starting a worker each.
+  let running: Promise<ReplayReport> | undefined;
+  const replay = (): Promise<ReplayReport> =>
+    (running ??= (deps.replay ? deps.replay() : replayAndCompare(deps.store, deps.readModel)).finally(() => {
+      running = undefined;
+    }));
+
   app.get('/v1/audit/fingerprint', {
     schema: {
       summary: "The read model's content fingerprint at a log position",
@@ -48,9 +56,10 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app)
     preHandler: requireRole(deps.keys, 'admin'),
     schema: {
       summary: 'Rebuild every projection from the first event and compare with the live read model',
+      description: 'One replay runs at a time: a request made while one runs waits for it and answers with its report.',
       tags: ['audit'],
       security: [{ bearer: [] }],
       response: { 200: ReplayView, 401: Problem, 403: Problem, 503: Problem },
     },
-  }, async () => (deps.replay ? deps.replay() : replayAndCompare(deps.store, deps.readModel)));
+  }, async () => replay());
 };
