@@ -51,7 +51,8 @@ export function compose(
   now: () => Date = () => new Date(),
   webhooks: WebhookOverrides = {},
 ): DependencyContainer {
-  mkdirSync(config.DATA_DIR, { recursive: true });
+  // Owner only: the log, the webhook URLs and delivery bodies in it are nobody else's on the machine to read.
+  mkdirSync(config.DATA_DIR, { recursive: true, mode: 0o700 });
   const c = container.createChildContainer();
   c.register(Tokens.Config, { useValue: config });
   c.register(Tokens.Logger, { useValue: logger });

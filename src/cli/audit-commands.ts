@@ -190,7 +190,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
     .action(async (file: string) => {
       const cfg = config();
       const bar = progressBar('import');
-      if (cfg.EVENT_STORE === 'sqlite') mkdirSync(cfg.DATA_DIR, { recursive: true }); // import may make its target
+      if (cfg.EVENT_STORE === 'sqlite') mkdirSync(cfg.DATA_DIR, { recursive: true, mode: 0o700 }); // import may make its target, owner only as the service does
       await withStore(cfg, async (store) => {
         try {
           bar.start(await countLines(path.resolve(file)), 0);
