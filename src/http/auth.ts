@@ -45,7 +45,7 @@ export function requireRole(keys: readonly ApiKey[], role: Role): preHandlerHook
   const check = async (request: FastifyRequest) => {
     const { presented, key } = presentedKey(request, keys);
     if (!presented) throw unauthorized();
-    if (!key) throw unauthorized('the API key is not valid');
+    if (!key) throw unauthorized('the API key is not valid', true);
     if (!roleAllows(key.role, role)) throw forbidden(`this route needs a key with the ${role} role; "${key.name}" is a ${key.role} key`);
     request.apiKey = key;
     request.log.debug({ apiKey: key.name }, 'authorised');

@@ -23,8 +23,9 @@ export class HttpProblem extends Error {
 }
 
 export const badRequest = (detail: string, errors?: FieldError[]) => new HttpProblem(400, 'Bad Request', detail, errors);
-export const unauthorized = (detail = 'a Bearer API key is required') =>
-  new HttpProblem(401, 'Unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
+/** RFC 6750 3.1: no key is a bare challenge; a key presented and not known says `invalid_token`. */
+export const unauthorized = (detail = 'a Bearer API key is required', invalidToken = false) =>
+  new HttpProblem(401, 'Unauthorized', detail, undefined, { 'www-authenticate': invalidToken ? 'Bearer error="invalid_token"' : 'Bearer' });
 export const forbidden = (detail: string) => new HttpProblem(403, 'Forbidden', detail);
 export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail);
 /** RFC 9110 15.5.6: a 405 names the methods the resource does answer to. */

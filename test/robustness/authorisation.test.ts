@@ -30,9 +30,10 @@ afterAll(async () => service?.stop());
 
 /** A wrong key of the same length and alphabet as a real one, and other shapes of a wrong Authorization header. */
 const WRONG_KEYS = [ADMIN_KEY.replace(/.$/, (c) => (c === 'x' ? 'y' : 'x')), 'writer-secret-0123456788', 'ps_admin_' + 'A'.repeat(32)];
-const refusals = (op: Operation): Array<{ what: string; headers: Record<string, string>; status: number }> => [
+const refusals = (op: Operation): Array<{ what: string; headers: Record<string, string>; status: number; challenge?: string }> => [
   { what: 'no key', headers: {}, status: 401 },
-  ...WRONG_KEYS.map((key) => ({ what: `wrong key ${key.slice(0, 6)}...`, headers: { authorization: `Bearer ${key}` }, status: 401 })),
+  // RFC 6750 3.1: a bearer token presented and not known says so in the challenge.
+  ...WRONG_KEYS.map((key) => ({ what: `wrong key ${key.slice(0, 6)}...`, headers: { authorization: `Bearer ${key}` }, status: 401, challenge: 'Bearer error="invalid_token"' })),
   { what: 'Basic credentials', headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_KEY}`).toString('base64')}` }, status: 401 },
   { what: 'a key without the Bearer scheme', headers: { authorization: ADMIN_KEY }, status: 401 },
   { what: 'two keys', headers: { authorization: `Bearer ${WRITER_KEY} ${ADMIN_KEY}` }, status: 401 },
@@ -66,12 +67,12 @@ describe('authorisation of every write and admin route', () => {
     const secured = operations.filter((o) => o.roles !== undefined);
     expect(secured.length).toBeGreaterThanOrEqual(14);
     for (const op of secured) {
-      for (const { what, headers, status } of refusals(op)) {
+      for (const { what, headers, status, challenge = 'Bearer' } of refusals(op)) {
         const response = await service.app.inject(requestFor(op, headers));
         const where = `${op.method} ${op.path} with ${what}: ${response.statusCode} ${response.body.slice(0, 200)}`;
         expect(response.statusCode, where).toBe(status);
         expect(response.headers['content-type'], where).toMatch(/^application\/problem\+json/);
-        if (status === 401) expect(response.headers['www-authenticate'], where).toBe('Bearer');
+        if (status === 401) expect(response.headers['www-authenticate'], where).toBe(challenge);
         for (const secret of [ADMIN_KEY, WRITER_KEY, ...WRONG_KEYS]) expect(response.body, where).not.toContain(secret);
         checked++;
       }
