@@ -11,7 +11,7 @@ import { Problem } from './schemas.js';
 
 const DESCRIPTIONS: Record<string, string> = {
   400: 'Bad request: a parameter, header or body field is not valid; `errors` names each',
-  401: 'No API key, or one that is not known (WWW-Authenticate: Bearer)',
+  401: 'No API key (WWW-Authenticate: Bearer), or one that is not known (Bearer error="invalid_token")',
   403: 'The API key does not have the role this needs',
   404: 'Not found',
   409: 'Conflict with the current state (a stale If-Match, a duplicate)',
