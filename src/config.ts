@@ -77,6 +77,7 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(300_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(120_000),
+  STREAMS_PER_ADDRESS: z.coerce.number().int().min(0).default(100),
   /** Start-up refuses a DATA_DIR with less free space than this (src/operations/data-dir-checks.ts). */
   MIN_FREE_DISK_MB: z.coerce.number().min(0).default(32),
   /** The heap a replay from POST /v1/admin/replay may use, in its own worker thread. */

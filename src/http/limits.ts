@@ -21,6 +21,8 @@ export interface Limits {
   requestTimeoutMs: number;
   /** An idle socket is closed after this long. Above the change stream's 15 s heartbeat. */
   connectionTimeoutMs: number;
+  /** Change streams open at once from one client address; 0 turns it off. */
+  streamsPerAddress: number;
 }
 
 /** Generous (10,000 requests/s from one address, 5,000 with one key, over a minute), so tests and benchmarks are not throttled unless they ask to be; a public deployment sets its own. */
@@ -30,6 +32,7 @@ export const DEFAULT_LIMITS: Limits = {
   windowMs: 60_000,
   requestTimeoutMs: 30_000,
   connectionTimeoutMs: 120_000,
+  streamsPerAddress: 100,
 };
 
 export function limitsFrom(config: Config): Limits {
@@ -39,6 +42,7 @@ export function limitsFrom(config: Config): Limits {
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: config.CONNECTION_TIMEOUT_MS,
+    streamsPerAddress: config.STREAMS_PER_ADDRESS,
   };
 }
 

@@ -148,3 +148,31 @@ it('refuses to start past the head of the log or after tomorrow, as GET /v1/chan
   // Each is a 400 on the page too.
   expect((await api.get(`/v1/changes?after=${head + 1000}`, {})).statusCode).toBe(400);
 });
+
+it('takes at most STREAMS_PER_ADDRESS open streams from one address: the next is a 429, and closing one makes room', async () => {
+  const capped = await startWebhookService({ listen: true, env: { STREAMS_PER_ADDRESS: '2' } });
+  try {
+    const first = connect(`${capped.url}/v1/changes/stream`);
+    const second = connect(`${capped.url}/v1/changes/stream`);
+    expect((await first.opened).statusCode).toBe(200);
+    expect((await second.opened).statusCode).toBe(200);
+    const third = await client(capped).get('/v1/changes/stream', {});
+    expect(third.statusCode).toBe(429);
+    expect(third.headers['content-type']).toContain('application/problem+json');
+    expect(third.headers['retry-after']).toBe('5');
+    expect(third.json().detail).toContain('at most 2 change streams');
+
+    first.close();
+    // The server sees the close a moment later: try until it has.
+    const tries: Array<ReturnType<typeof connect>> = [];
+    await expect.poll(async () => {
+      const attempt = connect(`${capped.url}/v1/changes/stream`);
+      tries.push(attempt);
+      return (await attempt.opened).statusCode;
+    }, { timeout: 5_000 }).toBe(200);
+    for (const attempt of tries) attempt.close();
+    second.close();
+  } finally {
+    await capped.stop();
+  }
+});

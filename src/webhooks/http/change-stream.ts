@@ -15,7 +15,7 @@ import type { ReadModel } from '../../read-model/read-model.js';
 import { cursorOf, formatCursor, parseCursor, sameGroup, type ChangeCursor } from '../../read-model/change-cursor.js';
 import { ChangeFeed, type FeedChange } from '../change-feed.js';
 import { apiSecurityHeaders } from '../../http/security-headers.js';
-import { badRequest } from '../../http/problems.js';
+import { badRequest, tooManyRequests } from '../../http/problems.js';
 import type { FeedBounds } from '../../http/feed-bounds.js';
 import { StoreUnavailableError } from '../../store/event-store.js';
 import { ChangeCursorText } from '../../http/schemas.js';
@@ -33,7 +33,17 @@ const StreamHeaders = z.object({
 const HEARTBEAT_MS = 15_000;
 const PAGE = 500;
 
-export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, pollIntervalMs = 1_000): FastifyPluginAsyncZod => async (app) => {
+export interface StreamOptions {
+  /** Streams open at once from one client address (request.ip, so behind TRUST_PROXY the client's); 0: no cap. */
+  streamsPerAddress?: number;
+  pollIntervalMs?: number;
+}
+
+export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, options: StreamOptions = {}): FastifyPluginAsyncZod => async (app) => {
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const streamsPerAddress = options.streamsPerAddress ?? 0;
+  // Each open stream holds a socket and looks at the feed; the rate limit counts only its opening.
+  const openFrom = new Map<string, number>();
   const feed = new ChangeFeed(() => readModel.file, readModel.events);
   const open = new Set<ServerResponse>();
   // Streams never end on their own; a shutdown ends them so the server can close.
@@ -87,6 +97,10 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, pol
       if (last) standsAt = cursorOf(last);
     }
     let generation = feed.generation;
+    const from = request.ip;
+    if (streamsPerAddress > 0 && request.method !== 'HEAD' && (openFrom.get(from) ?? 0) >= streamsPerAddress) {
+      throw tooManyRequests(`at most ${streamsPerAddress} change streams may be open at once from one address; close one, or page with GET /v1/changes`, 5);
+    }
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, {
@@ -106,6 +120,7 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, pol
     }
     response.write('retry: 2000\n\n');
     open.add(response);
+    openFrom.set(from, (openFrom.get(from) ?? 0) + 1);
 
     let closed = false;
     let wake: (() => void) | undefined;
@@ -121,6 +136,9 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, pol
       clearInterval(heartbeat);
       readModel.events.off('changes', onChanges);
       open.delete(response);
+      const left = (openFrom.get(from) ?? 1) - 1;
+      if (left > 0) openFrom.set(from, left);
+      else openFrom.delete(from);
       wake?.();
     };
     response.on('close', finish);
