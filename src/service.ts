@@ -19,6 +19,7 @@ import { seedOnStart } from './seed/seed-on-start.js';
 import type { EventStore } from './store/event-store.js';
 import type { WebhookOverrides, Webhooks } from './webhooks/webhooks.js';
 import { replayInWorker } from './audit/replay-in-worker.js';
+import { webhooksFileIn } from './webhooks/webhooks.js';
 import { storeSpec } from './store/open-store.js';
 
 export interface Service {
@@ -70,7 +71,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     metrics: container.resolve(Tokens.Metrics),
     limits: limitsFrom(config),
     trustProxy: config.TRUST_PROXY,
-    replay: () => replayInWorker({ store: storeSpec(config), readModelFile: readModel.file }, config.REPLAY_MEMORY_MB),
+    replay: () => replayInWorker({ store: storeSpec(config), readModelFile: readModel.file, webhooksFile: webhooksFileIn(config.DATA_DIR) }, config.REPLAY_MEMORY_MB),
   });
 
   // Every open connection, so a shutdown can tell one still receiving its request from one whose request is being answered.

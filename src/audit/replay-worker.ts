@@ -10,13 +10,15 @@ export interface ReplayJob {
   store: StoreSpec;
   /** The live read model, compared from the file (the service keeps writing it). */
   readModelFile: string;
+  /** The live webhook state, whose endpoints are compared too. */
+  webhooksFile?: string;
 }
 
 const job = workerData as ReplayJob;
 const store = openEventStore(job.store);
 const live = new ReadModel(job.readModelFile);
 try {
-  parentPort!.postMessage({ report: await replayAndCompare(store, live, { liveIsAnotherConnection: true }) });
+  parentPort!.postMessage({ report: await replayAndCompare(store, live, { liveIsAnotherConnection: true, webhooksFile: job.webhooksFile }) });
 } finally {
   live.close();
   await store.close();

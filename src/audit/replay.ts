@@ -10,6 +10,8 @@ import path from 'node:path';
 import { ReadModel, type Checkpoint, type Fingerprint } from '../read-model/read-model.js';
 import type { EventStore } from '../store/event-store.js';
 import { diffReadModels } from './diff.js';
+import { compareEndpoints, endpointEventsOf } from './endpoint-audit.js';
+import type { StoredEvent } from '../../events/envelope.js';
 
 /** Where a replay stopped, and the fingerprint of what it built there. */
 export interface ReplayFingerprint {
@@ -39,10 +41,12 @@ export interface ReplayOptions {
   /** Called after each page with the events replayed so far and the target position. */
   onProgress?: (replayed: number, target: number) => void;
   pageSize?: number;
+  /** The live webhook state (DATA_DIR/webhooks.db): its endpoints are compared with the ones the log makes. */
+  webhooksFile?: string;
 }
 
-/** Applies the log to `target` from its checkpoint up to `position`, and not past it. */
-export async function catchUp(store: EventStore, target: ReadModel, position: number, options: ReplayOptions = {}): Promise<number> {
+/** Applies the log to `target` from its checkpoint up to `position`, and not past it; `seen` gets each page applied. */
+export async function catchUp(store: EventStore, target: ReadModel, position: number, options: ReplayOptions & { seen?: (page: StoredEvent[]) => void } = {}): Promise<number> {
   let replayed = 0;
   for (let after = target.checkpoint().position; after < position; ) {
     const read = await store.readAll({ after, limit: Math.min(options.pageSize ?? 5_000, position - after) });
@@ -51,6 +55,7 @@ export async function catchUp(store: EventStore, target: ReadModel, position: nu
     if (page.length === 0) break;
     // Changes are stored; they are kept and emitted only for whoever listens to this read model.
     target.apply(page, { changes: target.events.listenerCount('changes') > 0 });
+    options.seen?.(page);
     replayed += page.length;
     after = page[page.length - 1].position;
     options.onProgress?.(after, position);
@@ -80,13 +85,16 @@ function timing(replayed: number, started: number): Pick<ReplayFingerprint, 'eve
 export async function replayAndCompare(store: EventStore, live: ReadModel, options: ReplayOptions = {}): Promise<ReplayReport> {
   const started = performance.now();
   const head = await store.headPosition();
+  // Webhook endpoints are not in the read model: their events are kept (they are few) and folded once the position is known.
+  const endpointEvents: StoredEvent[] = [];
+  const applying = { ...options, seen: (page: StoredEvent[]) => endpointEvents.push(...endpointEventsOf(page)) };
   return withFreshReadModel(live.version, async (fresh) => {
     let replayed = 0;
     // The live model may move on while we replay: chase it until both stand at about the same
     // position (reading its checkpoint from the file: it may be another thread's or process's).
     for (;;) {
       const target = live.checkpoint(true).position;
-      replayed += await catchUp(store, fresh, target, options);
+      replayed += await catchUp(store, fresh, target, applying);
       if (live.checkpoint(true).position === target) break;
     }
     // Both fingerprints from the rows themselves: the recorded one would not see a row changed behind our back.
@@ -95,7 +103,9 @@ export async function replayAndCompare(store: EventStore, live: ReadModel, optio
       const liveFingerprint = live.recomputeFingerprint();
       const replayFingerprint = fresh.recomputeFingerprint();
       const differences = liveFingerprint === replayFingerprint ? [] : diffReadModels(live, fresh);
-      return { at, liveFingerprint, replayFingerprint, differences: differences.length === 0 && liveFingerprint !== replayFingerprint ? ['the fingerprints differ but no row does'] : differences };
+      if (differences.length === 0 && liveFingerprint !== replayFingerprint) differences.push('the fingerprints differ but no row does');
+      if (options.webhooksFile) differences.push(...compareEndpoints(endpointEvents, options.webhooksFile, at.position));
+      return { at, liveFingerprint, replayFingerprint, differences };
     };
     // Compare against one consistent state of the live model. In this process nothing moves
     // between here and the comparison: no await. Against another connection (a worker, the
@@ -104,7 +114,7 @@ export async function replayAndCompare(store: EventStore, live: ReadModel, optio
     const compared = options.liveIsAnotherConnection
       ? await live.readSnapshot(async () => {
           const at = live.checkpoint(true);
-          replayed += await catchUp(store, fresh, at.position, options);
+          replayed += await catchUp(store, fresh, at.position, applying);
           return compareAt(at);
         })
       : compareAt(live.checkpoint(true));

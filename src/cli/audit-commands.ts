@@ -12,6 +12,7 @@ import { ReadModel } from '../read-model/read-model.js';
 import { Day } from '../../events/vocabulary.js';
 import type { EventStore } from '../store/event-store.js';
 import { openEventStore, storeSpec } from '../store/open-store.js';
+import { webhooksFileIn } from '../webhooks/webhooks.js';
 
 /** Exit code of `replay` when the replay and the live read model differ. */
 export const EXIT_DIFFERENCES = 3;
@@ -148,7 +149,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
       try {
         if (live) {
           bar.start(live.checkpoint().position, 0);
-          const report = await withStore(cfg, (store) => replayAndCompare(store, live, { liveIsAnotherConnection: true, onProgress }));
+          const report = await withStore(cfg, (store) => replayAndCompare(store, live, { liveIsAnotherConnection: true, onProgress, webhooksFile: webhooksFileIn(cfg.DATA_DIR) }));
           bar.stop();
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           process.exitCode = reportComparison(report);

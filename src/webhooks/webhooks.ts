@@ -26,6 +26,9 @@ import { SecretBox } from './secret-box.js';
 import type { WebhookSettings } from './settings.js';
 import { deliveryId, WebhookDb, type AttemptRow, type DeliveryRow, type DeliveryStatus, type Outgoing } from './webhook-db.js';
 
+/** Where a service keeps its webhook state: deliveries, attempts, the endpoints' projection. */
+export const webhooksFileIn = (dataDir: string): string => path.join(dataDir, 'webhooks.db');
+
 export interface WebhooksOptions {
   store: EventStore;
   readModel: ReadModel;
@@ -81,7 +84,7 @@ export class Webhooks {
     const { store, readModel, settings, logger, now } = options;
     this.now = now;
     this.settings = settings;
-    this.db = new WebhookDb(path.join(options.dataDir, 'webhooks.db'));
+    this.db = new WebhookDb(webhooksFileIn(options.dataDir));
     this.feed = new ChangeFeed(() => readModel.file, readModel.events);
     const box = SecretBox.load(options.dataDir, settings.secretsKey);
     this.box = box;
