@@ -18,6 +18,22 @@ function replica(server: StandInKurrentDB) {
   return new KurrentDbEventStore(server.client(), 'stand-in:2113');
 }
 
+/** A consumer of group 'g' that acks every event, noting each event's number and every failure it reports. */
+function countingConsumer(server: StandInKurrentDB) {
+  const failures: Error[] = [];
+  const seen: number[] = [];
+  const consumer = consumeGroup({
+    client: server.client(),
+    group: 'g',
+    filter: streamNameFilter({ prefixes: ['country-'] }),
+    accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
+    handler: async (m) => (seen.push(n(m)), 'ack'),
+    retryDelayMs: 5,
+    onFailure: (error) => failures.push(error),
+  });
+  return { consumer, seen, failures };
+}
+
 describe('a persistent subscription group of replicas', () => {
   it('hands each event to one consumer; retry hands it out again, park sets it aside; only service events reach the handler', async () => {
     const server = new StandInKurrentDB();
@@ -177,17 +193,7 @@ describe('a persistent subscription group of replicas', () => {
     // Created by an admin as an earlier version did (Pinned): this user cannot bring it up to date, and need not.
     await server.client().createPersistentSubscriptionToAll('g', persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, consumerStrategyName: 'Pinned' }), { filter: streamNameFilter({ prefixes: ['country-'] }) });
     server.groupManagementRefusal = accessDenied();
-    const failures: Error[] = [];
-    const seen: number[] = [];
-    const consumer = consumeGroup({
-      client: server.client(),
-      group: 'g',
-      filter: streamNameFilter({ prefixes: ['country-'] }),
-      accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
-      handler: async (m) => (seen.push(n(m)), 'ack'),
-      retryDelayMs: 5,
-      onFailure: (error) => failures.push(error),
-    });
+    const { consumer, seen, failures } = countingConsumer(server);
     await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
     await replica(server).append('country-US', [event(3)], 'any');
     await expect.poll(() => seen).toEqual([3]);
@@ -199,17 +205,7 @@ describe('a persistent subscription group of replicas', () => {
   it('waits for a free place when the group has its maximum of consumers (a rolling restart), then consumes', async () => {
     const server = new StandInKurrentDB();
     server.groupRefusal = maximumSubscribersReached('g');
-    const failures: Error[] = [];
-    const seen: number[] = [];
-    const consumer = consumeGroup({
-      client: server.client(),
-      group: 'g',
-      filter: streamNameFilter({ prefixes: ['country-'] }),
-      accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
-      handler: async (m) => (seen.push(n(m)), 'ack'),
-      retryDelayMs: 5,
-      onFailure: (error) => failures.push(error),
-    });
+    const { consumer, seen, failures } = countingConsumer(server);
     await expect.poll(() => server.groupCalls).toBeGreaterThan(3);
     server.groupRefusal = undefined;
     await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);
@@ -222,17 +218,7 @@ describe('a persistent subscription group of replicas', () => {
   it('keeps trying through errors a retry cures, without calling them a failure', async () => {
     const server = new StandInKurrentDB();
     server.setDown(true);
-    const failures: Error[] = [];
-    const seen: number[] = [];
-    const consumer = consumeGroup({
-      client: server.client(),
-      group: 'g',
-      filter: streamNameFilter({ prefixes: ['country-'] }),
-      accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
-      handler: async (m) => (seen.push(n(m)), 'ack'),
-      retryDelayMs: 5,
-      onFailure: (error) => failures.push(error),
-    });
+    const { consumer, seen, failures } = countingConsumer(server);
     await expect.poll(() => server.groupCalls).toBeGreaterThan(3);
     server.setDown(false);
     await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0).toBe(1);

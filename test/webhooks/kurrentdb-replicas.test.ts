@@ -43,6 +43,19 @@ async function cluster(label: string) {
   return { server, start };
 }
 
+/** Two replicas over one stand-in server, both consuming the group, and a receiver. */
+async function twoReplicas(label: string) {
+  const { server, start } = await cluster(label);
+  const a = await start();
+  cleanup.push(() => a.stop());
+  const b = await start();
+  cleanup.push(() => b.stop());
+  const receiver = await startReceiver();
+  cleanup.push(() => receiver.close());
+  await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(2);
+  return { server, start, a, b, receiver };
+}
+
 function dispatchOf(replica: TestService): PersistentDispatch {
   const dispatcher = replica.container.resolve<Webhooks>(Tokens.Webhooks).dispatcher;
   expect(dispatcher).toBeInstanceOf(PersistentDispatch);
@@ -64,14 +77,7 @@ function counts(receiver: Receiver): Map<string, number> {
 
 describe('webhook dispatch shared by two replicas on KurrentDB', () => {
   it('delivers every change once, each log event dispatched by exactly one replica', async () => {
-    const { server, start } = await cluster('pair');
-    const a = await start();
-    cleanup.push(() => a.stop());
-    const b = await start();
-    cleanup.push(() => b.stop());
-    const receiver = await startReceiver();
-    cleanup.push(() => receiver.close());
-    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(2);
+    const { server, a, b, receiver } = await twoReplicas('pair');
 
     await client(a).createEndpoint({ url: receiver.url });
     for (const [i, country] of COUNTRIES.entries()) {
@@ -257,14 +263,7 @@ describe('webhook dispatch shared by two replicas on KurrentDB', () => {
     expect(receiver.ids()).toEqual(new Set(changes.map((c) => c.id)));
   });
   it('events the group hands out again after a leader change go out once: the replica that did not claim them passes them over', async () => {
-    const { server, start } = await cluster('leader');
-    const a = await start();
-    cleanup.push(() => a.stop());
-    const b = await start();
-    cleanup.push(() => b.stop());
-    const receiver = await startReceiver();
-    cleanup.push(() => receiver.close());
-    await expect.poll(() => server.groups.get(WEBHOOK_DISPATCH_GROUP)?.consumers.length ?? 0).toBe(2);
+    const { server, a, b, receiver } = await twoReplicas('leader');
     await client(a).createEndpoint({ url: receiver.url });
     await groupSettled(server);
     const group = server.groups.get(WEBHOOK_DISPATCH_GROUP)!;
