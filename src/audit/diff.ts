@@ -18,19 +18,28 @@ const show = (value: unknown) => {
   return text === undefined ? 'nothing' : text.length > 200 ? `${text.slice(0, 200)}…` : text;
 };
 
+/**
+ * Each field that differs between a live and a replayed object, as "<where> <field>: live has …,
+ * replay has …". `hidden` says which fields are named but not shown (sealed secrets).
+ */
+export function describeDifferences(where: string, live: object, replay: object, hidden: (path: readonly (string | number)[]) => boolean = () => false): string[] {
+  return diff(live as Record<string, unknown>, replay as Record<string, unknown>).map((d) => {
+    const field = d.path.join('.');
+    const at = `${where}${field ? ` ${field}` : ''}`;
+    const value = (v: unknown) => (hidden(d.path) ? '(a sealed secret)' : show(v));
+    if (d.type === 'CREATE') return `${at}: live has nothing, replay has ${value(d.value)}`;
+    if (d.type === 'REMOVE') return `${at}: live has ${value(d.oldValue)}, replay has nothing`;
+    return `${at}: live has ${value(d.oldValue)}, replay has ${value(d.value)}`;
+  });
+}
+
 function rowDifferences(live: ContentRow, replay: ContentRow): string[] {
   const fields = fieldDifferences(live, replay);
   return fields.length > 0 ? fields : [`${live.table}/${live.key}: the same fields, stored differently`];
 }
 
 function fieldDifferences(live: ContentRow, replay: ContentRow): string[] {
-  return diff(JSON.parse(live.content), JSON.parse(replay.content)).map((d) => {
-    const field = d.path.join('.');
-    const where = `${live.table}/${live.key}${field ? ` ${field}` : ''}`;
-    if (d.type === 'CREATE') return `${where}: live has nothing, replay has ${show(d.value)}`;
-    if (d.type === 'REMOVE') return `${where}: live has ${show(d.oldValue)}, replay has nothing`;
-    return `${where}: live has ${show(d.oldValue)}, replay has ${show(d.value)}`;
-  });
+  return describeDifferences(`${live.table}/${live.key}`, JSON.parse(live.content), JSON.parse(replay.content));
 }
 
 export function diffReadModels(live: ReadModel, replay: ReadModel): string[] {

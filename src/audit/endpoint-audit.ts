@@ -5,10 +5,10 @@
 // never shown.
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import diff from 'microdiff';
 import type { StoredEvent } from '../../events/envelope.js';
 import { isEndpointStream, isWebhookEndpointEventType } from '../../events/webhook-endpoint.js';
 import { decodeEndpointEvent, evolveEndpoint, type Endpoint } from '../webhooks/endpoint.js';
+import { describeDifferences } from './diff.js';
 
 /** The endpoint events of a page of the log: few, kept to fold once the replay has its position. */
 export function endpointEventsOf(events: readonly StoredEvent[]): StoredEvent[] {
@@ -50,11 +50,8 @@ export function compareEndpoints(events: readonly StoredEvent[], webhooksFile: s
   }
 }
 
-const show = (path: readonly (string | number)[], value: unknown) => {
-  if (path.includes('secrets') || path.includes('sealed')) return '(a sealed secret)';
-  const text = JSON.stringify(value);
-  return text === undefined ? 'nothing' : text.length > 200 ? `${text.slice(0, 200)}…` : text;
-};
+/** Sealed secrets are named where they differ, never shown. */
+const sealed = (path: readonly (string | number)[]) => path.includes('secrets');
 
 export function endpointDifferences(live: ReadonlyMap<string, Endpoint>, replay: ReadonlyMap<string, Endpoint>): string[] {
   const lines: string[] = [];
@@ -63,14 +60,7 @@ export function endpointDifferences(live: ReadonlyMap<string, Endpoint>, replay:
     const b = replay.get(id);
     if (!a) lines.push(`endpoints/${id}: live has nothing, replay has the endpoint`);
     else if (!b) lines.push(`endpoints/${id}: live has the endpoint, replay has nothing`);
-    else {
-      for (const d of diff(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>)) {
-        const where = `endpoints/${id} ${d.path.join('.')}`;
-        if (d.type === 'CREATE') lines.push(`${where}: live has nothing, replay has ${show(d.path, d.value)}`);
-        else if (d.type === 'REMOVE') lines.push(`${where}: live has ${show(d.path, d.oldValue)}, replay has nothing`);
-        else lines.push(`${where}: live has ${show(d.path, d.oldValue)}, replay has ${show(d.path, d.value)}`);
-      }
-    }
+    else lines.push(...describeDifferences(`endpoints/${id}`, a, b, sealed));
   }
   return lines;
 }
