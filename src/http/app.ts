@@ -118,8 +118,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps));
   await app.register(countryRoutes(deps));
   await app.register(statementRoutes(deps));
-  await app.register(feedRoutes(deps));
-  await app.register(changeStreamRoutes(deps.readModel, feedBounds(deps.store, deps.readModel, deps.now), { streamsPerAddress: (deps.limits ?? DEFAULT_LIMITS).streamsPerAddress }));
+  // Where a reader may start, checked the same way on the pages and on the stream.
+  const bounds = feedBounds(deps.store, deps.readModel, deps.now);
+  await app.register(feedRoutes(deps, bounds));
+  await app.register(changeStreamRoutes(deps.readModel, bounds, { streamsPerAddress: (deps.limits ?? DEFAULT_LIMITS).streamsPerAddress }));
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys));
   await app.register(auditRoutes(deps));
   return app;

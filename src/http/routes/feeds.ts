@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.js';
-import { feedBounds } from '../feed-bounds.js';
+import type { FeedBounds } from '../feed-bounds.js';
 import { publicEvent, publicMetadata } from '../../webhooks/public-log.js';
 import { cursorAfter, formatCursor, parseCursor } from '../../read-model/change-cursor.js';
 import { AfterQuery, ChangePage, ChangesQuery, EventPage, Problem } from '../schemas.js';
 
-export const feedRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
-  const bounds = feedBounds(deps.store, deps.readModel, deps.now);
-
+export const feedRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginAsyncZod => async (app) => {
   app.get('/v1/changes', {
     schema: {
       summary: 'The change feed, paged by log position',
