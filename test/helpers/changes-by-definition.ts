@@ -3,12 +3,12 @@ import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent } from '../../events/registry.js';
 import { changesOf, changesOfDays, positionToday, timelineOf, type Change } from '../../projections/changes.js';
 import { emptyCountry, evolveCountry, type CountryRecord } from '../../projections/statement-record.js';
-import { dayOf } from '../../projections/time.js';
+import { addDays, dayOf } from '../../projections/time.js';
 
 /**
  * The changes a log gives by definition: for each event, what the country's
  * whole timeline and today's position were before it and are after it, derived
- * from scratch; and on each change of day, the days' changes of every country.
+ * from scratch; and on each change of day, day by day, that day's changes of every country.
  */
 export function changesByDefinition(log: StoredEvent[]): Change[] {
   const records = new Map<string, CountryRecord>();
@@ -18,12 +18,14 @@ export function changesByDefinition(log: StoredEvent[]): Change[] {
   for (const stored of log) {
     const day = dayOf(stored.recordedAt);
     today ??= day;
-    if (day > today) {
+    // A change of day rolls one day at a time, every country's changes of a day before the next day's.
+    while (day > today) {
+      const next = addDays(today, 1);
       for (const code of [...records.keys()].sort()) {
         const record = records.get(code)!;
-        changes.push(...changesOfDays(record, timelineOf(record), today, day, position));
+        changes.push(...changesOfDays(record, timelineOf(record), today, next, position));
       }
-      today = day;
+      today = next;
     }
     const event = decodeEvent(stored);
     const country = stored.streamId.slice('country-'.length);

@@ -166,6 +166,17 @@ describe('the read model, fed event by event, equals a derivation from scratch',
                 { kind: 'record', country: 'US', stance: 'permits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: false, weapons: [], excludedWeapons: [], corrects: undefined },
               ],
             ],
+            // Found by CI: two days rolled at once, US changing on the first and FR on the second. The
+            // feed holds US's day first, as a service rolling daily would have written it.
+            [
+              [
+                { kind: 'record', country: 'US', stance: 'permits', attribution: 'official', effectiveAt: '2026-03-02', reportedAt: '2024-05-01', regions: false, weapons: [], excludedWeapons: [], corrects: undefined },
+                { kind: 'record', country: 'FR', stance: 'permits', attribution: 'official', effectiveAt: '2026-03-03', reportedAt: '2024-05-01', regions: false, weapons: [], excludedWeapons: [], corrects: undefined },
+                { kind: 'next-day' },
+                { kind: 'next-day' },
+                { kind: 'record', country: 'US', stance: 'permits', attribution: 'official', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', regions: false, weapons: [], excludedWeapons: [], corrects: undefined },
+              ],
+            ],
           ],
         },
       );
