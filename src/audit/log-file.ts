@@ -7,9 +7,11 @@
 // by the statement ledger) and that no line is missing (the embedded store's
 // positions run 1, 2, 3..., checked line by line; KurrentDB's are sparse, so
 // the end line's count catches a line missing from them), and stops at the
-// first bad line with its number; the store writes the whole import in one
-// transaction, so nothing is half-written. A log exported before these lines
-// existed still imports, with a warning that a missing line goes unseen.
+// first bad line with its number, with nothing of it written: the embedded store
+// writes the whole import in one transaction, and a store that cannot (KurrentDB)
+// gets the file only once all of it has been checked (importLogFile). A log
+// exported before these lines existed still imports, with a warning that a
+// missing line goes unseen.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -188,4 +190,29 @@ export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}):
     yield event;
   }
   if (header && endLine === 0) throw new ImportLineError(lineNumber + 1, 'the end line is missing: the log is cut short');
+}
+
+export interface ImportLogOptions extends ReadLogOptions {
+  /** The events written so far. */
+  onProgress?: (written: number) => void;
+  /** Told when a store that cannot write all or nothing has had the whole file checked, before it writes. */
+  onChecked?: (events: number) => void;
+}
+
+/**
+ * Imports a log file into `store`, stopping at the first bad line (ImportLineError)
+ * with nothing of it written. The embedded store gets that from its transaction;
+ * a store that writes stream by stream (KurrentDB) gets the file only after every
+ * line has been read and checked, so a bad line, or a missing end, is found before
+ * the first write. Only a failure of the store itself can then leave part of it.
+ */
+export async function importLogFile(store: EventStore, file: string, { warn, onProgress, onChecked }: ImportLogOptions = {}): Promise<number> {
+  if (!store.atomicImport) {
+    let events = 0;
+    for await (const _ of readLogFile(file, { warn })) events += 1;
+    onChecked?.(events);
+    // Read again to write: warnings were given on the first reading.
+    return store.importEvents(readLogFile(file), onProgress);
+  }
+  return store.importEvents(readLogFile(file, { warn }), onProgress);
 }

@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createReadStream, createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { exportLog, ImportLineError, readLogFile } from '../audit/log-file.js';
+import { exportLog, ImportLineError, importLogFile } from '../audit/log-file.js';
 import { replayAndCompare, replayTo, type ReplayFingerprint, type ReplayReport } from '../audit/replay.js';
 import type { Config } from '../config.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
@@ -194,19 +194,22 @@ export function registerAuditCommands(program: Command, config: () => Config): v
       if (cfg.EVENT_STORE === 'sqlite') mkdirSync(cfg.DATA_DIR, { recursive: true, mode: 0o700 }); // import may make its target, owner only as the service does
       await withStore(cfg, async (store) => {
         try {
-          bar.start(await countLines(path.resolve(file)), 0);
-          const count = await store.importEvents(
-            readLogFile(path.resolve(file), { warn: (message) => process.stderr.write(`import: warning: ${message}\n`) }),
-            (written) => bar.update(written),
-          );
+          if (store.atomicImport) bar.start(await countLines(path.resolve(file)), 0);
+          else process.stderr.write('import: checking every line before writing any (KurrentDB writes stream by stream)\n');
+          const count = await importLogFile(store, path.resolve(file), {
+            warn: (message) => process.stderr.write(`import: warning: ${message}\n`),
+            onProgress: (written) => bar.update(written),
+            onChecked: (events) => bar.start(events, 0),
+          });
           bar.stop();
           process.stderr.write(`import: ${count} events imported\n`);
         } catch (error) {
           bar.stop();
-          // The embedded store writes nothing of a failed import; KurrentDB keeps what it wrote (a cut-short
-          // log is found only at its end), and a re-run with the file put right skips that and finishes it.
-          const kept = cfg.EVENT_STORE === 'sqlite' ? 'nothing was written' : 'KurrentDB keeps the events written before it; put the file right and run the import again to finish it';
-          if (error instanceof ImportLineError) throw new Error(`import stopped, ${kept}: ${error.message}`);
+          // A bad line is found before anything is written (importLogFile). KurrentDB keeps what it wrote
+          // before a failure of its own (the server gone), and running the import again finishes it.
+          if (error instanceof ImportLineError) throw new Error(`import stopped, nothing was written: ${error.message}`);
+          const why = error instanceof Error ? error.message : String(error);
+          if (!store.atomicImport) throw new Error(`import stopped: ${why}. KurrentDB keeps the events written before it; the same import run again passes over them`);
           throw error;
         }
       });

@@ -44,9 +44,12 @@ export interface EventStore {
    * Copies a log exported from another store, keeping event ids, streams,
    * revisions and recordedAt. The embedded store writes it all or nothing into an
    * empty log; KurrentDB has no transaction across streams, so it writes stream
-   * batches and can be run again to finish an import that stopped.
+   * batches (after importLogFile has checked the whole file) and can be run again
+   * to finish an import its server cut short.
    */
   importEvents(events: AsyncIterable<StoredEvent>, onProgress?: (written: number) => void): Promise<number>;
+  /** Whether importEvents writes all or nothing; when not, importLogFile checks the whole file before it writes. */
+  readonly atomicImport: boolean;
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
 }

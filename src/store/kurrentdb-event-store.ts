@@ -72,6 +72,8 @@ export interface KurrentDbEventStoreOptions {
 }
 
 export class KurrentDbEventStore implements EventStore {
+  /** No transaction across streams: an import is written stream batch by stream batch, and resumed by running it again. */
+  readonly atomicImport = false;
   private readonly prefixes: string[];
   private readonly logger?: Logger;
   private readonly healthTimeoutMs: number;

@@ -64,6 +64,7 @@ export interface SqliteEventStoreOptions {
 }
 
 export class SqliteEventStore implements EventStore {
+  readonly atomicImport = true;
   private readonly db: Database.Database;
   private readonly statements;
   private pending: PendingAppend[] = [];

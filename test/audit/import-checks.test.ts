@@ -7,9 +7,9 @@ import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportLog, readLogFile } from '../../src/audit/log-file.js';
+import { exportLog, ImportLineError, importLogFile, readLogFile } from '../../src/audit/log-file.js';
 import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
-import { StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
+import { closedPort, StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
 import { Tokens } from '../../src/composition.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { admin, kharkiv, kirby, startTestService, untilReady, writer } from '../helpers/service.js';
@@ -290,6 +290,35 @@ function without(...drop: number[]): string {
   writeFileSync(file, `${exported.filter((_, i) => !drop.includes(i + 1)).join('\n')}\n`);
   return file;
 }
+
+describe('into KurrentDB, which has no transaction across streams', () => {
+  it('a bad line, or a log cut short, is found before the first event is written; the file put right imports whole', async () => {
+    const kurrent = new KurrentDbEventStore(new StandInKurrentDB().client(), 'stand-in:2113', { streamPrefixes: ['country-', 'webhook-'] });
+    const events = exported.filter((l) => 'eventId' in JSON.parse(l)).length;
+    // The last event's line: every stream before it would have been written by then.
+    const last = exported.length - 1;
+    const badLast = edited({ [last]: (e) => ({ ...e, data: { ...e.data, statementId: 42 } }) });
+    const error = await importLogFile(kurrent, badLast).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImportLineError);
+    expect((error as ImportLineError).line).toBe(last);
+    expect(await kurrent.readAll({ after: 0, limit: 10 })).toEqual([]);
+    // The command line says so, and checks before it even reaches the server (here, none listens).
+    const cli = await runCli(['import', badLast], { EVENT_STORE: 'kurrentdb', KURRENTDB_URL: `kurrentdb://127.0.0.1:${await closedPort()}?tls=false`, DATA_DIR: temp.dir });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain(`import stopped, nothing was written: line ${last}: `);
+
+    const cut = path.join(temp.dir, 'cut-short.jsonl');
+    writeFileSync(cut, `${exported.slice(0, -1).join('\n')}\n`);
+    await expect(importLogFile(kurrent, cut)).rejects.toThrow(`line ${exported.length}: the end line is missing: the log is cut short`);
+    expect(await kurrent.readAll({ after: 0, limit: 10 })).toEqual([]);
+
+    const checked: number[] = [];
+    expect(await importLogFile(kurrent, edited({}), { onChecked: (n) => checked.push(n) })).toBe(events);
+    expect(checked).toEqual([events]);
+    expect(await kurrent.readAll({ after: 0, limit: events + 1 })).toHaveLength(events);
+    await kurrent.close();
+  });
+});
 
 describe('a line missing from an export, or out of order, stops the import', () => {
   it('an export says what it holds on its first and last lines', () => {
