@@ -70,9 +70,9 @@ export class PersistentDispatch implements DispatchSource {
   readonly journal: DispatchJournal;
   /** The server refused this replica the group (group.ts): nothing is dispatched here. */
   private refusal?: Error;
-  /** Log positions this replica dispatched (for tests and logs). */
+  /** The latest log positions this replica dispatched (for tests and logs; see remember). */
   readonly dispatched: number[] = [];
-  /** Log positions handed to this replica that another replica had claimed (for tests and logs). */
+  /** The latest log positions handed to this replica that another replica had claimed (for tests and logs). */
   readonly passedOver: number[] = [];
 
   constructor(private readonly options: PersistentDispatchOptions) {
@@ -147,13 +147,13 @@ export class PersistentDispatch implements DispatchSource {
         if (claimedBy === undefined) return fail('the endpoint projection has not read the dispatch journals up to the head of the log yet');
         if (claimedBy !== null) {
           logger.info({ position, claimedBy }, 'passing over a log event another replica claimed: the group handed it out again');
-          this.passedOver.push(position);
+          remember(this.passedOver, position);
           return 'ack';
         }
         const { rows, waiting } = await this.journal.claim(position, messageIds, () => promote(db, endpoints, messageIds, this.options.room, this.options.now()));
         if (rows.length > 0 || waiting.size > 0) this.options.created(rows, waiting);
       }
-      this.dispatched.push(position);
+      remember(this.dispatched, position);
       return 'ack';
     } catch (error) {
       return fail(error instanceof Error ? error.message : String(error));
@@ -166,4 +166,13 @@ export class PersistentDispatch implements DispatchSource {
     await this.numbering.stop();
     await this.journal.stop();
   }
+}
+
+/** How many positions `dispatched` and `passedOver` keep at least. */
+export const REMEMBERED_POSITIONS = 10_000;
+
+/** Appends `position`, keeping the latest REMEMBERED_POSITIONS to 2× that: a replica lives for months, handed every event. */
+export function remember(list: number[], position: number): void {
+  list.push(position);
+  if (list.length >= 2 * REMEMBERED_POSITIONS) list.splice(0, list.length - REMEMBERED_POSITIONS);
 }

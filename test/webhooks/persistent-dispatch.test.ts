@@ -9,6 +9,7 @@ import type { StoredEvent } from '../../events/envelope.js';
 import { ReadModel } from '../../src/read-model/read-model.js';
 import { ChangeFeed } from '../../src/webhooks/change-feed.js';
 import { changesOfEvent, isNewDayChange } from '../../src/webhooks/event-changes.js';
+import { remember, REMEMBERED_POSITIONS } from '../../src/webhooks/persistent-dispatch.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 function recorded(position: number, country: string, statementId: string, effectiveAt: string, recordedAt: string): StoredEvent {
@@ -86,4 +87,15 @@ describe('the changes of a log event, for a dispatch shared by replicas', () => 
       expect(new Set(owned).size).toBe(owned.length);
     });
   }
+});
+
+describe('what a replica keeps of the positions it was handed', () => {
+  it('the latest ones, in order, however long it lives', () => {
+    const list: number[] = [];
+    for (let position = 1; position <= 5 * REMEMBERED_POSITIONS; position++) remember(list, position);
+    expect(list.length).toBeGreaterThanOrEqual(REMEMBERED_POSITIONS);
+    expect(list.length).toBeLessThan(2 * REMEMBERED_POSITIONS);
+    expect(list[list.length - 1]).toBe(5 * REMEMBERED_POSITIONS);
+    expect(list.every((p, i) => i === 0 || p === list[i - 1] + 1)).toBe(true);
+  });
 });
