@@ -48,7 +48,8 @@ export const openApiTransform: Transform = (document) => {
   for (const [status, entry] of Object.entries(response)) {
     if (isContentForm(entry)) continue;
     if (Number(status) >= 400) response[status] = { description: DESCRIPTIONS[status] ?? 'A problem', content: { 'application/problem+json': { schema: entry } } };
-    else if (status === '204') response[status] = { description: (entry as { description?: string }).description ?? SUCCESSES[status] };
+    // A null schema is what @fastify/swagger documents with no content at all: a 204 has no body.
+    else if (status === '204') response[status] = { type: 'null', description: (entry as { description?: string }).description ?? SUCCESSES[status] };
     else response[status] = { description: (entry as { description?: string }).description ?? SUCCESSES[status] ?? 'Success', content: { 'application/json': { schema: entry } } };
   }
   return result;
