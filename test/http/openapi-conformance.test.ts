@@ -189,4 +189,28 @@ describe('bad requests are problem documents the operation lists', () => {
     await expectDocumented('/v1/admin/replay', 401, { method: 'POST', url: '/v1/admin/replay' });
     await expectDocumented('/v1/admin/replay', 403, { method: 'POST', url: '/v1/admin/replay', headers: writer });
   });
+
+  it('to any route that reads a body, whether it takes one or not: too large, or not JSON', async () => {
+    const endpoint = 'ep_0000000000';
+    const tooLarge = { 'content-type': 'application/json' };
+    const payload = JSON.stringify({ description: 'x'.repeat(1024 * 1024) });
+    for (const [method, path, url] of [
+      ['POST', '/v1/webhooks', '/v1/webhooks'],
+      ['PATCH', '/v1/webhooks/{id}', `/v1/webhooks/${endpoint}`],
+      ['DELETE', '/v1/webhooks/{id}', `/v1/webhooks/${endpoint}`],
+      ['POST', '/v1/webhooks/{id}/test', `/v1/webhooks/${endpoint}/test`],
+      ['POST', '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', `/v1/webhooks/${endpoint}/deliveries/dlv_00000000/retry`],
+      ['POST', '/v1/admin/replay', '/v1/admin/replay'],
+    ] as const) {
+      await expectDocumented(path, 413, { method, url, headers: { ...admin, ...tooLarge }, payload });
+      await expectDocumented(path, 415, { method, url, headers: { ...admin, 'content-type': 'text/plain' }, payload: 'replay' });
+    }
+  });
+
+  it('with a path parameter longer than the router reads', async () => {
+    const long = 'a'.repeat(300);
+    await expectDocumented('/v1/statements/{id}', 414, { url: `/v1/statements/${long}` });
+    await expectDocumented('/v1/countries/{code}/position', 414, { url: `/v1/countries/${long}/position` });
+    await expectDocumented('/v1/webhooks/{id}', 414, { url: `/v1/webhooks/ep_${long}`, headers: admin });
+  });
 });

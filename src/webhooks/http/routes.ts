@@ -29,7 +29,8 @@ import { deliveryView, endpointView } from './views.js';
 
 export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): FastifyPluginAsyncZod => async (app) => {
   const admin = requireRole(keys, 'admin');
-  const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 415: Problem, 422: Problem };
+  // 413 and 415, which every route that reads a body can answer, openapi.ts adds.
+  const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
   const common = { preHandler: admin, tags: ['webhooks'], security: [{ bearer: [] }] };
   const view = (id: string) => {
     const endpoint = webhooks.endpoints.get(id);
