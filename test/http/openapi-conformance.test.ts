@@ -5,6 +5,7 @@
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaTypeOf, mismatches, schemaCompiler, schemasOf, type OpenApiDocument } from '../helpers/openapi.js';
+import { freePort } from '../helpers/free-port.js';
 import { admin, kharkiv, kirby, startTestService, untilReady, writer, type TestService } from '../helpers/service.js';
 
 let service: TestService;
@@ -26,14 +27,14 @@ interface Call {
   payload?: unknown;
 }
 
-/** Sends `call` and expects `status`, answered as the document says `path` (its template) answers with it. */
-async function expectDocumented(path: string, status: number, call: Call) {
+/** Sends `call` (to `on`) and expects `status`, answered as the document says `path` (its template) answers with it. */
+async function expectDocumented(path: string, status: number, call: Call, on: TestService = service) {
   const method = call.method ?? 'GET';
-  const answer = await service.app.inject({ method, url: call.url, headers: call.headers, payload: call.payload as string | object | undefined });
+  const answer = await on.app.inject({ method, url: call.url, headers: call.headers, payload: call.payload as string | object | undefined });
   expect(answer.statusCode, `${method} ${call.url}: ${answer.body.slice(0, 300)}`).toBe(status);
   expect(mismatches(document, compile, method, path, answer), `${method} ${call.url}`).toEqual([]);
-  // Every refusal is RFC 9457, whatever the operation lists (only readiness answers 503 otherwise).
-  if (status >= 400) expect(mediaTypeOf(answer.headers['content-type']), `${method} ${call.url}`).toBe('application/problem+json');
+  // Every refusal is RFC 9457, whatever the operation lists; not ready is the readiness document, as ready is.
+  if (status >= 400 && !(path === '/health/ready' && status === 503)) expect(mediaTypeOf(answer.headers['content-type']), `${method} ${call.url}`).toBe('application/problem+json');
   return answer;
 }
 
@@ -212,5 +213,27 @@ describe('bad requests are problem documents the operation lists', () => {
     await expectDocumented('/v1/statements/{id}', 414, { url: `/v1/statements/${long}` });
     await expectDocumented('/v1/countries/{code}/position', 414, { url: `/v1/countries/${long}/position` });
     await expectDocumented('/v1/webhooks/{id}', 414, { url: `/v1/webhooks/ep_${long}`, headers: admin });
+  });
+});
+
+describe('while the event store cannot be reached', () => {
+  let away: TestService;
+  beforeAll(async () => {
+    // KurrentDB where nothing listens, with the real client: every call to the store fails at once.
+    away = await startTestService({ env: { EVENT_STORE: 'kurrentdb', KURRENTDB_URL: `kurrentdb://127.0.0.1:${await freePort()}?tls=false`, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } });
+  });
+  afterAll(async () => away?.stop());
+
+  it('readiness says so in its own document, and the replay answers 503', async () => {
+    const ready = await expectDocumented('/health/ready', 503, { url: '/health/ready' }, away);
+    expect(mediaTypeOf(ready.headers['content-type'])).toBe('application/json');
+    // The replay runs in a worker thread, whose error crosses back without its class.
+    await expectDocumented('/v1/admin/replay', 503, { method: 'POST', url: '/v1/admin/replay', headers: admin }, away);
+  });
+
+  it('reads of the read model alone still answer', async () => {
+    await expectDocumented('/v1/countries', 200, { url: '/v1/countries' }, away);
+    await expectDocumented('/v1/changes', 200, { url: '/v1/changes' }, away);
+    await expectDocumented('/v1/audit/fingerprint', 200, { url: '/v1/audit/fingerprint' }, away);
   });
 });
