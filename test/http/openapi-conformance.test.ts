@@ -216,7 +216,7 @@ describe('bad requests are problem documents the operation lists', () => {
   });
 });
 
-describe('while the event store cannot be reached', () => {
+describe('while the event store cannot be reached, what needs it is a documented 503', () => {
   let away: TestService;
   beforeAll(async () => {
     // KurrentDB where nothing listens, with the real client: every call to the store fails at once.
@@ -224,9 +224,16 @@ describe('while the event store cannot be reached', () => {
   });
   afterAll(async () => away?.stop());
 
-  it('readiness says so in its own document, and the replay answers 503', async () => {
+  it('readiness says so in its own document, and the routes that reach the store answer 503', async () => {
     const ready = await expectDocumented('/health/ready', 503, { url: '/health/ready' }, away);
     expect(mediaTypeOf(ready.headers['content-type'])).toBe('application/json');
+    await expectDocumented('/v1/statements', 503, { method: 'POST', url: '/v1/statements', headers: writer, payload: kirby }, away);
+    await expectDocumented('/v1/events', 503, { url: '/v1/events' }, away);
+    await expectDocumented('/v1/changes', 503, { url: '/v1/changes?after=5' }, away);
+    await expectDocumented('/v1/webhooks', 503, { method: 'POST', url: '/v1/webhooks', headers: admin, payload: { url: 'http://127.0.0.1:9/hooks' } }, away);
+    await expectDocumented('/v1/webhooks/{id}', 503, { method: 'PATCH', url: '/v1/webhooks/ep_0000000000', headers: admin, payload: { description: 'x' } }, away);
+    await expectDocumented('/v1/webhooks/{id}', 503, { method: 'DELETE', url: '/v1/webhooks/ep_0000000000', headers: admin }, away);
+    await expectDocumented('/v1/webhooks/{id}/rotate-secret', 503, { method: 'POST', url: '/v1/webhooks/ep_0000000000/rotate-secret', headers: admin }, away);
     // The replay runs in a worker thread, whose error crosses back without its class.
     await expectDocumented('/v1/admin/replay', 503, { method: 'POST', url: '/v1/admin/replay', headers: admin }, away);
   });

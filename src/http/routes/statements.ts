@@ -24,8 +24,8 @@ import { statementView } from '../views.js';
 
 export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
   const writer = requireRole(deps.keys, 'writer');
-  // 413 and 415, which every route that reads a body can answer, openapi.ts adds.
-  const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
+  // 413 and 415, which every route that reads a body can answer, openapi.ts adds. 503: the event store cannot be reached.
+  const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 503: Problem };
 
   /**
    * Runs a write once per Idempotency-Key; a repeat gets the first answer, rebuilt from the event it

@@ -31,6 +31,8 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
   const admin = requireRole(keys, 'admin');
   // 413 and 415, which every route that reads a body can answer, openapi.ts adds.
   const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
+  // An endpoint is changed by appending to the event store: 503 when it cannot be reached.
+  const writes = { ...problems, 503: Problem };
   const common = { preHandler: admin, tags: ['webhooks'], security: [{ bearer: [] }] };
   const view = (id: string) => {
     const endpoint = webhooks.endpoints.get(id);
@@ -49,7 +51,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       tags: common.tags,
       security: common.security,
       body: CreateEndpointBody,
-      response: { 201: EndpointWithSecretView, ...problems },
+      response: { 201: EndpointWithSecretView, ...writes },
     },
   }, async (request, reply) => {
     const { endpoint, secret } = await webhooks.commands.create(request.body, writeContext(request).metadata);
@@ -79,7 +81,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       security: common.security,
       params: EndpointParams,
       body: UpdateEndpointBody,
-      response: { 200: EndpointView, ...problems },
+      response: { 200: EndpointView, ...writes },
     },
   }, async (request) => {
     found(await webhooks.commands.update(request.params.id, request.body, writeContext(request).metadata), request.params.id);
@@ -88,7 +90,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
 
   app.delete('/v1/webhooks/:id', {
     preHandler: admin,
-    schema: { summary: 'Delete an endpoint; its pending deliveries are cancelled', tags: common.tags, security: common.security, params: EndpointParams, response: { 204: z.null().describe('deleted'), ...problems } },
+    schema: { summary: 'Delete an endpoint; its pending deliveries are cancelled', tags: common.tags, security: common.security, params: EndpointParams, response: { 204: z.null().describe('deleted'), ...writes } },
   }, async (request, reply) => {
     if (!(await webhooks.commands.delete(request.params.id, writeContext(request).metadata))) found(undefined, request.params.id);
     return reply.code(204).send(null);
@@ -102,7 +104,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       security: common.security,
       params: EndpointParams,
       body: NoFieldsBody,
-      response: { 200: RotatedSecretView, ...problems },
+      response: { 200: RotatedSecretView, ...writes },
     },
   }, async (request) => {
     const rotated = found(await webhooks.commands.rotateSecret(request.params.id, writeContext(request).metadata), request.params.id);
