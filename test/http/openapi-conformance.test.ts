@@ -47,6 +47,13 @@ describe('the document', () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it('lists for a read no refusal that only a write can earn: a conflict, a body too large or not JSON, a broken rule', () => {
+    for (const [path, operations] of Object.entries(document.paths)) {
+      const listed = Object.keys(operations.get?.responses ?? {});
+      expect(listed.filter((status) => ['409', '413', '415', '422'].includes(status)), `GET ${path}`).toEqual([]);
+    }
+  });
+
   it('has schemas that compile as strict JSON Schema 2020-12, the dialect OpenAPI 3.1 declares', () => {
     const schemas = schemasOf(document);
     expect(schemas.length).toBeGreaterThan(100);
