@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { StoreUnavailableError } from '../store/event-store.js';
 import type { ReplayReport } from './replay.js';
 import type { ReplayJob } from './replay-worker.js';
 
@@ -8,6 +9,17 @@ export class ReplayOutOfMemoryError extends Error {
   constructor(limitMb: number) {
     super(`the replay needs more than ${limitMb} MB (REPLAY_MEMORY_MB); run \`policy-state replay\` on the data directory instead`);
   }
+}
+
+/**
+ * The worker's error as the HTTP layer knows it: its class does not cross the thread (it arrives as
+ * an Error with the name kept), and the error handler answers by class: a store that cannot be
+ * reached is a 503 with Retry-After, as on every other route, not a 500.
+ */
+function inThisThread(error: Error & { code?: string }, memoryMb: number): Error {
+  if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') return new ReplayOutOfMemoryError(memoryMb);
+  if (error.name === 'StoreUnavailableError') return new StoreUnavailableError(error.message, { cause: error });
+  return error;
 }
 
 export function replayInWorker(job: ReplayJob, memoryMb: number): Promise<ReplayReport> {
@@ -25,7 +37,7 @@ export function replayInWorker(job: ReplayJob, memoryMb: number): Promise<Replay
     });
     worker.once('error', (error: Error & { code?: string }) => {
       settled = true;
-      reject(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new ReplayOutOfMemoryError(memoryMb) : error);
+      reject(inThisThread(error, memoryMb));
     });
     worker.once('exit', (code) => {
       if (!settled) reject(new Error(`the replay worker stopped with exit code ${code}`));

@@ -1,9 +1,11 @@
 // /openapi.json as the routes really answer. The zod schemas give each route's
 // input and its success (described, so Swagger UI says what it means); the problems every route can answer are the same
 // everywhere, so they are added here rather than listed on every route: a 400
-// naming the field wherever input is validated, a 429 from the rate limits, and
-// every 4xx and 5xx as application/problem+json (RFC 9457), which is what
-// sendProblem writes, not application/json.
+// naming the field wherever input is validated, a 429 from the rate limits, a 413
+// and a 415 wherever Fastify reads a body (every method but GET and HEAD, whether
+// or not the route takes one), a 414 wherever a path parameter is longer than the
+// router reads, and every 4xx and 5xx as application/problem+json (RFC 9457),
+// which is what sendProblem writes, not application/json.
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -15,7 +17,8 @@ const DESCRIPTIONS: Record<string, string> = {
   403: 'The API key does not have the role this needs',
   404: 'Not found',
   409: 'Conflict with the current state (a stale If-Match, a duplicate)',
-  413: 'The body is larger than allowed',
+  413: 'The body is larger than allowed (1 MiB)',
+  414: 'A path parameter is longer than the service reads (256 characters)',
   415: 'The body is not application/json',
   422: 'Well-formed, but against a rule of the domain; `errors` names the field',
   429: 'Too many requests; Retry-After says when to try again',
@@ -45,12 +48,20 @@ export const openApiTransform: Transform = (document) => {
   const input = document.schema as Record<string, unknown> | undefined;
   if (['querystring', 'params', 'body', 'headers'].some((part) => input?.[part]) && !('400' in response)) response['400'] = PROBLEM;
   if (!('429' in response)) response['429'] = PROBLEM;
+  const methods = [document.route.method].flat();
+  if (methods.some((method) => method !== 'GET' && method !== 'HEAD')) {
+    for (const status of ['413', '415']) if (!(status in response)) response[status] = PROBLEM;
+  }
+  if (document.url.includes(':') && !('414' in response)) response['414'] = PROBLEM;
   for (const [status, entry] of Object.entries(response)) {
     if (isContentForm(entry)) continue;
     if (Number(status) >= 400) response[status] = { description: DESCRIPTIONS[status] ?? 'A problem', content: { 'application/problem+json': { schema: entry } } };
-    else if (status === '204') response[status] = { description: (entry as { description?: string }).description ?? SUCCESSES[status] };
+    // A null schema is what @fastify/swagger documents with no content at all: a 204 has no body.
+    else if (status === '204') response[status] = { type: 'null', description: (entry as { description?: string }).description ?? SUCCESSES[status] };
     else response[status] = { description: (entry as { description?: string }).description ?? SUCCESSES[status] ?? 'Success', content: { 'application/json': { schema: entry } } };
   }
+  // In order of status, as a reader looks them up.
+  schema.response = Object.fromEntries(Object.entries(response).sort(([a], [b]) => Number(a) - Number(b)));
   return result;
 };
 

@@ -9,7 +9,7 @@ import { deriveTimeline } from '../../../projections/timeline.js';
 import type { AppDeps } from '../app.js';
 import { badRequest } from '../problems.js';
 import { z } from 'zod';
-import { CountriesView, CountryParams, HistoryQuery, HistoryView, PositionQuery, PositionView, Status } from '../schemas.js';
+import { CountriesView, CountryParams, HistoryQuery, HistoryView, PositionQuery, PositionView, Problem, Status } from '../schemas.js';
 import { positionView, statementView } from '../views.js';
 import { AnswerCache, bodyOf, nextKnowledgeAfter, type CachedAnswer } from '../answer-cache.js';
 import { randomUUID } from 'node:crypto';
@@ -57,7 +57,8 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
       tags: ['positions'],
       params: CountryParams,
       querystring: PositionQuery,
-      response: { 200: PositionView },
+      // 503: as of a log position, the revision then may be read from the country's stream (revisionAt).
+      response: { 200: PositionView, 503: Problem },
     },
   }, async (request, reply) => {
     const { code } = request.params;

@@ -12,7 +12,8 @@ export const feedRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginAsyn
       description: 'Read from a log position (after=0: from the start), then after the nextAfter of each page: it names the position and the day read through, so the changes a new day brings to the last position read come in the next page.',
       tags: ['changes'],
       querystring: ChangesQuery,
-      response: { 200: ChangePage, 400: Problem },
+      // 503: a position past what the read model has applied is checked against the store's head.
+      response: { 200: ChangePage, 400: Problem, 503: Problem },
     },
   }, async (request) => {
     const after = parseCursor(request.query.after)!;
@@ -29,7 +30,8 @@ export const feedRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginAsyn
   });
 
   app.get('/v1/events', {
-    schema: { summary: 'The raw event log, page by page, for auditors', tags: ['audit'], querystring: AfterQuery, response: { 200: EventPage, 400: Problem } },
+    // 503: the log is read from the event store itself.
+    schema: { summary: 'The raw event log, page by page, for auditors', tags: ['audit'], querystring: AfterQuery, response: { 200: EventPage, 400: Problem, 503: Problem } },
   }, async (request) => {
     await bounds.notPastTheHead(request.query.after, 'querystring.after');
     const items = await deps.store.readAll({ after: request.query.after, limit: request.query.limit });

@@ -24,7 +24,11 @@ import { statementView } from '../views.js';
 
 export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
   const writer = requireRole(deps.keys, 'writer');
-  const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem };
+  // 413 and 415, which every route that reads a body can answer, openapi.ts adds. 503: the event store cannot be reached.
+  const problems = { 400: Problem, 401: Problem, 403: Problem, 409: Problem, 422: Problem, 503: Problem };
+  // A retraction or a source names a statement that may not be on record; a new statement names none
+  // that must be (a supersedes that is not is a 422).
+  const aboutOne = { ...problems, 404: Problem };
 
   /**
    * Runs a write once per Idempotency-Key; a repeat gets the first answer, rebuilt from the event it
@@ -107,7 +111,7 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
       headers: WriteHeaders,
       params: StatementParams,
       body: RetractBody,
-      response: { 201: WriteResultView, ...problems },
+      response: { 201: WriteResultView, ...aboutOne },
     },
   }, async (request, reply) => answerWrite(request, reply, (options) => deps.statements.retract(request.params.id, request.body, options)));
 
@@ -121,7 +125,7 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
       headers: WriteHeaders,
       params: StatementParams,
       body: AttachSourceBody,
-      response: { 201: WriteResultView, ...problems },
+      response: { 201: WriteResultView, ...aboutOne },
     },
   }, async (request, reply) => answerWrite(request, reply, (options) => deps.statements.attachSource(request.params.id, request.body.source, options)));
 };

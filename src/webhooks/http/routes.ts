@@ -29,7 +29,14 @@ import { deliveryView, endpointView } from './views.js';
 
 export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): FastifyPluginAsyncZod => async (app) => {
   const admin = requireRole(keys, 'admin');
-  const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 415: Problem, 422: Problem };
+  // What each route refuses with, so the document lists no status a route cannot send (openapi.ts
+  // adds the 400, 413, 415, 414 and 429 where they apply). Every route: bad input, no key, not an admin's.
+  const refused = { 400: Problem, 401: Problem, 403: Problem };
+  // About one endpoint, which may not exist; acting on it in a state that does not allow it (409).
+  const ofOne = { ...refused, 404: Problem };
+  const actsOnOne = { ...ofOne, 409: Problem };
+  // Changing it appends to the event store: 503 when that cannot be reached.
+  const changesOne = { ...actsOnOne, 503: Problem };
   const common = { preHandler: admin, tags: ['webhooks'], security: [{ bearer: [] }] };
   const view = (id: string) => {
     const endpoint = webhooks.endpoints.get(id);
@@ -48,7 +55,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       tags: common.tags,
       security: common.security,
       body: CreateEndpointBody,
-      response: { 201: EndpointWithSecretView, ...problems },
+      response: { 201: EndpointWithSecretView, ...refused, 422: Problem, 503: Problem },
     },
   }, async (request, reply) => {
     const { endpoint, secret } = await webhooks.commands.create(request.body, writeContext(request).metadata);
@@ -57,7 +64,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
 
   app.get('/v1/webhooks', {
     preHandler: admin,
-    schema: { summary: 'Every webhook endpoint, oldest first, paged', tags: common.tags, security: common.security, querystring: EndpointsQuery, response: { 200: EndpointList, 400: Problem, 401: Problem, 403: Problem } },
+    schema: { summary: 'Every webhook endpoint, oldest first, paged', tags: common.tags, security: common.security, querystring: EndpointsQuery, response: { 200: EndpointList, ...refused } },
   }, async (request) => {
     // Paged like every other list (issue 7): the cursor is the log position that created the last endpoint shown.
     const { limit, cursor } = request.query;
@@ -67,7 +74,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
 
   app.get('/v1/webhooks/:id', {
     preHandler: admin,
-    schema: { summary: 'One endpoint (never its secret)', tags: common.tags, security: common.security, params: EndpointParams, response: { 200: EndpointView, ...problems } },
+    schema: { summary: 'One endpoint (never its secret)', tags: common.tags, security: common.security, params: EndpointParams, response: { 200: EndpointView, ...ofOne } },
   }, async (request) => view(request.params.id));
 
   app.patch('/v1/webhooks/:id', {
@@ -78,7 +85,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       security: common.security,
       params: EndpointParams,
       body: UpdateEndpointBody,
-      response: { 200: EndpointView, ...problems },
+      response: { 200: EndpointView, ...changesOne, 422: Problem },
     },
   }, async (request) => {
     found(await webhooks.commands.update(request.params.id, request.body, writeContext(request).metadata), request.params.id);
@@ -87,7 +94,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
 
   app.delete('/v1/webhooks/:id', {
     preHandler: admin,
-    schema: { summary: 'Delete an endpoint; its pending deliveries are cancelled', tags: common.tags, security: common.security, params: EndpointParams, response: { 204: z.null().describe('deleted'), ...problems } },
+    schema: { summary: 'Delete an endpoint; its pending deliveries are cancelled', tags: common.tags, security: common.security, params: EndpointParams, response: { 204: z.null().describe('deleted'), ...changesOne } },
   }, async (request, reply) => {
     if (!(await webhooks.commands.delete(request.params.id, writeContext(request).metadata))) found(undefined, request.params.id);
     return reply.code(204).send(null);
@@ -101,7 +108,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       security: common.security,
       params: EndpointParams,
       body: NoFieldsBody,
-      response: { 200: RotatedSecretView, ...problems },
+      response: { 200: RotatedSecretView, ...changesOne },
     },
   }, async (request) => {
     const rotated = found(await webhooks.commands.rotateSecret(request.params.id, writeContext(request).metadata), request.params.id);
@@ -116,7 +123,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       security: common.security,
       params: EndpointParams,
       querystring: DeliveriesQuery,
-      response: { 200: DeliveryPage, ...problems },
+      response: { 200: DeliveryPage, ...ofOne },
     },
   }, async (request) => {
     view(request.params.id);
@@ -133,7 +140,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       tags: common.tags,
       security: common.security,
       params: DeliveryParams,
-      response: { 202: DeliveryView, ...problems },
+      response: { 202: DeliveryView, ...actsOnOne },
     },
   }, async (request, reply) => {
     view(request.params.id);
@@ -155,7 +162,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       security: common.security,
       params: EndpointParams,
       body: ReplayBody,
-      response: { 202: ReplayView, ...problems },
+      response: { 202: ReplayView, ...actsOnOne },
     },
   }, async (request, reply) => {
     view(request.params.id);
@@ -174,7 +181,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       security: common.security,
       params: EndpointParams,
       body: NoFieldsBody,
-      response: { 200: DeliveryView, ...problems },
+      response: { 200: DeliveryView, ...actsOnOne },
     },
   }, async (request) => {
     view(request.params.id);
