@@ -122,7 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const bounds = feedBounds(deps.store, deps.readModel, deps.now);
   await app.register(feedRoutes(deps, bounds));
   await app.register(changeStreamRoutes(deps.readModel, bounds, { streamsPerAddress: (deps.limits ?? DEFAULT_LIMITS).streamsPerAddress }));
-  if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys));
+  // A webhook replay starts from a feed cursor too.
+  if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys, bounds));
   await app.register(auditRoutes(deps));
   return app;
 }

@@ -366,6 +366,20 @@ describe('replay and the test ping', () => {
     verify(endpoint.secret, r.received[2]);
   });
 
+  it('a replay from past the head of the log, or from a day not begun, is refused naming body.after, as the change feed refuses it', async () => {
+    const { api } = await setUp();
+    const r = await receiver();
+    const endpoint = await api.createEndpoint({ url: r.url });
+    const head = (await api.record(statement('us-ban'))).position;
+    for (const after of [head + 1, `${head + 1}@2024-05-30`, `${head}@2999-01-01`]) {
+      const refused = await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.headers['content-type']).toContain('application/problem+json');
+      expect(refused.json().errors).toEqual([expect.objectContaining({ path: 'body.after' })]);
+    }
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: head })).statusCode).toBe(202);
+  });
+
   it('a replayed change the endpoint never had live has no sequence number, as /openapi.json says', async () => {
     const { api } = await setUp();
     const r = await receiver();

@@ -7,6 +7,7 @@ import { requireRole } from '../../http/auth.js';
 import { writeContext } from '../../http/idempotency.js';
 import { conflict, notFound } from '../../http/problems.js';
 import { Problem } from '../../http/schemas.js';
+import type { FeedBounds } from '../../http/feed-bounds.js';
 import type { Webhooks } from '../webhooks.js';
 import {
   CreateEndpointBody,
@@ -27,7 +28,7 @@ import {
 } from './schemas.js';
 import { deliveryView, endpointView } from './views.js';
 
-export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): FastifyPluginAsyncZod => async (app) => {
+export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bounds: FeedBounds): FastifyPluginAsyncZod => async (app) => {
   const admin = requireRole(keys, 'admin');
   // What each route refuses with, so the document lists no status a route cannot send (openapi.ts
   // adds the 400, 413, 415, 414 and 429 where they apply). Every route: bad input, no key, not an admin's.
@@ -162,14 +163,19 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[]): Fast
       security: common.security,
       params: EndpointParams,
       body: ReplayBody,
-      response: { 202: ReplayView, ...actsOnOne },
+      // 503: a start past what the read model has applied is checked against the store's head.
+      response: { 202: ReplayView, ...changesOne },
     },
   }, async (request, reply) => {
     view(request.params.id);
     const endpoint = webhooks.endpoints.get(request.params.id)!;
     if (!endpoint.enabled) throw conflict('the endpoint is disabled; enable it (PATCH {"enabled": true}) before replaying');
     const { after } = request.body;
-    const { deliveries, through } = webhooks.replay(endpoint, typeof after === 'number' ? { position: after } : parseCursor(after)!);
+    const from = typeof after === 'number' ? { position: after } : parseCursor(after)!;
+    // As the change feed: a start past what exists would replay nothing and say nothing of why.
+    bounds.notPastTomorrow(from.day, 'body.after');
+    await bounds.notPastTheHead(from.position, 'body.after');
+    const { deliveries, through } = webhooks.replay(endpoint, from);
     return reply.code(202).send({ deliveries, after: request.body.after, through });
   });
 
