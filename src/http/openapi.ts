@@ -33,6 +33,39 @@ const SUCCESSES: Record<string, string> = {
   204: 'Done; nothing to answer',
 };
 
+/**
+ * Each operation's name, which client generators make their method names of (without one they
+ * invent them from the path). Named here, all in one view, by method and route.
+ */
+const OPERATION_IDS: Record<string, string> = {
+  'GET /health/live': 'getLiveness',
+  'GET /health/ready': 'getReadiness',
+  'GET /v1/countries': 'listCountries',
+  'GET /v1/countries/:code/position': 'getPosition',
+  'GET /v1/countries/:code/explain': 'explainPosition',
+  'GET /v1/countries/:code/history': 'getHistory',
+  'GET /v1/statements': 'listStatements',
+  'GET /v1/statements/:id': 'getStatement',
+  'POST /v1/statements': 'recordStatement',
+  'POST /v1/statements/:id/retraction': 'retractStatement',
+  'POST /v1/statements/:id/sources': 'attachSource',
+  'GET /v1/changes': 'listChanges',
+  'GET /v1/changes/stream': 'streamChanges',
+  'GET /v1/events': 'listEvents',
+  'GET /v1/audit/fingerprint': 'getFingerprint',
+  'POST /v1/admin/replay': 'replayAndAudit',
+  'POST /v1/webhooks': 'createWebhook',
+  'GET /v1/webhooks': 'listWebhooks',
+  'GET /v1/webhooks/:id': 'getWebhook',
+  'PATCH /v1/webhooks/:id': 'updateWebhook',
+  'DELETE /v1/webhooks/:id': 'deleteWebhook',
+  'POST /v1/webhooks/:id/rotate-secret': 'rotateWebhookSecret',
+  'GET /v1/webhooks/:id/deliveries': 'listDeliveries',
+  'POST /v1/webhooks/:id/deliveries/:deliveryId/retry': 'retryDelivery',
+  'POST /v1/webhooks/:id/replay': 'replayToWebhook',
+  'POST /v1/webhooks/:id/test': 'testWebhook',
+};
+
 const PROBLEM = z.toJSONSchema(Problem, { target: 'draft-2020-12', io: 'output' });
 delete (PROBLEM as { $schema?: string }).$schema;
 
@@ -42,13 +75,14 @@ const isContentForm = (entry: unknown) => typeof entry === 'object' && entry !==
 
 export const openApiTransform: Transform = (document) => {
   const result = jsonSchemaTransform(document);
-  const schema = result.schema as { hide?: boolean; response?: Responses };
+  const schema = result.schema as { hide?: boolean; response?: Responses; operationId?: string };
   if (schema.hide) return result;
+  const methods = [document.route.method].flat();
+  schema.operationId ??= OPERATION_IDS[`${methods.find((method) => method !== 'HEAD')} ${document.url}`];
   const response: Responses = (schema.response ??= {});
   const input = document.schema as Record<string, unknown> | undefined;
   if (['querystring', 'params', 'body', 'headers'].some((part) => input?.[part]) && !('400' in response)) response['400'] = PROBLEM;
   if (!('429' in response)) response['429'] = PROBLEM;
-  const methods = [document.route.method].flat();
   if (methods.some((method) => method !== 'GET' && method !== 'HEAD')) {
     for (const status of ['413', '415']) if (!(status in response)) response[status] = PROBLEM;
   }

@@ -54,6 +54,16 @@ describe('the document', () => {
     }
   });
 
+  it('names every operation, each once, for client generators to name their methods by', () => {
+    const ids = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations as Record<string, { operationId?: string }>).map(([method, operation]) => [`${method} ${path}`, operation.operationId] as const),
+    );
+    expect(ids.length).toBeGreaterThan(20);
+    expect(ids.filter(([, id]) => !id).map(([where]) => where)).toEqual([]);
+    expect(new Set(ids.map(([, id]) => id)).size).toBe(ids.length);
+    expect(Object.fromEntries(ids)).toMatchObject({ 'get /v1/countries/{code}/position': 'getPosition', 'post /v1/statements': 'recordStatement' });
+  });
+
   it('has schemas that compile as strict JSON Schema 2020-12, the dialect OpenAPI 3.1 declares', () => {
     const schemas = schemasOf(document);
     expect(schemas.length).toBeGreaterThan(100);
