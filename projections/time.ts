@@ -6,10 +6,13 @@ export function instantOf(dayOrInstant: string): number {
   return Date.parse(dayOrInstant.length === 10 ? `${dayOrInstant}T00:00:00.000Z` : dayOrInstant);
 }
 
-/** `knownAt` given as a day means the end of that UTC day. */
-export function knownAtInstant(dayOrInstant: string): number {
+/** The last instant a day or an instant can mean: a bare day, the end of that UTC day. */
+export function lastInstantOf(dayOrInstant: string): number {
   return dayOrInstant.length === 10 ? Date.parse(`${dayOrInstant}T23:59:59.999Z`) : Date.parse(dayOrInstant);
 }
+
+/** `knownAt` given as a day means the end of that UTC day. */
+export const knownAtInstant = lastInstantOf;
 
 export function dayOf(instant: number | string): string {
   // An instant as toISOString writes it (as the store records them) starts with its UTC day.
