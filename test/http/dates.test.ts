@@ -76,3 +76,36 @@ describe('a retraction dated by its day alone', () => {
     expect(events).toBe(2);
   });
 });
+
+describe('dates in /explain', () => {
+  it('writes an instant by its UTC day, as it writes "as known on": a report at 23:30 on 30 May at UTC-2 is of 31 May', async () => {
+    await start();
+    const late = '2024-05-30T23:30:00-02:00'; // 2024-05-31T01:30:00Z
+    expect((await post('/v1/statements', statement({ country: 'NL', statementId: 'nl-1', effectiveAt: '2024-05-30', reportedAt: late }))).statusCode).toBe(201);
+    const explain = async (knownAt: string) => (await get(`/v1/countries/NL/explain?at=2024-06-01&knownAt=${encodeURIComponent(knownAt)}`)).json().text as string;
+
+    // As known on 30 May (the end of that UTC day) it had not been reported...
+    expect(await explain('2024-05-30')).toMatch(/^As of 1 June 2024, as known on 30 May 2024, the Netherlands' position is unknown[\s\S]*it had not been reported yet/);
+    // ...so the report is of 31 May, as known on 31 May, and at the instant it was given in.
+    for (const knownAt of ['2024-05-31', late, '2024-05-31T15:30:00+14:00']) {
+      const text = await explain(knownAt);
+      expect(text, knownAt).toMatch(/^As of 1 June 2024, as known on 31 May 2024, the Netherlands' position is restricted/);
+      expect(text, knownAt).toContain('(Le Monde, "Macron on launch sites", 31 May 2024)');
+      expect(text, knownAt).not.toContain('30 May 2024)');
+    }
+    // The same instant with any offset reads the same.
+    expect((await get(`/v1/countries/NL/explain?at=2024-06-01&knownAt=${encodeURIComponent('2024-05-31T01:30:00.000+00:00')}`)).json().text).toBe(await explain(late));
+  });
+
+  it('says BC before year 1, and names the day of an instant that falls outside years 0000-9999 in UTC', async () => {
+    await start();
+    expect((await post('/v1/statements', statement({ country: 'BE', effectiveAt: '0000-01-01', reportedAt: '0001-01-01' }))).statusCode).toBe(201);
+    const text = async (query: string) => (await get(`/v1/countries/BE/explain?${query}`)).json().text as string;
+    // ISO 8601's year 0000 is 1 BC: "1 January 1" would be the same as 0001-01-01.
+    expect(await text('at=0000-01-01&knownAt=0001-01-01')).toMatch(/^As of 1 January 1 BC, as known on 1 January 1, Belgium's position is restricted[\s\S]*effective 1 January 1 BC/);
+    expect(await text('at=1969-12-31&knownAt=1970-01-01T00:00:00Z')).toMatch(/^As of 31 December 1969, as known on 1 January 1970,/);
+    // 0000-01-01T00:00:00+14:00 is 31 December 2 BC, 10:00 UTC; 9999-12-31T23:59:59-14:00 is 1 January 10000, 13:59:59 UTC.
+    expect(await text(`at=2024-06-01&knownAt=${encodeURIComponent('0000-01-01T00:00:00+14:00')}`)).toMatch(/^As of 1 June 2024, as known on 31 December 2 BC, Belgium's position is unknown/);
+    expect(await text(`at=9999-12-31&knownAt=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`)).toMatch(/^As of 31 December 9999, as known on 1 January 10000, Belgium's position is restricted/);
+  });
+});
