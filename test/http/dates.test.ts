@@ -109,3 +109,21 @@ describe('dates in /explain', () => {
     expect(await text(`at=9999-12-31&knownAt=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`)).toMatch(/^As of 31 December 9999, as known on 1 January 10000, Belgium's position is restricted/);
   });
 });
+
+describe('the statements list by effective day', () => {
+  it('takes from and to as inclusive days, and refuses a range that ends before it starts', async () => {
+    await start();
+    for (const [id, effectiveAt] of [['may-31', '2024-05-31'], ['jun-01', '2024-06-01'], ['jun-02', '2024-06-02']]) {
+      expect((await post('/v1/statements', statement({ statementId: id, effectiveAt, reportedAt: '2024-06-02' }))).statusCode).toBe(201);
+    }
+    const ids = async (query: string) => ((await get(`/v1/statements?${query}`)).json().items as Array<{ statementId: string }>).map((s) => s.statementId);
+    expect(await ids('from=2024-06-01&to=2024-06-01')).toEqual(['jun-01']);
+    expect(await ids('from=2024-06-01')).toEqual(['jun-01', 'jun-02']);
+    expect(await ids('to=2024-06-01')).toEqual(['may-31', 'jun-01']);
+    // Swapped, the range holds no day: an empty page would read as "nothing was said then".
+    const swapped = await get('/v1/statements?from=2024-06-02&to=2024-05-31');
+    expect(swapped.statusCode).toBe(400);
+    expect(swapped.headers['content-type']).toContain('application/problem+json');
+    expect(swapped.json().errors).toEqual([{ path: 'querystring.to', message: 'must be on or after from (2024-06-02)' }]);
+  });
+});
