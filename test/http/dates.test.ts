@@ -127,3 +127,23 @@ describe('the statements list by effective day', () => {
     expect(swapped.json().errors).toEqual([{ path: 'querystring.to', message: 'must be on or after from (2024-06-02)' }]);
   });
 });
+
+describe('a day where a day is asked for', () => {
+  it('says that at, effectiveAt and the list filters take a day with no time, not that an instant is an invalid date', async () => {
+    await start();
+    const DAY = 'must be a day that exists, as YYYY-MM-DD (e.g. 2024-05-30), with no time';
+    for (const [url, path] of [
+      ['/v1/countries/US/position?at=2024-05-30T12:00:00Z', 'querystring.at'],
+      ['/v1/countries/US/explain?at=2023-02-29', 'querystring.at'],
+      ['/v1/statements?from=2024-05-30T00:00:00Z', 'querystring.from'],
+      ['/v1/statements?to=%202024-05-30', 'querystring.to'],
+    ]) {
+      const refused = await get(url);
+      expect(refused.statusCode, url).toBe(400);
+      expect(refused.json().errors, url).toEqual([{ path, message: DAY }]);
+    }
+    const body = await post('/v1/statements', statement({ effectiveAt: '2024-05-28T10:00:00Z' }));
+    expect(body.statusCode).toBe(400);
+    expect(body.json().errors).toEqual([{ path: 'body.effectiveAt', message: DAY }]);
+  });
+});
