@@ -147,3 +147,27 @@ describe('a day where a day is asked for', () => {
     expect(body.json().errors).toEqual([{ path: 'body.effectiveAt', message: DAY }]);
   });
 });
+
+describe('knowledge and valid time ahead of now', () => {
+  it('a knownAt after now answers as known now, and says the knownAt asked; an at ahead counts statements announced for then', async () => {
+    await start();
+    const today = new Date().toISOString().slice(0, 10);
+    const inAYear = `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`.replace('-02-29', '-02-28');
+    expect((await post('/v1/statements', statement({ statementId: 'now', reportedAt: today, effectiveAt: '2024-05-28' }))).statusCode).toBe(201);
+    // Announced today, in force in a year.
+    expect((await post('/v1/statements', statement({ statementId: 'later', stance: 'prohibits', scope: {}, reportedAt: today, effectiveAt: inAYear }))).statusCode).toBe(201);
+
+    const asNow = (await get('/v1/countries/FR/position')).json();
+    for (const knownAt of [inAYear, '9999-12-31', '2999-01-01T00:00:00Z']) {
+      const ahead = (await get(`/v1/countries/FR/position?knownAt=${knownAt}`)).json();
+      expect(ahead.knownAt).toBe(knownAt);
+      expect({ ...ahead, knownAt: undefined, basis: { ...ahead.basis, knownAt: undefined } }).toEqual({ ...asNow, knownAt: undefined, basis: { ...asNow.basis, knownAt: undefined } });
+      const history = (await get(`/v1/countries/FR/history?knownAt=${knownAt}`)).json();
+      const historyNow = (await get('/v1/countries/FR/history')).json();
+      expect([history.intervals, history.statements]).toEqual([historyNow.intervals, historyNow.statements]);
+    }
+    expect(asNow.status).toBe('restricted');
+    expect((await get(`/v1/countries/FR/position?at=${inAYear}`)).json()).toMatchObject({ status: 'prohibited', deciding: { statementId: 'later' } });
+    expect((await get(`/v1/countries/FR/position?at=${inAYear}&knownAt=2024-06-01`)).json()).toMatchObject({ status: 'unknown' });
+  });
+});
