@@ -97,6 +97,22 @@ describe('dates in /explain', () => {
     expect((await get(`/v1/countries/NL/explain?at=2024-06-01&knownAt=${encodeURIComponent('2024-05-31T01:30:00.000+00:00')}`)).json().text).toBe(await explain(late));
   });
 
+  it('reads a knownAt of 23:30 on 30 May at UTC-2 as 01:30 on 31 May in /position, /history and /explain alike', async () => {
+    await start();
+    // Reported on 31 May, by its day: from the start of that UTC day.
+    expect((await post('/v1/statements', statement({ country: 'CA', statementId: 'ca-1', effectiveAt: '2024-05-29', reportedAt: '2024-05-31' }))).statusCode).toBe(201);
+    const ask = async (knownAt: string) => {
+      const query = `knownAt=${encodeURIComponent(knownAt)}`;
+      const position = (await get(`/v1/countries/CA/position?at=2024-06-01&${query}`)).json();
+      const history = (await get(`/v1/countries/CA/history?${query}`)).json();
+      const explain = (await get(`/v1/countries/CA/explain?at=2024-06-01&${query}`)).json();
+      return { status: position.status, listed: history.statements.length, intervals: history.intervals.length, knownOn: /as known on ([^,]+),/.exec(explain.text)?.[1] };
+    };
+    expect(await ask('2024-05-30T23:30:00-02:00')).toEqual({ status: 'restricted', listed: 1, intervals: 1, knownOn: '31 May 2024' });
+    expect(await ask('2024-05-30T23:30:00Z')).toEqual({ status: 'unknown', listed: 0, intervals: 0, knownOn: '30 May 2024' });
+    expect(await ask('2024-05-31T00:00:00+14:00')).toEqual({ status: 'unknown', listed: 0, intervals: 0, knownOn: '30 May 2024' });
+  });
+
   it('says BC before year 1, and names the day of an instant that falls outside years 0000-9999 in UTC', async () => {
     await start();
     expect((await post('/v1/statements', statement({ country: 'BE', effectiveAt: '0000-01-01', reportedAt: '0001-01-01' }))).statusCode).toBe(201);
