@@ -34,8 +34,14 @@ export function countryNameInProse(code: string): string | undefined {
   return tail ? `${tail} ${head}` : head;
 }
 
-/** A calendar day, `YYYY-MM-DD`, rejecting impossible dates such as 2024-02-30. */
-export const Day = z.iso.date();
+/**
+ * A calendar day, `YYYY-MM-DD`, rejecting impossible dates such as 2024-02-30. A string of
+ * another form is told what it takes: zod's own "Invalid ISO date" reads wrong for
+ * `at=2024-05-30T12:00:00Z`, a valid ISO instant. (Not a string at all, zod says so.)
+ */
+export const Day = z.iso.date({
+  error: (issue) => (issue.code === 'invalid_format' ? 'must be a day that exists, as YYYY-MM-DD (e.g. 2024-05-30), with no time' : undefined),
+});
 export type Day = z.infer<typeof Day>;
 
 /** An instant with an explicit offset, e.g. `2024-05-30T14:00:00Z`. */

@@ -2,7 +2,7 @@
 // sources, ready to paste into an article. Pure: a derivation in, text out.
 import type { Scope } from '../events/vocabulary.js';
 import { recordAsKnown, type Derivation, type ExclusionReason } from './position.js';
-import { dayOf } from './time.js';
+import { dayOf, instantOf } from './time.js';
 import type { SourceRecord, StatementRecord } from './statement-record.js';
 
 export interface Explanation {
@@ -49,13 +49,27 @@ const SCOPE_TEXT: Array<[keyof Scope, string]> = [
   ['conditions', 'on condition of'],
 ];
 
-export function formatDay(day: string): string {
-  return new Date(`${day.slice(0, 10)}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const DAY_IN_WORDS = { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' } as const;
+const MONTH_IN_WORDS = { month: 'long', year: 'numeric', timeZone: 'UTC' } as const;
+
+/**
+ * A day, or an instant by its UTC day, in words: "30 May 2024". An instant is written by its
+ * UTC day, as "as known on" is and as every answer counts days: a report at 23:30 at UTC-2 on
+ * 30 May is of 31 May, the day from whose end on it is known.
+ */
+export function formatDay(dayOrInstant: string): string {
+  return inWords(dayOrInstant.length === 10 ? dayOrInstant : dayOf(instantOf(dayOrInstant)), DAY_IN_WORDS);
+}
+
+/** A UTC day in words. ISO 8601's year 0000 is 1 BC, and English leaves the era out: before year 1 it is said. */
+function inWords(day: string, format: Intl.DateTimeFormatOptions): string {
+  const date = new Date(`${day}T00:00:00Z`);
+  return date.toLocaleDateString('en-GB', date.getUTCFullYear() < 1 ? { ...format, era: 'short' } : format);
 }
 
 /** An effective date as precise as it is known: "30 May 2024", "May 2024", "around 30 May 2024". */
 function formatEffective(s: StatementRecord): string {
-  if (s.datePrecision === 'month') return new Date(`${s.effectiveAt.slice(0, 10)}T00:00:00Z`).toLocaleDateString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+  if (s.datePrecision === 'month') return inWords(s.effectiveAt, MONTH_IN_WORDS);
   return s.datePrecision === 'approximate' ? `around ${formatDay(s.effectiveAt)}` : formatDay(s.effectiveAt);
 }
 
@@ -143,7 +157,7 @@ function explainWith(
   const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
   const byId = new Map(statements.map((s) => [s.statementId, s]));
   // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset).
-  const asOf = `As of ${formatDay(query.at)}, as known on ${formatDay(dayOf(query.knownAtInstant))}`;
+  const asOf = `As of ${formatDay(query.at)}, as known on ${inWords(dayOf(query.knownAtInstant), DAY_IN_WORDS)}`;
   const country = countryInSentence(countryName);
   const paragraphs: string[] = [];
 

@@ -167,11 +167,13 @@ export function exclusionOf(s: RuleStatement, query: PositionQuery): ExclusionRe
 }
 
 function exclusionCode(s: RuleStatement, at: string, knownAt: number, inLog: number): number {
-  // A known retraction first: that the record was wrong matters more than when it would have taken effect.
+  // Not yet public first: a retraction known only by its day counts from the start of that day,
+  // and may be the day the statement was reported, hours later; until then nothing was on record to retract.
+  if (!reportedBy(s, knownAt, inLog)) return NOT_YET_REPORTED;
+  // A known retraction next: that the record was wrong matters more than when it would have taken effect.
   const retraction = s.retraction;
   if (retraction && retraction.position <= inLog && reportedInstant(retraction) <= knownAt) return RETRACTED;
   // Not yet public before not yet in effect: as known then, nobody could have said when it would take effect.
-  if (!reportedBy(s, knownAt, inLog)) return NOT_YET_REPORTED;
   if (s.effectiveAt > at) return NOT_YET_EFFECTIVE;
   if (s.speaker.attribution === 'non-government') return NON_GOVERNMENT;
   return COUNTED;

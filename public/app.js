@@ -4,7 +4,7 @@ import { explainFromBasis, renderCountry } from './country.js';
 import { h } from './dom.js';
 import { renderTimeline } from './timeline.js';
 import { createTooltip } from './tooltip.js';
-import { formatDay, isDay, knownAtMs, STATUS_LABEL, todayUtc } from './words.js';
+import { formatDay, isDay, STATUS_LABEL, todayUtc } from './words.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -116,22 +116,19 @@ function showError(error) {
   el.hidden = !error;
 }
 
-const reportedBy = (limit) => (dayOrInstant) => Date.parse(dayOrInstant.length === 10 ? `${dayOrInstant}T00:00:00Z` : dayOrInstant) <= limit;
 
 async function loadHistories() {
   const load = ++loads;
   const query = state.knownAt ? `?knownAt=${encodeURIComponent(state.knownAt)}` : '';
   const histories = await loading([$('timeline')], () => Promise.all(countries.map((c) => api(`/v1/countries/${encodeURIComponent(c.code)}/history${query}`))));
   if (load !== loads) return false;
-  const known = reportedBy(state.knownAt ? knownAtMs(state.knownAt) : Infinity);
   rows = histories.map((history) => ({
     code: history.country,
     name: history.name ?? history.country,
     intervals: history.intervals,
-    // The history lists every statement; show only those reported by the knowledge time.
-    statements: history.statements
-      .filter((s) => known(s.reportedAt))
-      .map((s) => ({ ...s, retracted: Boolean(s.retraction && known(s.retraction.reportedAt)) })),
+    // As known at knownAt the history lists only the statements reported by then (by reportedAt, or
+    // sooner by an earlier source), each with its retraction only if that was reported by then too.
+    statements: history.statements.map((s) => ({ ...s, retracted: Boolean(s.retraction) })),
     allStatements: history.statements,
   }));
   return true;

@@ -13,18 +13,14 @@ export const dayNumber = (day) => Date.parse(`${day.slice(0, 10)}T00:00:00Z`) / 
 export const dayOfNumber = (n) => new Date(Math.floor(n) * DAY_MS).toISOString().slice(0, 10);
 export const todayUtc = () => new Date().toISOString().slice(0, 10);
 
-export const formatDay = (day) => dayFormat.format(new Date(`${day.slice(0, 10)}T00:00:00Z`));
+/** A day, or an instant by its UTC day as the service counts days (23:30 on 1 June at UTC-2 is 2 June). */
+export const formatDay = (day) => dayFormat.format(new Date(day.length === 10 ? `${day}T00:00:00Z` : day));
 export const formatShortDay = (n) => shortFormat.format(new Date(n * DAY_MS));
 export const yearOf = (n) => new Date(n * DAY_MS).getUTCFullYear();
 
 /** A knowledge time for people: a day stays a day, an instant gets its time. */
 export function formatKnownAt(knownAt) {
   return knownAt.length === 10 ? formatDay(knownAt) : instantFormat.format(new Date(knownAt));
-}
-
-/** Milliseconds of a knowledge time; a bare day is the end of that UTC day. */
-export function knownAtMs(knownAt) {
-  return knownAt.length === 10 ? Date.parse(`${knownAt}T23:59:59.999Z`) : Date.parse(knownAt);
 }
 
 /** A real calendar day: "2024-02-31" parses (as 2 March), so the day must come back as written. */

@@ -65,10 +65,15 @@ const Limit = QueryInteger({ min: 1, max: 500, default: 100 });
 export const StatementsQuery = z.object({
   country: CountryCode.optional(),
   from: Day.optional().describe('effective on or after this day'),
-  to: Day.optional().describe('effective on or before this day'),
+  to: Day.optional().describe('effective on or before this day; not before from (a 400)'),
   limit: Limit,
   cursor: z.string().regex(/^[0-9]{1,15}$/, 'must be a cursor returned by a previous page').optional(),
-}).strict();
+}).strict().superRefine((query, ctx) => {
+  // Both ends are inclusive; swapped, the range holds no day, and an empty page would read as "nothing was said then".
+  if (query.from !== undefined && query.to !== undefined && query.to < query.from) {
+    ctx.addIssue({ code: 'custom', path: ['to'], message: `must be on or after from (${query.from})`, input: query.to });
+  }
+});
 
 export const AfterQuery = z.object({
   after: QueryInteger({ default: 0 }).describe('log position to read after'),

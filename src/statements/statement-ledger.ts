@@ -11,7 +11,7 @@ import type { StatementRetracted } from '../../events/statement-retracted.js';
 import { countryStream, isKnownEventType } from '../../events/registry.js';
 import { countryOfStream } from '../../projections/statement-record.js';
 import { firstReported } from '../../projections/position.js';
-import { instantOf } from '../../projections/time.js';
+import { instantOf, lastInstantOf } from '../../projections/time.js';
 
 interface LedgerEntry {
   streamId: string;
@@ -70,7 +70,7 @@ export function admit(ledger: StatementLedger, event: LedgerEvent, warn?: (messa
   if (event.type === 'StatementRetracted') {
     const data = event.data as StatementRetracted;
     if (entry.retracted) return `statement ${statementId} is already retracted`;
-    if (instantOf(data.reportedAt) < entry.firstReported) return `the retraction of ${statementId} is reported before the statement it retracts`;
+    if (lastInstantOf(data.reportedAt) < entry.firstReported) return `the retraction of ${statementId} is reported before the statement it retracts`;
     entry.retracted = true;
   } else {
     entry.firstReported = Math.min(entry.firstReported, instantOf((event.data as SourceAttached).source.publishedAt));

@@ -12,7 +12,7 @@ import type { StatementRecorded } from '../../events/statement-recorded.js';
 import type { StatementRetracted } from '../../events/statement-retracted.js';
 import { firstReported } from '../../projections/position.js';
 import { emptyCountry, evolveCountry, type CountryRecord } from '../../projections/statement-record.js';
-import { instantOf } from '../../projections/time.js';
+import { instantOf, lastInstantOf } from '../../projections/time.js';
 import type { ProjectionRunner } from '../read-model/projection-runner.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import { DuplicateEventError, StreamConflictError, type EventStore, type ExpectedRevision } from '../store/event-store.js';
@@ -112,7 +112,9 @@ export class StatementService {
       const statement = record.statements.find((s) => s.statementId === statementId)!;
       if (statement.retraction) throw new DomainRuleError('statementId', 'the statement is already retracted', 409);
       // Public since its reportedAt, or its earliest source if that came sooner (as answers count it).
-      if (instantOf(retraction.reportedAt) < firstReported(statement)) {
+      // A retraction known only by its day may be on the day the statement was reported, at whatever
+      // hour: the day's last instant is what must not be before it.
+      if (lastInstantOf(retraction.reportedAt) < firstReported(statement)) {
         throw new DomainRuleError('reportedAt', 'a retraction cannot be reported before the statement it retracts');
       }
       return newEvent('StatementRetracted', { ...retraction, statementId }, options.metadata, options.eventId);

@@ -702,6 +702,33 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('as known on a day, marks every statement the API counts as reported then, and dates a source by its UTC day', async (ctx) => {
+    needsChromium(ctx);
+    // Recorded as reported on 3 June, but its source was out sooner: at 23:30 on 1 June at UTC-2, which is 2 June in UTC.
+    const write = await fetch(`${base}/v1/statements`, {
+      method: 'POST',
+      headers: { ...writer, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        country: 'PT', stance: 'permits', scope: { purposes: ['self-defence'] },
+        speaker: { name: 'Nuno Melo', role: 'Minister of National Defence', attribution: 'official' },
+        sources: [{ publisher: 'RTP', title: 'Portugal on its weapons', publishedAt: '2024-06-01T23:30:00-02:00', quote: 'Ukraine may defend itself.' }],
+        effectiveAt: '2024-05-20', reportedAt: '2024-06-03',
+      }),
+    });
+    expect(write.status).toBe(201);
+    // As known on 2 June the service counts it (reportedAt means the earliest source) and lists it in the history.
+    const history = (await (await fetch(`${base}/v1/countries/PT/history?knownAt=2024-06-02`)).json()) as { intervals: Array<{ status: string }>; statements: unknown[] };
+    expect([history.intervals.map((i) => i.status), history.statements.length]).toEqual([['restricted'], 1]);
+
+    const page = await open('/?country=PT&at=2024-06-05&knownAt=2024-06-02');
+    expect(await page.locator('g.row[data-country="PT"] g.band[data-from="2024-05-20"]').getAttribute('data-status')).toBe('restricted');
+    // The band is there, and so is the statement behind it.
+    expect(await page.locator('g.row[data-country="PT"] .marker').count()).toBe(1);
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('restricted');
+    expect(await page.locator('#country figure.evidence figcaption').first().textContent()).toBe('Portugal on its weapons — RTP, 2 Jun 2024');
+    await page.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
