@@ -1,7 +1,7 @@
 // Starting the service as `npm start` does (src/main.ts in a child process):
 // configuration errors stop it with a clear message; the first start loads the
-// seeds and writes an admin key whose path, never the key, is logged; SIGTERM
-// shuts it down gracefully.
+// seeds and writes an admin key whose path, never the key, is logged; one log
+// line per request; SIGTERM shuts it down gracefully.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -70,10 +70,13 @@ describe('starting and stopping the service', () => {
     const lines = run.output().stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.find((l) => l.msg?.includes('admin key'))).toMatchObject({ file: keyFile });
     expect(run.output().stdout).not.toContain(key);
-    const requestLines = lines.filter((l) => l.req || l.res);
+    const requestLines = lines.filter((l) => l.msg === 'request completed');
     expect(requestLines.length).toBeGreaterThan(0);
     for (const line of requestLines) expect(line.reqId).toEqual(expect.any(String));
-    expect(requestLines.filter((l) => l.reqId === 'trace-me-123').length).toBeGreaterThanOrEqual(2);
+    // One line per request, saying what it was and how it ended.
+    expect(lines.filter((l) => l.reqId === 'trace-me-123')).toEqual([
+      expect.objectContaining({ msg: 'request completed', method: 'POST', route: '/v1/statements', statusCode: 201, durationMs: expect.any(Number) }),
+    ]);
     expect(lines.some((l) => l.msg?.includes('shutting down'))).toBe(true);
     cleanup();
   });
