@@ -5,6 +5,15 @@ import { StartupCheckError } from './operations/data-dir-checks.js';
 import { startService } from './service.js';
 import { loadWebhookSettings } from './webhooks/settings.js';
 
+/** EX_CONFIG (sysexits.h): a setting is wrong; the operator has something to fix. */
+const EX_CONFIG = 78;
+
+/** Says plainly on stderr why the start stopped, as a configuration error is, and exits. */
+function refuse(message: string, exitCode: number): never {
+  process.stderr.write(`policy-state: ${message}\n`);
+  process.exit(exitCode);
+}
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -12,26 +21,28 @@ async function main(): Promise<void> {
     // The webhook settings are read when the service is composed; checked here so a bad one is said as plainly.
     loadWebhookSettings();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`policy-state: ${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
+    if (error instanceof ConfigError) refuse(error.message, EX_CONFIG);
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL);
   let service;
   try {
     service = await startService(config, logger);
-    await service.app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     logger.fatal({ err: error }, 'the service could not start');
-    if (error instanceof StartupCheckError) {
-      // Said plainly on stderr too, like a configuration error: the operator has something to fix.
-      process.stderr.write(`policy-state: cannot start: ${error.message}\n`);
-      process.exit(error.exitCode);
-    }
-    await service?.close().catch(() => undefined);
+    if (error instanceof StartupCheckError) refuse(`cannot start: ${error.message}`, error.exitCode);
+    // Settings only read while composing (KURRENTDB_URL, the admin key file) are refused as the others are.
+    if (error instanceof ConfigError) refuse(error.message, EX_CONFIG);
     process.exit(1);
+  }
+  try {
+    await service.app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    // A HOST that does not resolve or is not this machine's, a PORT in use or privileged: name them,
+    // rather than leave a bare "getaddrinfo ENOTFOUND" in the JSON log.
+    logger.fatal({ err: error }, 'the service could not listen');
+    await service.close().catch(() => undefined);
+    refuse(`cannot listen on HOST=${config.HOST} PORT=${config.PORT}: ${(error as Error).message}`, EX_CONFIG);
   }
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');

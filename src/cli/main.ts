@@ -62,5 +62,6 @@ program.parseAsync().catch((error: unknown) => {
   // Commander has printed the message (and the help): --help exits 0, anything else it rejects is a usage error.
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   process.stderr.write(`policy-state: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // A setting read only when a command opens the store (KURRENTDB_URL) is bad configuration too.
+  process.exit(error instanceof ConfigError ? 78 : 1);
 });

@@ -3,7 +3,8 @@
 // seeds and writes an admin key whose path, never the key, is logged; one log
 // line per request; SIGTERM shuts it down gracefully.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -36,6 +37,28 @@ describe('starting and stopping the service', () => {
     expect(run.output().stderr).toMatch(/PORT:/);
     expect(run.output().stderr).toMatch(/API_KEYS: each entry must be name:secret:role/);
     cleanup();
+  });
+
+  it.each<{ what: string; env: Record<string, string>; says: RegExp; occupied?: boolean; keyFile?: string }>([
+    { what: 'a KURRENTDB_URL the client cannot read', env: { EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://admin:hunter2-pw@127.0.0.1:2113?tls=maybe' }, says: /KURRENTDB_URL for KurrentDB at 127\.0\.0\.1:2113/ },
+    { what: 'a HOST that does not resolve', env: { HOST: '999.1.1.1' }, says: /cannot listen on HOST=999\.1\.1\.1 PORT=\d+: .*(ENOTFOUND|EAI_AGAIN)/ },
+    { what: 'a PORT already in use', env: { HOST: '127.0.0.1' }, says: /cannot listen on HOST=127\.0\.0\.1 PORT=\d+: .*EADDRINUSE/, occupied: true },
+    { what: 'an admin key file holding a short secret', env: {}, says: /admin-api-key must be at least 16 characters/, keyFile: 'short\n' },
+  ])('$what stops the start on stderr, naming it, with exit code 78 and no secret', async (c) => {
+    const { dir, cleanup } = tempDir();
+    if (c.keyFile) writeFileSync(path.join(dir, 'admin-api-key'), c.keyFile, { mode: 0o600 });
+    const port = await freePort();
+    const occupant = c.occupied ? await new Promise<Server>((resolve) => { const s = createServer().listen(port, '127.0.0.1', () => resolve(s)); }) : undefined;
+    try {
+      const run = start({ DATA_DIR: dir, PORT: String(port), SEED_ON_START: 'false', ...c.env });
+      const { code } = await run.exited;
+      expect(run.output().stderr).toMatch(c.says);
+      expect(code).toBe(78);
+      expect(JSON.stringify(run.output())).not.toContain('hunter2-pw');
+    } finally {
+      occupant?.close();
+      cleanup();
+    }
   });
 
   it('first start: seeds loaded, admin key written to DATA_DIR and its path logged (never the key), request ids on every request line, and SIGTERM stops it cleanly', async () => {
