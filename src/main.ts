@@ -35,8 +35,9 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) refuse(error.message, EX_CONFIG);
     process.exit(1);
   }
+  let address;
   try {
-    await service.app.listen({ port: config.PORT, host: config.HOST });
+    address = await service.app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     // A HOST that does not resolve or is not this machine's, a PORT in use or privileged: name them,
     // rather than leave a bare "getaddrinfo ENOTFOUND" in the JSON log.
@@ -44,11 +45,18 @@ async function main(): Promise<void> {
     await service.close().catch(() => undefined);
     refuse(`cannot listen on HOST=${config.HOST} PORT=${config.PORT}: ${(error as Error).message}`, EX_CONFIG);
   }
+  // One line that says what is running where: the address, the store, DATA_DIR, what seeding did, where the admin key is.
+  logger.info({ address, ...service.summary(), logLevel: config.LOG_LEVEL }, 'policy-state is serving');
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const started = performance.now();
     service
       .close()
-      .then(() => process.exit(0))
+      .then(() => {
+        // The last line: the shutdown finished (a log that ends at "shutting down" may mean it hung or was killed).
+        logger.info({ signal, ms: Math.round(performance.now() - started) }, 'stopped');
+        process.exit(0);
+      })
       .catch((error) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -6,9 +6,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '../helpers/temp-dir.js';
 import { freePort } from '../helpers/free-port.js';
+import { closedPort } from '../store/kurrentdb-stand-in.js';
 
 const main = path.resolve(__dirname, '../../src/main.ts');
 
@@ -100,7 +101,38 @@ describe('starting and stopping the service', () => {
     expect(lines.filter((l) => l.reqId === 'trace-me-123')).toEqual([
       expect.objectContaining({ msg: 'request completed', method: 'POST', route: '/v1/statements', statusCode: 201, durationMs: expect.any(Number) }),
     ]);
+    // One start-up line says what runs where; the last says the shutdown finished.
+    expect(lines.find((l) => l.msg === 'policy-state is serving')).toMatchObject({
+      address: base,
+      store: 'sqlite',
+      log: path.join(dir, 'events.db'),
+      dataDir: dir,
+      seed: { appended: expect.any(Number), alreadyPresent: 0 },
+      adminKeyFile: keyFile,
+    });
     expect(lines.some((l) => l.msg?.includes('shutting down'))).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
+    cleanup();
+  });
+
+  it('on KurrentDB out of reach: the start-up line names its hosts, never the password, and seeding waits for it', async () => {
+    const { dir, cleanup } = tempDir();
+    const port = await freePort();
+    const storePort = await closedPort();
+    const run = start({
+      DATA_DIR: dir, PORT: String(port), EVENT_STORE: 'kurrentdb', KURRENTDB_URL: `kurrentdb://admin:hunter2-pw@127.0.0.1:${storePort}?tls=false`,
+      API_KEYS: 'ops:ops-secret-0123456789:admin',
+    });
+    onTestFinished(() => void run.child.kill('SIGKILL')); // never left running by a failed expectation
+    await expect.poll(() => run.output().stdout.includes('policy-state is serving'), { timeout: 20_000, interval: 100 }).toBe(true);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+
+    const lines = run.output().stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.msg === 'policy-state is serving')).toMatchObject({
+      address: `http://127.0.0.1:${port}`, store: 'kurrentdb', log: `127.0.0.1:${storePort}`, dataDir: dir, seed: 'waiting for the event store', apiKeys: 1,
+    });
+    expect(JSON.stringify(run.output())).not.toMatch(/hunter2-pw|ops-secret/);
     cleanup();
   });
 });
