@@ -5,6 +5,12 @@ import { StartupCheckError } from './operations/data-dir-checks.js';
 import { startService } from './service.js';
 import { loadWebhookSettings } from './webhooks/settings.js';
 
+// Every file the service creates is its owner's only: the databases (whose -wal and -shm files
+// SQLite creates with the database's mode), the keys. DATA_DIR is made 0700 when the service
+// creates it, but one that already exists (a Docker volume, a directory made by hand) may let
+// others in, and webhooks.db and the log hold webhook URLs, which often carry a token.
+process.umask(0o077);
+
 /** EX_CONFIG (sysexits.h): a setting is wrong; the operator has something to fix. */
 const EX_CONFIG = 78;
 

@@ -12,6 +12,9 @@ import { defaultSeedFile, loadSeeds } from '../seed/load-seeds.js';
 import type { EventStore } from '../store/event-store.js';
 import { registerKeyCommands } from './keys.js';
 
+// As the service (src/main.ts): what `import` and `seed` create in DATA_DIR, and an export, are the owner's only.
+process.umask(0o077);
+
 function config(): Config {
   try {
     return loadConfig();

@@ -3,7 +3,7 @@
 // seeds and writes an admin key whose path, never the key, is logged; one log
 // line per request; SIGTERM shuts it down gracefully.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -64,6 +64,8 @@ describe('starting and stopping the service', () => {
 
   it('first start: seeds loaded, admin key written to DATA_DIR and its path logged (never the key), request ids on every request line, and SIGTERM stops it cleanly', async () => {
     const { dir, cleanup } = tempDir();
+    // A DATA_DIR that exists already, open to others (a Docker volume, a directory made by hand).
+    chmodSync(dir, 0o755);
     const port = await freePort();
     const run = start({ DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1' });
     const base = `http://127.0.0.1:${port}`;
@@ -112,6 +114,10 @@ describe('starting and stopping the service', () => {
     });
     expect(lines.some((l) => l.msg?.includes('shutting down'))).toBe(true);
     expect(lines.at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
+    // What the service created in it is its owner's only: the log and webhooks.db hold webhook URLs.
+    const files = readdirSync(dir);
+    expect(files).toEqual(expect.arrayContaining(['events.db', 'read-model.db', 'webhooks.db', 'admin-api-key', 'webhook-secrets.key']));
+    for (const file of files) expect((statSync(path.join(dir, file)).mode & 0o777).toString(8), file).toBe('600');
     cleanup();
   });
 
