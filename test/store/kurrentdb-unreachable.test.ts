@@ -16,6 +16,7 @@ describe('the service on KurrentDB when the server cannot be reached', () => {
   let service: Service;
   let port: number;
   const temp = tempDir();
+  const logLines: Array<{ level: number; msg: string }> = [];
 
   beforeAll(async () => {
     port = await closedPort();
@@ -27,7 +28,7 @@ describe('the service on KurrentDB when the server cannot be reached', () => {
       // The default: seeding needs the store, and must not stop the start.
       SEED_ON_START: 'true',
     });
-    service = await startService(config, pino({ level: 'silent' }));
+    service = await startService(config, pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) }));
     await service.app.ready();
   });
 
@@ -85,5 +86,12 @@ describe('the service on KurrentDB when the server cannot be reached', () => {
     expect(value('policy_state_webhook_pending_deliveries{}')).toBeGreaterThanOrEqual(0);
     expect(families.get('process_cpu_seconds_total')?.samples.size).toBeGreaterThan(0);
     expect(response.body).not.toContain('changeit');
+  });
+
+  it('logs the outage as warnings, not as an error with a stack again and again: the service is waiting, not failing', async () => {
+    // Long enough for the day roll, the subscription and the seeding to have tried and failed.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(logLines.filter((l) => l.level >= 40).length).toBeGreaterThan(0);
+    expect(logLines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
   });
 });
