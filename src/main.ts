@@ -31,6 +31,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL);
+  // A crash is logged with the rest, as JSON with its stack: node's own report goes to stderr only,
+  // which a log shipper reading stdout never sees. A monitor, so node still exits as it would.
+  process.on('uncaughtExceptionMonitor', (error, origin) => logger.fatal({ err: error, origin }, 'crashing on an uncaught exception'));
   let service;
   try {
     service = await startService(config, logger);

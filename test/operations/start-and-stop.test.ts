@@ -13,8 +13,8 @@ import { closedPort } from '../store/kurrentdb-stand-in.js';
 
 const main = path.resolve(__dirname, '../../src/main.ts');
 
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+function start(env: Record<string, string>, preload: string[] = []) {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((url) => ['--import', url]), main], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -139,6 +139,22 @@ describe('starting and stopping the service', () => {
       address: `http://127.0.0.1:${port}`, store: 'kurrentdb', log: `127.0.0.1:${storePort}`, dataDir: dir, seed: 'waiting for the event store', apiKeys: 1,
     });
     expect(JSON.stringify(run.output())).not.toMatch(/hunter2-pw|ops-secret/);
+    cleanup();
+  });
+
+  it('a crash is logged as JSON, at fatal with its stack, before the process exits', async () => {
+    const { dir, cleanup } = tempDir();
+    const port = await freePort();
+    // A fault no code path expects, set off from outside once the service runs.
+    const fault = `data:text/javascript,process.on('SIGUSR2', () => { throw new Error('a fault from the test'); });`;
+    const run = start({ DATA_DIR: dir, PORT: String(port), SEED_ON_START: 'false' }, [fault]);
+    onTestFinished(() => void run.child.kill('SIGKILL'));
+    await expect.poll(() => run.output().stdout.includes('policy-state is serving'), { timeout: 20_000, interval: 100 }).toBe(true);
+    run.child.kill('SIGUSR2');
+    expect((await run.exited).code).not.toBe(0);
+
+    const lines = run.output().stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toMatchObject({ level: 60, origin: 'uncaughtException', err: { message: 'a fault from the test', stack: expect.stringContaining('Error: a fault from the test') } });
     cleanup();
   });
 });
