@@ -55,6 +55,10 @@ export async function startService(config: Config, logger: Logger, now: () => Da
   // Before anything is created or opened: a DATA_DIR that cannot be used stops the start here, untouched.
   const checked = checkDataDir(config);
   logger.info({ dataDir: checked.dir, freeMB: Math.floor(checked.freeBytes / 2 ** 20), deepChecked: checked.deepChecked, headerChecked: checked.headerChecked, ms: Math.round(checked.milliseconds) }, 'DATA_DIR checked');
+  if (config.EVENT_STORE === 'sqlite' && config.KURRENTDB_URL) {
+    // Most likely EVENT_STORE was forgotten: replicas meant to share one KurrentDB log would each write their own.
+    logger.warn({ kurrentdb: describeEndpoint(config.KURRENTDB_URL) }, 'KURRENTDB_URL is set but EVENT_STORE is sqlite: the embedded store in DATA_DIR is used, not KurrentDB');
+  }
   const container = compose(config, logger, now, options.webhooks);
   // First: a key file that cannot be used stops the start before the stores are opened.
   const keyRing = container.resolve<KeyRing>(Tokens.KeyRing);
