@@ -5,6 +5,21 @@ import { StartupCheckError } from './operations/data-dir-checks.js';
 import { startService } from './service.js';
 import { loadWebhookSettings } from './webhooks/settings.js';
 
+// Every file the service creates is its owner's only: the databases (whose -wal and -shm files
+// SQLite creates with the database's mode), the keys. DATA_DIR is made 0700 when the service
+// creates it, but one that already exists (a Docker volume, a directory made by hand) may let
+// others in, and webhooks.db and the log hold webhook URLs, which often carry a token.
+process.umask(0o077);
+
+/** EX_CONFIG (sysexits.h): a setting is wrong; the operator has something to fix. */
+const EX_CONFIG = 78;
+
+/** Says plainly on stderr why the start stopped, as a configuration error is, and exits. */
+function refuse(message: string, exitCode: number): never {
+  process.stderr.write(`policy-state: ${message}\n`);
+  process.exit(exitCode);
+}
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -12,32 +27,45 @@ async function main(): Promise<void> {
     // The webhook settings are read when the service is composed; checked here so a bad one is said as plainly.
     loadWebhookSettings();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`policy-state: ${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
+    if (error instanceof ConfigError) refuse(error.message, EX_CONFIG);
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL);
+  // A crash is logged with the rest, as JSON with its stack: node's own report goes to stderr only,
+  // which a log shipper reading stdout never sees. A monitor, so node still exits as it would.
+  process.on('uncaughtExceptionMonitor', (error, origin) => logger.fatal({ err: error, origin }, 'crashing on an uncaught exception'));
   let service;
   try {
     service = await startService(config, logger);
-    await service.app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     logger.fatal({ err: error }, 'the service could not start');
-    if (error instanceof StartupCheckError) {
-      // Said plainly on stderr too, like a configuration error: the operator has something to fix.
-      process.stderr.write(`policy-state: cannot start: ${error.message}\n`);
-      process.exit(error.exitCode);
-    }
-    await service?.close().catch(() => undefined);
+    if (error instanceof StartupCheckError) refuse(`cannot start: ${error.message}`, error.exitCode);
+    // Settings only read while composing (KURRENTDB_URL, the admin key file) are refused as the others are.
+    if (error instanceof ConfigError) refuse(error.message, EX_CONFIG);
     process.exit(1);
   }
+  let address;
+  try {
+    address = await service.app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    // A HOST that does not resolve or is not this machine's, a PORT in use or privileged: name them,
+    // rather than leave a bare "getaddrinfo ENOTFOUND" in the JSON log.
+    logger.fatal({ err: error }, 'the service could not listen');
+    await service.close().catch(() => undefined);
+    refuse(`cannot listen on HOST=${config.HOST} PORT=${config.PORT}: ${(error as Error).message}`, EX_CONFIG);
+  }
+  // One line that says what is running where: the address, the store, DATA_DIR, what seeding did, where the admin key is.
+  logger.info({ address, ...service.summary(), logLevel: config.LOG_LEVEL }, 'policy-state is serving');
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const started = performance.now();
     service
       .close()
-      .then(() => process.exit(0))
+      .then(() => {
+        // The last line: the shutdown finished (a log that ends at "shutting down" may mean it hung or was killed).
+        logger.info({ signal, ms: Math.round(performance.now() - started) }, 'stopped');
+        process.exit(0);
+      })
       .catch((error) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -15,18 +15,33 @@ import type { ProjectionRunner } from './read-model/projection-runner.js';
 import type { ReadModel } from './read-model/read-model.js';
 import { needsRebuild, rebuildInShadow } from './read-model/shadow-rebuild.js';
 import type { ReadModelSwitch } from './read-model/swappable.js';
-import { seedOnStart } from './seed/seed-on-start.js';
+import { seedOnStart, type Seeding } from './seed/seed-on-start.js';
 import type { EventStore } from './store/event-store.js';
 import type { WebhookOverrides, Webhooks } from './webhooks/webhooks.js';
 import { replayInWorker } from './audit/replay-in-worker.js';
 import { webhooksFileIn } from './webhooks/webhooks.js';
 import { storeSpec } from './store/open-store.js';
+import { describeEndpoint } from './store/kurrentdb/errors.js';
 
 export interface Service {
   app: FastifyInstance;
   container: DependencyContainer;
   keyRing: KeyRing;
+  /** What the start-up log line tells an operator: which store, where the data and the admin key are, what seeding did. */
+  summary(): StartSummary;
   close(): Promise<void>;
+}
+
+export interface StartSummary {
+  store: 'sqlite' | 'kurrentdb';
+  /** The log: the events.db file, or KurrentDB's hosts (never its credentials). */
+  log: string;
+  dataDir: string;
+  seed: Seeding['outcome'] | 'off (SEED_ON_START=false)';
+  /** Where the generated admin key is, when API_KEYS is not set. */
+  adminKeyFile?: string;
+  /** How many keys API_KEYS gives, when it is set. */
+  apiKeys?: number;
 }
 
 /** The longest a shutdown waits for requests in flight: a request once received is answered well within it (a write waits up to 5 s for the read model). */
@@ -40,6 +55,10 @@ export async function startService(config: Config, logger: Logger, now: () => Da
   // Before anything is created or opened: a DATA_DIR that cannot be used stops the start here, untouched.
   const checked = checkDataDir(config);
   logger.info({ dataDir: checked.dir, freeMB: Math.floor(checked.freeBytes / 2 ** 20), deepChecked: checked.deepChecked, headerChecked: checked.headerChecked, ms: Math.round(checked.milliseconds) }, 'DATA_DIR checked');
+  if (config.EVENT_STORE === 'sqlite' && config.KURRENTDB_URL) {
+    // Most likely EVENT_STORE was forgotten: replicas meant to share one KurrentDB log would each write their own.
+    logger.warn({ kurrentdb: describeEndpoint(config.KURRENTDB_URL) }, 'KURRENTDB_URL is set but EVENT_STORE is sqlite: the embedded store in DATA_DIR is used, not KurrentDB');
+  }
   const container = compose(config, logger, now, options.webhooks);
   // First: a key file that cannot be used stops the start before the stores are opened.
   const keyRing = container.resolve<KeyRing>(Tokens.KeyRing);
@@ -118,5 +137,13 @@ export async function startService(config: Config, logger: Logger, now: () => Da
       await store.close();
       readModel.close();
     })());
-  return { app, container, keyRing, close };
+  const spec = storeSpec(config);
+  const summary = (): StartSummary => ({
+    store: spec.kind,
+    log: spec.kind === 'sqlite' ? spec.file : describeEndpoint(spec.url),
+    dataDir: checked.dir,
+    seed: seeding?.outcome ?? 'off (SEED_ON_START=false)',
+    ...(keyRing.generatedFile ? { adminKeyFile: keyRing.generatedFile } : { apiKeys: keyRing.keys.length }),
+  });
+  return { app, container, keyRing, summary, close };
 }

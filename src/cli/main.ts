@@ -12,6 +12,9 @@ import { defaultSeedFile, loadSeeds } from '../seed/load-seeds.js';
 import type { EventStore } from '../store/event-store.js';
 import { registerKeyCommands } from './keys.js';
 
+// As the service (src/main.ts): what `import` and `seed` create in DATA_DIR, and an export, are the owner's only.
+process.umask(0o077);
+
 function config(): Config {
   try {
     return loadConfig();
@@ -62,5 +65,6 @@ program.parseAsync().catch((error: unknown) => {
   // Commander has printed the message (and the help): --help exits 0, anything else it rejects is a usage error.
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   process.stderr.write(`policy-state: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // A setting read only when a command opens the store (KURRENTDB_URL) is bad configuration too.
+  process.exit(error instanceof ConfigError ? 78 : 1);
 });

@@ -23,6 +23,7 @@ import { installErrorHandling } from './error-handler.js';
 import { openApiDocument, openApiTransform } from './openapi.js';
 import { serializerCompiler } from './serializer.js';
 import { DEFAULT_LIMITS, installRateLimits, serverOptions, type Limits } from './limits.js';
+import { RequestLog } from './request-log.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { clientErrorHandler, expectationFailed, frameworkErrors, installStrictInput } from './strict-input.js';
 import type { ReplayReport } from '../audit/replay.js';
@@ -70,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // (A hop count as the function Fastify makes of it: its types do not take the number.)
     trustProxy: typeof deps.trustProxy === 'number' ? hopsOf(deps.trustProxy) : (deps.trustProxy ?? false),
     requestIdHeader: 'x-request-id',
+    // One access-log line per request (request-log.ts).
+    logController: new RequestLog(),
     // Only ids a log reader can trust: a client's x-request-id is kept if it is short and plain.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];

@@ -17,12 +17,12 @@ export function installMetrics(app: FastifyInstance, deps: MetricsDeps): void {
   const { metrics, store, readModel } = deps;
   metrics.watchLog({
     now: deps.now,
-    async progress() {
+    applied: () => readModel.checkpoint().position,
+    async head(applied) {
       const head = await store.headPosition();
-      const applied = readModel.checkpoint().position;
-      if (head <= applied) return { head, applied };
+      if (head <= applied) return { head };
       const [oldest] = await store.readAll({ after: applied, limit: 1 });
-      return { head, applied, oldestUnappliedAt: oldest?.recordedAt };
+      return { head, oldestUnappliedAt: oldest?.recordedAt };
     },
   });
 

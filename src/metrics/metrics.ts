@@ -22,9 +22,22 @@ const DELIVERY_OUTCOMES: readonly DeliveryOutcome[] = ['succeeded', 'failed', 't
 
 /** Where the projections stand against the log; read at each scrape. */
 export interface LogProgress {
-  /** The last log position, the projections' checkpoint, and when the oldest event not yet applied was recorded. */
-  progress(): Promise<{ head: number; applied: number; oldestUnappliedAt?: string }>;
+  /** The log position the read model has applied: local, always known. */
+  applied(): number;
+  /**
+   * The last log position, and when the oldest event after `applied` was recorded. Asks the
+   * event store, so it rejects while the store cannot be reached (KurrentDB down).
+   */
+  head(applied: number): Promise<{ head: number; oldestUnappliedAt?: string }>;
   now(): Date;
+}
+
+/** One look at the log, shared by the gauges of a scrape; `head` is absent when the store did not answer. */
+interface LogSnapshot {
+  applied: number;
+  head?: number;
+  oldestUnappliedAt?: string;
+  now: Date;
 }
 
 export class Metrics {
@@ -32,6 +45,7 @@ export class Metrics {
   readonly contentType = this.registry.contentType;
 
   private log?: LogProgress;
+  private reading?: Promise<LogSnapshot | undefined>;
   private pending?: () => number | Promise<number>;
   private dispatchStopped?: () => boolean;
 
@@ -58,32 +72,38 @@ export class Metrics {
     for (const outcome of DELIVERY_OUTCOMES) this.deliveries.labels(outcome).inc(0);
 
     // The log gauges are read when scraped, so they are never stale and cost nothing between scrapes.
-    const logGauge = (name: string, help: string, read: (p: Awaited<ReturnType<LogProgress['progress']>>, now: Date) => number) =>
+    // A value that needs the event store is left out of a scrape it did not answer (no sample, rather
+    // than a stale or made-up one), and policy_state_event_store_up says why; the rest is served.
+    const logGauge = (name: string, help: string, read: (p: LogSnapshot) => number | undefined) =>
       new Gauge({
         name,
         help,
         registers: [this.registry],
         async collect() {
-          if (!self.log) return;
-          this.set(read(await self.log.progress(), self.log.now()));
+          const snapshot = await self.readLog();
+          if (!snapshot) return;
+          const value = read(snapshot);
+          if (value === undefined) this.remove();
+          else this.set(value);
         },
       });
     logGauge(
       'policy_state_log_head_position',
-      'Position of the last event in the log (SQLite: the number of events appended since the log began; KurrentDB: its commit position, a byte offset)',
+      'Position of the last event in the log (SQLite: the number of events appended since the log began; KurrentDB: its commit position, a byte offset); absent while the event store cannot be reached',
       (p) => p.head,
     );
     logGauge('policy_state_projection_position', 'The log position the read model has applied', (p) => p.applied);
     logGauge(
       'policy_state_projection_lag_events',
-      'How far the read model is behind the head of the log (SQLite: events; KurrentDB: bytes of log; 0 when caught up)',
-      (p) => Math.max(0, p.head - p.applied),
+      'How far the read model is behind the head of the log (SQLite: events; KurrentDB: bytes of log; 0 when caught up); absent while the event store cannot be reached',
+      (p) => (p.head === undefined ? undefined : Math.max(0, p.head - p.applied)),
     );
     logGauge(
       'policy_state_projection_lag_seconds',
-      'Age of the oldest event the read model has not applied yet (0 when caught up)',
-      (p, now) => (p.oldestUnappliedAt ? Math.max(0, (now.getTime() - Date.parse(p.oldestUnappliedAt)) / 1000) : 0),
+      'Age of the oldest event the read model has not applied yet (0 when caught up); absent while the event store cannot be reached',
+      (p) => (p.head === undefined ? undefined : p.oldestUnappliedAt ? Math.max(0, (p.now.getTime() - Date.parse(p.oldestUnappliedAt)) / 1000) : 0),
     );
+    logGauge('policy_state_event_store_up', 'Whether the event store answered this scrape (1) or could not be reached (0)', (p) => (p.head === undefined ? 0 : 1));
 
     new Gauge({
       name: 'policy_state_webhook_pending_deliveries',
@@ -107,6 +127,24 @@ export class Metrics {
   /** Follow the log and the projections (the service calls this once). */
   watchLog(log: LogProgress): void {
     this.log = log;
+  }
+
+  /**
+   * One read of the log for all the gauges of a scrape (prom-client collects them at once), so
+   * they agree with each other and the store is asked once. Never rejects: a scrape must still
+   * answer when the store does not, which is when an operator needs it most.
+   */
+  private readLog(): Promise<LogSnapshot | undefined> {
+    const log = this.log;
+    if (!log) return Promise.resolve(undefined);
+    return (this.reading ??= (async () => {
+      const applied = log.applied();
+      try {
+        return { applied, ...(await log.head(applied)), now: log.now() };
+      } catch {
+        return { applied, now: log.now() };
+      }
+    })().finally(() => (this.reading = undefined)));
   }
 
   observeRequest(labels: { method: string; route: string; statusCode: number }, seconds: number): void {

@@ -3,7 +3,7 @@
 // and rolls "today" forward at midnight UTC so statements effective in the
 // future change today's position on their day.
 import type { Logger } from 'pino';
-import type { EventStore, Subscription } from '../store/event-store.js';
+import { StoreUnavailableError, type EventStore, type Subscription } from '../store/event-store.js';
 import { dayOf } from '../../projections/time.js';
 import type { ReadModel } from './read-model.js';
 import { untilApplied } from './until-applied.js';
@@ -68,7 +68,10 @@ export class ProjectionRunner {
       this.readModel.advanceTo(day);
       return true;
     } catch (error) {
-      this.logger.error({ err: error }, 'rolling the day forward failed');
+      // A store out of reach (KurrentDB down) only delays the roll to a later tick: not an error
+      // every 15 s with a stack, beside the subscription's own warnings and /health/ready's reason.
+      if (error instanceof StoreUnavailableError) this.logger.debug({ reason: error.message }, 'the day rolls once the event store answers');
+      else this.logger.error({ err: error }, 'rolling the day forward failed');
       return false;
     }
   }

@@ -4,9 +4,11 @@
 // goes on in the background, retrying.
 import type { Logger } from 'pino';
 import { StoreUnavailableError, type EventStore } from '../store/event-store.js';
-import { loadSeeds } from './load-seeds.js';
+import { loadSeeds, type SeedResult } from './load-seeds.js';
 
 export interface Seeding {
+  /** What the start did, for its log line: loaded (the counts), nothing (the store held events), or waiting for the store. */
+  readonly outcome: SeedResult | 'the store was not empty' | 'waiting for the event store';
   /** Stops a background retry, if one is pending. */
   cancel(): void;
 }
@@ -18,12 +20,16 @@ export async function seedOnStart(store: EventStore, logger: Logger, retryMs = 2
   // way through loads the rest (loading is idempotent) instead of finding the store
   // no longer empty and stopping.
   let started = false;
+  let outcome: Seeding['outcome'] = 'waiting for the event store';
 
   const attempt = async (): Promise<void> => {
     try {
-      if (!started && (await store.headPosition()) !== 0) return;
+      if (!started && (await store.headPosition()) !== 0) {
+        outcome = 'the store was not empty';
+        return;
+      }
       started = true;
-      const seeded = await loadSeeds(store);
+      const seeded = (outcome = await loadSeeds(store));
       logger.info(seeded, 'the store was empty: seed statements loaded');
     } catch (error) {
       if (!(error instanceof StoreUnavailableError) || cancelled) throw error;
@@ -39,6 +45,9 @@ export async function seedOnStart(store: EventStore, logger: Logger, retryMs = 2
 
   await attempt();
   return {
+    get outcome() {
+      return outcome;
+    },
     cancel: () => {
       cancelled = true;
       clearTimeout(timer);

@@ -18,6 +18,7 @@ import {
   streamNameFilter,
   type AllStreamResolvedEvent,
 } from '@kurrent/kurrentdb-client';
+import { ConfigError } from '../config.js';
 import type { NewEvent, StoredEvent } from '../../events/envelope.js';
 import { isDispatchJournalStream } from '../../events/webhook-dispatch.js';
 import {
@@ -94,7 +95,8 @@ export class KurrentDbEventStore implements EventStore {
       client = KurrentDBClient.connectionString(connectionString);
     } catch (error) {
       const expected = typeof (error as { expected?: unknown }).expected === 'string' ? `: expected ${(error as { expected: string }).expected}` : '';
-      throw new Error(
+      // A ConfigError: the start stops as for any bad setting, on stderr with exit 78 (src/main.ts).
+      throw new ConfigError(
         `KURRENTDB_URL for KurrentDB at ${endpoint} is not a connection string the client accepts${expected}. ` +
           'The form is kurrentdb://[user:password@]host:port[,host:port...][?key=value&...], with "/", "?", "@" and "%" in a password percent-encoded',
       );

@@ -49,14 +49,18 @@ describe('a changed projection version', () => {
 
     const service = await startTestService({ dataDir: dir });
     const statuses: number[] = [];
+    const readiness = new Set<string>();
     let versions: string[] = [];
     for (let i = 0; i < 20_000; i++) {
-      const [position, countries, fingerprint] = await Promise.all([
+      const [position, countries, fingerprint, ready] = await Promise.all([
         service.app.inject('/v1/countries/US/position?at=2022-06-01'),
         service.app.inject('/v1/countries'),
         service.app.inject('/v1/audit/fingerprint'),
+        service.app.inject('/health/ready'),
       ]);
       statuses.push(position.statusCode, countries.statusCode, fingerprint.statusCode);
+      // As the README says: the old read model follows the log while the shadow is built, so the service stays ready.
+      if (fingerprint.json().projectionVersion !== PROJECTION_VERSION) readiness.add(`${ready.statusCode} ${JSON.stringify(ready.json())}`);
       versions.push(fingerprint.json().projectionVersion);
       if (fingerprint.json().projectionVersion === PROJECTION_VERSION) break;
       // inject() never leaves the microtask queue; real requests arrive through I/O and let other work in.
@@ -65,6 +69,8 @@ describe('a changed projection version', () => {
     versions = [...new Set(versions)];
     expect(versions).toEqual(['positions@0', PROJECTION_VERSION]);
     expect(statuses.every((s) => s === 200)).toBe(true);
+    const head = COUNTRIES.length * 300;
+    expect([...readiness]).toEqual([`200 ${JSON.stringify({ ready: true, position: head, head })}`]);
 
     await untilReady(service.app);
     const report = (await service.app.inject({ method: 'POST', url: '/v1/admin/replay', headers: admin })).json();

@@ -6,6 +6,7 @@ import type { Metrics } from '../../src/metrics/metrics.js';
 import type { ProjectionRunner } from '../../src/read-model/projection-runner.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { kharkiv, kirby, startTestService, writer, type TestService } from '../helpers/service.js';
+import { parseExposition } from './exposition.js';
 
 let service: TestService | undefined;
 afterEach(async () => {
@@ -94,5 +95,30 @@ describe('GET /metrics', () => {
     expect(value(text, 'policy_state_webhook_pending_deliveries')).toBe(7);
     pending = 0;
     expect(value(await scrape(service), 'policy_state_webhook_pending_deliveries')).toBe(0);
+  });
+
+  it('is valid exposition text, and no stream of odd requests grows its set of series', async () => {
+    service = await startTestService();
+    const seriesOf = (text: string) => [...parseExposition(text).values()].flatMap((f) => [...f.samples.keys()]).filter((k) => k.startsWith('policy_state_'));
+    const requests = (n: number) =>
+      Array.from({ length: n }, (_, i) => [
+        { method: 'GET', url: `/v1/countries/US/position?at=2024-06-0${1 + (i % 9)}&x${i}=${i}` },
+        { method: 'GET', url: `/v1/statements/no-such-${i}` },
+        { method: 'GET', url: `/random/${i}/path?q=${i}` },
+        { method: 'DELETE', url: `/v1/countries/${i}` },
+        { method: 'POST', url: `/v1/webhooks/ep_${i}/test` },
+      ]).flat();
+    for (const request of requests(5)) await service.app.inject(request as never);
+    const families = parseExposition(await scrape(service));
+    const before = seriesOf(await scrape(service));
+
+    for (const request of requests(200)) await service.app.inject(request as never);
+    expect(seriesOf(await scrape(service))).toEqual(before);
+
+    expect(value(await scrape(service), 'policy_state_event_store_up')).toBe(1);
+    for (const family of families.values()) {
+      expect(family.help, family.name).not.toBe('');
+      if (family.type === 'counter') expect(family.name).toMatch(/_total$/);
+    }
   });
 });

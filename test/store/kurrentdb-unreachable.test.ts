@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { parseExposition } from '../metrics/exposition.js';
 import { WRITER_KEY, statement } from './kurrentdb-fixtures.js';
 import { closedPort } from './kurrentdb-stand-in.js';
 
@@ -15,6 +16,7 @@ describe('the service on KurrentDB when the server cannot be reached', () => {
   let service: Service;
   let port: number;
   const temp = tempDir();
+  const logLines: Array<{ level: number; msg: string }> = [];
 
   beforeAll(async () => {
     port = await closedPort();
@@ -26,7 +28,7 @@ describe('the service on KurrentDB when the server cannot be reached', () => {
       // The default: seeding needs the store, and must not stop the start.
       SEED_ON_START: 'true',
     });
-    service = await startService(config, pino({ level: 'silent' }));
+    service = await startService(config, pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) }));
     await service.app.ready();
   });
 
@@ -67,5 +69,29 @@ describe('the service on KurrentDB when the server cannot be reached', () => {
     expect(events.headers['retry-after']).toBeDefined();
     const countries = await service.app.inject({ method: 'GET', url: '/v1/countries' });
     expect(countries.statusCode).toBe(200);
+  });
+
+  it('still answers /metrics: the store is reported down, what only it knows is left out, the rest is served', async () => {
+    // The scrape an operator needs most is the one while the store is down: a 503 would lose every metric with it.
+    const response = await service.app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    const families = parseExposition(response.body);
+    const value = (series: string) => [...families.values()].find((f) => f.samples.has(series))?.samples.get(series);
+    expect(value('policy_state_event_store_up{}')).toBe(0);
+    expect(value('policy_state_projection_position{}')).toBe(0);
+    // Unknown, so no sample (a 0 would say "caught up"), though still declared.
+    for (const name of ['policy_state_log_head_position', 'policy_state_projection_lag_events', 'policy_state_projection_lag_seconds']) {
+      expect(families.get(name)?.samples.size, name).toBe(0);
+    }
+    expect(value('policy_state_webhook_pending_deliveries{}')).toBeGreaterThanOrEqual(0);
+    expect(families.get('process_cpu_seconds_total')?.samples.size).toBeGreaterThan(0);
+    expect(response.body).not.toContain('changeit');
+  });
+
+  it('logs the outage as warnings, not as an error with a stack again and again: the service is waiting, not failing', async () => {
+    // Long enough for the day roll, the subscription and the seeding to have tried and failed.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(logLines.filter((l) => l.level >= 40).length).toBeGreaterThan(0);
+    expect(logLines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
   });
 });
