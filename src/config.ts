@@ -90,6 +90,14 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>;
 export type ApiKey = NonNullable<Config['API_KEYS']>[number];
 
+/** Prefixes only this service's settings use: a variable under one that no setting reads is most likely misspelt. */
+const OWN_PREFIXES = ['WEBHOOK_', 'KURRENTDB_', 'RATE_LIMIT_', 'REPLAY_', 'SEED_'];
+
+/** The variables in `env` under this service's prefixes that are none of the settings `read`, by name. */
+export function unreadSettings(env: NodeJS.ProcessEnv, read: readonly string[]): string[] {
+  return Object.keys(env).filter((name) => OWN_PREFIXES.some((prefix) => name.startsWith(prefix)) && !read.includes(name)).sort();
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }

@@ -1,9 +1,9 @@
 // `npm start`: the service on the embedded store, listening on HOST:PORT.
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, ConfigSchema, loadConfig, unreadSettings } from './config.js';
 import { createLogger } from './composition.js';
 import { StartupCheckError } from './operations/data-dir-checks.js';
 import { startService } from './service.js';
-import { loadWebhookSettings } from './webhooks/settings.js';
+import { loadWebhookSettings, WebhookEnvSchema } from './webhooks/settings.js';
 
 // Every file the service creates is its owner's only: the databases (whose -wal and -shm files
 // SQLite creates with the database's mode), the keys. DATA_DIR is made 0700 when the service
@@ -31,6 +31,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL);
+  // A misspelt setting (WEBHOOK_ALLOWED_HOST) would otherwise be ignored without a word, its default used.
+  const unread = unreadSettings(process.env, [...Object.keys(ConfigSchema.shape), ...Object.keys(WebhookEnvSchema.shape)]);
+  if (unread.length > 0) logger.warn({ unread }, `not settings this service reads, so they change nothing (misspelt?): ${unread.join(', ')}`);
   // A crash is logged with the rest, as JSON with its stack: node's own report goes to stderr only,
   // which a log shipper reading stdout never sees. A monitor, so node still exits as it would.
   process.on('uncaughtExceptionMonitor', (error, origin) => logger.fatal({ err: error, origin }, 'crashing on an uncaught exception'));

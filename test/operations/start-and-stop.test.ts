@@ -67,7 +67,8 @@ describe('starting and stopping the service', () => {
     // A DATA_DIR that exists already, open to others (a Docker volume, a directory made by hand).
     chmodSync(dir, 0o755);
     const port = await freePort();
-    const run = start({ DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1' });
+    // Two misspelt settings, which change nothing: the start says so.
+    const run = start({ DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', WEBHOOK_ALLOWED_HOST: 'hooks.example.org', REPLAY_MEMORY: '512' });
     const base = `http://127.0.0.1:${port}`;
     await expect
       .poll(async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.status, { timeout: 20_000, interval: 200 })
@@ -112,6 +113,9 @@ describe('starting and stopping the service', () => {
       seed: { appended: expect.any(Number), alreadyPresent: 0 },
       adminKeyFile: keyFile,
     });
+    expect(lines.filter((l) => l.unread)).toEqual([
+      expect.objectContaining({ level: 40, unread: ['REPLAY_MEMORY', 'WEBHOOK_ALLOWED_HOST'], msg: expect.stringContaining('misspelt?') }),
+    ]);
     expect(lines.some((l) => l.msg?.includes('shutting down'))).toBe(true);
     expect(lines.at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
     // What the service created in it is its owner's only: the log and webhooks.db hold webhook URLs.
