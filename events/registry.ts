@@ -1,7 +1,7 @@
 // One registry from event type to its current schema version, its zod schema
 // and the upcasters that lift older versions to the current one. Every read of
 // the log goes through `decodeEvent`, so old events stay readable forever.
-import { randomUUID } from 'node:crypto';
+import { newId } from './event-ids.js';
 import type { z } from 'zod';
 import type { EventMetadata, NewEvent, StoredEvent } from './envelope.js';
 import { SourceAttached } from './source-attached.js';
@@ -87,7 +87,7 @@ export function newEvent<T extends EventType>(
   type: T,
   data: EventData<T>,
   metadata: EventMetadata = {},
-  eventId: string = randomUUID(),
+  eventId: string = newId(),
 ): NewEvent {
   const definition = eventCatalog[type];
   return { eventId, type, schemaVersion: definition.version, data: definition.schema.parse(data), metadata };

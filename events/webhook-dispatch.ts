@@ -6,7 +6,7 @@
 // the replica's lease: until `leaseUntil` (its clock) nobody else touches its
 // share. These are operational records of delivery, not statements: the
 // projections of positions never read them.
-import { randomUUID } from 'node:crypto';
+import { newId } from './event-ids.js';
 import { z } from 'zod';
 import type { NewEvent, StoredEvent } from './envelope.js';
 
@@ -40,7 +40,7 @@ export const replicaOfJournal = (streamId: string): string => streamId.slice(PRE
 
 export function newDispatchJournalEvent<T extends DispatchJournalEventType>(type: T, data: DispatchJournalData<T>): NewEvent {
   const definition = dispatchJournalCatalog[type];
-  return { eventId: randomUUID(), type, schemaVersion: definition.version, data: definition.schema.parse(data), metadata: {} };
+  return { eventId: newId(), type, schemaVersion: definition.version, data: definition.schema.parse(data), metadata: {} };
 }
 
 /** The journal event, or undefined for anything else (or a record this version cannot read). */

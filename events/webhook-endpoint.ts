@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { EventMetadata, NewEvent } from './envelope.js';
 import { CountryCode, FreeText, Instant } from './vocabulary.js';
-import { randomUUID } from 'node:crypto';
+import { newId } from './event-ids.js';
 
 export const EndpointId = z.string().regex(/^ep_[A-Za-z0-9_-]{8,64}$/, 'must be an endpoint id, e.g. "ep_4f9c2a1b0d3e"');
 export type EndpointId = z.infer<typeof EndpointId>;
@@ -104,5 +104,5 @@ export function newEndpointEvent<T extends WebhookEndpointEventType>(
   metadata: EventMetadata = {},
 ): NewEvent {
   const definition = webhookEndpointCatalog[type];
-  return { eventId: randomUUID(), type, schemaVersion: definition.version, data: definition.schema.parse(data), metadata };
+  return { eventId: newId(), type, schemaVersion: definition.version, data: definition.schema.parse(data), metadata };
 }

@@ -3,9 +3,8 @@
 // only once the read model has applied the append, so a client reads its own
 // write straight away. An imported log is held to the same rules, event by
 // event, by statement-ledger.ts: a rule added here belongs there too.
-import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../../events/envelope.js';
-import { eventIdFor } from '../../events/event-ids.js';
+import { eventIdFor, newId } from '../../events/event-ids.js';
 import { countryStream, decodeEvent, newEvent } from '../../events/registry.js';
 import type { SourceAttached } from '../../events/source-attached.js';
 import type { StatementRecorded } from '../../events/statement-recorded.js';
@@ -56,7 +55,7 @@ export class StatementService {
       reportedAt: this.notAfterNow(given.reportedAt, 'reportedAt'),
       sources: given.sources.map((source, i) => this.sourceAsOfNow(source, `sources.${i}`)),
     };
-    const statementId = command.statementId ?? randomUUID();
+    const statementId = command.statementId ?? newId();
     command.sources.forEach((source, i) => {
       const earlier = sameReportIn(command.sources.slice(0, i), source);
       if (earlier >= 0) throw new DomainRuleError(`sources.${i}`, `is the same report as sources.${earlier} (same URL, or same publisher, title and day): a source counts once`);

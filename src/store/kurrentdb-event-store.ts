@@ -166,7 +166,8 @@ export class KurrentDbEventStore implements EventStore {
    * - Not in `freshIdStreams` (the webhook dispatch journals, `webhook-dispatcher-<replica>`),
    *   which grow for as long as a replica lives (an event every 20 s while it has retries
    *   pending), so the read would cost more with every append. Their events get a new
-   *   random uuid each (newDispatchJournalEvent, also when an append is tried again), and
+   *   uuid each (newDispatchJournalEvent, also when an append is tried again; a version-7
+   *   uuid carries over 70 random bits beside its millisecond), and
    *   no request, statement id or seed ever names one: a duplicate there would be a uuid
    *   collision. An append repeated after an answer lost on the way (the same ids) expects
    *   the exact revision it knew, so the server's idempotence acknowledges it without

@@ -196,6 +196,23 @@ describe('statement ids chosen by the client', () => {
   });
 });
 
+describe('ids the service makes', () => {
+  it('are version-7 uuids that sort in the order they were made, so the indexes on them grow at their end', async () => {
+    const made: string[] = [];
+    for (const country of ['SE', 'NO', 'SE', 'DK']) {
+      const created = await post('/v1/statements', { ...kirby, country });
+      made.push(created.json().statementId);
+    }
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    for (const id of made) expect(id).toMatch(v7);
+    expect([...made].sort()).toEqual(made);
+    const log = (await get('/v1/events?limit=500')).json().items as Array<{ eventId: string; data: { statementId?: string } }>;
+    const recorded = made.map((id) => log.find((e) => e.data.statementId === id)!.eventId);
+    for (const id of recorded) expect(id).toMatch(v7);
+    expect([...recorded].sort()).toEqual(recorded);
+  });
+});
+
 describe('optimistic concurrency on a country', () => {
   it('a write with a stale If-Match revision gets 409; with the current one it commits', async () => {
     await post('/v1/statements', { ...kirby, country: 'NL' });
