@@ -197,19 +197,25 @@ describe('statement ids chosen by the client', () => {
 });
 
 describe('ids the service makes', () => {
-  it('are version-7 uuids that sort in the order they were made, so the indexes on them grow at their end', async () => {
+  it('are version-7 uuids that begin with the millisecond they were made, so the indexes on them grow at their end', async () => {
+    const before = Date.now();
     const made: string[] = [];
     for (const country of ['SE', 'NO', 'SE', 'DK']) {
       const created = await post('/v1/statements', { ...kirby, country });
       made.push(created.json().statementId);
     }
+    const after = Date.now();
     const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-    for (const id of made) expect(id).toMatch(v7);
-    expect([...made].sort()).toEqual(made);
+    const millisecondOf = (id: string) => parseInt(id.replace('-', '').slice(0, 12), 16);
     const log = (await get('/v1/events?limit=500')).json().items as Array<{ eventId: string; data: { statementId?: string } }>;
     const recorded = made.map((id) => log.find((e) => e.data.statementId === id)!.eventId);
-    for (const id of recorded) expect(id).toMatch(v7);
-    expect([...recorded].sort()).toEqual(recorded);
+    for (const ids of [made, recorded]) {
+      for (const id of ids) expect(id).toMatch(v7);
+      const milliseconds = ids.map(millisecondOf);
+      expect([...milliseconds].sort((a, b) => a - b)).toEqual(milliseconds);
+      expect(milliseconds[0]).toBeGreaterThanOrEqual(before);
+      expect(milliseconds[milliseconds.length - 1]).toBeLessThanOrEqual(after);
+    }
   });
 });
 
