@@ -75,6 +75,8 @@ export class SqliteEventStore implements EventStore {
   private readonly readBatchSize: number;
   private closed = false;
   private importing = false;
+  /** The rows of the last commit in this process, as the file holds them: a subscription right behind it takes them from here. */
+  private lastCommit: EventRow[] = [];
 
   constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
@@ -135,6 +137,7 @@ export class SqliteEventStore implements EventStore {
     this.lastRecordedAt = Math.max(Date.now(), this.lastRecordedAt);
     const recordedAt = new Date(this.lastRecordedAt).toISOString();
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    const committed: EventRow[] = [];
     try {
       this.statements.begin.run();
       for (const request of batch) {
@@ -143,8 +146,10 @@ export class SqliteEventStore implements EventStore {
         const savepoint = request.events.length > 1;
         if (savepoint) this.statements.savepoint.run();
         try {
-          outcomes.push({ ok: true, result: this.appendInTransaction(request, recordedAt) });
+          const rows: EventRow[] = [];
+          outcomes.push({ ok: true, result: this.appendInTransaction(request, recordedAt, rows) });
           if (savepoint) this.statements.release.run();
+          for (const row of rows) committed.push(row);
         } catch (error) {
           if (savepoint) {
             this.statements.rollbackToSavepoint.run();
@@ -159,6 +164,7 @@ export class SqliteEventStore implements EventStore {
       for (const request of batch) request.reject(error);
       return;
     }
+    this.lastCommit = committed;
     batch.forEach((request, i) => {
       const outcome = outcomes[i];
       if (outcome.ok) request.resolve(outcome.result);
@@ -167,7 +173,7 @@ export class SqliteEventStore implements EventStore {
     if (outcomes.some((o) => o.ok)) for (const listener of this.commitListeners) listener();
   }
 
-  private appendInTransaction(request: PendingAppend, recordedAt: string): AppendResult {
+  private appendInTransaction(request: PendingAppend, recordedAt: string, rows: EventRow[]): AppendResult {
     const actual = this.currentRevision(request.streamId);
     if (!satisfies(request.expected, actual)) {
       throw new StreamConflictError(request.streamId, request.expected, actual);
@@ -177,17 +183,31 @@ export class SqliteEventStore implements EventStore {
     for (const event of request.events) {
       if (this.statements.eventExists.get(event.eventId)) throw new DuplicateEventError(event.eventId);
       revision += 1;
+      const data = JSON.stringify(event.data);
+      const metadata = JSON.stringify(event.metadata ?? {});
       const info = this.statements.insert.run({
         eventId: event.eventId,
         streamId: request.streamId,
         streamRevision: revision,
         type: event.type,
         schemaVersion: event.schemaVersion,
-        data: JSON.stringify(event.data),
-        metadata: JSON.stringify(event.metadata ?? {}),
+        data,
+        metadata,
         recordedAt,
       });
-      positions.push(Number(info.lastInsertRowid));
+      const position = Number(info.lastInsertRowid);
+      positions.push(position);
+      rows.push({
+        position,
+        event_id: event.eventId,
+        stream_id: request.streamId,
+        stream_revision: revision,
+        type: event.type,
+        schema_version: event.schemaVersion,
+        data,
+        metadata,
+        recorded_at: recordedAt,
+      });
     }
     return { nextExpectedRevision: revision, positions, recordedAt };
   }
@@ -204,6 +224,7 @@ export class SqliteEventStore implements EventStore {
   async importEvents(events: AsyncIterable<StoredEvent>, onProgress?: (written: number) => void): Promise<number> {
     if ((await this.headPosition()) > 0) throw new Error('an import needs an empty event store');
     this.importing = true;
+    this.lastCommit = [];
     let count = 0;
     this.statements.begin.run();
     try {
@@ -254,7 +275,7 @@ export class SqliteEventStore implements EventStore {
     this.commitListeners.add(listener);
     const follow = async () => {
       while (!stopped && !this.closed) {
-        const batch = this.readAllSync(cursor, this.readBatchSize);
+        const batch = this.justCommitted(cursor) ?? this.readAllSync(cursor, this.readBatchSize);
         if (batch.length > 0) {
           await handler(batch);
           cursor = batch[batch.length - 1].position;
@@ -283,6 +304,18 @@ export class SqliteEventStore implements EventStore {
         await done;
       },
     };
+  }
+
+  /**
+   * The events of this process's last commit when they are the ones that follow
+   * `after`, built from the rows it wrote, as a read of the file would build
+   * them (each subscription its own objects): a subscription keeping up with
+   * the writes need not read back every commit. Otherwise undefined: read.
+   */
+  private justCommitted(after: number): StoredEvent[] | undefined {
+    const rows = this.lastCommit;
+    if (rows.length === 0 || rows[0].position !== after + 1) return undefined;
+    return rows.map(toStoredEvent);
   }
 
   async headPosition(): Promise<number> {

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../events/envelope.js';
 import { DuplicateEventError, StreamConflictError } from '../../src/store/event-store.js';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -91,6 +92,45 @@ describe('the embedded SQLite store', () => {
     await subscription.close();
     await writer.close();
     await follower.close();
+    cleanup();
+  });
+
+  it("a follower keeping up with this process's commits, between another process's, sees every event once, in order, as a read of the file gives it", async () => {
+    const { dir, cleanup } = tempDir();
+    const file = path.join(dir, 'events.db');
+    const local = new SqliteEventStore(file, { pollIntervalMs: 20 });
+    const other = new SqliteEventStore(file); // a second connection stands in for another process
+    const seen: StoredEvent[] = [];
+    const subscription = local.subscribe(0, (events) => {
+      seen.push(...events);
+    });
+    const caughtUp = (n: number) => expect.poll(() => seen.length, { timeout: 5_000 }).toBe(n);
+    await Promise.all([local.append('a', [anEvent(1)], 'any'), local.append('b', [anEvent(2), anEvent(3)], 'any')]);
+    await caughtUp(3);
+    await other.append('a', [anEvent(4)], 'any');
+    await caughtUp(4);
+    await local.append('a', [anEvent(5)], 'any');
+    await caughtUp(5);
+    // A commit of the other process's lands between this one's last commit and the follower.
+    await other.append('b', [anEvent(6)], 'any');
+    await local.append('a', [anEvent(7)], 'any');
+    await caughtUp(7);
+    // Appends refused in a group, one of them part-way through its events, leave only the others' events to follow.
+    const nine = anEvent(9);
+    const refused = local.append('a', [anEvent(8)], 'no-stream');
+    const accepted = local.append('c', [nine], 'any');
+    const partWay = local.append('d', [anEvent(10), nine], 'any');
+    await Promise.all([
+      accepted,
+      expect(refused).rejects.toBeInstanceOf(StreamConflictError),
+      expect(partWay).rejects.toBeInstanceOf(DuplicateEventError),
+    ]);
+    await caughtUp(8);
+    expect(seen).toEqual(await local.readAll({ after: 0, limit: 100 }));
+    expect(seen.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3, 4, 5, 6, 7, 9]);
+    await subscription.close();
+    await other.close();
+    await local.close();
     cleanup();
   });
 });
