@@ -311,6 +311,7 @@ export class SqliteEventStore implements EventStore {
    * `after`, built from the rows it wrote, as a read of the file would build
    * them (each subscription its own objects): a subscription keeping up with
    * the writes need not read back every commit. Otherwise undefined: read.
+   * A commit is handed over whole, past readBatchSize: its rows are in memory already.
    */
   private justCommitted(after: number): StoredEvent[] | undefined {
     const rows = this.lastCommit;
