@@ -4,6 +4,13 @@
 // what a slow or failed request was.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
+/**
+ * Machines ask these every few seconds (a load balancer's or Kubernetes' probes, a Prometheus
+ * scrape): answered, their lines are at debug, so the info log holds what people asked. One
+ * answered 4xx or 5xx (a readiness 503) is at info like any other.
+ */
+const PROBES = new Set(['/health/live', '/health/ready', '/metrics']);
+
 export class RequestLog extends LogController {
   override incomingRequest(): void {
     // Nothing on arrival: the line written on completion says it all.
@@ -25,6 +32,7 @@ export class RequestLog extends LogController {
     };
     // The answer could not be written whole (the client went away, a stream failed).
     if (error) reply.log.warn({ ...line, err: error }, 'request failed while answering');
+    else if (reply.statusCode < 400 && PROBES.has(line.route ?? '')) reply.log.debug(line, 'request completed');
     else reply.log.info(line, 'request completed');
   }
 }

@@ -40,6 +40,17 @@ describe('the request log', () => {
     expect(lines[0].route).toBe(c.route);
   });
 
+  it('probes and scrapes answered are at debug, so the info log holds what people asked; a probe refused is at info', async () => {
+    for (const url of ['/health/live', '/health/ready', '/metrics']) {
+      const id = `probe${url.replaceAll('/', '-')}`;
+      expect((await service.app.inject({ method: 'GET', url, headers: { 'x-request-id': id } })).statusCode).toBe(200);
+      expect(linesOf(id), url).toEqual([]);
+    }
+    const refused = await service.app.inject({ method: 'GET', url: '/health/ready?verbose=1', headers: { 'x-request-id': 'probe-refused' } });
+    expect(refused.statusCode).toBe(400);
+    expect(linesOf('probe-refused')).toEqual([expect.objectContaining({ level: 30, statusCode: 400, route: '/health/ready' })]);
+  });
+
   it('a 5xx: the request line, and the error once, with its stack and the request id', async () => {
     // The read model's database gone from under the service: an error no handler expects.
     service.container.resolve<ReadModel>(Tokens.ReadModel).close();
