@@ -85,8 +85,10 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
  * not allow; a request that took too long to arrive). Fastify's default answers with
  * its own JSON; this answers with a problem document like every other error, then
  * closes the connection, as node and Fastify do (the stream is not in a known state).
+ * Fastify calls it with the instance as `this`: the access log gets its line, with
+ * the status and node's code for why, but nothing of what was sent (it may hold a key).
  */
-export function clientErrorHandler(error: Error & { code?: string; reason?: string }, socket: Socket): void {
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string; reason?: string }, socket: Socket): void {
   // A reset connection has no one to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const problem =
@@ -95,6 +97,7 @@ export function clientErrorHandler(error: Error & { code?: string; reason?: stri
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? new HttpProblem(431, 'Request Header Fields Too Large', 'the request line and headers are larger than the server accepts (16 KB): shorten the URL or the headers')
         : new HttpProblem(400, 'Bad Request', `the request is not valid HTTP/1.1: ${(error.reason ?? 'it could not be parsed').slice(0, 100)}`);
+  this.log.info({ statusCode: problem.status, refusedBy: 'http-parser', code: error.code, remoteAddress: socket.remoteAddress }, 'request completed');
   // As node's own default: not when a response on this connection (a stream, a pipelined request's
   // predecessor) has begun, whose body the problem would land in the middle of.
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;

@@ -2,6 +2,7 @@
 // method, route pattern, status and duration, at info whatever the status (a
 // 4xx is the client's mistake); a 5xx has one more line, the error with its
 // stack; no line carries a key or a request body.
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +50,28 @@ describe('the request log', () => {
     const refused = await service.app.inject({ method: 'GET', url: '/health/ready?verbose=1', headers: { 'x-request-id': 'probe-refused' } });
     expect(refused.statusCode).toBe(400);
     expect(linesOf('probe-refused')).toEqual([expect.objectContaining({ level: 30, statusCode: 400, route: '/health/ready' })]);
+  });
+
+  it("a request node's HTTP parser refuses before any route: one info line with the status and why, nothing of what was sent", async () => {
+    const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const send = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        let answer = '';
+        const socket = connect(Number(new URL(address).port), '127.0.0.1', () => socket.write(request));
+        socket.on('data', (chunk) => (answer += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(answer));
+      });
+    const before = raw.length;
+    const secret = `Bearer ${WRITER_KEY}`;
+    expect(await send(`GET /v1/countries?x=${'A'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${secret}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(await send(`GET /v1/countries HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${secret}\r\nBad Header: x\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
+    const lines = raw.slice(before).map((l) => JSON.parse(l) as Line);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 30, msg: 'request completed', statusCode: 431, refusedBy: 'http-parser', code: 'HPE_HEADER_OVERFLOW', remoteAddress: '127.0.0.1' }),
+      expect.objectContaining({ level: 30, msg: 'request completed', statusCode: 400, refusedBy: 'http-parser', code: 'HPE_INVALID_HEADER_TOKEN' }),
+    ]);
+    expect(raw.slice(before).join('')).not.toContain(WRITER_KEY);
   });
 
   it('a 5xx: the request line, and the error once, with its stack and the request id', async () => {
