@@ -95,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installSecurityHeaders(app);
   await installRateLimits(app, deps.keys, deps.limits ?? DEFAULT_LIMITS);
   installStrictInput(app);
-  app.server.on('checkExpectation', expectationFailed);
+  app.server.on('checkExpectation', expectationFailed.bind(app));
   checkKeysFirst(app);
 
   // Content negotiation (Accept, with q-values and wildcards) for the routes that answer in more than one type.

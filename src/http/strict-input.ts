@@ -111,9 +111,11 @@ export function clientErrorHandler(this: FastifyInstance, error: Error & { code?
 
 /**
  * node's 'checkExpectation': a request with an Expect header other than 100-continue, which
- * node would answer with a bare 417. The same problem document as every other error.
+ * node would answer with a bare 417. The same problem document as every other error, and
+ * its access-log line (bound to the Fastify instance, as clientErrorHandler is).
  */
-export function expectationFailed(_request: IncomingMessage, response: ServerResponse): void {
+export function expectationFailed(this: FastifyInstance, request: IncomingMessage, response: ServerResponse): void {
+  this.log.info({ method: request.method, url: request.url, statusCode: 417, refusedBy: 'expect-header', remoteAddress: request.socket.remoteAddress }, 'request completed');
   const { headers, body } = closingProblem(
     new HttpProblem(417, 'Expectation Failed', 'the Expect header asks for something this service does not do; send the request without it (100-continue is the one expectation it meets)'),
   );

@@ -52,7 +52,7 @@ describe('the request log', () => {
     expect(linesOf('probe-refused')).toEqual([expect.objectContaining({ level: 30, statusCode: 400, route: '/health/ready' })]);
   });
 
-  it("a request node's HTTP parser refuses before any route: one info line with the status and why, nothing of what was sent", async () => {
+  it("a request node refuses before any route (its parser, an Expect header): one info line with the status and why, no header or body", async () => {
     const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
     const send = (request: string) =>
       new Promise<string>((resolve, reject) => {
@@ -66,10 +66,12 @@ describe('the request log', () => {
     const secret = `Bearer ${WRITER_KEY}`;
     expect(await send(`GET /v1/countries?x=${'A'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${secret}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
     expect(await send(`GET /v1/countries HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${secret}\r\nBad Header: x\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await send(`GET /v1/countries?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${secret}\r\nExpect: bogus\r\n\r\n`)).toMatch(/^HTTP\/1\.1 417 /);
     const lines = raw.slice(before).map((l) => JSON.parse(l) as Line);
     expect(lines).toEqual([
       expect.objectContaining({ level: 30, msg: 'request completed', statusCode: 431, refusedBy: 'http-parser', code: 'HPE_HEADER_OVERFLOW', remoteAddress: '127.0.0.1' }),
       expect.objectContaining({ level: 30, msg: 'request completed', statusCode: 400, refusedBy: 'http-parser', code: 'HPE_INVALID_HEADER_TOKEN' }),
+      expect.objectContaining({ level: 30, msg: 'request completed', statusCode: 417, refusedBy: 'expect-header', method: 'GET', url: '/v1/countries?x=1' }),
     ]);
     expect(raw.slice(before).join('')).not.toContain(WRITER_KEY);
   });
