@@ -7,9 +7,7 @@
 // router reads, and every 4xx and 5xx as application/problem+json (RFC 9457),
 // which is what sendProblem writes, not application/json.
 import type { SwaggerTransformObject } from '@fastify/swagger';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { Problem } from './schemas.js';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
 const DESCRIPTIONS: Record<string, string> = {
   400: 'Bad request: a parameter, header or body field is not valid; `errors` names each',
@@ -66,8 +64,8 @@ const OPERATION_IDS: Record<string, string> = {
   'POST /v1/webhooks/:id/test': 'testWebhook',
 };
 
-const PROBLEM = z.toJSONSchema(Problem, { target: 'draft-2020-12', io: 'output' });
-delete (PROBLEM as { $schema?: string }).$schema;
+/** The Problem schema (schemas.ts), which carries an id: held once in components. */
+const PROBLEM = { $ref: '#/components/schemas/Problem' };
 
 type Transform = typeof jsonSchemaTransform;
 type Responses = Record<string, unknown>;
@@ -107,7 +105,11 @@ type Operation = { requestBody?: { required?: boolean; content?: Record<string, 
  */
 export const openApiDocument: SwaggerTransformObject = (built) => {
   if (!('openapiObject' in built)) return built.swaggerObject;
-  const paths = (built.openapiObject.paths ?? {}) as Record<string, Record<string, Operation>>;
+  // The schemas with an id, in components; the library writes each as read (`XInput`) and as
+  // written (`X`). Problem is only ever written.
+  const document = jsonSchemaTransformObject(built) as typeof built.openapiObject;
+  delete (document.components?.schemas as Record<string, unknown> | undefined)?.ProblemInput;
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Operation>>;
   for (const operations of Object.values(paths)) {
     for (const operation of Object.values(operations)) {
       const body = operation.requestBody;
@@ -115,5 +117,5 @@ export const openApiDocument: SwaggerTransformObject = (built) => {
       if (body && media.length > 0 && media.every((m) => m.schema?.anyOf?.some((branch) => branch.type === 'null'))) body.required = false;
     }
   }
-  return built.openapiObject;
+  return document;
 };

@@ -231,14 +231,20 @@ export const WriteResultView = z.object({
   revision: z.number().int(),
 });
 
-export const Problem = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string(),
-  instance: z.string().optional(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
+/**
+ * Every 4xx and 5xx. Named (`id`), so /openapi.json holds it once, in components, and every
+ * response refers to it: written out in each, it was 150 copies and nearly half the document.
+ */
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'A problem document (RFC 9457); for bad input, `errors` names each field' });
 
 /** If-Match as the ETag gives it: a revision, or -1 for a country with no events yet; quoted (also weak) or bare. */
 const IF_MATCH = /^(?:W\/)?(?:"(-1|\d{1,15})"|(-1|\d{1,15}))$/;

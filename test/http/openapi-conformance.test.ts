@@ -2,13 +2,16 @@
 // generators read), every schema in it compiles, and what the seeded service really answers,
 // to good requests and bad ones, is what the document declares for that operation, status
 // and content type. api.test.ts checks what the answers mean; this checks they are as documented.
-import { compileErrors, validate } from '@readme/openapi-parser';
+import { compileErrors, dereference, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaTypeOf, mismatches, schemaCompiler, schemasOf, type OpenApiDocument } from '../helpers/openapi.js';
 import { freePort } from '../helpers/free-port.js';
 import { admin, kharkiv, kirby, startTestService, untilReady, writer, type TestService } from '../helpers/service.js';
 
 let service: TestService;
+/** /openapi.json as served, with $refs to its components. */
+let served: OpenApiDocument;
+/** The same with every $ref replaced by what it names, as a generator reads it; the tests below check answers against it. */
 let document: OpenApiDocument;
 const compile = schemaCompiler();
 
@@ -16,7 +19,8 @@ beforeAll(async () => {
   // 127.0.0.1 allowed: the webhook endpoint points at a closed port here, so its test ping fails fast.
   service = await startTestService({ env: { SEED_ON_START: 'true', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } });
   await untilReady(service.app);
-  document = (await service.app.inject('/openapi.json')).json();
+  served = (await service.app.inject('/openapi.json')).json();
+  document = (await dereference(structuredClone(served) as unknown as Parameters<typeof dereference>[0])) as unknown as OpenApiDocument;
 });
 afterAll(async () => service?.stop());
 
@@ -40,11 +44,23 @@ async function expectDocumented(path: string, status: number, call: Call, on: Te
 
 describe('the document', () => {
   it('is valid OpenAPI 3.1 to @readme/openapi-parser, without warnings', async () => {
-    expect(document.openapi).toBe('3.1.0');
-    // validate() dereferences what it is given: a copy, so the document the other tests read stays as served.
-    const result = await validate(structuredClone(document) as unknown as Parameters<typeof validate>[0]);
+    expect(served.openapi).toBe('3.1.0');
+    // validate() dereferences what it is given: a copy, so the document stays as served.
+    const result = await validate(structuredClone(served) as unknown as Parameters<typeof validate>[0]);
     expect(result.valid ? '' : compileErrors(result)).toBe('');
     expect(result.warnings).toEqual([]);
+  });
+
+  it('holds the problem document once, in components, and every refusal of every operation refers to it', () => {
+    const components = (served as unknown as { components: { schemas: Record<string, { properties?: object }> } }).components.schemas;
+    expect(Object.keys(components.Problem.properties ?? {})).toEqual(['type', 'title', 'status', 'detail', 'instance', 'errors']);
+    const refusals = Object.values(served.paths).flatMap((operations) =>
+      Object.values(operations).flatMap((operation) =>
+        Object.values(operation.responses).flatMap((response) => (response.content?.['application/problem+json'] ? [response.content['application/problem+json'].schema] : [])),
+      ),
+    );
+    expect(refusals.length).toBeGreaterThan(100);
+    expect(refusals.filter((schema) => JSON.stringify(schema) !== '{"$ref":"#/components/schemas/Problem"}')).toEqual([]);
   });
 
   it('lists for a read no refusal that only a write can earn: a conflict, a body too large or not JSON, a broken rule', () => {
