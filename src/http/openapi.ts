@@ -105,10 +105,12 @@ type Operation = { requestBody?: { required?: boolean; content?: Record<string, 
  */
 export const openApiDocument: SwaggerTransformObject = (built) => {
   if (!('openapiObject' in built)) return built.swaggerObject;
-  // The schemas with an id, in components; the library writes each as read (`XInput`) and as
-  // written (`X`). Problem is only ever written.
+  // The schemas with an id (Problem, Statement, Source), in components; the library writes each
+  // as read (`XInput`) and as written (`X`), and some are only ever written: those go.
   const document = jsonSchemaTransformObject(built) as typeof built.openapiObject;
-  delete (document.components?.schemas as Record<string, unknown> | undefined)?.ProblemInput;
+  const components = (document.components?.schemas ?? {}) as Record<string, unknown>;
+  const text = JSON.stringify(document);
+  for (const name of Object.keys(components)) if (name.endsWith('Input') && !text.includes(`"#/components/schemas/${name}"`)) delete components[name];
   const paths = (document.paths ?? {}) as Record<string, Record<string, Operation>>;
   for (const operations of Object.values(paths)) {
     for (const operation of Object.values(operations)) {

@@ -96,25 +96,30 @@ export const ChangesQuery = z.object({
 export const Status = z.enum(['unknown', 'prohibited', 'restricted', 'unrestricted']);
 
 const SourceView = Source;
+// A report behind a statement, in requests and answers alike: named for /openapi.json's components
+// (Source as answered, SourceInput as sent), as Problem and Statement are.
+z.globalRegistry.add(Source, { ...z.globalRegistry.get(Source), id: 'Source' });
 
-export const StatementView = z.object({
-  statementId: StatementId,
-  country: CountryCode,
-  stance: Stance,
-  scope: Scope,
-  speaker: Speaker,
-  sources: z.array(SourceView),
-  effectiveAt: Day,
-  datePrecision: DatePrecision,
-  reportedAt: DayOrInstant,
-  notes: z.string().optional(),
-  supersedes: StatementId.optional(),
-  position: z.number().int(),
-  recordedAt: z.string(),
-  retraction: z
-    .object({ reason: z.string(), reportedAt: DayOrInstant, source: Source.optional(), position: z.number().int(), recordedAt: z.string() })
-    .nullable(),
-});
+export const StatementView = z
+  .object({
+    statementId: StatementId,
+    country: CountryCode,
+    stance: Stance,
+    scope: Scope,
+    speaker: Speaker,
+    sources: z.array(SourceView),
+    effectiveAt: Day,
+    datePrecision: DatePrecision,
+    reportedAt: DayOrInstant,
+    notes: z.string().optional(),
+    supersedes: StatementId.optional(),
+    position: z.number().int(),
+    recordedAt: z.string(),
+    retraction: z
+      .object({ reason: z.string(), reportedAt: DayOrInstant, source: Source.optional(), position: z.number().int(), recordedAt: z.string() })
+      .nullable(),
+  })
+  .meta({ id: 'Statement', description: 'A statement as recorded, with its sources, and its retraction if it was retracted' });
 
 export const WeaponStatusView = z.object({
   system: z.string(),

@@ -34,8 +34,15 @@ function nullableInsteadOfAnyOf(schema: unknown): unknown {
   return node;
 }
 
+/**
+ * Schemas named for /openapi.json's components (an `id` in zod's global registry) would become
+ * $refs here, and `X | null` an anyOf of a $ref that nullableInsteadOfAnyOf cannot flatten:
+ * the serializer reads every schema written out in full, from a registry of its own.
+ */
+const WRITTEN_OUT = z.registry<Record<string, unknown>>();
+
 export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = ({ schema }) => {
   if (!(schema instanceof z.ZodType)) return (data) => JSON.stringify(data);
-  const jsonSchema = nullableInsteadOfAnyOf(z.toJSONSchema(schema, { target: 'draft-7', io: 'output', unrepresentable: 'any' }));
+  const jsonSchema = nullableInsteadOfAnyOf(z.toJSONSchema(schema, { target: 'draft-7', io: 'output', unrepresentable: 'any', metadata: WRITTEN_OUT }));
   return fastJsonStringify(jsonSchema as Parameters<typeof fastJsonStringify>[0]) as (data: unknown) => string;
 };

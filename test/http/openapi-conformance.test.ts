@@ -51,7 +51,7 @@ describe('the document', () => {
     expect(result.warnings).toEqual([]);
   });
 
-  it('holds the problem document once, in components, and every refusal of every operation refers to it', () => {
+  it('holds the problem document once, in components, and every refusal of every operation refers to it; a statement and a source too', () => {
     const components = (served as unknown as { components: { schemas: Record<string, { properties?: object }> } }).components.schemas;
     expect(Object.keys(components.Problem.properties ?? {})).toEqual(['type', 'title', 'status', 'detail', 'instance', 'errors']);
     const refusals = Object.values(served.paths).flatMap((operations) =>
@@ -61,6 +61,12 @@ describe('the document', () => {
     );
     expect(refusals.length).toBeGreaterThan(100);
     expect(refusals.filter((schema) => JSON.stringify(schema) !== '{"$ref":"#/components/schemas/Problem"}')).toEqual([]);
+    // So are a statement and a source, under names a client generator makes types of; none is there unused.
+    const statement = served.paths['/v1/statements/{id}'].get.responses['200'].content?.['application/json'].schema;
+    expect(statement).toEqual({ $ref: '#/components/schemas/Statement' });
+    expect(JSON.stringify(components.Statement)).toContain('"#/components/schemas/Source"');
+    const text = JSON.stringify(served);
+    for (const name of Object.keys(components)) expect(text, name).toContain(`"#/components/schemas/${name}"`);
   });
 
   it('lists for a read no refusal that only a write can earn: a conflict, a body too large or not JSON, a broken rule', () => {
