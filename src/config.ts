@@ -59,6 +59,28 @@ const TrustProxy = z.string().transform((value, ctx): boolean | number | string[
 
 const HostList = z.string().transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
 
+/**
+ * Which web origins may read the API from a browser: `*` for any, or a comma-separated list
+ * of origins as browsers send them (scheme, host and port if not the default; no path).
+ */
+const CorsOrigins = z.string().transform((value, ctx): '*' | string[] => {
+  if (value.trim() === '*') return '*';
+  const origins = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      ctx.addIssue({ code: 'custom', message: `"${origin.slice(0, 100)}" is not an origin such as https://news.example or http://localhost:8080 (scheme and host, no path or trailing slash), nor *` });
+      return z.NEVER;
+    }
+  }
+  return origins;
+});
+
 export const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -68,6 +90,8 @@ export const ConfigSchema = z.object({
   API_KEYS: ApiKeySpec.optional(),
   WEBHOOK_ALLOWED_HOSTS: HostList.default([]),
   TRUST_PROXY: TrustProxy.default(false),
+  /** Web origins whose pages may read the API (src/http/cors.ts); none by default. */
+  CORS_ORIGINS: CorsOrigins.default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Load the seed dataset into an empty store on start. */
   SEED_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
@@ -91,7 +115,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type ApiKey = NonNullable<Config['API_KEYS']>[number];
 
 /** Prefixes only this service's settings use: a variable under one that no setting reads is most likely misspelt. */
-const OWN_PREFIXES = ['WEBHOOK_', 'KURRENTDB_', 'RATE_LIMIT_', 'REPLAY_', 'SEED_'];
+const OWN_PREFIXES = ['WEBHOOK_', 'KURRENTDB_', 'RATE_LIMIT_', 'REPLAY_', 'SEED_', 'CORS_'];
 
 /** The variables in `env` under this service's prefixes that are none of the settings `read`, by name. */
 export function unreadSettings(env: NodeJS.ProcessEnv, read: readonly string[]): string[] {

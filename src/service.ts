@@ -90,6 +90,7 @@ export async function startService(config: Config, logger: Logger, now: () => Da
     metrics: container.resolve(Tokens.Metrics),
     limits: limitsFrom(config),
     trustProxy: config.TRUST_PROXY,
+    corsOrigins: config.CORS_ORIGINS,
     replay: () => replayInWorker({ store: storeSpec(config), readModelFile: readModel.file, webhooksFile: webhooksFileIn(config.DATA_DIR) }, config.REPLAY_MEMORY_MB),
   });
 

@@ -20,6 +20,7 @@ import { webhookRoutes } from '../webhooks/http/routes.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
 import { checkKeysFirst } from './auth.js';
 import { installErrorHandling } from './error-handler.js';
+import { installCors, type CorsOrigins } from './cors.js';
 import { openApiDocument, openApiTransform } from './openapi.js';
 import { serializerCompiler } from './serializer.js';
 import { DEFAULT_LIMITS, installRateLimits, serverOptions, type Limits } from './limits.js';
@@ -51,6 +52,8 @@ export interface AppDeps {
   limits?: Limits;
   /** The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (TRUST_PROXY); none when absent. */
   trustProxy?: boolean | number | string[];
+  /** Web origins whose pages may read the API (CORS_ORIGINS); none when absent. */
+  corsOrigins?: CorsOrigins;
 }
 
 /** Trusts the first `hops` proxies, counting back from the socket's peer. */
@@ -93,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   // Before any route: headers, rate limits, strict input, and key checks ahead of the body (issue 7).
   installSecurityHeaders(app);
+  await installCors(app, deps.corsOrigins ?? []);
   await installRateLimits(app, deps.keys, deps.limits ?? DEFAULT_LIMITS);
   installStrictInput(app);
   app.server.on('checkExpectation', expectationFailed.bind(app));
