@@ -14,6 +14,8 @@ export function trackAllowedMethods(app: FastifyInstance, routerOptions: { maxPa
   const methods = new Set<string>();
   const noop = () => undefined;
   app.addHook('onRoute', (route) => {
+    // A catch-all (@fastify/cors's OPTIONS route for preflights, answered in its hook) says nothing of what a path answers to.
+    if (route.url === '*') return;
     // A plugin's '/' under a prefix is registered as '/prefix' and, without this hook, '/prefix/' too.
     const urls = route.routePath === '' && route.prefix && route.prefixTrailingSlash !== 'no-slash' ? [route.url, `${route.url}/`] : [route.url];
     for (const method of [route.method].flat()) {

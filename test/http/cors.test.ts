@@ -59,6 +59,39 @@ describe('cross-origin reads (CORS_ORIGINS)', () => {
     expect((await service.app.inject({ method: 'POST', url: '/v1/statements', payload: kirby, headers: writer })).statusCode).toBe(201);
   });
 
+  it('a request that is not cross-origin (no Origin, or an OPTIONS that is no preflight) is answered as with CORS off', async () => {
+    const off = await serviceWith();
+    const on = await serviceWith({ CORS_ORIGINS: 'https://news.example' });
+    const requests = [
+      { method: 'GET', url: '/nowhere' },
+      { method: 'PUT', url: '/v1/statements' },
+      { method: 'OPTIONS', url: '/v1/statements' },
+      { method: 'OPTIONS', url: '/nowhere' },
+      { method: 'OPTIONS', url: '/v1/countries', headers: { origin: 'https://news.example' } },
+      { method: 'GET', url: `${position}&knownAt=2024-06-06` },
+    ] as const;
+    for (const request of requests) {
+      const [before, after] = await Promise.all([off, on].map((service) => service.app.inject({ ...request, headers: { ...('headers' in request ? request.headers : {}) } })));
+      const what = `${request.method} ${request.url}`;
+      expect(after.statusCode, what).toBe(before.statusCode);
+      expect(after.headers['content-type'], what).toBe(before.headers['content-type']);
+      expect(after.headers.allow, what).toBe(before.headers.allow);
+      expect(after.body, what).toBe(before.body);
+      // Caches keep answers with and without Origin apart.
+      expect(String(after.headers.vary), what).toMatch(/\bOrigin\b/);
+    }
+  });
+
+  it('a page can read a 429 (CORS comes before the rate limits)', async () => {
+    const service = await serviceWith({ CORS_ORIGINS: 'https://news.example', RATE_LIMIT_PER_ADDRESS: '1', RATE_LIMIT_PER_KEY: '0' });
+    const read = () => service.app.inject({ url: position, headers: { origin: 'https://news.example' } });
+    expect((await read()).statusCode).toBe(200);
+    const limited = await read();
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['access-control-allow-origin']).toBe('https://news.example');
+    expect(String(limited.headers['access-control-expose-headers'])).toContain('Retry-After');
+  });
+
   it('takes * or origins, and names what it refuses', () => {
     expect(loadConfig({}).CORS_ORIGINS).toEqual([]);
     expect(loadConfig({ CORS_ORIGINS: '*' }).CORS_ORIGINS).toBe('*');
