@@ -6,8 +6,8 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
 /**
  * Machines ask these every few seconds (a load balancer's or Kubernetes' probes, a Prometheus
- * scrape): answered, their lines are at debug, so the info log holds what people asked. One
- * answered 4xx or 5xx (a readiness 503) is at info like any other.
+ * scrape): answered, their lines are at debug, so the info log holds what people asked. An
+ * answer of 4xx or 5xx (a readiness 503) is at info like any other.
  */
 const PROBES = new Set(['/health/live', '/health/ready', '/metrics']);
 
