@@ -28,7 +28,8 @@ export async function installCors(app: FastifyInstance, origins: CorsOrigins): P
     exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After'],
     maxAge: 600,
   };
+  const notCors: FastifyCorsOptions = { ...options, origin: false };
   await app.register(fastifyCors, {
-    delegator: (request, callback) => callback(null, isCors(request) ? options : { ...options, origin: false }),
+    delegator: (request, callback) => callback(null, isCors(request) ? options : notCors),
   });
 }

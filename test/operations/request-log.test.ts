@@ -2,12 +2,12 @@
 // method, route pattern, status and duration, at info whatever the status (a
 // 4xx is the client's mistake); a 5xx has one more line, the error with its
 // stack; no line carries a key or a request body.
-import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokens } from '../../src/composition.js';
 import type { ReadModel } from '../../src/read-model/read-model.js';
+import { sendRaw } from '../helpers/raw-http.js';
 import { WRITER_KEY, kirby, startTestService, writer, type TestService } from '../helpers/service.js';
 
 type Line = Record<string, unknown> & { level: number; msg: string; reqId?: string };
@@ -54,14 +54,7 @@ describe('the request log', () => {
 
   it("a request node refuses before any route (its parser, an Expect header): one info line with the status and why, no header or body", async () => {
     const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
-    const send = (request: string) =>
-      new Promise<string>((resolve, reject) => {
-        let answer = '';
-        const socket = connect(Number(new URL(address).port), '127.0.0.1', () => socket.write(request));
-        socket.on('data', (chunk) => (answer += chunk));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(answer));
-      });
+    const send = (request: string) => sendRaw(address, request);
     const before = raw.length;
     const secret = `Bearer ${WRITER_KEY}`;
     expect(await send(`GET /v1/countries?x=${'A'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${secret}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { BODY_LIMIT_BYTES } from '../../src/http/app.js';
 import { MAX_PAGE_SIZE } from '../../src/http/limits.js';
+import { sendRaw } from '../helpers/raw-http.js';
 import { ADMIN_KEY, admin, kirby, startTestService, writer, type TestService } from '../helpers/service.js';
 import { operationsOf } from './bad-requests.js';
 
@@ -142,15 +143,6 @@ describe('size and time', () => {
   it('a request the HTTP parser refuses before any route sees it gets a problem document too, and the service goes on answering', async () => {
     const service = await serviceWith();
     const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = new URL(address);
-    const raw = (request: string | Buffer) =>
-      new Promise<string>((resolve, reject) => {
-        let answer = '';
-        const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
-        socket.on('data', (chunk) => (answer += chunk));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(answer));
-      });
     const refused = [
       // A URL past node's 16 KB limit on the request line and headers (a long query, a huge cookie).
       { status: 431, title: 'Request Header Fields Too Large', request: `GET /v1/statements?cursor=${'A'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n` },
@@ -161,7 +153,7 @@ describe('size and time', () => {
       { status: 417, title: 'Expectation Failed', request: 'GET /v1/countries HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\n\r\n' },
     ];
     for (const { status, title, request } of refused) {
-      const answer = await raw(request);
+      const answer = await sendRaw(address, request);
       const [head, body] = answer.split('\r\n\r\n');
       expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(head).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/);
