@@ -74,7 +74,7 @@ describe('replay', () => {
     db.close();
     const tampered = await runCli(['replay'], { DATA_DIR: dir });
     expect(tampered.code).toBe(3);
-    expect(JSON.parse(tampered.stdout).differences).toEqual(['countries/BE current.status: live has "unrestricted", replay has "prohibited"']);
+    expect(JSON.parse(tampered.stdout).differences).toEqual(['countries/BE current.status: live has "unrestricted", replay has "unknown"']);
     cleanup();
   });
 
@@ -158,7 +158,7 @@ describe('explain', () => {
   it('answers in Markdown when asked', async () => {
     const response = await get('/v1/countries/BE/explain?at=2024-06-05', { accept: 'text/markdown' });
     expect(response.headers['content-type']).toMatch(/^text\/markdown/);
-    expect(response.body).toMatch(/^\*\*As of 5 June 2024.*position is prohibited\*\*/);
+    expect(response.body).toMatch(/^\*\*As of 5 June 2024.*position is unknown\*\*/);
     expect(response.body).toMatch(/\n> /);
   });
 

@@ -58,7 +58,10 @@ describe('the United States', () => {
     expect(d.scope?.regions).toEqual(['Russian territory across the border from Kharkiv oblast']);
     expect(d.scope?.excludedTargets).toEqual(['civilian targets']);
     expect(d.scope?.weapons).toBeUndefined();
-    expect(weapon(d, 'ATACMS')).toMatchObject({ status: 'prohibited', statementId: 'us-2024-05-30-kharkiv-counter-fire' });
+    expect(d.scope?.conditions).toEqual(['no long-range strikes inside Russia']);
+    // The reports name no system: ATACMS stays prohibited on the spring condition, whose quote names it.
+    expect(d.scope?.excludedWeapons).toBeUndefined();
+    expect(weapon(d, 'ATACMS')).toMatchObject({ status: 'prohibited', statementId: 'us-2024-spring-atacms-condition' });
     expect(d.underReview).toBe(false);
     expect(d.confidence).toEqual({ attribution: 'anonymous-official', sources: 2 });
   });
@@ -90,18 +93,21 @@ describe('the United States', () => {
 });
 
 describe('the allies that spoke for their own weapons', () => {
-  it('Belgium prohibits: the aid "is to be used in the Ukrainian territory"', () => {
+  it('Belgium prohibits its F-16s ("to be used in the Ukrainian territory"); nothing on record speaks for its other weapons', () => {
     const d = position('BE', '2024-06-05');
-    expect(d.status).toBe('prohibited');
-    expect(d.decidingStatementId).toBe('be-2024-05-28-de-croo-ukrainian-territory');
-    expect(d.weapons).toEqual([]);
+    expect(d.status).toBe('unknown');
+    expect(d.decidingStatementId).toBeNull();
+    expect(d.weapons).toEqual([expect.objectContaining({ system: 'F-16', status: 'prohibited', statementId: 'be-2024-05-28-de-croo-ukrainian-territory' })]);
+    expect(reasonFor(d, 'be-2024-05-28-de-croo-ukrainian-territory')).toBe('weapon-specific');
+    expect(position('BE', '2024-05-27').weapons).toEqual([]);
   });
 
   it('Canada is unrestricted: "no condition on end user shipment"', () => {
     const d = position('CA', '2024-06-05');
     expect(d.status).toBe('unrestricted');
     expect(d.scope).toEqual({});
-    expect(d.confidence).toEqual({ attribution: 'official', sources: 3 });
+    // One article reports what Joly said; the others only name Canada in a list of supporters.
+    expect(d.confidence).toEqual({ attribution: 'official', sources: 1 });
   });
 
   it('France is restricted to the military sites from which missiles are fired, not other targets', () => {
@@ -109,7 +115,7 @@ describe('the allies that spoke for their own weapons', () => {
     expect(d.status).toBe('restricted');
     expect(d.scope?.targets).toEqual(['military sites in Russia from which missiles are fired at Ukraine']);
     expect(d.scope?.excludedTargets).toEqual(['other targets in Russia']);
-    expect(d.confidence?.attribution).toBe('official');
+    expect(d.confidence).toEqual({ attribution: 'official', sources: 3 });
   });
 
   it('France had said nothing on record before Macron spoke on 28 May', () => {
@@ -122,6 +128,8 @@ describe('the allies that spoke for their own weapons', () => {
     expect(d.decidingStatementId).toBe('gb-2024-05-03-cameron-kyiv');
     expect(d.weapons).toEqual([]); // Storm Shadow follows the headline
     expect(position('GB', '2024-06-05').status).toBe('unrestricted');
+    // A0, A3 and A4 report Cameron's words; A2 and A1 only name the UK among supporters.
+    expect(position('GB', '2024-06-05').confidence).toEqual({ attribution: 'official', sources: 3 });
   });
 
   it('Germany, before 31 May, endorses lifting with nothing granted; from 31 May it is restricted to defence against attacks launched from Russia, within international law', () => {

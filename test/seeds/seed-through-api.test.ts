@@ -48,8 +48,10 @@ describe('the seed dataset through the API', () => {
     expect((await position('US', '?at=2024-06-05&knownAt=2024-05-29')).status).toBe('prohibited');
   });
 
-  it('Belgium prohibited, Canada unrestricted, France restricted to the launch sites', async () => {
-    expect((await position('BE', '?at=2024-06-05')).status).toBe('prohibited');
+  it('Belgium\'s F-16s prohibited, Canada unrestricted, France restricted to the launch sites', async () => {
+    const belgium = await position('BE', '?at=2024-06-05');
+    expect(belgium.status).toBe('unknown');
+    expect(belgium.weapons).toContainEqual(expect.objectContaining({ system: 'F-16', status: 'prohibited' }));
     expect((await position('CA', '?at=2024-06-05')).status).toBe('unrestricted');
     const france = await position('FR', '?at=2024-06-05');
     expect(france.status).toBe('restricted');
