@@ -12,21 +12,30 @@ export interface Explanation {
   markdown: string;
 }
 
+// The country is the subject, so "it" is the supplier, never Ukraine.
+const USE = 'Ukraine to use the weapons it supplied against targets on Russian territory';
 const STATUS_TEXT = {
-  unknown: 'there is no permission or prohibition on record',
-  prohibited: 'Ukraine may not use the weapons it supplied against targets on Russian territory',
-  restricted: 'Ukraine may use the weapons it supplied against targets on Russian territory, within limits',
-  unrestricted: 'Ukraine may use the weapons it supplied against targets on Russian territory, with no conditions on record',
+  prohibited: `does not allow ${USE}`,
+  restricted: `allows ${USE}, within limits`,
+  unrestricted: `allows ${USE}, with no conditions on record`,
+} as const;
+
+/** What an unknown status means: with weapons named, only their own statuses are on record. */
+const UNKNOWN_TEXT = {
+  nothing: 'there is no permission or prohibition on record',
+  weaponsOnly: 'there is no permission or prohibition on record for its weapons in general',
 } as const;
 
 const ATTRIBUTION_TEXT = {
   official: 'on the record',
-  'anonymous-official': 'through unnamed officials',
+  'anonymous-official': 'on condition of anonymity',
   'media-report': 'in a media report with no attributed speaker',
-  'non-government': 'by someone outside the government',
 } as const;
 
-const REASON_TEXT: Record<ExclusionReason, string> = {
+/** Whose government a non-government speaker is outside of: Zelensky speaks about Belgium from outside Belgium's. */
+const outsideGovernment = (country: string) => `outside ${possessive(country)} government`;
+
+const REASON_TEXT: Record<Exclude<ExclusionReason, 'non-government'>, string> = {
   older: 'a later statement decides',
   'weaker-attribution': 'a statement of the same day with stronger attribution decides',
   'recorded-earlier': 'a statement of the same day and attribution, recorded later, decides',
@@ -34,20 +43,22 @@ const REASON_TEXT: Record<ExclusionReason, string> = {
   superseded: 'a correction replaced it',
   'not-yet-reported': 'it had not been reported yet',
   'not-yet-effective': 'it had not taken effect yet',
-  'non-government': 'it comes from outside the government and never decides',
   'not-status-bearing': 'it neither permits nor prohibits',
   'weapon-specific': 'it concerns named weapons only',
 };
 
+// Each limit as the words that lead to its items: "in Russian territory across the border from
+// Kharkiv oblast", "not against civilian targets or other targets". Items are free text, so
+// conditions, which may be a whole clause ("in accordance with international law"), get a label.
 const SCOPE_TEXT: Array<[keyof Scope, string]> = [
-  ['regions', 'where'],
+  ['regions', 'in'],
   ['targets', 'against'],
   ['excludedTargets', 'not against'],
   ['purposes', 'for'],
   ['weapons', 'with'],
   ['excludedWeapons', 'not with'],
-  ['conditions', 'on condition of'],
 ];
+const ANY_OF = new Intl.ListFormat('en-GB', { type: 'disjunction' });
 
 const DAY_IN_WORDS = { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' } as const;
 const MONTH_IN_WORDS = { month: 'long', year: 'numeric', timeZone: 'UTC' } as const;
@@ -128,6 +139,12 @@ const MARKDOWN: Writer = {
   list: (lead, items) => `${lead}\n\n${items.map((item) => `- ${item}`).join('\n')}`,
 };
 
+/** How the deciding statement was made. Non-government statements never decide, but the sentence still reads if one is asked for. */
+function attributionText(s: StatementRecord, country: string): string {
+  const { attribution } = s.speaker;
+  return attribution === 'non-government' ? `by someone ${outsideGovernment(country)}` : ATTRIBUTION_TEXT[attribution];
+}
+
 function speakerOf(s: StatementRecord, w: Writer): string {
   const { name, role } = s.speaker;
   if (name && role) return `${w.inline(name)} (${w.inline(role)})`;
@@ -140,9 +157,11 @@ function sourceOf(source: Omit<SourceRecord, 'position'>, w: Writer): string {
 
 export function describeScope(scope: Scope | null, w: Writer = PLAIN): string {
   if (!scope) return '';
-  return SCOPE_TEXT.filter(([key]) => (scope[key]?.length ?? 0) > 0)
-    .map(([key, lead]) => `${lead} ${scope[key]!.map(w.inline).join('; ')}`)
-    .join(', ');
+  const limits = SCOPE_TEXT.filter(([key]) => (scope[key]?.length ?? 0) > 0).map(([key, lead]) => `${lead} ${ANY_OF.format(scope[key]!.map(w.inline))}`);
+  const conditions = scope.conditions ?? [];
+  // Last, since its colon runs to the end of the sentence.
+  if (conditions.length > 0) limits.push(`subject to ${conditions.length === 1 ? 'the condition' : 'the conditions'}: ${conditions.map(w.inline).join('; ')}`);
+  return limits.join(', ');
 }
 
 /** One explanation, written with `w`: the same sentences for plain text and Markdown. */
@@ -161,23 +180,28 @@ function explainWith(
   const country = countryInSentence(countryName);
   const paragraphs: string[] = [];
 
-  const limits = derivation.status === 'restricted' ? `: ${describeScope(derivation.scope, w)}` : '';
-  paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${STATUS_TEXT[derivation.status]}${limits}.`);
+  const meaning = derivation.status === 'unknown'
+    ? UNKNOWN_TEXT[derivation.weapons.length > 0 ? 'weaponsOnly' : 'nothing']
+    : `${country} ${STATUS_TEXT[derivation.status]}${derivation.status === 'restricted' ? `: ${describeScope(derivation.scope, w)}` : ''}`;
+  paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${meaning}.`);
 
   const d = derivation.deciding && asKnown(derivation.deciding);
   if (d) {
     const [first, ...more] = d.sources;
-    const corroboration = more.length > 0 ? ` It is also reported by ${more.map((source) => sourceOf(source, w)).join('; ')}.` : '';
-    const rests = `This rests on a statement by ${speakerOf(d, w)}, made ${ATTRIBUTION_TEXT[d.speaker.attribution]}, effective ${formatEffective(d)}:`;
-    paragraphs.push(`${w.cited(rests, first.quote, sourceOf(first, w))}${corroboration}`);
+    const rests = `This rests on a statement by ${speakerOf(d, w)}, made ${attributionText(d, country)}, effective ${formatEffective(d)}:`;
+    paragraphs.push(w.cited(rests, first.quote, sourceOf(first, w)));
+    // Every source's own words: a later report may carry the statement more plainly than the first.
+    for (const source of more) paragraphs.push(w.cited('Also reported:', source.quote, sourceOf(source, w)));
   }
 
   for (const weapon of derivation.weapons) {
     const s = asKnown(byId.get(weapon.statementId)!);
-    const line = `${w.strong(w.inline(weapon.system))} is ${weapon.status}, per ${speakerOf(s, w)} (${formatEffective(s)}):`;
+    const line = `${w.strong(w.inline(weapon.system))} is ${weapon.status}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`;
     paragraphs.push(w.cited(line, s.sources[0].quote, sourceOf(s.sources[0], w)));
   }
-  if (derivation.weapons.length > 0) paragraphs.push('Weapons not named follow the overall position.');
+  if (derivation.weapons.length > 0) {
+    paragraphs.push(derivation.status === 'unknown' ? 'Weapons not named have no permission or prohibition on record.' : 'Weapons not named follow the overall position.');
+  }
   if (derivation.underReview) paragraphs.push(d ? 'The policy is under review: a statement since the deciding one says so.' : 'The policy is under review: a statement on record says so.');
   if (derivation.endorsesLifting) paragraphs.push(`${capitalised(country)} has ${d ? 'since ' : ''}voiced support for lifting restrictions in general, without a grant for its own weapons on record.`);
 
@@ -186,7 +210,7 @@ function explainWith(
     const others = derivation.notDeciding
       .map(({ statementId, reason }) => ({ s: byId.get(statementId)!, reason }))
       .sort((a, b) => a.s.effectiveAt.localeCompare(b.s.effectiveAt) || a.s.position - b.s.position)
-      .map(({ s, reason }) => `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${REASON_TEXT[reason]}`);
+      .map(({ s, reason }) => `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${reason === 'non-government' ? `it comes from ${outsideGovernment(country)} and never decides` : REASON_TEXT[reason]}`);
     paragraphs.push(w.list('Also on record, not deciding:', others));
   }
   return paragraphs.join('\n\n');

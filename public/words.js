@@ -36,9 +36,10 @@ export const STATUS_LABEL = {
 };
 
 export const STATUS_MEANING = {
-  prohibited: 'may not use the weapons it supplied against targets in Russia',
-  restricted: 'may use the weapons it supplied against targets in Russia, within limits',
-  unrestricted: 'may use the weapons it supplied against targets in Russia, with no conditions on record',
+  // After the country's name: the country allows, Ukraine uses, and "it" is the country.
+  prohibited: 'does not allow Ukraine to use the weapons it supplied against targets in Russia',
+  restricted: 'allows Ukraine to use the weapons it supplied against targets in Russia, within limits',
+  unrestricted: 'allows Ukraine to use the weapons it supplied against targets in Russia, with no conditions on record',
   unknown: 'has no permission or prohibition on record',
 };
 

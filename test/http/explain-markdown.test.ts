@@ -51,6 +51,6 @@ it('the plain text says the same, unescaped', async () => {
   const explained = (await service.app.inject({ method: 'GET', url: '/v1/countries/HR/explain?at=2024-06-01' })).json();
   expect(explained.text).toContain(`"${quote}"`);
   expect(explained.text).toContain('Min <script>alert(1)</script> (a\n# role)');
-  expect(explained.text).toContain('where [link](javascript:alert(1)), not with HIMARS_*');
+  expect(explained.text).toContain('in [link](javascript:alert(1)), not with HIMARS_*');
   expect(explained.text).toContain('effective May 2024:');
 });

@@ -67,10 +67,41 @@ describe('the seed dataset through the API', () => {
   it('the explanation names a speakerless media report in words a journalist can paste', async () => {
     // The ATACMS condition of spring 2024 decides ATACMS as known on 30 May; the Baltic states' support is a media report too.
     const us = (await service.app.inject('/v1/countries/US/explain?at=2024-05-29&knownAt=2024-05-30')).json().text;
-    expect(us).toContain('ATACMS is prohibited, per the reporting outlet (around 1 March 2024):');
+    expect(us).toContain('ATACMS is prohibited, per the reporting outlet, effective around 1 March 2024:');
     const latvia = (await service.app.inject('/v1/countries/LV/explain?at=2024-06-05')).json().text;
     expect(latvia).toContain('Also on record, not deciding: the reporting outlet, around 30 May 2024 (endorses)');
     for (const text of [us, latvia]) expect(text).not.toMatch(/reported by the outlet, no speaker named/);
+  });
+
+  it('the explanation reads as a sentence a journalist can paste: who allows what, each limit, and whose government a speaker is outside', async () => {
+    const explain = async (code: string, at: string) => (await service.app.inject(`/v1/countries/${code}/explain?at=${at}`)).json().text as string;
+    const germany = await explain('DE', '2024-06-05');
+    // The supplier allows, Ukraine uses: "it" can only be Germany.
+    expect(germany).toContain("Germany's position is restricted: Germany allows Ukraine to use the weapons it supplied against targets on Russian territory, within limits: "
+      + "for defence against attacks launched from within Russia, subject to the condition: in accordance with Ukraine's international legal obligations.");
+    const us = await explain('US', '2024-06-05');
+    expect(us).toContain('within limits: in Russian territory across the border from Kharkiv oblast, against Russian forces');
+    expect(us).toContain('not against civilian targets, for counter-fire, subject to the condition: no long-range strikes inside Russia.');
+    expect(us).toContain("it comes from outside the United States of America's government and never decides");
+    // Belgium's F-16s only: no general position, and Zelensky is outside Belgium's government, not "the" government.
+    const belgium = await explain('BE', '2024-06-05');
+    expect(belgium).toContain("Belgium's position is unknown: there is no permission or prohibition on record for its weapons in general.");
+    expect(belgium).toContain('F-16 is prohibited, per Alexander De Croo (Prime Minister of Belgium), effective 28 May 2024:');
+    expect(belgium).toContain('Weapons not named have no permission or prohibition on record.');
+    expect(belgium).toContain("(prohibits): it comes from outside Belgium's government and never decides");
+  });
+
+  it('the explanation quotes every source of the deciding statement, not only the first', async () => {
+    // The first report of the standing US ban hedges; the later ones say "a ban" and "prohibited".
+    const us = (await service.app.inject('/v1/countries/US/explain?at=2024-05-20')).json();
+    const position = (await service.app.inject('/v1/countries/US/position?at=2024-05-20')).json();
+    expect(position.deciding.sources).toHaveLength(3);
+    for (const source of position.deciding.sources) expect(us.text).toContain(`"${source.quote}" ("${source.title}"`);
+    // As known before the later reports, only the first is quoted.
+    const earlier = (await service.app.inject('/v1/countries/US/explain?at=2024-05-20&knownAt=2024-05-29')).json();
+    expect(earlier.text).toContain(position.deciding.sources[0].quote);
+    expect(earlier.text).not.toContain(position.deciding.sources[1].quote);
+    expect(earlier.text).not.toContain('Also reported:');
   });
 
   it('the explanation lists what did not decide by the day it took effect, not in the order it was recorded', async () => {

@@ -299,7 +299,7 @@ describe('the page at GET /', () => {
     await expect.poll(() => explanation.getAttribute('data-source')).toBe('basis');
     const text = (await explanation.textContent())!;
     expect(text).toContain('As of 5 Jun 2024');
-    expect(text).toContain('may use the weapons it supplied against targets in Russia, within limits');
+    expect(text).toContain('allows Ukraine to use the weapons it supplied against targets in Russia, within limits');
     expect(text).toContain('ATACMS is prohibited');
     expect(text).toMatch(/\d+ other statements did not decide/);
     await page.close();
