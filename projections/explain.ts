@@ -60,6 +60,19 @@ const SCOPE_TEXT: Array<[keyof Scope, string]> = [
 ];
 const ANY_OF = new Intl.ListFormat('en-GB', { type: 'disjunction' });
 
+export interface ExplainQuery {
+  at: string;
+  knownAtInstant: number;
+  /** knownAt was asked for as an instant, not a day or now: the text names its time. */
+  knownAtIsInstant?: boolean;
+}
+
+/** "10:00", "10:00:30", "10:00:30.250": as precise as the instant asked for. */
+function timeOfDay(instant: number): string {
+  // From the end of the ISO string: years before 0 or after 9999 make its start longer.
+  return new Date(instant).toISOString().slice(-13, -1).replace(/(:00)?\.000$/, '');
+}
+
 const DAY_IN_WORDS = { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' } as const;
 const MONTH_IN_WORDS = { month: 'long', year: 'numeric', timeZone: 'UTC' } as const;
 
@@ -145,10 +158,18 @@ function attributionText(s: StatementRecord, country: string): string {
   return attribution === 'non-government' ? `by someone ${outsideGovernment(country)}` : ATTRIBUTION_TEXT[attribution];
 }
 
+/** Who spoke, when the record names no one: "an unnamed source" would make an official on the record sound anonymous. */
+const NO_NAME = {
+  official: 'an official',
+  'anonymous-official': 'an unnamed official',
+  'media-report': 'a media report',
+  'non-government': 'an unnamed speaker outside government',
+} as const;
+
 function speakerOf(s: StatementRecord, w: Writer): string {
   const { name, role } = s.speaker;
   if (name && role) return `${w.inline(name)} (${w.inline(role)})`;
-  return name || role ? w.inline((name ?? role)!) : 'an unnamed source';
+  return name || role ? w.inline((name ?? role)!) : NO_NAME[s.speaker.attribution];
 }
 
 function sourceOf(source: Omit<SourceRecord, 'position'>, w: Writer): string {
@@ -170,19 +191,23 @@ function explainWith(
   countryName: string,
   derivation: Derivation,
   statements: readonly StatementRecord[],
-  query: { at: string; knownAtInstant: number },
+  query: ExplainQuery,
 ): string {
   // Each statement quoted as it was known then: no source published, or retraction reported, later.
   const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
   const byId = new Map(statements.map((s) => [s.statementId, s]));
-  // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset).
-  const asOf = `As of ${formatDay(query.at)}, as known on ${inWords(dayOf(query.knownAtInstant), DAY_IN_WORDS)}`;
+  // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset);
+  // with its time when one was asked for, since two instants of a day can give different answers.
+  const knownDay = inWords(dayOf(query.knownAtInstant), DAY_IN_WORDS);
+  const asOf = `As of ${formatDay(query.at)}, as known ${query.knownAtIsInstant ? `at ${timeOfDay(query.knownAtInstant)} UTC on ${knownDay}` : `on ${knownDay}`}`;
   const country = countryInSentence(countryName);
   const paragraphs: string[] = [];
 
+  // A prohibition may have a scope too ("not in Crimea"): its terms, as a restriction's limits.
+  const terms = describeScope(derivation.scope, w);
   const meaning = derivation.status === 'unknown'
     ? UNKNOWN_TEXT[derivation.weapons.length > 0 ? 'weaponsOnly' : 'nothing']
-    : `${country} ${STATUS_TEXT[derivation.status]}${derivation.status === 'restricted' ? `: ${describeScope(derivation.scope, w)}` : ''}`;
+    : `${country} ${STATUS_TEXT[derivation.status]}${derivation.status === 'restricted' ? `: ${terms}` : derivation.status === 'prohibited' && terms ? `, in these terms: ${terms}` : ''}`;
   paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${meaning}.`);
 
   const d = derivation.deciding && asKnown(derivation.deciding);
@@ -220,7 +245,7 @@ export function explainPosition(
   countryName: string,
   derivation: Derivation,
   statements: readonly StatementRecord[],
-  query: { at: string; knownAt: string; knownAtInstant: number },
+  query: ExplainQuery,
 ): Explanation {
   return {
     text: explainWith(PLAIN, countryName, derivation, statements, query),

@@ -98,7 +98,7 @@ describe('history and explain as known at a time', () => {
     expect(later.text).toContain('Corroboration');
     // 23:30 at UTC-5 is 04:30 UTC the next day.
     const offset = (await get(`/v1/countries/NZ/explain?at=2024-04-15&knownAt=${encodeURIComponent('2024-03-06T23:30:00-05:00')}`)).json();
-    expect(offset.text).toContain('as known on 7 March 2024');
+    expect(offset.text).toContain('as known at 04:30 UTC on 7 March 2024');
     expect(offset.text).toContain('Corroboration');
   });
 });

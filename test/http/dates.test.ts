@@ -89,7 +89,8 @@ describe('dates in /explain', () => {
     // ...so the report is of 31 May, as known on 31 May, and at the instant it was given in.
     for (const knownAt of ['2024-05-31', late, '2024-05-31T15:30:00+14:00']) {
       const text = await explain(knownAt);
-      expect(text, knownAt).toMatch(/^As of 1 June 2024, as known on 31 May 2024, the Netherlands' position is restricted/);
+      // A day reads as its day; an instant with its time in UTC.
+      expect(text, knownAt).toMatch(/^As of 1 June 2024, as known (on|at \d\d:\d\d UTC on) 31 May 2024, the Netherlands' position is restricted/);
       expect(text, knownAt).toContain('(Le Monde, "Macron on launch sites", 31 May 2024)');
       expect(text, knownAt).not.toContain('30 May 2024)');
     }
@@ -106,11 +107,11 @@ describe('dates in /explain', () => {
       const position = (await get(`/v1/countries/CA/position?at=2024-06-01&${query}`)).json();
       const history = (await get(`/v1/countries/CA/history?${query}`)).json();
       const explain = (await get(`/v1/countries/CA/explain?at=2024-06-01&${query}`)).json();
-      return { status: position.status, listed: history.statements.length, intervals: history.intervals.length, knownOn: /as known on ([^,]+),/.exec(explain.text)?.[1] };
+      return { status: position.status, listed: history.statements.length, intervals: history.intervals.length, knownOn: /as known at ([^,]+),/.exec(explain.text)?.[1] };
     };
-    expect(await ask('2024-05-30T23:30:00-02:00')).toEqual({ status: 'restricted', listed: 1, intervals: 1, knownOn: '31 May 2024' });
-    expect(await ask('2024-05-30T23:30:00Z')).toEqual({ status: 'unknown', listed: 0, intervals: 0, knownOn: '30 May 2024' });
-    expect(await ask('2024-05-31T00:00:00+14:00')).toEqual({ status: 'unknown', listed: 0, intervals: 0, knownOn: '30 May 2024' });
+    expect(await ask('2024-05-30T23:30:00-02:00')).toEqual({ status: 'restricted', listed: 1, intervals: 1, knownOn: '01:30 UTC on 31 May 2024' });
+    expect(await ask('2024-05-30T23:30:00Z')).toEqual({ status: 'unknown', listed: 0, intervals: 0, knownOn: '23:30 UTC on 30 May 2024' });
+    expect(await ask('2024-05-31T00:00:00+14:00')).toEqual({ status: 'unknown', listed: 0, intervals: 0, knownOn: '10:00 UTC on 30 May 2024' });
   });
 
   it('says BC before year 1, and names the day of an instant that falls outside years 0000-9999 in UTC', async () => {
@@ -119,10 +120,10 @@ describe('dates in /explain', () => {
     const text = async (query: string) => (await get(`/v1/countries/BE/explain?${query}`)).json().text as string;
     // ISO 8601's year 0000 is 1 BC: "1 January 1" would be the same as 0001-01-01.
     expect(await text('at=0000-01-01&knownAt=0001-01-01')).toMatch(/^As of 1 January 1 BC, as known on 1 January 1, Belgium's position is restricted[\s\S]*effective 1 January 1 BC/);
-    expect(await text('at=1969-12-31&knownAt=1970-01-01T00:00:00Z')).toMatch(/^As of 31 December 1969, as known on 1 January 1970,/);
+    expect(await text('at=1969-12-31&knownAt=1970-01-01T00:00:00Z')).toMatch(/^As of 31 December 1969, as known at 00:00 UTC on 1 January 1970,/);
     // 0000-01-01T00:00:00+14:00 is 31 December 2 BC, 10:00 UTC; 9999-12-31T23:59:59-14:00 is 1 January 10000, 13:59:59 UTC.
-    expect(await text(`at=2024-06-01&knownAt=${encodeURIComponent('0000-01-01T00:00:00+14:00')}`)).toMatch(/^As of 1 June 2024, as known on 31 December 2 BC, Belgium's position is unknown/);
-    expect(await text(`at=9999-12-31&knownAt=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`)).toMatch(/^As of 31 December 9999, as known on 1 January 10000, Belgium's position is restricted/);
+    expect(await text(`at=2024-06-01&knownAt=${encodeURIComponent('0000-01-01T00:00:00+14:00')}`)).toMatch(/^As of 1 June 2024, as known at 10:00 UTC on 31 December 2 BC, Belgium's position is unknown/);
+    expect(await text(`at=9999-12-31&knownAt=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`)).toMatch(/^As of 31 December 9999, as known at 13:59:59 UTC on 1 January 10000, Belgium's position is restricted/);
   });
 });
 

@@ -167,7 +167,9 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
   }, async (request, reply) => {
     const { code } = request.params;
     const { at, knownAt, record, derivation } = derive(code, request.query, deps.readModel.checkpoint().position);
-    const explanation = explainPosition(countryNameInProse(code) ?? code, derivation, record.statements, { at, knownAt, knownAtInstant: knownAtInstant(knownAt) });
+    // A knownAt of a day, or none (now), is written as its day; an instant asked for, with its time.
+    const knownAtIsInstant = (request.query.knownAt?.length ?? 0) > 10;
+    const explanation = explainPosition(countryNameInProse(code) ?? code, derivation, record.statements, { at, knownAtInstant: knownAtInstant(knownAt), knownAtIsInstant });
     // JSON unless the client prefers Markdown (q-values count: `text/markdown;q=0` refuses it).
     if (request.accepts().type(['application/json', 'text/markdown']) === 'text/markdown') {
       return reply.type('text/markdown; charset=utf-8').serializer((payload) => payload as string).send(explanation.markdown as never);

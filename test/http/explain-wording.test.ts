@@ -1,0 +1,47 @@
+// /explain is pasted into articles: each sentence must say what the position says,
+// in words that cannot be misread. These are the cases the seeds do not reach.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { kirby, startTestService, writer, type TestService } from '../helpers/service.js';
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService();
+});
+afterAll(async () => service.stop());
+
+const record = async (body: object) => {
+  const created = await service.app.inject({ method: 'POST', url: '/v1/statements', headers: writer, payload: { ...kirby, ...body } });
+  expect(created.statusCode, created.body).toBe(201);
+};
+const explain = async (code: string, query: string) => (await service.app.inject(`/v1/countries/${code}/explain?${query}`)).json().text as string;
+
+it('a prohibition with a scope says its terms, as the position does, not a blanket ban', async () => {
+  await record({
+    country: 'MT', stance: 'prohibits', scope: { regions: ['Crimea'], purposes: ['long-range strikes'] },
+    speaker: { attribution: 'official' },
+    effectiveAt: '2024-06-01', reportedAt: '2024-06-01',
+    sources: [{ publisher: 'AP', title: 'PM on strikes', publishedAt: '2024-06-01', quote: 'Not for long-range strikes into Crimea.' }],
+  });
+  const position = (await service.app.inject('/v1/countries/MT/position?at=2024-06-02')).json();
+  expect(position.status).toBe('prohibited');
+  expect(position.scope).toEqual({ regions: ['Crimea'], purposes: ['long-range strikes'] });
+  const text = await explain('MT', 'at=2024-06-02');
+  expect(text).toContain("Malta's position is prohibited: Malta does not allow Ukraine to use the weapons it supplied against targets on Russian territory, in these terms: in Crimea, for long-range strikes.");
+  // An official on the record with no name is not "an unnamed source", which reads as anonymous.
+  expect(text).toContain('This rests on a statement by an official, made on the record, effective 1 June 2024:');
+});
+
+it('a general prohibition stays a plain sentence', async () => {
+  await record({ country: 'CY', effectiveAt: '2024-06-01', reportedAt: '2024-06-01' });
+  expect(await explain('CY', 'at=2024-06-02')).toContain('Cyprus does not allow Ukraine to use the weapons it supplied against targets on Russian territory.\n');
+});
+
+it('names the time of a knownAt asked for as an instant, since two instants of one day can answer differently', async () => {
+  await record({ country: 'IS', stance: 'permits', effectiveAt: '2024-06-01', reportedAt: '2024-06-05T12:00:00Z', sources: [{ title: 'Noon report', publishedAt: '2024-06-05T12:00:00Z', quote: 'They may.' }] });
+  const morning = await explain('IS', `at=2024-06-06&knownAt=${encodeURIComponent('2024-06-05T10:00:00Z')}`);
+  const afternoon = await explain('IS', `at=2024-06-06&knownAt=${encodeURIComponent('2024-06-05T16:00:30Z')}`);
+  expect(morning).toMatch(/^As of 6 June 2024, as known at 10:00 UTC on 5 June 2024, Iceland's position is unknown/);
+  expect(afternoon).toMatch(/^As of 6 June 2024, as known at 16:00:30 UTC on 5 June 2024, Iceland's position is unrestricted/);
+  // A day means the end of that day, and reads as the day.
+  expect(await explain('IS', 'at=2024-06-06&knownAt=2024-06-05')).toMatch(/^As of 6 June 2024, as known on 5 June 2024, Iceland's position is unrestricted/);
+});
