@@ -57,7 +57,31 @@ const TrustProxy = z.string().transform((value, ctx): boolean | number | string[
   return entries;
 });
 
-const HostList = z.string().transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+/**
+ * Hosts as a webhook URL names them (a name, an IPv4 address, an IPv6 address with or without
+ * brackets), comma-separated. The allow-list is matched against the URL's host exactly, so an
+ * entry with a scheme, a port, a path or a range, or an address a URL would write otherwise
+ * (127.1 is 127.0.0.1), would silently match nothing: it stops the start instead.
+ */
+const HostList = z.string().transform((value, ctx) => {
+  const hosts = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const host of hosts) {
+    const bare = host.replace(/^\[(.*)\]$/, '$1');
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(`http://${bare.includes(':') ? `[${bare}]` : bare}/`);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.hostname.replace(/^\[(.*)\]$/, '$1') !== bare || parsed.port !== '' || parsed.username !== '' || bare.includes('*')) {
+      const normalised = parsed && parsed.port === '' && !host.includes('/') && parsed.hostname.replace(/^\[(.*)\]$/, '$1') !== bare;
+      const written = normalised ? ` (a URL writes it ${parsed!.hostname})` : '';
+      ctx.addIssue({ code: 'custom', message: `"${host.slice(0, 100)}" is not a host as a URL names it${written}: list names or addresses, such as hooks.internal,10.0.0.5,::1, with no scheme, port, path, range or wildcard` });
+      return z.NEVER;
+    }
+  }
+  return hosts;
+});
 
 /**
  * Which web origins may read the API from a browser: `*` for any, or a comma-separated list

@@ -95,6 +95,8 @@ describe('a bad setting stops the start with exit 78 (EX_CONFIG) and a message n
     ['PORT', 'abc'],
     ['TRUST_PROXY', 'bogus'],
     ['WEBHOOK_TIMEOUT_MS', 'abc'],
+    // An entry that would match no URL's host, so allow nothing it was meant to.
+    ['WEBHOOK_ALLOWED_HOSTS', '127.0.0.1:4300'],
   ])('%s=%s', async (name, value) => {
     const dir = path.join(scratch.dir, `config-${name}`);
     mkdirSync(dir);
