@@ -380,6 +380,27 @@ describe('replay and the test ping', () => {
     expect((await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: head })).statusCode).toBe(202);
   });
 
+  it('a replay, a retry or a deletion with a field it does not take is refused naming the field, and nothing is done', async () => {
+    const { api } = await setUp();
+    const r = await receiver();
+    const endpoint = await api.createEndpoint({ url: r.url });
+    for (const after of [undefined, 1.5, -1, 'soon']) {
+      const refused = await api.post(`/v1/webhooks/${endpoint.id}/replay`, after === undefined ? {} : { after });
+      expect(refused.statusCode, String(after)).toBe(400);
+      expect(refused.json().errors).toEqual([{ path: 'body.after', message: expect.stringContaining('must be a log position') }]);
+    }
+    const ping = (await api.post(`/v1/webhooks/${endpoint.id}/test`)).json();
+    const retried = await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${ping.id}/retry`, { x: 1 });
+    expect(retried.statusCode).toBe(400);
+    expect(retried.json().errors).toEqual([expect.objectContaining({ path: expect.stringMatching(/^body/) })]);
+    const deleted = await api.call('DELETE', `/v1/webhooks/${endpoint.id}`, { x: 1 });
+    expect(deleted.statusCode).toBe(400);
+    expect((await api.get(`/v1/webhooks/${endpoint.id}`)).statusCode).toBe(200);
+    // With no body, or {}, they are done.
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${ping.id}/retry`, {})).statusCode).toBe(202);
+    expect((await api.delete(`/v1/webhooks/${endpoint.id}`)).statusCode).toBe(204);
+  });
+
   it('a replayed change the endpoint never had live has no sequence number, as /openapi.json says', async () => {
     const { api } = await setUp();
     const r = await receiver();

@@ -95,7 +95,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
 
   app.delete('/v1/webhooks/:id', {
     preHandler: admin,
-    schema: { summary: 'Delete an endpoint; its pending deliveries are cancelled', tags: common.tags, security: common.security, params: EndpointParams, response: { 204: z.null().describe('deleted'), ...changesOne } },
+    schema: { summary: 'Delete an endpoint; its pending deliveries are cancelled', tags: common.tags, security: common.security, params: EndpointParams, body: NoFieldsBody, response: { 204: z.null().describe('deleted'), ...changesOne } },
   }, async (request, reply) => {
     if (!(await webhooks.commands.delete(request.params.id, writeContext(request).metadata))) found(undefined, request.params.id);
     return reply.code(204).send(null);
@@ -141,6 +141,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
       tags: common.tags,
       security: common.security,
       params: DeliveryParams,
+      body: NoFieldsBody,
       response: { 202: DeliveryView, ...actsOnOne },
     },
   }, async (request, reply) => {

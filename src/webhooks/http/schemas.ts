@@ -31,10 +31,12 @@ export const UpdateEndpointBody = CreateEndpointBody.partial()
   .extend({ enabled: z.boolean().optional().describe('false disables the endpoint; true enables it again (then replay what it missed)') })
   .strict();
 
+const AFTER_MESSAGE = 'must be a log position (a whole number, 0 or more) or a change-feed cursor "<position>@<day>"';
+
 export const ReplayBody = z
   .object({
     after: z
-      .union([z.number().int().min(0), ChangeCursorText])
+      .union([z.number().int(AFTER_MESSAGE).min(0, AFTER_MESSAGE), ChangeCursorText], { error: AFTER_MESSAGE })
       .describe(
         "a log position, or a change-feed cursor \"<position>@<day>\" (a change's position and the UTC day of its recordedAt): every change after it that the endpoint's filters take is sent again. The changes a new day brings carry the log position of the last event before it: after a cursor they come too.",
       ),
