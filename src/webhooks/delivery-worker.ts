@@ -28,7 +28,7 @@ import type { AttemptOutcome, DeliveryClient } from './delivery-client.js';
 import { signingKeys, type Endpoint } from './endpoint.js';
 import type { EndpointProjection } from './endpoint-projection.js';
 import { deliveryBody } from './payload.js';
-import { nextDelay } from './retry-policy.js';
+import { nextDelay, quietSpellMs } from './retry-policy.js';
 import type { SecretBox } from './secret-box.js';
 import type { WebhookSettings } from './settings.js';
 import { signatureHeader } from './signing.js';
@@ -80,6 +80,8 @@ export class DeliveryWorker {
   private timerAt = Number.POSITIVE_INFINITY;
   private tick?: NodeJS.Timeout;
   private lastPrune = 0;
+  /** A spell this long with no attempt ends an endpoint's failing stretch (retry-policy.ts). */
+  private readonly quietMs: number;
 
   constructor(
     private readonly db: WebhookDb,
@@ -92,7 +94,9 @@ export class DeliveryWorker {
     private readonly disable: (request: DisableRequest) => Promise<void>,
     /** One call per attempt, for /metrics. */
     private readonly report: (outcome: DeliveryOutcome) => void = () => undefined,
-  ) {}
+  ) {
+    this.quietMs = quietSpellMs(settings);
+  }
 
   start(): void {
     for (const endpoint of this.endpoints.all()) {
@@ -338,7 +342,7 @@ export class DeliveryWorker {
             this.report('succeeded');
             continue;
           }
-          const failingSince = this.db.failed(endpointId, at);
+          const failingSince = this.db.failed(endpointId, at, this.quietMs);
           if (status === 410) {
             this.db.settle(row.n, 'failed', done);
             disables.set(endpointId, { endpointId, reason: 'gone', detail: 'the endpoint answered 410 Gone', failingSince });

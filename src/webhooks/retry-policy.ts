@@ -9,6 +9,18 @@ import type { WebhookSettings } from './settings.js';
 /** A receiver cannot park a delivery for longer than this with Retry-After (the schedule's own delay still applies). */
 const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000;
 
+/**
+ * The longest an endpoint that keeps failing can go without an attempt, twice over: the longest
+ * wait the schedule (with jitter) or a Retry-After can ask for, plus the attempt's timeout. A
+ * longer spell with no attempt means no traffic, not failing, so it does not count towards
+ * disabling: an endpoint that failed once five days ago and fails once now has not been failing
+ * continuously for five days, and its new delivery gets its retries.
+ */
+export function quietSpellMs(settings: Pick<WebhookSettings, 'retryScheduleMs' | 'retryJitter' | 'timeoutMs'>): number {
+  const longestWait = Math.max(MAX_RETRY_AFTER_MS, ...settings.retryScheduleMs.map((ms) => ms * (1 + settings.retryJitter)));
+  return 2 * (longestWait + settings.timeoutMs);
+}
+
 export interface FailedAttempt {
   /** Attempts made so far in the current schedule (1 after the first). */
   step: number;

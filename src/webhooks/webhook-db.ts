@@ -40,7 +40,9 @@ CREATE TABLE IF NOT EXISTS endpoint_status (
   endpoint_id     TEXT PRIMARY KEY,
   last_sequence   INTEGER NOT NULL DEFAULT 0,
   failing_since   INTEGER,
-  last_success_at INTEGER
+  last_success_at INTEGER,
+  -- The start of the latest failed attempt: a failure after a long quiet spell starts a new stretch.
+  last_failure_at INTEGER
 );
 
 -- A change's body is stored once for every endpoint: up to its sequence number (payload.ts).
@@ -201,6 +203,7 @@ export interface EndpointStatusRow {
   last_sequence: number;
   failing_since: number | null;
   last_success_at: number | null;
+  last_failure_at: number | null;
 }
 
 export class WebhookDb {
@@ -220,6 +223,9 @@ export class WebhookDb {
     this.db.pragma('wal_autocheckpoint = 8000');
     this.db.pragma('cache_size = -65536'); // 64 MiB: the queue's indexes stay in memory
     this.db.exec(SCHEMA);
+    // webhooks.db files made before last_failure_at: their failing stretches count from their last failure.
+    const statusColumns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('endpoint_status')").all().map((c) => c.name);
+    if (!statusColumns.includes('last_failure_at')) this.db.exec('ALTER TABLE endpoint_status ADD COLUMN last_failure_at INTEGER');
     // Held in memory by a process that is gone: waiting again.
     this.db.prepare("UPDATE deliveries SET status = 'pending' WHERE status = 'sending'").run();
     this.sql = {
@@ -233,7 +239,10 @@ export class WebhookDb {
       ensureStatus: this.db.prepare<[string]>('INSERT OR IGNORE INTO endpoint_status (endpoint_id) VALUES (?)'),
       setLastSequence: this.db.prepare<[number, string]>('UPDATE endpoint_status SET last_sequence = ? WHERE endpoint_id = ?'),
       succeededAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = NULL, last_success_at = ? WHERE endpoint_id = ?'),
-      failedAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = COALESCE(failing_since, ?) WHERE endpoint_id = ?'),
+      failedAt: this.db.prepare<[{ at: number; quietMs: number; endpointId: string }]>(
+        'UPDATE endpoint_status SET failing_since = CASE WHEN failing_since IS NULL OR @at - COALESCE(last_failure_at, failing_since) > @quietMs THEN @at ELSE failing_since END, ' +
+          'last_failure_at = MAX(COALESCE(last_failure_at, @at), @at) WHERE endpoint_id = @endpointId',
+      ),
       resetFailing: this.db.prepare<[string]>('UPDATE endpoint_status SET failing_since = NULL WHERE endpoint_id = ?'),
       payload: this.db.prepare<[string], { body: string }>('SELECT body FROM payloads WHERE message_id = ?'),
       putPayload: this.db.prepare<[string, string]>('INSERT OR IGNORE INTO payloads (message_id, body) VALUES (?, ?)'),
@@ -408,9 +417,13 @@ export class WebhookDb {
     this.sql.succeededAt.run(at, endpointId);
   }
 
-  /** Marks a failure; returns since when the endpoint has been failing without a success. */
-  failed(endpointId: string, at: number): number {
-    this.sql.failedAt.run(at, endpointId);
+  /**
+   * Marks a failed attempt started at `at`; returns since when the endpoint has been failing
+   * continuously: without a success, and without a spell longer than `quietMs` with no attempt,
+   * which is no evidence of failing (a failure after one starts a new stretch).
+   */
+  failed(endpointId: string, at: number, quietMs: number): number {
+    this.sql.failedAt.run({ at, quietMs, endpointId });
     return this.status(endpointId)?.failing_since ?? at;
   }
 

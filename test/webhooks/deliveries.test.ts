@@ -332,6 +332,24 @@ describe("the endpoint.disabled note's replayAfter brings back every change the 
     await expect.poll(() => r.ids(), { timeout: 10_000 }).toEqual(new Set(recorded.map((c) => c.id)));
   });
 
+  it('a failure after days without traffic starts a new failing stretch: the new delivery gets its retries, the endpoint stays enabled', async () => {
+    const clock = movableClock();
+    const days = 86_400_000;
+    const { api } = await setUp({ retryScheduleMs: [0, 50], retryJitter: 0, disableAfterMs: 4 * days }, clock.now);
+    // Failing, until the second attempt of the change after the quiet spell.
+    const r = await receiver((_request, index) => ({ status: index >= 3 ? 200 : 500 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id)).map((d) => d.status), { timeout: 10_000 }).toEqual(['failed']);
+
+    // Five days with nothing to send: no evidence that it kept failing.
+    clock.advance(5 * days);
+    await api.record(statement('fr-sites', { country: 'FR', stance: 'permits' }));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id)).map((d) => d.status), { timeout: 10_000 }).toEqual(['succeeded', 'failed']);
+    expect(r.received).toHaveLength(4);
+    expect((await endpointOf(api, endpoint.id))).toMatchObject({ enabled: true, disabled: null });
+  });
+
   it('a change that failed for good before the endpoint was disabled by hand', async () => {
     const { api } = await setUp({ retryScheduleMs: [0, 50], retryJitter: 0 });
     let up = false;

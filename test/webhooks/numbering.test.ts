@@ -72,3 +72,24 @@ describe('numbering changes for an endpoint', () => {
     expect(rows.map((r) => [r.message_id, r.sequence, r.status])).toEqual([[changes[0].id, 1, 'cancelled']]);
   });
 });
+
+describe('webhooks.db from before last_failure_at', () => {
+  it('is opened with the column added, its failing stretches kept', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { dir, cleanup: remove } = tempDir('policy-state-webhooks-db-');
+    cleanup.push(remove);
+    const file = path.join(dir, 'webhooks.db');
+    const old = new Database(file);
+    old.exec('CREATE TABLE endpoint_status (endpoint_id TEXT PRIMARY KEY, last_sequence INTEGER NOT NULL DEFAULT 0, failing_since INTEGER, last_success_at INTEGER)');
+    old.prepare('INSERT INTO endpoint_status (endpoint_id, last_sequence, failing_since) VALUES (?, 3, 1000)').run(EP);
+    old.close();
+    const db = new WebhookDb(file);
+    cleanup.push(() => db.close());
+    // A failure soon after the stretch began keeps it; one after a long quiet spell starts a new one.
+    expect(db.failed(EP, 2_000, 10_000)).toBe(1000);
+    expect(db.failed(EP, 11_000, 10_000)).toBe(1000);
+    expect(db.failed(EP, 30_000, 10_000)).toBe(30_000);
+    expect(db.status(EP)).toMatchObject({ last_sequence: 3, failing_since: 30_000, last_failure_at: 30_000 });
+  });
+});
+
