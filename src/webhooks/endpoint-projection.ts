@@ -8,7 +8,7 @@ import type { StoredEvent } from '../../events/envelope.js';
 import { isDispatchJournalStream } from '../../events/webhook-dispatch.js';
 import { isEndpointStream, isWebhookEndpointEventType } from '../../events/webhook-endpoint.js';
 import type { EventStore, Subscription } from '../store/event-store.js';
-import { decodeEndpointEvent, evolveEndpoint, type Endpoint } from './endpoint.js';
+import { decodeEndpointEvent, evolveEndpoint, type DisabledNote, type Endpoint } from './endpoint.js';
 import type { WebhookDb } from './webhook-db.js';
 import { untilApplied } from '../read-model/until-applied.js';
 
@@ -109,6 +109,16 @@ export class EndpointProjection {
       if (state && !state.deleted && state.createdPosition <= position) result.push(state);
     }
     return result.sort((a, b) => a.createdPosition - b.createdPosition);
+  }
+
+  /**
+   * The endpoint's last `endpoint.disabled` note, also once it is enabled again (which clears
+   * `disabled`): its replayAfter still brings back every change missed while it was disabled.
+   */
+  lastDisabled(id: string): DisabledNote | null {
+    const list = this.versions.get(id) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) if (list[i].disabled) return list[i].disabled;
+    return this.endpoints.get(id)?.disabled ?? null;
   }
 
   get(id: string): Endpoint | undefined {

@@ -276,8 +276,12 @@ describe('endpoints that stop answering', () => {
 
     up = true;
     const enabled = await api.patch(`/v1/webhooks/${endpoint.id}`, { enabled: true });
-    expect(enabled.json()).toMatchObject({ enabled: true, disabled: null });
-    const replay = await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: disabled.replayAfter });
+    // Enabled, the note is no longer "disabled", but it is kept: its replayAfter is what to replay from.
+    expect(enabled.json()).toMatchObject({ enabled: true, disabled: null, lastDisabled: disabled });
+    expect((await endpointOf(api, endpoint.id)).lastDisabled).toEqual(disabled);
+    const listed = (await api.get('/v1/webhooks')).json().items.find((e: { id: string }) => e.id === endpoint.id);
+    expect(listed.lastDisabled).toEqual(disabled);
+    const replay = await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: enabled.json().lastDisabled.replayAfter });
     expect(replay.statusCode).toBe(202);
     expect(replay.json()).toMatchObject({ deliveries: changes.length });
     await expect.poll(() => r.ids(), { timeout: 10_000 }).toEqual(new Set(changes.map((c) => c.id)));

@@ -34,7 +34,7 @@ describe('managing webhook endpoints', () => {
     expect(created.statusCode).toBe(201);
     const endpoint = created.json();
     expect(created.headers.location).toBe(`/v1/webhooks/${endpoint.id}`);
-    expect(endpoint).toMatchObject({ url: receiver.url, description: 'newsroom', types: ['position.changed'], countries: ['US', 'FR'], enabled: true, disabled: null });
+    expect(endpoint).toMatchObject({ url: receiver.url, description: 'newsroom', types: ['position.changed'], countries: ['US', 'FR'], enabled: true, disabled: null, lastDisabled: null });
     expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     expect(Buffer.from(endpoint.secret.slice('whsec_'.length), 'base64').length).toBeGreaterThanOrEqual(24);
 

@@ -42,7 +42,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
   const view = (id: string) => {
     const endpoint = webhooks.endpoints.get(id);
     if (!endpoint) throw notFound(`no webhook endpoint with id "${id}"`);
-    return endpointView(endpoint, webhooks.health(id), webhooks.now());
+    return endpointView(endpoint, webhooks.health(id), webhooks.now(), webhooks.endpoints.lastDisabled(id));
   };
   const found = <T>(value: T | undefined, id: string): T => {
     if (value === undefined) throw notFound(`no webhook endpoint with id "${id}"`);
@@ -70,7 +70,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     // Paged like every other list (issue 7): the cursor is the log position that created the last endpoint shown.
     const { limit, cursor } = request.query;
     const page = webhooks.endpoints.all().filter((e) => e.createdPosition > Number(cursor ?? 0)).slice(0, limit);
-    return { items: page.map((e) => endpointView(e, webhooks.health(e.id), webhooks.now())), nextCursor: page.length === limit ? String(page[page.length - 1].createdPosition) : null };
+    return { items: page.map((e) => endpointView(e, webhooks.health(e.id), webhooks.now(), webhooks.endpoints.lastDisabled(e.id))), nextCursor: page.length === limit ? String(page[page.length - 1].createdPosition) : null };
   });
 
   app.get('/v1/webhooks/:id', {

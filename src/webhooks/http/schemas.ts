@@ -75,6 +75,9 @@ export const EndpointView = z.object({
   countries: z.array(CountryCode).nullable(),
   enabled: z.boolean(),
   disabled: DisabledNoteView.nullable(),
+  lastDisabled: DisabledNoteView.nullable().describe(
+    'the last endpoint.disabled note, kept once the endpoint is enabled again (which clears "disabled"): its replayAfter still brings every change missed while it was disabled',
+  ),
   previousSecretValidUntil: z.string().nullable().describe('after a rotation, until when the previous secret still signs beside the new one; null once that has passed'),
   secretUnreadable: z
     .object({

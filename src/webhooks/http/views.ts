@@ -1,11 +1,11 @@
 // How endpoints and deliveries are shown: never a secret, sealed or not.
-import { signingKeys, type Endpoint } from '../endpoint.js';
+import { signingKeys, type DisabledNote, type Endpoint } from '../endpoint.js';
 import { deliveryId, type AttemptRow, type DeliveryRow } from '../webhook-db.js';
 import type { EndpointHealth } from '../webhooks.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function endpointView(endpoint: Endpoint, health: EndpointHealth, now: number) {
+export function endpointView(endpoint: Endpoint, health: EndpointHealth, now: number, lastDisabled: DisabledNote | null) {
   return {
     id: endpoint.id,
     url: endpoint.url,
@@ -14,6 +14,7 @@ export function endpointView(endpoint: Endpoint, health: EndpointHealth, now: nu
     countries: endpoint.countries,
     enabled: endpoint.enabled,
     disabled: endpoint.disabled,
+    lastDisabled,
     // Only while the previous secret still signs: once its overlap has passed it is gone for the receiver too.
     previousSecretValidUntil: signingKeys(endpoint, now)[1]?.until ?? null,
     secretUnreadable: health.secretReadable ? null : secretUnreadable(endpoint.id),
