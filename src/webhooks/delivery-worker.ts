@@ -342,7 +342,7 @@ export class DeliveryWorker {
             this.report('succeeded');
             continue;
           }
-          const failingSince = this.db.failed(endpointId, at, this.quietMs);
+          const { failingSince, resumedAt } = this.db.failed(endpointId, at, this.quietMs);
           if (status === 410) {
             this.db.settle(row.n, 'failed', done);
             disables.set(endpointId, { endpointId, reason: 'gone', detail: 'the endpoint answered 410 Gone', failingSince });
@@ -358,7 +358,11 @@ export class DeliveryWorker {
             retries.set(endpointId, Math.min(done + delay, retries.get(endpointId) ?? Number.POSITIVE_INFINITY));
             this.report(outcome.timedOut ? 'timed-out' : 'failed');
           }
-          if (done - failingSince >= this.settings.disableAfterMs && !disables.has(endpointId)) {
+          // After a quiet spell (days with nothing to send), the delivery at hand first gets its whole
+          // schedule: a receiver back up takes a retry, one still down is disabled when it is spent.
+          const disableAfter = this.settings.disableAfterMs;
+          const failingThrough = delay === null || done - resumedAt >= Math.min(this.quietMs, disableAfter);
+          if (done - failingSince >= disableAfter && failingThrough && !disables.has(endpointId)) {
             const days = ((done - failingSince) / 86_400_000).toFixed(2);
             disables.set(endpointId, { endpointId, reason: 'failing', detail: `every attempt failed for ${days} days (since ${new Date(failingSince).toISOString()})`, failingSince });
           }

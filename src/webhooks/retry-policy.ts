@@ -12,9 +12,9 @@ const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000;
 /**
  * The longest an endpoint that keeps failing can go without an attempt, twice over: the longest
  * wait the schedule (with jitter) or a Retry-After can ask for, plus the attempt's timeout. A
- * longer spell with no attempt means no traffic, not failing, so it does not count towards
- * disabling: an endpoint that failed once five days ago and fails once now has not been failing
- * continuously for five days, and its new delivery gets its retries.
+ * longer spell with no attempt means no traffic, which says nothing of failing: a failure after
+ * one does not disable the endpoint at once, though it has had no success for days; its delivery
+ * gets its whole schedule first (delivery-worker.ts).
  */
 export function quietSpellMs(settings: Pick<WebhookSettings, 'retryScheduleMs' | 'retryJitter' | 'timeoutMs'>): number {
   const longestWait = Math.max(MAX_RETRY_AFTER_MS, ...settings.retryScheduleMs.map((ms) => ms * (1 + settings.retryJitter)));

@@ -41,8 +41,10 @@ CREATE TABLE IF NOT EXISTS endpoint_status (
   last_sequence   INTEGER NOT NULL DEFAULT 0,
   failing_since   INTEGER,
   last_success_at INTEGER,
-  -- The start of the latest failed attempt: a failure after a long quiet spell starts a new stretch.
-  last_failure_at INTEGER
+  -- The start of the latest failed attempt, and of the first failed attempt after the latest spell
+  -- with no attempt long enough to say nothing of failing (retry-policy.ts, quietSpellMs).
+  last_failure_at    INTEGER,
+  failing_resumed_at INTEGER
 );
 
 -- A change's body is stored once for every endpoint: up to its sequence number (payload.ts).
@@ -204,6 +206,7 @@ export interface EndpointStatusRow {
   failing_since: number | null;
   last_success_at: number | null;
   last_failure_at: number | null;
+  failing_resumed_at: number | null;
 }
 
 export class WebhookDb {
@@ -223,9 +226,12 @@ export class WebhookDb {
     this.db.pragma('wal_autocheckpoint = 8000');
     this.db.pragma('cache_size = -65536'); // 64 MiB: the queue's indexes stay in memory
     this.db.exec(SCHEMA);
-    // webhooks.db files made before last_failure_at: their failing stretches count from their last failure.
+    // webhooks.db files made before these columns: a stretch already failing has failed without a quiet spell.
     const statusColumns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('endpoint_status')").all().map((c) => c.name);
     if (!statusColumns.includes('last_failure_at')) this.db.exec('ALTER TABLE endpoint_status ADD COLUMN last_failure_at INTEGER');
+    if (!statusColumns.includes('failing_resumed_at')) {
+      this.db.exec('ALTER TABLE endpoint_status ADD COLUMN failing_resumed_at INTEGER; UPDATE endpoint_status SET failing_resumed_at = failing_since');
+    }
     // Held in memory by a process that is gone: waiting again.
     this.db.prepare("UPDATE deliveries SET status = 'pending' WHERE status = 'sending'").run();
     this.sql = {
@@ -239,8 +245,10 @@ export class WebhookDb {
       ensureStatus: this.db.prepare<[string]>('INSERT OR IGNORE INTO endpoint_status (endpoint_id) VALUES (?)'),
       setLastSequence: this.db.prepare<[number, string]>('UPDATE endpoint_status SET last_sequence = ? WHERE endpoint_id = ?'),
       succeededAt: this.db.prepare<[number, string]>('UPDATE endpoint_status SET failing_since = NULL, last_success_at = ? WHERE endpoint_id = ?'),
+      // Every expression reads the row as it was before the update.
       failedAt: this.db.prepare<[{ at: number; quietMs: number; endpointId: string }]>(
-        'UPDATE endpoint_status SET failing_since = CASE WHEN failing_since IS NULL OR @at - COALESCE(last_failure_at, failing_since) > @quietMs THEN @at ELSE failing_since END, ' +
+        'UPDATE endpoint_status SET failing_since = COALESCE(failing_since, @at), ' +
+          'failing_resumed_at = CASE WHEN failing_since IS NULL OR failing_resumed_at IS NULL OR @at - COALESCE(last_failure_at, @at) > @quietMs THEN @at ELSE failing_resumed_at END, ' +
           'last_failure_at = MAX(COALESCE(last_failure_at, @at), @at) WHERE endpoint_id = @endpointId',
       ),
       resetFailing: this.db.prepare<[string]>('UPDATE endpoint_status SET failing_since = NULL WHERE endpoint_id = ?'),
@@ -418,13 +426,14 @@ export class WebhookDb {
   }
 
   /**
-   * Marks a failed attempt started at `at`; returns since when the endpoint has been failing
-   * continuously: without a success, and without a spell longer than `quietMs` with no attempt,
-   * which is no evidence of failing (a failure after one starts a new stretch).
+   * Marks a failed attempt started at `at`. Returns since when the endpoint has been failing
+   * (without a success), and since when it has been failing without a spell longer than
+   * `quietMs` with no attempt: such a spell says nothing of failing.
    */
-  failed(endpointId: string, at: number, quietMs: number): number {
+  failed(endpointId: string, at: number, quietMs: number): { failingSince: number; resumedAt: number } {
     this.sql.failedAt.run({ at, quietMs, endpointId });
-    return this.status(endpointId)?.failing_since ?? at;
+    const status = this.status(endpointId);
+    return { failingSince: status?.failing_since ?? at, resumedAt: status?.failing_resumed_at ?? at };
   }
 
   resetFailing(endpointId: string): void {

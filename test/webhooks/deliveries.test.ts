@@ -336,7 +336,7 @@ describe("the endpoint.disabled note's replayAfter brings back every change the 
     await expect.poll(() => r.ids(), { timeout: 10_000 }).toEqual(new Set(recorded.map((c) => c.id)));
   });
 
-  it('a failure after days without traffic starts a new failing stretch: the new delivery gets its retries, the endpoint stays enabled', async () => {
+  it('a failure after days without traffic does not disable the endpoint at once: the delivery gets its retries, and the endpoint stays enabled', async () => {
     const clock = movableClock();
     const days = 86_400_000;
     const { api } = await setUp({ retryScheduleMs: [0, 50], retryJitter: 0, disableAfterMs: 4 * days }, clock.now);
@@ -352,6 +352,26 @@ describe("the endpoint.disabled note's replayAfter brings back every change the 
     await expect.poll(async () => (await deliveriesOf(api, endpoint.id)).map((d) => d.status), { timeout: 10_000 }).toEqual(['succeeded', 'failed']);
     expect(r.received).toHaveLength(4);
     expect((await endpointOf(api, endpoint.id))).toMatchObject({ enabled: true, disabled: null });
+  });
+
+  it('an endpoint still down after days without traffic is disabled once that delivery has spent its schedule', async () => {
+    const clock = movableClock();
+    const days = 86_400_000;
+    const { api } = await setUp({ retryScheduleMs: [0, 50], retryJitter: 0, disableAfterMs: 4 * days }, clock.now);
+    const r = await receiver(() => ({ status: 500 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    const first = await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id)).map((d) => d.status), { timeout: 10_000 }).toEqual(['failed']);
+
+    clock.advance(5 * days);
+    await api.record(statement('fr-sites', { country: 'FR', stance: 'permits' }));
+    await expect.poll(async () => (await endpointOf(api, endpoint.id)).disabled?.reason, { timeout: 10_000 }).toBe('failing');
+    // Both attempts of the new delivery were made before it was disabled.
+    expect(r.received).toHaveLength(4);
+    const { disabled } = await endpointOf(api, endpoint.id);
+    // Failing since the first change's attempts, five days before: the quiet spell did not end that.
+    expect(Date.parse(disabled.failingSince)).toBeLessThanOrEqual(clock.now().getTime() - 5 * days);
+    expect(disabled.replayAfter).toBe(first.position - 1);
   });
 
   it('a change that failed for good before the endpoint was disabled by hand', async () => {

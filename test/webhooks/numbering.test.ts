@@ -73,8 +73,8 @@ describe('numbering changes for an endpoint', () => {
   });
 });
 
-describe('webhooks.db from before last_failure_at', () => {
-  it('is opened with the column added, its failing stretches kept', async () => {
+describe('webhooks.db from before last_failure_at and failing_resumed_at', () => {
+  it('is opened with the columns added, a stretch already failing kept whole however old', async () => {
     const Database = (await import('better-sqlite3')).default;
     const { dir, cleanup: remove } = tempDir('policy-state-webhooks-db-');
     cleanup.push(remove);
@@ -85,11 +85,15 @@ describe('webhooks.db from before last_failure_at', () => {
     old.close();
     const db = new WebhookDb(file);
     cleanup.push(() => db.close());
-    // A failure soon after the stretch began keeps it; one after a long quiet spell starts a new one.
-    expect(db.failed(EP, 2_000, 10_000)).toBe(1000);
-    expect(db.failed(EP, 11_000, 10_000)).toBe(1000);
-    expect(db.failed(EP, 30_000, 10_000)).toBe(30_000);
-    expect(db.status(EP)).toMatchObject({ last_sequence: 3, failing_since: 30_000, last_failure_at: 30_000 });
+    // The stretch began long before; its first failure after the upgrade is no reason to start again.
+    expect(db.failed(EP, 50_000, 10_000)).toEqual({ failingSince: 1000, resumedAt: 1000 });
+    expect(db.failed(EP, 59_000, 10_000)).toEqual({ failingSince: 1000, resumedAt: 1000 });
+    // After a spell longer than quietMs with no attempt, it is still failing, but failing again since then.
+    expect(db.failed(EP, 80_000, 10_000)).toEqual({ failingSince: 1000, resumedAt: 80_000 });
+    expect(db.status(EP)).toMatchObject({ last_sequence: 3, failing_since: 1000, last_failure_at: 80_000, failing_resumed_at: 80_000 });
+    // A success ends the stretch: the next failure starts one.
+    db.succeeded(EP, 90_000);
+    expect(db.failed(EP, 91_000, 10_000)).toEqual({ failingSince: 91_000, resumedAt: 91_000 });
   });
 });
 
