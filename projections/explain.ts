@@ -28,7 +28,7 @@ const UNKNOWN_TEXT = {
 
 const ATTRIBUTION_TEXT = {
   official: 'on the record',
-  'anonymous-official': 'on condition of anonymity',
+  'anonymous-official': 'anonymously',
   'media-report': 'in a media report with no attributed speaker',
 } as const;
 
@@ -59,6 +59,13 @@ const SCOPE_TEXT: Array<[keyof Scope, string]> = [
   ['excludedWeapons', 'not with'],
 ];
 const ANY_OF = new Intl.ListFormat('en-GB', { type: 'disjunction' });
+
+/**
+ * A prohibition's scope says where it applies ("The prohibition applies in Crimea"); what it
+ * leaves out reads "except", since "not against" after "does not allow" would read as a double
+ * negative.
+ */
+const PROHIBITION_LEADS: Partial<Record<keyof Scope, string>> = { excludedTargets: 'except against', excludedWeapons: 'except with' };
 
 export interface ExplainQuery {
   at: string;
@@ -162,9 +169,19 @@ function attributionText(s: StatementRecord, country: string): string {
 const NO_NAME = {
   official: 'an official',
   'anonymous-official': 'an unnamed official',
-  'media-report': 'a media report',
-  'non-government': 'an unnamed speaker outside government',
+  'media-report': 'the reporting outlet',
+  'non-government': 'an unnamed speaker',
 } as const;
+
+/** What the status means, the country its subject, with a restriction's limits or where a prohibition applies. */
+function statusSentence(derivation: Derivation, country: string, w: Writer): string {
+  const status = derivation.status as Exclude<Derivation['status'], 'unknown'>;
+  const lead = `${country} ${STATUS_TEXT[status]}`;
+  if (status === 'restricted') return `${lead}: ${describeScope(derivation.scope, w)}`;
+  // A prohibition may have a scope too ("not for long-range strikes into Crimea").
+  const applies = status === 'prohibited' ? describeScope(derivation.scope, w, PROHIBITION_LEADS) : '';
+  return applies ? `${lead}. The prohibition applies ${applies}` : lead;
+}
 
 function speakerOf(s: StatementRecord, w: Writer): string {
   const { name, role } = s.speaker;
@@ -176,9 +193,9 @@ function sourceOf(source: Omit<SourceRecord, 'position'>, w: Writer): string {
   return [source.publisher && w.inline(source.publisher), `"${w.inline(source.title)}"`, formatDay(source.publishedAt)].filter(Boolean).join(', ');
 }
 
-export function describeScope(scope: Scope | null, w: Writer = PLAIN): string {
+export function describeScope(scope: Scope | null, w: Writer = PLAIN, leads: Partial<Record<keyof Scope, string>> = {}): string {
   if (!scope) return '';
-  const limits = SCOPE_TEXT.filter(([key]) => (scope[key]?.length ?? 0) > 0).map(([key, lead]) => `${lead} ${ANY_OF.format(scope[key]!.map(w.inline))}`);
+  const limits = SCOPE_TEXT.filter(([key]) => (scope[key]?.length ?? 0) > 0).map(([key, lead]) => `${leads[key] ?? lead} ${ANY_OF.format(scope[key]!.map(w.inline))}`);
   const conditions = scope.conditions ?? [];
   // Last, since its colon runs to the end of the sentence.
   if (conditions.length > 0) limits.push(`subject to ${conditions.length === 1 ? 'the condition' : 'the conditions'}: ${conditions.map(w.inline).join('; ')}`);
@@ -203,11 +220,7 @@ function explainWith(
   const country = countryInSentence(countryName);
   const paragraphs: string[] = [];
 
-  // A prohibition may have a scope too ("not in Crimea"): its terms, as a restriction's limits.
-  const terms = describeScope(derivation.scope, w);
-  const meaning = derivation.status === 'unknown'
-    ? UNKNOWN_TEXT[derivation.weapons.length > 0 ? 'weaponsOnly' : 'nothing']
-    : `${country} ${STATUS_TEXT[derivation.status]}${derivation.status === 'restricted' ? `: ${terms}` : derivation.status === 'prohibited' && terms ? `, in these terms: ${terms}` : ''}`;
+  const meaning = derivation.status === 'unknown' ? UNKNOWN_TEXT[derivation.weapons.length > 0 ? 'weaponsOnly' : 'nothing'] : statusSentence(derivation, country, w);
   paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${meaning}.`);
 
   const d = derivation.deciding && asKnown(derivation.deciding);
@@ -216,7 +229,15 @@ function explainWith(
     const rests = `This rests on a statement by ${speakerOf(d, w)}, made ${attributionText(d, country)}, effective ${formatEffective(d)}:`;
     paragraphs.push(w.cited(rests, first.quote, sourceOf(first, w)));
     // Every source's own words: a later report may carry the statement more plainly than the first.
-    for (const source of more) paragraphs.push(w.cited('Also reported:', source.quote, sourceOf(source, w)));
+    const quoted = new Set([first.quote]);
+    for (const source of more) {
+      if (quoted.has(source.quote)) {
+        paragraphs.push(`Also reported in the same words (${sourceOf(source, w)}).`);
+        continue;
+      }
+      quoted.add(source.quote);
+      paragraphs.push(w.cited('Also reported:', source.quote, sourceOf(source, w)));
+    }
   }
 
   for (const weapon of derivation.weapons) {

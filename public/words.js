@@ -40,7 +40,7 @@ export const STATUS_MEANING = {
   prohibited: 'does not allow Ukraine to use the weapons it supplied against targets in Russia',
   restricted: 'allows Ukraine to use the weapons it supplied against targets in Russia, within limits',
   unrestricted: 'allows Ukraine to use the weapons it supplied against targets in Russia, with no conditions on record',
-  unknown: 'has no permission or prohibition on record',
+  unknown: 'has no permission or prohibition on record for its weapons in general',
 };
 
 export const STANCE_LABEL = {

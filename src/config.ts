@@ -74,7 +74,7 @@ const HostList = z.string().transform((value, ctx) => {
       parsed = undefined;
     }
     if (!parsed || parsed.hostname.replace(/^\[(.*)\]$/, '$1') !== bare || parsed.port !== '' || parsed.username !== '' || bare.includes('*')) {
-      const normalised = parsed && parsed.port === '' && !host.includes('/') && parsed.hostname.replace(/^\[(.*)\]$/, '$1') !== bare;
+      const normalised = parsed && parsed.port === '' && !/[/@?#%]/.test(host) && parsed.hostname.replace(/^\[(.*)\]$/, '$1') !== bare;
       const written = normalised ? ` (a URL writes it ${parsed!.hostname})` : '';
       ctx.addIssue({ code: 'custom', message: `"${host.slice(0, 100)}" is not a host as a URL names it${written}: list names or addresses, such as hooks.internal,10.0.0.5,::1, with no scheme, port, path, range or wildcard` });
       return z.NEVER;

@@ -26,9 +26,29 @@ it('a prohibition with a scope says its terms, as the position does, not a blank
   expect(position.status).toBe('prohibited');
   expect(position.scope).toEqual({ regions: ['Crimea'], purposes: ['long-range strikes'] });
   const text = await explain('MT', 'at=2024-06-02');
-  expect(text).toContain("Malta's position is prohibited: Malta does not allow Ukraine to use the weapons it supplied against targets on Russian territory, in these terms: in Crimea, for long-range strikes.");
+  expect(text).toContain("Malta's position is prohibited: Malta does not allow Ukraine to use the weapons it supplied against targets on Russian territory. The prohibition applies in Crimea, for long-range strikes.");
   // An official on the record with no name is not "an unnamed source", which reads as anonymous.
   expect(text).toContain('This rests on a statement by an official, made on the record, effective 1 June 2024:');
+});
+
+it('what a prohibition leaves out reads "except", not a double negative', async () => {
+  await record({ country: 'LU', stance: 'prohibits', scope: { excludedTargets: ['air defence sites'], conditions: ['until the summit'] }, effectiveAt: '2024-06-01', reportedAt: '2024-06-01' });
+  expect(await explain('LU', 'at=2024-06-02')).toContain(
+    'Luxembourg does not allow Ukraine to use the weapons it supplied against targets on Russian territory. The prohibition applies except against air defence sites, subject to the condition: until the summit.',
+  );
+});
+
+it('a source in the same words as one already quoted is named, not quoted again; a speaker with no name is named by attribution', async () => {
+  const same = { title: 'Wire copy', publishedAt: '2024-06-01', quote: 'They may not.' };
+  await record({
+    country: 'SI', speaker: { attribution: 'media-report' }, effectiveAt: '2024-06-01', reportedAt: '2024-06-01',
+    sources: [same, { ...same, title: 'Same wire, another paper' }, { ...same, title: 'Own reporting', quote: 'Slovenia keeps its ban.' }],
+  });
+  const text = await explain('SI', 'at=2024-06-02');
+  expect(text).toContain('This rests on a statement by the reporting outlet, made in a media report with no attributed speaker');
+  expect(text).toContain('Also reported in the same words ("Same wire, another paper", 1 June 2024).');
+  expect(text).toContain('Also reported: "Slovenia keeps its ban." ("Own reporting", 1 June 2024).');
+  expect(text.split('"They may not."')).toHaveLength(2);
 });
 
 it('a general prohibition stays a plain sentence', async () => {

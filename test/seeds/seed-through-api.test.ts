@@ -83,6 +83,8 @@ describe('the seed dataset through the API', () => {
     expect(us).toContain('within limits: in Russian territory across the border from Kharkiv oblast, against Russian forces');
     expect(us).toContain('not against civilian targets, for counter-fire, subject to the condition: no long-range strikes inside Russia.');
     expect(us).toContain("it comes from outside the United States of America's government and never decides");
+    // Unnamed, as reported: the record does not say anonymity was a condition.
+    expect(us).toContain('This rests on a statement by an unnamed U.S. official, made anonymously, effective around 30 May 2024:');
     // Belgium's F-16s only: no general position, and Zelensky is outside Belgium's government, not "the" government.
     const belgium = await explain('BE', '2024-06-05');
     expect(belgium).toContain("Belgium's position is unknown: there is no permission or prohibition on record for its weapons in general.");

@@ -18,6 +18,8 @@ describe('WEBHOOK_ALLOWED_HOSTS', () => {
     ['127.1', /"127.1" is not a host as a URL names it \(a URL writes it 127.0.0.1\)/],
     ['0:0:0:0:0:0:0:1', /\(a URL writes it \[::1\]\)/],
     ['hooks.internal,ex ample', /"ex ample" is not a host/],
+    ['user@hooks.internal', /"user@hooks.internal" is not a host as a URL names it: /],
+    ['hooks.internal?x', /"hooks.internal\?x" is not a host as a URL names it: /],
   ])('refuses %s, naming it', (value, message) => {
     expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: value })).toThrow(/WEBHOOK_ALLOWED_HOSTS: /);
     expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: value })).toThrow(message);
