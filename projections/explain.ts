@@ -175,7 +175,8 @@ const NO_NAME = {
 
 /** What the status means, the country its subject, with a restriction's limits or where a prohibition applies. */
 function statusSentence(derivation: Derivation, country: string, w: Writer): string {
-  const status = derivation.status as Exclude<Derivation['status'], 'unknown'>;
+  const { status } = derivation;
+  if (status === 'unknown') return UNKNOWN_TEXT[derivation.weapons.length > 0 ? 'weaponsOnly' : 'nothing'];
   const lead = `${country} ${STATUS_TEXT[status]}`;
   if (status === 'restricted') return `${lead}: ${describeScope(derivation.scope, w)}`;
   // A prohibition may have a scope too ("not for long-range strikes into Crimea").
@@ -220,8 +221,7 @@ function explainWith(
   const country = countryInSentence(countryName);
   const paragraphs: string[] = [];
 
-  const meaning = derivation.status === 'unknown' ? UNKNOWN_TEXT[derivation.weapons.length > 0 ? 'weaponsOnly' : 'nothing'] : statusSentence(derivation, country, w);
-  paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${meaning}.`);
+  paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${statusSentence(derivation, country, w)}.`);
 
   const d = derivation.deciding && asKnown(derivation.deciding);
   if (d) {

@@ -2,6 +2,7 @@
 // A bad value stops the start with a message naming the variable.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { bareHost } from './webhooks/address-safety.js';
 
 const ApiKeySpec = z
   .string()
@@ -66,15 +67,15 @@ const TrustProxy = z.string().transform((value, ctx): boolean | number | string[
 const HostList = z.string().transform((value, ctx) => {
   const hosts = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   for (const host of hosts) {
-    const bare = host.replace(/^\[(.*)\]$/, '$1');
+    const bare = bareHost(host);
     let parsed: URL | undefined;
     try {
       parsed = new URL(`http://${bare.includes(':') ? `[${bare}]` : bare}/`);
     } catch {
       parsed = undefined;
     }
-    if (!parsed || parsed.hostname.replace(/^\[(.*)\]$/, '$1') !== bare || parsed.port !== '' || parsed.username !== '' || bare.includes('*')) {
-      const normalised = parsed && parsed.port === '' && !/[/@?#%]/.test(host) && parsed.hostname.replace(/^\[(.*)\]$/, '$1') !== bare;
+    if (!parsed || bareHost(parsed.hostname) !== bare || parsed.port !== '' || parsed.username !== '' || bare.includes('*')) {
+      const normalised = parsed && parsed.port === '' && !/[/@?#%]/.test(host) && bareHost(parsed.hostname) !== bare;
       const written = normalised ? ` (a URL writes it ${parsed!.hostname})` : '';
       ctx.addIssue({ code: 'custom', message: `"${host.slice(0, 100)}" is not a host as a URL names it${written}: list names or addresses, such as hooks.internal,10.0.0.5,::1, with no scheme, port, path, range or wildcard` });
       return z.NEVER;

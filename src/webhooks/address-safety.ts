@@ -56,19 +56,22 @@ export class RefusedAddressError extends Error {
 }
 
 export function hostOf(url: string): string {
-  return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bareHost(new URL(url).hostname);
 }
+
+/** A host as the allow-list compares it: lower case, an IPv6 address without its brackets. */
+export const bareHost = (host: string): string => host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
 
 export class AddressPolicy {
   private readonly allowed: Set<string>;
 
   constructor(allowedHosts: readonly string[], private readonly resolve: Resolver = systemResolver) {
-    this.allowed = new Set(allowedHosts.map((h) => h.replace(/^\[(.*)\]$/, '$1').toLowerCase()));
+    this.allowed = new Set(allowedHosts.map(bareHost));
   }
 
   /** Resolves the host once and checks every address; the addresses returned are the ones to connect to. */
   async vet(hostname: string): Promise<ResolvedAddress[]> {
-    const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+    const host = bareHost(hostname);
     const literal = isIP(host);
     let addresses: ResolvedAddress[];
     if (literal) addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];

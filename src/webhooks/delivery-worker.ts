@@ -80,7 +80,7 @@ export class DeliveryWorker {
   private timerAt = Number.POSITIVE_INFINITY;
   private tick?: NodeJS.Timeout;
   private lastPrune = 0;
-  /** A spell this long with no attempt ends an endpoint's failing stretch (retry-policy.ts). */
+  /** After a spell this long with no attempt, a failing delivery spends its schedule before disabling (retry-policy.ts). */
   private readonly quietMs: number;
 
   constructor(

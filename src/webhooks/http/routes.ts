@@ -9,6 +9,7 @@ import { conflict, notFound } from '../../http/problems.js';
 import { Problem } from '../../http/schemas.js';
 import type { FeedBounds } from '../../http/feed-bounds.js';
 import type { Webhooks } from '../webhooks.js';
+import type { Endpoint } from '../endpoint.js';
 import {
   CreateEndpointBody,
   DeliveriesQuery,
@@ -39,10 +40,11 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
   // Changing it appends to the event store: 503 when that cannot be reached.
   const changesOne = { ...actsOnOne, 503: Problem };
   const common = { preHandler: admin, tags: ['webhooks'], security: [{ bearer: [] }] };
+  const shown = (endpoint: Endpoint) => endpointView(endpoint, webhooks.health(endpoint.id), webhooks.now(), webhooks.endpoints.lastDisabled(endpoint.id));
   const view = (id: string) => {
     const endpoint = webhooks.endpoints.get(id);
     if (!endpoint) throw notFound(`no webhook endpoint with id "${id}"`);
-    return endpointView(endpoint, webhooks.health(id), webhooks.now(), webhooks.endpoints.lastDisabled(id));
+    return shown(endpoint);
   };
   const found = <T>(value: T | undefined, id: string): T => {
     if (value === undefined) throw notFound(`no webhook endpoint with id "${id}"`);
@@ -70,7 +72,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     // Paged like every other list (issue 7): the cursor is the log position that created the last endpoint shown.
     const { limit, cursor } = request.query;
     const page = webhooks.endpoints.all().filter((e) => e.createdPosition > Number(cursor ?? 0)).slice(0, limit);
-    return { items: page.map((e) => endpointView(e, webhooks.health(e.id), webhooks.now(), webhooks.endpoints.lastDisabled(e.id))), nextCursor: page.length === limit ? String(page[page.length - 1].createdPosition) : null };
+    return { items: page.map(shown), nextCursor: page.length === limit ? String(page[page.length - 1].createdPosition) : null };
   });
 
   app.get('/v1/webhooks/:id', {
