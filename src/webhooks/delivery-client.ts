@@ -2,8 +2,9 @@
 // 3xx is just a status, hence a failure), the whole attempt has one deadline,
 // and sockets connect only to addresses the AddressPolicy vetted. Deadlines
 // are enforced by one sweeper for all attempts rather than a timer each (with
-// hundreds in flight, timers are what the garbage collector sees most); an
-// answer that comes after the deadline counts as no answer.
+// hundreds in flight, timers are what the garbage collector sees most); a
+// status that comes after the deadline counts as no answer (a body still arriving
+// then is cut, and the status that came in time counts).
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
@@ -19,7 +20,7 @@ export interface AttemptOutcome {
   error: string | null;
   /** From Retry-After, when the answer carried one. */
   retryAfterMs: number | null;
-  /** No answer within the timeout. */
+  /** No status within the timeout (a body still arriving at the deadline is cut, and its status counts). */
   timedOut: boolean;
   /** Cut short by a shutdown: not an attempt at all, the delivery stays pending. */
   interrupted: boolean;
@@ -69,16 +70,27 @@ export class DeliveryClient {
         this.vetted.add(literal);
       }
       const response = await request(url, { method: 'POST', headers, body, dispatcher: this.agent, signal: attempt.controller.signal });
-      const empty = response.statusCode === 204 || response.headers['content-length'] === '0';
-      const responseStart = empty ? (await response.body.dump(), '') : await readStart(response.body);
       if (elapsed() > this.timeoutMs) {
-        return { statusCode: null, durationMs: elapsed(), responseStart, error: `answered ${response.statusCode} after the ${this.timeoutMs} ms limit`, retryAfterMs: null, timedOut: true, interrupted: false };
+        response.body.destroy();
+        return { statusCode: null, durationMs: elapsed(), responseStart: null, error: `answered ${response.statusCode} after the ${this.timeoutMs} ms limit`, retryAfterMs: null, timedOut: true, interrupted: false };
+      }
+      // The status is the answer, and it came in time. A body still arriving at the deadline
+      // is cut there: the log keeps what came, and the status counts (a 2xx is a success).
+      const start = new ResponseStart();
+      const empty = response.statusCode === 204 || response.headers['content-length'] === '0';
+      let error: string | null = null;
+      try {
+        if (empty) await response.body.dump();
+        else await start.readFrom(response.body);
+      } catch (bodyError) {
+        if (!attempt.timedOut || this.interrupting) throw bodyError;
+        error = `the answer's body was not complete within the ${this.timeoutMs} ms limit; its status counts`;
       }
       return {
         statusCode: response.statusCode,
         durationMs: elapsed(),
-        responseStart,
-        error: null,
+        responseStart: start.text(),
+        error,
         retryAfterMs: retryAfterMs(response.headers['retry-after'], this.now()),
         timedOut: false,
         interrupted: false,
@@ -134,16 +146,23 @@ export class DeliveryClient {
   }
 }
 
-async function readStart(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    length += chunk.length;
-    // Enough for the log; the rest is not worth downloading.
-    if (length >= RESPONSE_START_BYTES) break;
+/** The start of a response body, as much as the delivery log keeps; what was read stays if the read is cut short. */
+class ResponseStart {
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+
+  async readFrom(body: AsyncIterable<Buffer>): Promise<void> {
+    for await (const chunk of body) {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+      // Enough for the log; the rest is not worth downloading.
+      if (this.length >= RESPONSE_START_BYTES) break;
+    }
   }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_START_BYTES).toString('utf8').replace(/\uFFFD+$/, '');
+
+  text(): string {
+    return Buffer.concat(this.chunks).subarray(0, RESPONSE_START_BYTES).toString('utf8').replace(/\uFFFD+$/, '');
+  }
 }
 
 /** Seconds or an HTTP date, as RFC 9110 allows; null when absent or unreadable. */

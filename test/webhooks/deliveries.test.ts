@@ -154,6 +154,22 @@ describe('retries', () => {
     expect(second.statusCode).toBe(200);
   });
 
+  it('a 2xx in time is a success even when its body is still arriving at the deadline: the log keeps what came', async () => {
+    const { api } = await setUp({ timeoutMs: 300 });
+    const body = 'accepted, and then some';
+    const r = await receiver(() => ({ status: 200, body, bodyDelayMs: 2_000 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('succeeded');
+    const [delivery] = await deliveriesOf(api, endpoint.id);
+    expect(delivery.attempts).toHaveLength(1);
+    expect(delivery.attempts[0]).toMatchObject({ statusCode: 200, responseStart: body.slice(0, Math.ceil(body.length / 2)) });
+    expect(delivery.attempts[0].error).toMatch(/not complete within the 300 ms limit/);
+    expect(delivery.attempts[0].durationMs).toBeLessThan(2_000);
+    expect(r.received).toHaveLength(1);
+  });
+
   it('a redirect is not followed: a 3xx is a failed attempt', async () => {
     const { api } = await setUp({ retryScheduleMs: [0] });
     const elsewhere = await receiver();

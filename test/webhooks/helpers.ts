@@ -87,6 +87,8 @@ export interface Answer {
   headers?: Record<string, string>;
   body?: string;
   delayMs?: number;
+  /** Sends the status and the first half of the body at once, and the rest this much later. */
+  bodyDelayMs?: number;
 }
 
 export interface Receiver {
@@ -122,13 +124,22 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ status
       const body = Buffer.concat(chunks).toString('utf8');
       const entry: Received = { headers: request.headers, body, json: JSON.parse(body), at: Date.now() };
       received.push(entry);
-      const { status, headers = {}, body: answerBody = 'ok', delayMs = 0 } = receiver.answer(entry, received.length - 1);
+      const { status, headers = {}, body: answerBody = 'ok', delayMs = 0, bodyDelayMs = 0 } = receiver.answer(entry, received.length - 1);
       entry.status = status;
       pending.add(response);
       const send = () => {
-        pending.delete(response);
-        if (response.destroyed) return;
-        response.writeHead(status, headers).end(answerBody);
+        if (response.destroyed) return pending.delete(response);
+        if (bodyDelayMs === 0) {
+          pending.delete(response);
+          return response.writeHead(status, headers).end(answerBody);
+        }
+        const half = Math.ceil(answerBody.length / 2);
+        response.writeHead(status, headers);
+        response.write(answerBody.slice(0, half));
+        setTimeout(() => {
+          pending.delete(response);
+          if (!response.destroyed) response.end(answerBody.slice(half));
+        }, bodyDelayMs).unref();
       };
       if (delayMs > 0) setTimeout(send, delayMs).unref();
       else send();
