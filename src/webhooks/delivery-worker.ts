@@ -28,7 +28,7 @@ import type { AttemptOutcome, DeliveryClient } from './delivery-client.js';
 import { signingKeys, type Endpoint } from './endpoint.js';
 import type { EndpointProjection } from './endpoint-projection.js';
 import { deliveryBody } from './payload.js';
-import { nextDelay, quietSpellMs } from './retry-policy.js';
+import { askedToWaitMs, nextDelay, quietSpellMs } from './retry-policy.js';
 import type { SecretBox } from './secret-box.js';
 import type { WebhookSettings } from './settings.js';
 import { signatureHeader } from './signing.js';
@@ -63,6 +63,12 @@ export class DeliveryWorker {
   private readonly backlog = new Set<string>();
   /** For each endpoint with retries waiting, when the next one comes due. */
   private readonly retries = new Map<string, number>();
+  /**
+   * Endpoints that answered a 429 or 503 with Retry-After → the time they asked to be sent nothing
+   * before. The whole endpoint waits, not just that delivery: a receiver shedding load is not sent
+   * the rest of a burst meanwhile, each to be refused and spend a retry. Test pings still go.
+   */
+  private readonly heldUntil = new Map<string, number>();
   private readonly active = new Map<string, number>();
   /** Deliveries queued, being sent, or waiting for their outcome to be written. */
   private readonly claimed = new Set<number>();
@@ -111,7 +117,7 @@ export class DeliveryWorker {
 
   /** How many deliveries the dispatcher may hand this endpoint's queue now; none behind a backlog in webhooks.db. */
   room(endpointId: string): number {
-    if (this.stopped || this.backlog.has(endpointId)) return 0;
+    if (this.stopped || this.backlog.has(endpointId) || this.isHeld(endpointId)) return 0;
     const endpoint = this.endpoints.get(endpointId);
     if (endpoint && !this.secrets.canOpen(endpoint.secrets[0].sealed)) return 0;
     return MAX_QUEUED - (this.queues.get(endpointId)?.length ?? 0);
@@ -227,8 +233,11 @@ export class DeliveryWorker {
     if (this.stopped) return;
     const endpoint = this.endpoints.get(endpointId);
     if (!endpoint) return this.drop(endpointId);
-    // A disabled endpoint gets only its test pings, so it can be checked before it is enabled again.
-    const testsOnly = !endpoint.enabled || this.disabling.has(endpointId);
+    // A disabled endpoint gets only its test pings, so it can be checked before it is enabled again;
+    // so does one that asked for a wait, until then (and is woken then).
+    const held = this.isHeld(endpointId);
+    if (held) this.retryAt(endpointId, this.heldUntil.get(endpointId)!);
+    const testsOnly = held || !endpoint.enabled || this.disabling.has(endpointId);
     if (testsOnly && (this.queues.get(endpointId)?.length ?? 0) > 0) this.drop(endpointId);
     const secrets = this.signingSecrets(endpoint, this.now());
     if (!secrets) {
@@ -247,6 +256,14 @@ export class DeliveryWorker {
       this.send(endpoint, queue.shift()!, secrets);
       free -= 1;
     }
+  }
+
+  private isHeld(endpointId: string): boolean {
+    const until = this.heldUntil.get(endpointId);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.heldUntil.delete(endpointId);
+    return false;
   }
 
   /** Reads due deliveries from webhooks.db into the queue; false when there are none. */
@@ -325,6 +342,12 @@ export class DeliveryWorker {
     const batch = this.finished;
     this.finished = [];
     if (batch.length === 0) return;
+    for (const { row, at, outcome } of batch) {
+      const wait = askedToWaitMs(outcome);
+      if (wait === null) continue;
+      const until = at + outcome.durationMs + wait;
+      if (until > (this.heldUntil.get(row.endpoint_id) ?? 0)) this.heldUntil.set(row.endpoint_id, until);
+    }
     const disables = new Map<string, DisableRequest>();
     const retries = new Map<string, number>();
     try {

@@ -37,8 +37,15 @@ export function nextDelay(
   if (failed.step >= settings.retryScheduleMs.length) return null;
   const base = settings.retryScheduleMs[failed.step];
   const scheduled = Math.round(base * (1 - settings.retryJitter + 2 * settings.retryJitter * random()));
-  if ((failed.statusCode === 429 || failed.statusCode === 503) && failed.retryAfterMs !== null) {
-    return Math.max(Math.min(failed.retryAfterMs, MAX_RETRY_AFTER_MS), scheduled);
-  }
-  return scheduled;
+  const asked = askedToWaitMs(failed);
+  return asked === null ? scheduled : Math.max(asked, scheduled);
+}
+
+/**
+ * How long a receiver asked, with Retry-After on a 429 or a 503, to be sent nothing (capped);
+ * null when it did not. The whole endpoint waits that long, not only the delivery that got it.
+ */
+export function askedToWaitMs(failed: Pick<FailedAttempt, 'statusCode' | 'retryAfterMs'>): number | null {
+  if ((failed.statusCode !== 429 && failed.statusCode !== 503) || failed.retryAfterMs === null) return null;
+  return Math.min(failed.retryAfterMs, MAX_RETRY_AFTER_MS);
 }

@@ -126,6 +126,26 @@ describe('retries', () => {
     expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(950);
   });
 
+  it.each([429, 503])('after a %i with Retry-After the whole endpoint waits: other changes are not sent meanwhile, and spend no retry (a test ping still goes)', async (status) => {
+    const { api } = await setUp({ retryScheduleMs: [0, 100, 100] });
+    const r = await receiver((_request, index) => (index === 0 ? { status, headers: { 'retry-after': '2' } } : { status: 200 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.attempts.length, { timeout: 10_000 }).toBe(1);
+
+    await api.record(statement('fr-sites', { country: 'FR' }));
+    await api.record(statement('de-kharkiv', { country: 'DE' }));
+    expect((await api.post(`/v1/webhooks/${endpoint.id}/test`)).json()).toMatchObject({ status: 'succeeded' });
+    expect(r.received).toHaveLength(2);
+    expect(r.received[1].json.type).toBe('webhook.test');
+
+    await expect.poll(() => r.ids().size, { timeout: 10_000 }).toBe(4);
+    const [, , ...afterTheWait] = r.received;
+    for (const received of afterTheWait) expect(received.at - r.received[0].at).toBeGreaterThanOrEqual(1_950);
+    const attempts = async () => (await deliveriesOf(api, endpoint.id)).filter((d) => d.status === 'succeeded').map((d) => d.attempts.map((a) => a.statusCode));
+    await expect.poll(async () => (await attempts()).sort(), { timeout: 5_000 }).toEqual([[200], [200], [200], [status, 200]].sort());
+  });
+
   it('a Retry-After sooner than the schedule does not bring the retries forward: the schedule is kept, not burnt', async () => {
     // The receiver says "again in 1 s" every time; the schedule says 1.5 s, then 1.5 s.
     const { api } = await setUp({ retryScheduleMs: [0, 1_500, 1_500], retryJitter: 0 });
