@@ -22,7 +22,7 @@ export interface AttemptOutcome {
   retryAfterMs: number | null;
   /** No status within the timeout (a body still arriving at the deadline is cut, and its status counts). */
   timedOut: boolean;
-  /** Cut short by a shutdown: not an attempt at all, the delivery stays pending. */
+  /** Cut short by a shutdown: logged, but not a step of the schedule nor a failure; the delivery stays pending. */
   interrupted: boolean;
 }
 
@@ -134,7 +134,7 @@ export class DeliveryClient {
     this.sweeper.unref();
   }
 
-  /** Cuts every attempt in flight short; their outcomes say `interrupted` and are not recorded. */
+  /** Cuts every attempt in flight short; their outcomes say `interrupted`, and count for nothing but the log. */
   interrupt(): void {
     this.interrupting = true;
     for (const attempt of this.inFlight) attempt.controller.abort();

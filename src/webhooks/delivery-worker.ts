@@ -354,10 +354,12 @@ export class DeliveryWorker {
       this.db.transaction(() => {
         const succeeded = new Map<string, number>();
         for (const { row, at, outcome } of batch) {
+          this.db.insertAttempt({ delivery: row.n, at, statusCode: outcome.statusCode, durationMs: outcome.durationMs, error: outcome.error, response: outcome.responseStart });
+          // Cut short by a shutdown: in the log (the receiver may have had it), but no step of the
+          // schedule and no failure. The delivery is pending again, below, and goes after the restart.
           if (outcome.interrupted) continue;
           const endpointId = row.endpoint_id;
           const done = at + outcome.durationMs;
-          this.db.insertAttempt({ delivery: row.n, at, statusCode: outcome.statusCode, durationMs: outcome.durationMs, error: outcome.error, response: outcome.responseStart });
           const status = outcome.statusCode;
           if (status !== null && status >= 200 && status < 300) {
             this.db.settle(row.n, 'succeeded', done);

@@ -2,6 +2,7 @@
 // service, signatures checked with the standardwebhooks package.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebhookSettings } from '../../src/webhooks/settings.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { client, movableClock, startReceiver, startWebhookService, statement, verify, type Receiver } from './helpers.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -188,6 +189,26 @@ describe('retries', () => {
     expect(delivery.attempts[0].error).toMatch(/not complete within the 300 ms limit/);
     expect(delivery.attempts[0].durationMs).toBeLessThan(2_000);
     expect(r.received).toHaveLength(1);
+  });
+
+  it('an attempt cut short by a shutdown is in the log, spends no retry, and the delivery goes after the restart', async () => {
+    const data = tempDir('policy-state-shutdown-');
+    cleanup.push(async () => data.cleanup());
+    const r = await receiver((_request, index) => (index === 0 ? { status: 200, delayMs: 5_000 } : { status: 200 }));
+    const first = await startWebhookService({ dataDir: data.dir, settings: { retryScheduleMs: [0] } });
+    const endpoint = await client(first).createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await client(first).record(statement('us-ban'));
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(1);
+    await first.stop(); // shutdownGraceMs is 100 ms: the attempt in flight is cut
+
+    const again = await startWebhookService({ dataDir: data.dir, settings: { retryScheduleMs: [0] } });
+    cleanup.push(() => again.stop());
+    const api = client(again);
+    // A schedule of one attempt: had the cut attempt spent it, the delivery would have failed for good.
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.status, { timeout: 10_000 }).toBe('succeeded');
+    const [delivery] = await deliveriesOf(api, endpoint.id);
+    expect(delivery.attempts).toMatchObject([{ statusCode: null, error: 'interrupted by shutdown' }, { statusCode: 200 }]);
+    expect(r.received.map((x) => x.headers['webhook-id'])).toEqual([delivery.webhookId, delivery.webhookId]);
   });
 
   it('a redirect is not followed: a 3xx is a failed attempt', async () => {
