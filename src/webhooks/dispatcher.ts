@@ -23,7 +23,10 @@ const DELIVERIES_PER_STEP = 2_000;
 /**
  * Creates, in the caller's transaction, a live delivery of each change to each
  * enabled endpoint that wants it, with the endpoint's next sequence numbers. A
- * change already delivered live to an endpoint is not queued again. Stops at
+ * change made while an endpoint was disabled is numbered too and recorded
+ * cancelled: the receiver sees the gap once it is enabled again, and a replay
+ * fills it with those numbers. A change already delivered live to an endpoint
+ * is not queued again. Stops at
  * the change that takes the count past `maxRows`; `taken` says how many
  * changes it went through (at least one when there is any). With `standby`
  * (KurrentDB replicas) the numbered deliveries wait on standby instead, until
@@ -47,15 +50,17 @@ export function queueLive(
     let body: string | undefined;
     // As the endpoints were at the change: the endpoint projection may have gone further.
     for (const endpoint of projection.asOf(change.position)) {
-      if (!endpoint.enabled || !wants(endpoint, change)) continue;
+      if (!wants(endpoint, change)) continue;
       if (body === undefined) {
         body = changeBodyPrefix(change);
         db.putPayload(change.id, body);
       }
       const sequence = (sequences.get(endpoint.id) ?? db.lastSequence(endpoint.id)) + 1;
       const delivery = { endpointId: endpoint.id, messageId: change.id, type: change.type, position: change.position, sequence, at };
-      // Already delivered live once (or on standby): keep the sequence without a gap.
-      if (!(standby ? db.insertStandby(delivery) : queue.add(delivery, body))) continue;
+      // Already delivered live once (or on standby): keep the sequence without a gap. One missed
+      // while disabled is the same on every replica, so it needs no standby: it is never sent live.
+      const added = !endpoint.enabled ? queue.missed(delivery) : standby ? db.insertStandby(delivery) : queue.add(delivery, body);
+      if (!added) continue;
       sequences.set(endpoint.id, sequence);
     }
   }
@@ -101,8 +106,8 @@ class Queue {
     private readonly enabledNow: (endpointId: string) => boolean,
   ) {}
 
-  add(delivery: { endpointId: string; messageId: string; type: string; position: number; sequence: number; at: number }, body: string): boolean {
-    if (!this.enabledNow(delivery.endpointId)) return this.db.insertDelivery({ ...delivery, origin: 'live', at: this.at, status: 'cancelled' }) !== undefined;
+  add(delivery: NumberedDelivery, body: string): boolean {
+    if (!this.enabledNow(delivery.endpointId)) return this.missed(delivery);
     const toMemory = (this.taken.get(delivery.endpointId) ?? 0) < this.room(delivery.endpointId);
     const status = toMemory ? ('sending' as const) : ('pending' as const);
     const n = this.db.insertDelivery({ ...delivery, origin: 'live', at: this.at, status });
@@ -113,7 +118,14 @@ class Queue {
     } else this.waiting.add(delivery.endpointId);
     return true;
   }
+
+  /** A change the endpoint was disabled for: its number is taken, and it is recorded cancelled. */
+  missed(delivery: NumberedDelivery): boolean {
+    return this.db.insertDelivery({ ...delivery, origin: 'live', at: this.at, status: 'cancelled' }) !== undefined;
+  }
 }
+
+type NumberedDelivery = { endpointId: string; messageId: string; type: string; position: number; sequence: number; at: number };
 
 /**
  * The embedded store's dispatch source: follows this process's change feed from its checkpoint.

@@ -6,7 +6,8 @@
 //   sequence   1, 2, 3, ... per endpoint, in the order of the change feed, the
 //              same on every replica and on every retry or replay of a change,
 //              so a receiver can see a gap and put what arrives in order (null in
-//              a replay of a change the endpoint never had live)
+//              a replay of a change the endpoint never had numbered; changes made
+//              while it was disabled are numbered, so they show as a gap)
 // `timestamp` is when the change was recorded. A test ping has type
 // `webhook.test` and no position or sequence.
 import type { Change } from '../../projections/changes.js';

@@ -217,9 +217,10 @@ export class Webhooks {
    * Queues again every change after log position `after` that the endpoint's filters take,
    * up to what the dispatcher has reached (later changes go out live). The webhook-id stays
    * the change id, so a receiver can dedupe, and each carries the sequence number it has
-   * live for this endpoint (the same on every replica), or null for a change the endpoint
-   * never had live (from before it existed, or while it was disabled): replays do not
-   * move the live numbering, which every replica must keep alike.
+   * for this endpoint (the same on every replica; changes made while it was disabled were
+   * numbered too), or null for a change the endpoint never had numbered (from before it
+   * existed, or one its filters then left out): replays do not move the live numbering,
+   * which every replica must keep alike.
    */
   replay(endpoint: Endpoint, after: ChangeCursor): { deliveries: number; through: number } {
     const at = this.now();

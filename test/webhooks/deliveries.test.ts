@@ -342,6 +342,14 @@ describe('endpoints that stop answering', () => {
     expect(replay.statusCode).toBe(202);
     expect(replay.json()).toMatchObject({ deliveries: changes.length });
     await expect.poll(() => r.ids(), { timeout: 10_000 }).toEqual(new Set(changes.map((c) => c.id)));
+
+    // Every change has the number it was given when it was made, while disabled too: the receiver saw
+    // a gap until the replay filled it, and the next change follows on.
+    await api.record(statement('de-next', { country: 'DE' }));
+    const next = (await api.changes()).slice(changes.length);
+    await expect.poll(() => next.every((c) => r.ids().has(c.id)), { timeout: 10_000 }).toBe(true);
+    const numbered = new Map(r.received.filter((x) => x.status === 200).map((x) => [String(x.headers['webhook-id']), x.json.data.sequence]));
+    expect([...changes, ...next].map((c) => numbered.get(c.id))).toEqual([...changes, ...next].map((_, i) => i + 1));
   });
 });
 

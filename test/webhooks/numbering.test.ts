@@ -62,14 +62,17 @@ describe('numbering changes for an endpoint', () => {
     expect(rows.map((r) => [r.message_id, r.sequence, r.status])).toEqual([[changes[0].id, 1, 'sending']]);
   });
 
-  it('numbers a change made before the endpoint was disabled, recorded as cancelled like the pending deliveries the disable cancelled', async () => {
+  it('numbers the changes made before and while the endpoint was disabled, recorded cancelled: enabled again, its receiver sees the gap', async () => {
     const { rows, changes } = await replicaAfter([
       [endpointStream(EP), created],
       recorded('before-disable'),
       [endpointStream(EP), newEndpointEvent('WebhookEndpointDisabled', { endpointId: EP, reason: 'manual', detail: 'paused', replayAfter: 0 })],
       recorded('while-disabled'),
     ]);
-    expect(rows.map((r) => [r.message_id, r.sequence, r.status])).toEqual([[changes[0].id, 1, 'cancelled']]);
+    expect(rows.map((r) => [r.message_id, r.sequence, r.status])).toEqual([
+      [changes[0].id, 1, 'cancelled'],
+      [changes[1].id, 2, 'cancelled'],
+    ]);
   });
 });
 

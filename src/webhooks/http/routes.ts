@@ -160,8 +160,8 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     schema: {
       summary: 'Send again every change after a log position',
       description:
-        'Each replayed change keeps its webhook-id (the change id) and the sequence number it had live for this endpoint; one the endpoint never had live ' +
-        '(from before it existed, or while it was disabled) has "sequence": null. A replay does not move the endpoint\'s numbering. The endpoint must be enabled.',
+        'Each replayed change keeps its webhook-id (the change id) and the sequence number it had live for this endpoint (changes made while it was disabled were numbered too, so a replay fills the gap the receiver saw); one the endpoint never had live ' +
+        '(from before it existed, or one its filters then left out) has "sequence": null. A replay does not move the endpoint\'s numbering. The endpoint must be enabled.',
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
