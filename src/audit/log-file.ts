@@ -189,6 +189,9 @@ export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}):
     events += 1;
     yield event;
   }
+  // Nothing at all is no log: an export has its first and end lines even of an empty store, so
+  // this is a failed export or a wrong file, not a log that happened to be empty.
+  if (nonEmpty === 0) throw new ImportLineError(1, 'the file is empty: an export has at least its first line and its end line');
   if (header && endLine === 0) throw new ImportLineError(lineNumber + 1, 'the end line is missing: the log is cut short');
 }
 

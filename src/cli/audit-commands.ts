@@ -1,7 +1,7 @@
 // replay, export and import: the auditor's commands.
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { createReadStream, createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { exportLog, ImportLineError, importLogFile } from '../audit/log-file.js';
@@ -36,6 +36,24 @@ function mustHaveStore(config: Config): void {
   if (spec.kind === 'sqlite' && !existsSync(spec.file)) {
     throw new Error(`no event store at ${spec.file}: DATA_DIR must be a service's data directory, or one an import has filled`);
   }
+}
+
+function mustBeReadable(file: string): void {
+  let why: string | undefined;
+  try {
+    accessSync(file, constants.R_OK);
+    if (!statSync(file).isFile()) why = 'not a file';
+  } catch (error) {
+    why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+  }
+  if (why) throw new Error(`cannot read ${file}: ${why}`);
+}
+
+/** stdout failed under an export: a closed pipe is the reader having what it wanted (`| head`); anything else is an error. */
+function stdoutFailed(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`policy-state: ${error.message}\n`);
+  process.exit(1);
 }
 
 async function withStore<T>(config: Config, work: (store: EventStore) => Promise<T>): Promise<T> {
@@ -89,7 +107,8 @@ function reportComparison(report: ReplayReport): number {
     );
   }
   if (report.differences.length > 0) {
-    say(`${report.differences.length} differences between the live read model and the replay at position ${report.position}`);
+    const count = report.differences.length;
+    say(`${count} ${count === 1 ? 'difference' : 'differences'} between the live read model and the replay at position ${report.position}`);
     return EXIT_DIFFERENCES;
   }
   if (behind) return EXIT_BEHIND;
@@ -176,6 +195,8 @@ export function registerAuditCommands(program: Command, config: () => Config): v
       const cfg = config();
       mustHaveStore(cfg); // before the output file is created
       const out = options.out === '-' ? process.stdout : createWriteStream(options.out);
+      // A reader that has what it wants (`export --out - | head`) closes the pipe: stop, as shell tools do, without an error.
+      if (out === process.stdout) process.stdout.on('error', stdoutFailed);
       const count = await withStore(cfg, (store) => exportLog(store, cfg.EVENT_STORE, out));
       if (out !== process.stdout) {
         out.end();
@@ -190,6 +211,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
     .argument('<file>', 'a log written by export')
     .action(async (file: string) => {
       const cfg = config();
+      mustBeReadable(file); // before DATA_DIR and its store are made
       const bar = progressBar('import');
       if (cfg.EVENT_STORE === 'sqlite') mkdirSync(cfg.DATA_DIR, { recursive: true, mode: 0o700 }); // import may make its target, owner only as the service does
       await withStore(cfg, async (store) => {

@@ -2,7 +2,7 @@
 // line, is refused at the line that is wrong, with a message naming what is wrong,
 // and nothing of it is written.
 import { execFile } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -100,6 +100,27 @@ describe('the export of a seeded service', () => {
 });
 
 describe('an import error names the problem and the line it is on', () => {
+  it('an empty file, or one of blank lines only, is refused: an export has its first and end lines even of an empty store', async () => {
+    for (const text of ['', '\n\n']) {
+      const file = path.join(temp.dir, `empty-${++files}.jsonl`);
+      writeFileSync(file, text);
+      expect(await refusal(file)).toBe('line 1: the file is empty: an export has at least its first line and its end line');
+      const imported = await importWithCli(file);
+      expect(imported.code).toBe(1);
+      expect(imported.stderr).toContain('nothing was written: line 1: the file is empty');
+    }
+  });
+
+  it('a file that cannot be read stops the import before DATA_DIR or its store is made', async () => {
+    const dataDir = path.join(temp.dir, `import-${++files}`);
+    for (const file of [path.join(temp.dir, 'no-such-export.jsonl'), temp.dir]) {
+      const result = await runCli(['import', file], { DATA_DIR: dataDir });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (no such file|not a file)`));
+      expect(existsSync(dataDir)).toBe(false);
+    }
+  });
+
   it('a schema error names every bad field of the data, with its message', async () => {
     const line = recordingOf('ca-2024-05-29-joly-no-condition');
     const file = edited({ [line]: (e) => ({ ...e, data: { ...e.data, stance: 'maybe', sources: [] } }) });

@@ -75,6 +75,7 @@ describe('replay', () => {
     const tampered = await runCli(['replay'], { DATA_DIR: dir });
     expect(tampered.code).toBe(3);
     expect(JSON.parse(tampered.stdout).differences).toEqual(['countries/BE current.status: live has "unrestricted", replay has "unknown"']);
+    expect(tampered.stderr).toContain('1 difference between the live read model and the replay');
     cleanup();
   });
 

@@ -125,6 +125,23 @@ describe('policy-state CLI', () => {
     cleanup();
   });
 
+  it('export to stdout stops quietly with exit 0 when its reader closes the pipe, as `| head` does', async () => {
+    const { dir, cleanup } = tempDir();
+    expect((await run(['seed'], { DATA_DIR: dir })).code).toBe(0);
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'export', '--out', '-'], {
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', DATA_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reader is gone before the first line: the export's first write meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
+    cleanup();
+  });
+
   it('serve runs the service on HOST:PORT with the page and the API, and stops with exit 0 on SIGTERM', async () => {
     const { dir, cleanup } = tempDir();
     const port = await freePort();
