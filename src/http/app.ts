@@ -124,9 +124,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerPage(app);
   await app.register(healthRoutes(deps));
   await app.register(countryRoutes(deps));
-  await app.register(statementRoutes(deps));
   // Where a reader may start, checked the same way on the pages and on the stream.
   const bounds = feedBounds(deps.store, deps.readModel, deps.now);
+  await app.register(statementRoutes(deps, bounds));
   await app.register(feedRoutes(deps, bounds));
   await app.register(changeStreamRoutes(deps.readModel, bounds, { streamsPerAddress: (deps.limits ?? DEFAULT_LIMITS).streamsPerAddress }));
   // A webhook replay starts from a feed cursor too.

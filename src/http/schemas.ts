@@ -90,7 +90,7 @@ export const ChangesQuery = z.object({
   after: ChangeCursorText.default('0').describe(
     'a log position to read after, or the nextAfter of the page before: "<position>@<day>". The changes of a new day carry the log position of the last event before it, so a reader that pages by position alone would miss them; the cursor says which day that position was read through.',
   ),
-  limit: Limit,
+  limit: Limit.describe('how many changes a page holds, about: a page never ends inside the changes of one log position and day (the cursor could not resume there), so it may hold a few more'),
 }).strict();
 
 export const Status = z.enum(['unknown', 'prohibited', 'restricted', 'unrestricted']);

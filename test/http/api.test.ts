@@ -335,6 +335,8 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
       expect(expectProblem(await get(url), 400).errors, url).toEqual([{ path: 'querystring.after', message: `must be at most ${head}, the head of the log` }]);
     }
     expect((await get(`/v1/events?after=${head}`)).json()).toEqual({ items: [], nextAfter: head });
+    expect(expectProblem(await get(`/v1/statements?cursor=${head + 1}`), 400).errors).toEqual([{ path: 'querystring.cursor', message: `must be at most ${head}, the head of the log` }]);
+    expect((await get(`/v1/statements?cursor=${head}`)).json()).toEqual({ items: [], nextCursor: null });
     // A cursor naming a day that has not begun would skip that position's changes of every day until then.
     expect(expectProblem(await get(`/v1/changes?after=${head}@2999-01-01`), 400).errors[0].path).toBe('querystring.after');
   });

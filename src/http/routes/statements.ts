@@ -4,6 +4,7 @@ import { DuplicateEventError } from '../../store/event-store.js';
 import { recordingEventId, type WriteOptions, type WriteResult } from '../../statements/statement-service.js';
 import { StatementExistsError } from '../../statements/errors.js';
 import type { AppDeps } from '../app.js';
+import type { FeedBounds } from '../feed-bounds.js';
 import { requireRole } from '../auth.js';
 import { earlierWrite, writeContext, type IdempotentWrite } from '../idempotency.js';
 import { notFound } from '../problems.js';
@@ -22,7 +23,7 @@ import {
 } from '../schemas.js';
 import { statementView } from '../views.js';
 
-export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export const statementRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginAsyncZod => async (app) => {
   const writer = requireRole(deps.keys, 'writer');
   // 413 and 415, which every route that reads a body can answer, openapi.ts adds. 503: the event store cannot be reached.
   const problems = { 400: Problem, 401: Problem, 403: Problem, 409: Problem, 422: Problem, 503: Problem };
@@ -70,9 +71,11 @@ export const statementRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (
   }
 
   app.get('/v1/statements', {
-    schema: { summary: 'Statements, in log order, paged', tags: ['statements'], querystring: StatementsQuery, response: { 200: StatementPage, 400: Problem } },
+    schema: { summary: 'Statements, in log order, paged', tags: ['statements'], querystring: StatementsQuery, response: { 200: StatementPage, 400: Problem, 503: Problem } },
   }, async (request) => {
     const { cursor, limit, ...filter } = request.query;
+    // A cursor is a log position a page gave: one past the head was not, and would hide statements to come.
+    if (cursor) await bounds.notPastTheHead(Number(cursor), 'querystring.cursor');
     const items = deps.readModel.statements({ ...filter, afterPosition: cursor ? Number(cursor) : 0, limit });
     return {
       items: items.map(statementView),
