@@ -4,19 +4,18 @@
 // reconnects with Last-Event-ID resumes exactly after what it has whole:
 // nothing missed, and nothing twice unless it dropped in the middle of a
 // position's changes. Cursors name the log, not this read model's rows, so a
-// client can resume on another replica or after a rebuild; Last-Event-ID also
-// takes a plain log position, read as `after` reads it. Without Last-Event-ID,
-// `?after=<position or cursor>` starts there, and with neither the stream
-// starts with the next change.
+// client can resume on another replica or after a rebuild. Without
+// Last-Event-ID, `?after=<position or cursor>` starts there, and with neither
+// the stream starts with the next change.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { z } from 'zod';
 import type { ReadModel } from '../../read-model/read-model.js';
-import { cursorOf, formatCursor, parseCursor, sameGroup } from '../../read-model/change-cursor.js';
+import { cursorOf, formatCursor, parseCursor, sameGroup, type ChangeCursor } from '../../read-model/change-cursor.js';
 import { ChangeFeed, type FeedChange } from '../change-feed.js';
 import { apiSecurityHeaders } from '../../http/security-headers.js';
-import { tooManyRequests } from '../../http/problems.js';
+import { badRequest, tooManyRequests } from '../../http/problems.js';
 import type { FeedBounds } from '../../http/feed-bounds.js';
 import { StoreUnavailableError } from '../../store/event-store.js';
 import { ChangeCursorText } from '../../http/schemas.js';
@@ -25,8 +24,10 @@ const StreamQuery = z
   .object({ after: ChangeCursorText.optional().describe('a log position, or a cursor (the id of an event this stream sent), to start after when there is no Last-Event-ID') })
   .strict();
 const StreamHeaders = z.object({
-  // What `after` takes, read the same way: a log position, or a cursor (the ids this stream sends).
-  'last-event-id': ChangeCursorText.optional(),
+  // Digits alone are the ids this stream sent before its ids were cursors: the place in this read model's feed.
+  'last-event-id': z.union([ChangeCursorText.refine((id) => id.includes('@')), z.string().regex(/^\d{1,15}$/)], {
+    error: 'must be the id of an event this stream sent',
+  }).optional(),
 });
 
 const HEARTBEAT_MS = 15_000;
@@ -55,7 +56,7 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, opt
     schema: {
       summary: 'The change feed as Server-Sent Events, resuming from Last-Event-ID',
       description:
-        'Each event: `event` = the change type, `data` = the change as in GET /v1/changes, and on the last change of each log position and day `id` = the feed cursor `<position>@<day>` (as GET /v1/changes pages with), which Last-Event-ID resumes after (Last-Event-ID also takes a plain log position, read as `after` reads it). With neither Last-Event-ID nor after it starts with the next change. A place past the head of the log, or a cursor naming a day after tomorrow (UTC), is a 400, as on GET /v1/changes (but while the store cannot be reached a position ahead of this read model is taken as given, so that an EventSource, which does not reconnect after an error status, stays connected). HEAD answers with the stream\'s headers and ends.',
+        'Each event: `event` = the change type, `data` = the change as in GET /v1/changes, and on the last change of each log position and day `id` = the feed cursor `<position>@<day>` (as GET /v1/changes pages with), which Last-Event-ID resumes after (a plain number there is an id this stream sent before its ids were cursors, a place in this replica\'s feed, not a log position: start at a log position with after). With neither Last-Event-ID nor after it starts with the next change. A place past the head of the log, or a cursor naming a day after tomorrow (UTC), is a 400, as on GET /v1/changes (but while the store cannot be reached a position ahead of this read model is taken as given, so that an EventSource, which does not reconnect after an error status, stays connected). HEAD answers with the stream\'s headers and ends.',
       tags: ['changes'],
       querystring: StreamQuery,
       headers: StreamHeaders,
@@ -67,22 +68,34 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, opt
     },
   }, async (request, reply) => {
     const lastEventId = request.headers['last-event-id'];
+    let seq: number;
     // Where the client stands in the log, as of the last id sent: a rebuilt read model swapped in
     // may number its changes otherwise, and the stream finds its place there again from this.
-    let standsAt = parseCursor(lastEventId ?? request.query.after ?? '');
-    if (standsAt) {
-      // As GET /v1/changes: a place past what exists would start the stream somewhere it does not say.
-      const field = lastEventId !== undefined ? 'headers.last-event-id' : 'querystring.after';
-      bounds.notPastTomorrow(standsAt.day, field);
-      // With the store away (only a cursor ahead of this read model asks it), the stream starts
-      // all the same: an EventSource does not reconnect after an error status.
-      await bounds.notPastTheHead(standsAt.position, field).catch((error: unknown) => {
-        if (!(error instanceof StoreUnavailableError)) throw error;
-      });
+    let standsAt: ChangeCursor | undefined;
+    if (lastEventId !== undefined && !lastEventId.includes('@')) {
+      // An id from before ids were cursors: a place in this read model's feed, which must exist.
+      seq = Number(lastEventId);
+      if (seq > feed.lastSeq()) {
+        throw badRequest(`Last-Event-ID ${lastEventId} is past the end of this feed; reconnect with ?after=<log position>`, [
+          { path: 'headers.last-event-id', message: 'is not the id of an event this stream sent' },
+        ]);
+      }
+    } else {
+      standsAt = parseCursor(lastEventId ?? request.query.after ?? '');
+      if (standsAt) {
+        // As GET /v1/changes: a place past what exists would start the stream somewhere it does not say.
+        const field = lastEventId !== undefined ? 'headers.last-event-id' : 'querystring.after';
+        bounds.notPastTomorrow(standsAt.day, field);
+        // With the store away (only a cursor ahead of this read model asks it), the stream starts
+        // all the same: an EventSource does not reconnect after an error status.
+        await bounds.notPastTheHead(standsAt.position, field).catch((error: unknown) => {
+          if (!(error instanceof StoreUnavailableError)) throw error;
+        });
+      }
+      seq = standsAt ? feed.seqBefore(standsAt.position, standsAt.day) : feed.lastSeq();
+      const last = standsAt ? undefined : feed.after(seq - 1, 1)[0];
+      if (last) standsAt = cursorOf(last);
     }
-    let seq = standsAt ? feed.seqBefore(standsAt.position, standsAt.day) : feed.lastSeq();
-    const last = standsAt ? undefined : feed.after(seq - 1, 1)[0];
-    if (last) standsAt = cursorOf(last);
     let generation = feed.generation;
     const from = request.ip;
     if (streamsPerAddress > 0 && request.method !== 'HEAD' && (openFrom.get(from) ?? 0) >= streamsPerAddress) {
