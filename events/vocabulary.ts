@@ -7,6 +7,16 @@ import { z } from 'zod';
 
 countries.registerLocale(en);
 
+// A field left out is said to be required, for every schema (events, requests, the import): zod's
+// own "expected string, received undefined" leaves a reader to work that out. Schemas with an
+// error of their own say it by `required` below.
+const MISSING = 'is required';
+const LEFT_OUT = new Set(['invalid_type', 'invalid_value', 'invalid_union']);
+z.config({ customError: (issue) => (issue.input === undefined && LEFT_OUT.has(issue.code ?? '') ? MISSING : undefined) });
+
+/** A schema's own error message, or MISSING when the field was left out. */
+const required = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? MISSING : message);
+
 /** ISO 3166-1 alpha-2, upper case. Unknown codes are rejected. */
 export const CountryCode = z
   .string()
@@ -49,7 +59,7 @@ export const Instant = z.iso.datetime({ offset: true });
 
 /** A day or an instant. A bare day means the start of that UTC day. */
 export const DAY_OR_INSTANT = 'must be a day that exists (YYYY-MM-DD) or an ISO 8601 instant with its offset, e.g. 2024-05-30T14:00:00Z';
-export const DayOrInstant = z.union([Day, Instant], { error: DAY_OR_INSTANT });
+export const DayOrInstant = z.union([Day, Instant], { error: required(DAY_OR_INSTANT) });
 export type DayOrInstant = z.infer<typeof DayOrInstant>;
 
 export const Stance = z.enum(['permits', 'prohibits', 'reviewing', 'endorses']);

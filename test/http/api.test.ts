@@ -80,6 +80,15 @@ describe('recording statements and reading positions', () => {
     expect(twice.statusCode).toBe(422);
     expect(twice.json().errors).toEqual([{ path: 'body.sources.1', message: expect.stringContaining('same report as sources.0') }]);
 
+    // A field left out is said to be required, not to be of the wrong form.
+    const unsaid = await post('/v1/statements/us-kharkiv/retraction', {});
+    expect(unsaid.statusCode).toBe(400);
+    expect(unsaid.json().errors).toEqual([
+      { path: 'body.reason', message: 'is required' },
+      { path: 'body.reportedAt', message: 'is required' },
+    ]);
+    expect((await post('/v1/statements', { ...kirby, statementId: undefined, stance: undefined })).json().errors).toEqual([{ path: 'body.stance', message: 'is required' }]);
+
     const retracted = await post('/v1/statements/us-kharkiv/retraction', { reason: 'the report was withdrawn', reportedAt: '2024-06-03' });
     expect(retracted.statusCode).toBe(201);
     expect((await get('/v1/statements/us-kharkiv')).json().retraction).toMatchObject({ reason: 'the report was withdrawn' });
