@@ -1,4 +1,5 @@
 // `npm start`: the service on the embedded store, listening on HOST:PORT.
+import { createServer } from 'node:net';
 import { ConfigError, ConfigSchema, loadConfig, unreadSettings } from './config.js';
 import { createLogger } from './composition.js';
 import { StartupCheckError } from './operations/data-dir-checks.js';
@@ -20,6 +21,19 @@ function refuse(message: string, exitCode: number): never {
   process.exit(exitCode);
 }
 
+function cannotListen(config: { HOST: string; PORT: number }, error: unknown): string {
+  return `cannot listen on HOST=${config.HOST} PORT=${config.PORT}: ${(error as Error).message}`;
+}
+
+/** Listens on host:port and closes at once; rejects as the service's own listen would. */
+function canListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -37,6 +51,13 @@ async function main(): Promise<void> {
   // A crash is logged with the rest, as JSON with its stack: node's own report goes to stderr only,
   // which a log shipper reading stdout never sees. A monitor, so node still exits as it would.
   process.on('uncaughtExceptionMonitor', (error, origin) => logger.fatal({ err: error, origin }, 'crashing on an uncaught exception'));
+  // Whether HOST:PORT can be listened on is asked before anything is written to DATA_DIR: a start
+  // that cannot listen (PORT in use, HOST not this machine's) leaves no seeded log or new key behind.
+  try {
+    await canListen(config.HOST, config.PORT);
+  } catch (error) {
+    refuse(cannotListen(config, error), EX_CONFIG);
+  }
   let service;
   try {
     service = await startService(config, logger);
@@ -53,9 +74,10 @@ async function main(): Promise<void> {
   } catch (error) {
     // A HOST that does not resolve or is not this machine's, a PORT in use or privileged: name them,
     // rather than leave a bare "getaddrinfo ENOTFOUND" in the JSON log.
+    // Free a moment ago (canListen), taken since: as rare as a race.
     logger.fatal({ err: error }, 'the service could not listen');
     await service.close().catch(() => undefined);
-    refuse(`cannot listen on HOST=${config.HOST} PORT=${config.PORT}: ${(error as Error).message}`, EX_CONFIG);
+    refuse(cannotListen(config, error), EX_CONFIG);
   }
   // One line that says what is running where: the address, the store, DATA_DIR, what seeding did, where the admin key is.
   logger.info({ address, ...service.summary(), logLevel: config.LOG_LEVEL }, 'policy-state is serving');
