@@ -1,5 +1,5 @@
 // What the API accepts before any schema looks at a request: JSON in UTF-8
-// only, no query parameter a route does not know, and errors Fastify raises
+// only, no query parameter a route does not know nor one given twice, and errors Fastify raises
 // before routing (a malformed URL, an over-long path parameter) as problem
 // documents like every other error.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -67,6 +67,20 @@ export function installStrictInput(app: FastifyInstance): void {
 
   app.addHook('onRoute', (route) => {
     if (API_ROUTE.test(route.url) && !route.schema?.querystring) route.schema = { ...route.schema, querystring: NoQuery };
+  });
+
+  // Every query parameter takes one value. Given twice (`limit=3&limit=4`) it arrives as an array,
+  // which each schema would refuse as the wrong form ("must be a whole number"): say what it is.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    let repeated: string[] | undefined;
+    for (const name in query) if (Array.isArray(query[name])) (repeated ??= []).push(name);
+    if (repeated) {
+      const errors = repeated.map((name) => ({ path: `querystring.${name}`, message: 'is given more than once: give it once' }));
+      done(badRequest(`${repeated.join(', ')} given more than once`, errors));
+      return;
+    }
+    done();
   });
 }
 

@@ -337,6 +337,7 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
   it('an unknown route is a 404 problem, and a bad cursor a 400', async () => {
     expectProblem(await get('/v1/nothing-here'), 404);
     expectProblem(await get('/v1/statements?cursor=abc'), 400);
+    expect(expectProblem(await get('/v1/statements?country=US&country=DE'), 400).errors).toEqual([{ path: 'querystring.country', message: 'is given more than once: give it once' }]);
     expectProblem(await get('/v1/changes?limit=100000'), 400);
     // Past the head of the log: no such event yet, and a poller that followed it would skip up to it.
     const head = (await get('/v1/events?after=0&limit=500')).json().nextAfter as number;
