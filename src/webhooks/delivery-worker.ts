@@ -67,8 +67,9 @@ export class DeliveryWorker {
    * Endpoints that answered a 429 or 503 with Retry-After → the time they asked to be sent nothing
    * before. The whole endpoint waits, not just that delivery: a receiver shedding load is not sent
    * the rest of a burst meanwhile, each to be refused and spend a retry. Test pings still go.
+   * Kept with the URL that asked: an endpoint moved to another URL is not held by the old one.
    */
-  private readonly heldUntil = new Map<string, number>();
+  private readonly heldUntil = new Map<string, { until: number; url: string }>();
   private readonly active = new Map<string, number>();
   /** Deliveries queued, being sent, or waiting for their outcome to be written. */
   private readonly claimed = new Set<number>();
@@ -232,11 +233,14 @@ export class DeliveryWorker {
   private pump(endpointId: string): void {
     if (this.stopped) return;
     const endpoint = this.endpoints.get(endpointId);
-    if (!endpoint) return this.drop(endpointId);
+    if (!endpoint) {
+      this.heldUntil.delete(endpointId);
+      return this.drop(endpointId);
+    }
     // A disabled endpoint gets only its test pings, so it can be checked before it is enabled again;
     // so does one that asked for a wait, until then (and is woken then).
     const held = this.isHeld(endpointId);
-    if (held) this.retryAt(endpointId, this.heldUntil.get(endpointId)!);
+    if (held) this.retryAt(endpointId, this.heldUntil.get(endpointId)!.until);
     const testsOnly = held || !endpoint.enabled || this.disabling.has(endpointId);
     if (testsOnly && (this.queues.get(endpointId)?.length ?? 0) > 0) this.drop(endpointId);
     const secrets = this.signingSecrets(endpoint, this.now());
@@ -259,11 +263,19 @@ export class DeliveryWorker {
   }
 
   private isHeld(endpointId: string): boolean {
-    const until = this.heldUntil.get(endpointId);
-    if (until === undefined) return false;
-    if (until > this.now()) return true;
+    const hold = this.heldUntil.get(endpointId);
+    if (hold === undefined) return false;
+    if (hold.until > this.now() && hold.url === this.endpoints.get(endpointId)?.url) return true;
     this.heldUntil.delete(endpointId);
     return false;
+  }
+
+  /** The receiver asked (Retry-After on a 429 or 503) for nothing before a time: the endpoint waits. */
+  private holdIfAsked(endpoint: Endpoint, at: number, outcome: AttemptOutcome): void {
+    const wait = askedToWaitMs(outcome);
+    if (wait === null) return;
+    const until = at + outcome.durationMs + wait;
+    if (until > (this.heldUntil.get(endpoint.id)?.until ?? 0)) this.heldUntil.set(endpoint.id, { until, url: endpoint.url });
   }
 
   /** Reads due deliveries from webhooks.db into the queue; false when there are none. */
@@ -323,6 +335,8 @@ export class DeliveryWorker {
       this.active.set(endpoint.id, (this.active.get(endpoint.id) ?? 1) - 1);
       this.totalActive -= 1;
       this.finished.push({ row, at, outcome });
+      // Before the freed slot is used: the next delivery must not go if the receiver asked for a wait.
+      this.holdIfAsked(endpoint, at, outcome);
       this.scheduleFlush();
       // The slot is free: the next one in the queue goes now (the outcome is written with the next batch).
       if (this.starved) this.pumpAll();
@@ -342,12 +356,6 @@ export class DeliveryWorker {
     const batch = this.finished;
     this.finished = [];
     if (batch.length === 0) return;
-    for (const { row, at, outcome } of batch) {
-      const wait = askedToWaitMs(outcome);
-      if (wait === null) continue;
-      const until = at + outcome.durationMs + wait;
-      if (until > (this.heldUntil.get(row.endpoint_id) ?? 0)) this.heldUntil.set(row.endpoint_id, until);
-    }
     const disables = new Map<string, DisableRequest>();
     const retries = new Map<string, number>();
     try {

@@ -128,14 +128,16 @@ describe('retries', () => {
   });
 
   it.each([429, 503])('after a %i with Retry-After the whole endpoint waits: other changes are not sent meanwhile, and spend no retry (a test ping still goes)', async (status) => {
-    const { api } = await setUp({ retryScheduleMs: [0, 100, 100] });
-    const r = await receiver((_request, index) => (index === 0 ? { status, headers: { 'retry-after': '2' } } : { status: 200 }));
+    // One at a time, and the first answer slow: the others wait in the queue for its slot.
+    const { api } = await setUp({ retryScheduleMs: [0, 100, 100], concurrencyPerEndpoint: 1 });
+    const r = await receiver((_request, index) => (index === 0 ? { status, headers: { 'retry-after': '2' }, delayMs: 300 } : { status: 200 }));
     const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
     await api.record(statement('us-ban'));
-    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.attempts.length, { timeout: 10_000 }).toBe(1);
-
     await api.record(statement('fr-sites', { country: 'FR' }));
     await api.record(statement('de-kharkiv', { country: 'DE' }));
+    // The slot the 429 frees is not given to the next in the queue.
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id)).find((d) => d.attempts.length > 0)?.attempts[0].statusCode, { timeout: 10_000 }).toBe(status);
+    expect(r.received).toHaveLength(1);
     expect((await api.post(`/v1/webhooks/${endpoint.id}/test`)).json()).toMatchObject({ status: 'succeeded' });
     expect(r.received).toHaveLength(2);
     expect(r.received[1].json.type).toBe('webhook.test');
@@ -145,6 +147,21 @@ describe('retries', () => {
     for (const received of afterTheWait) expect(received.at - r.received[0].at).toBeGreaterThanOrEqual(1_950);
     const attempts = async () => (await deliveriesOf(api, endpoint.id)).filter((d) => d.status === 'succeeded').map((d) => d.attempts.map((a) => a.statusCode));
     await expect.poll(async () => (await attempts()).sort(), { timeout: 5_000 }).toEqual([[200], [200], [200], [status, 200]].sort());
+  });
+
+  it('the wait a receiver asked for holds its URL only: the endpoint moved to another URL sends at once', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0, 60_000] });
+    const busy = await receiver(() => ({ status: 429, headers: { 'retry-after': '3600' } }));
+    const elsewhere = await receiver();
+    const endpoint = await api.createEndpoint({ url: busy.url, types: ['statement.recorded'] });
+    await api.record(statement('us-ban'));
+    await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.attempts.length, { timeout: 10_000 }).toBe(1);
+
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { url: elsewhere.url })).statusCode).toBe(200);
+    const moved = await api.record(statement('fr-sites', { country: 'FR' }));
+    await expect.poll(() => elsewhere.received.length, { timeout: 5_000 }).toBe(1);
+    expect(elsewhere.received[0].json.data.position).toBe(moved.position);
+    expect(busy.received).toHaveLength(1);
   });
 
   it('a Retry-After sooner than the schedule does not bring the retries forward: the schedule is kept, not burnt', async () => {
