@@ -4,7 +4,7 @@
 // are enforced by one sweeper for all attempts rather than a timer each (with
 // hundreds in flight, timers are what the garbage collector sees most); a
 // status that comes after the deadline counts as no answer (a body still arriving
-// then is cut, and the status that came in time counts).
+// then, or at a shutdown, is cut, and the status that came in time counts).
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
@@ -83,8 +83,9 @@ export class DeliveryClient {
         if (empty) await response.body.dump();
         else await start.readFrom(response.body);
       } catch (bodyError) {
-        if (!attempt.timedOut || this.interrupting) throw bodyError;
-        error = `the answer's body was not complete within the ${this.timeoutMs} ms limit; its status counts`;
+        // Whatever cut the body (the deadline, a shutdown, the connection), the status came whole.
+        const why = attempt.timedOut ? `was not complete within the ${this.timeoutMs} ms limit` : this.interrupting ? 'was cut short by a shutdown' : `could not be read: ${describe(bodyError)}`;
+        error = `the answer's body ${why}; its status counts`;
       }
       return {
         statusCode: response.statusCode,

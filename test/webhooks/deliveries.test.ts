@@ -228,6 +228,25 @@ describe('retries', () => {
     expect(r.received.map((x) => x.headers['webhook-id'])).toEqual([delivery.webhookId, delivery.webhookId]);
   });
 
+  it('a 2xx whose body is still arriving at a shutdown is a success: the change is not sent again after the restart', async () => {
+    const data = tempDir('policy-state-shutdown-body-');
+    cleanup.push(async () => data.cleanup());
+    const r = await receiver(() => ({ status: 200, body: 'accepted, and then some', bodyDelayMs: 5_000 }));
+    const first = await startWebhookService({ dataDir: data.dir });
+    const endpoint = await client(first).createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    await client(first).record(statement('us-ban'));
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(1);
+    await first.stop(); // shutdownGraceMs is 100 ms: the body is cut
+
+    const again = await startWebhookService({ dataDir: data.dir });
+    cleanup.push(() => again.stop());
+    const [delivery] = await deliveriesOf(client(again), endpoint.id);
+    expect(delivery.status).toBe('succeeded');
+    expect(delivery.attempts).toMatchObject([{ statusCode: 200, error: expect.stringMatching(/cut short by a shutdown; its status counts/) }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(r.received).toHaveLength(1);
+  });
+
   it('a redirect is not followed: a 3xx is a failed attempt', async () => {
     const { api } = await setUp({ retryScheduleMs: [0] });
     const elsewhere = await receiver();
