@@ -44,8 +44,11 @@ export function queueLive(
   const queue = new Queue(db, room, at, (endpointId) => projection.get(endpointId)?.enabled === true);
   const sequences = new Map<string, number>();
   let count = 0;
+  // Every row written counts, whether it goes to memory, waits in webhooks.db, waits on standby or
+  // records a change missed while disabled: the transaction's size is what the limit bounds.
+  let written = 0;
   for (const change of changes) {
-    if (queue.rows.length >= maxRows) break;
+    if (written >= maxRows) break;
     count += 1;
     let body: string | undefined;
     // As the endpoints were at the change: the endpoint projection may have gone further.
@@ -61,6 +64,7 @@ export function queueLive(
       // while disabled is the same on every replica, so it needs no standby: it is never sent live.
       const added = !endpoint.enabled ? queue.missed(delivery) : standby ? db.insertStandby(delivery) : queue.add(delivery, body);
       if (!added) continue;
+      written += 1;
       sequences.set(endpoint.id, sequence);
     }
   }

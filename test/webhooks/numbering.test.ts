@@ -26,7 +26,7 @@ afterEach(async () => {
 
 const EP = 'ep_numbering01';
 
-async function replicaAfter(log: Array<[string, NewEvent]>) {
+async function replicaAfter(log: Array<[string, NewEvent]>, maxRows?: number) {
   const { dir, cleanup: remove } = tempDir('policy-state-numbering-');
   const store = new SqliteEventStore(path.join(dir, 'events.db'));
   const readModel = new ReadModel(path.join(dir, 'read-model.db'));
@@ -41,9 +41,9 @@ async function replicaAfter(log: Array<[string, NewEvent]>) {
   const feed = new ChangeFeed(() => readModel.file);
   cleanup.push(() => feed.close());
   const changes = feed.after(0, 100).filter((c) => c.type === 'statement.recorded');
-  db.transaction(() => queueLive(db, endpoints, changes, () => 100, Date.now()));
+  const { taken } = db.transaction(() => queueLive(db, endpoints, changes, () => 100, Date.now(), maxRows));
   const rows = db.deliveries(EP, { limit: 100 }).reverse();
-  return { rows, changes };
+  return { rows, changes, taken };
 }
 
 const created = newEndpointEvent('WebhookEndpointCreated', { endpointId: EP, url: 'https://receiver.example/hook', types: ['statement.recorded'], secret: 'v1.aaaa.bbbb.cccc' });
@@ -69,6 +69,19 @@ describe('numbering changes for an endpoint', () => {
       [endpointStream(EP), newEndpointEvent('WebhookEndpointDisabled', { endpointId: EP, reason: 'manual', detail: 'paused', replayAfter: 0 })],
       recorded('while-disabled'),
     ]);
+    expect(rows.map((r) => [r.message_id, r.sequence, r.status])).toEqual([
+      [changes[0].id, 1, 'cancelled'],
+      [changes[1].id, 2, 'cancelled'],
+    ]);
+  });
+});
+
+describe('one dispatch step', () => {
+  it('writes about as many rows as its limit, counting those of changes missed while disabled', async () => {
+    const disabled = newEndpointEvent('WebhookEndpointDisabled', { endpointId: EP, reason: 'manual', detail: 'paused', replayAfter: 0 });
+    const { rows, changes, taken } = await replicaAfter([[endpointStream(EP), created], [endpointStream(EP), disabled], recorded('one'), recorded('two'), recorded('three')], 2);
+    expect(changes).toHaveLength(3);
+    expect(taken).toBe(2);
     expect(rows.map((r) => [r.message_id, r.sequence, r.status])).toEqual([
       [changes[0].id, 1, 'cancelled'],
       [changes[1].id, 2, 'cancelled'],
