@@ -22,7 +22,7 @@ export interface AttemptOutcome {
   retryAfterMs: number | null;
   /** No status within the timeout (a body still arriving at the deadline is cut, and its status counts). */
   timedOut: boolean;
-  /** Cut short by a shutdown: logged, but not a step of the schedule nor a failure; the delivery stays pending. */
+  /** Cut short by a shutdown before its status came: logged, but not a step of the schedule nor a failure; the delivery stays pending. */
   interrupted: boolean;
 }
 
@@ -74,8 +74,8 @@ export class DeliveryClient {
         response.body.destroy();
         return { statusCode: null, durationMs: elapsed(), responseStart: null, error: `answered ${response.statusCode} after the ${this.timeoutMs} ms limit`, retryAfterMs: null, timedOut: true, interrupted: false };
       }
-      // The status is the answer, and it came in time. A body still arriving at the deadline
-      // is cut there: the log keeps what came, and the status counts (a 2xx is a success).
+      // The status is the answer, and it came in time. A body still arriving at the deadline (or
+      // at a shutdown) is cut there: the log keeps what came, and the status counts (a 2xx is a success).
       const start = new ResponseStart();
       const empty = response.statusCode === 204 || response.headers['content-length'] === '0';
       let error: string | null = null;

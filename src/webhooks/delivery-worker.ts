@@ -118,7 +118,7 @@ export class DeliveryWorker {
 
   /** How many deliveries the dispatcher may hand this endpoint's queue now; none behind a backlog in webhooks.db. */
   room(endpointId: string): number {
-    if (this.stopped || this.backlog.has(endpointId) || this.isHeld(endpointId)) return 0;
+    if (this.stopped || this.backlog.has(endpointId) || this.heldTill(endpointId) !== undefined) return 0;
     const endpoint = this.endpoints.get(endpointId);
     if (endpoint && !this.secrets.canOpen(endpoint.secrets[0].sealed)) return 0;
     return MAX_QUEUED - (this.queues.get(endpointId)?.length ?? 0);
@@ -239,9 +239,9 @@ export class DeliveryWorker {
     }
     // A disabled endpoint gets only its test pings, so it can be checked before it is enabled again;
     // so does one that asked for a wait, until then (and is woken then).
-    const held = this.isHeld(endpointId);
-    if (held) this.retryAt(endpointId, this.heldUntil.get(endpointId)!.until);
-    const testsOnly = held || !endpoint.enabled || this.disabling.has(endpointId);
+    const heldTill = this.heldTill(endpointId);
+    if (heldTill !== undefined) this.retryAt(endpointId, heldTill);
+    const testsOnly = heldTill !== undefined || !endpoint.enabled || this.disabling.has(endpointId);
     if (testsOnly && (this.queues.get(endpointId)?.length ?? 0) > 0) this.drop(endpointId);
     const secrets = this.signingSecrets(endpoint, this.now());
     if (!secrets) {
@@ -262,12 +262,13 @@ export class DeliveryWorker {
     }
   }
 
-  private isHeld(endpointId: string): boolean {
+  /** Until when the endpoint waits, as its receiver asked; undefined when it does not (a hold past, or for another URL, is dropped). */
+  private heldTill(endpointId: string): number | undefined {
     const hold = this.heldUntil.get(endpointId);
-    if (hold === undefined) return false;
-    if (hold.until > this.now() && hold.url === this.endpoints.get(endpointId)?.url) return true;
+    if (hold === undefined) return undefined;
+    if (hold.until > this.now() && hold.url === this.endpoints.get(endpointId)?.url) return hold.until;
     this.heldUntil.delete(endpointId);
-    return false;
+    return undefined;
   }
 
   /** The receiver asked (Retry-After on a 429 or 503) for nothing before a time: the endpoint waits. */
