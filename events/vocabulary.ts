@@ -15,7 +15,7 @@ const LEFT_OUT = new Set(['invalid_type', 'invalid_value', 'invalid_union']);
 z.config({ customError: (issue) => (issue.input === undefined && LEFT_OUT.has(issue.code ?? '') ? MISSING : undefined) });
 
 /** A schema's own error message, or MISSING when the field was left out. */
-const required = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? MISSING : message);
+export const required = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? MISSING : message);
 
 /** ISO 3166-1 alpha-2, upper case. Unknown codes are rejected. */
 export const CountryCode = z

@@ -262,8 +262,11 @@ export class DeliveryWorker {
     }
   }
 
-  /** Until when the endpoint waits, as its receiver asked; undefined when it does not (a hold past, or for another URL, is dropped). */
-  private heldTill(endpointId: string): number | undefined {
+  /**
+   * Until when the endpoint waits, as its receiver asked (Retry-After on a 429 or 503): only test
+   * pings go meanwhile. Undefined when it does not (a hold past, or for another URL, is dropped).
+   */
+  heldTill(endpointId: string): number | undefined {
     const hold = this.heldUntil.get(endpointId);
     if (hold === undefined) return undefined;
     if (hold.until > this.now() && hold.url === this.endpoints.get(endpointId)?.url) return hold.until;

@@ -62,6 +62,8 @@ export interface EndpointHealth {
   lastSuccessAt: number | null;
   /** False when its current secret cannot be opened with this service's key: nothing is sent until it is rotated. */
   secretReadable: boolean;
+  /** Until when it is sent nothing but test pings, as its receiver asked (Retry-After); in this process's memory. */
+  heldUntil: number | null;
 }
 
 export type RetryOutcome = { delivery: DeliveryRow } | { notFound: true } | { inFlight: true } | { endpointDisabled: true };
@@ -178,7 +180,13 @@ export class Webhooks {
       failingSince: status?.failing_since ?? null,
       lastSuccessAt: status?.last_success_at ?? null,
       secretReadable: this.secretReadable(endpointId),
+      heldUntil: this.heldUntil(endpointId),
     };
+  }
+
+  /** Until when the endpoint's receiver asked (Retry-After) to be sent nothing; null when it did not. */
+  heldUntil(endpointId: string): number | null {
+    return this.worker.heldTill(endpointId) ?? null;
   }
 
   /** Whether the endpoint's current secret can be opened with this service's key (so deliveries can be signed). */

@@ -149,6 +149,33 @@ describe('retries', () => {
     await expect.poll(async () => (await attempts()).sort(), { timeout: 5_000 }).toEqual([[200], [200], [200], [status, 200]].sort());
   });
 
+  it('the wait a receiver asked for is shown: on the endpoint, on its pending deliveries, and on a replay that waits for it', async () => {
+    const { api } = await setUp({ retryScheduleMs: [0, 100], concurrencyPerEndpoint: 1 });
+    const r = await receiver((_request, index) => (index === 0 ? { status: 429, headers: { 'retry-after': '3' } } : { status: 200 }));
+    const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'] });
+    expect((await endpointOf(api, endpoint.id)).deliveries.heldUntil).toBeNull();
+    const first = await api.record(statement('us-ban'));
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(async () => (await endpointOf(api, endpoint.id)).deliveries.heldUntil, { timeout: 5_000 }).not.toBeNull();
+
+    const heldUntil = Date.parse((await endpointOf(api, endpoint.id)).deliveries.heldUntil);
+    expect(heldUntil - r.received[0].at).toBeGreaterThanOrEqual(2_900);
+    expect(heldUntil - r.received[0].at).toBeLessThan(4_000);
+    await api.record(statement('fr-sites', { country: 'FR' }));
+    const replay = await api.post(`/v1/webhooks/${endpoint.id}/replay`, { after: first.position - 1 });
+    expect(replay.statusCode).toBe(202);
+    expect(Date.parse(replay.json().heldUntil)).toBe(heldUntil);
+    const pending = (await api.get(`/v1/webhooks/${endpoint.id}/deliveries?status=pending`)).json().items as Array<{ nextAttemptAt: string }>;
+    // The first change waiting for its retry, the second live, and both replayed.
+    expect(pending.length).toBe(4);
+    for (const delivery of pending) expect(Date.parse(delivery.nextAttemptAt)).toBeGreaterThanOrEqual(heldUntil);
+
+    // Once the wait has passed, everything goes and the endpoint no longer says it is held.
+    await expect.poll(() => r.received.length, { timeout: 10_000 }).toBe(5);
+    for (const received of r.received.slice(1)) expect(received.at).toBeGreaterThanOrEqual(heldUntil - 50);
+    expect((await endpointOf(api, endpoint.id)).deliveries.heldUntil).toBeNull();
+  });
+
   it('the wait a receiver asked for holds its URL only: the endpoint moved to another URL sends at once', async () => {
     const { api } = await setUp({ retryScheduleMs: [0, 60_000] });
     const busy = await receiver(() => ({ status: 429, headers: { 'retry-after': '3600' } }));
@@ -157,7 +184,8 @@ describe('retries', () => {
     await api.record(statement('us-ban'));
     await expect.poll(async () => (await deliveriesOf(api, endpoint.id))[0]?.attempts.length, { timeout: 10_000 }).toBe(1);
 
-    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { url: elsewhere.url })).statusCode).toBe(200);
+    expect((await endpointOf(api, endpoint.id)).deliveries.heldUntil).not.toBeNull();
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { url: elsewhere.url })).json().deliveries.heldUntil).toBeNull();
     const moved = await api.record(statement('fr-sites', { country: 'FR' }));
     await expect.poll(() => elsewhere.received.length, { timeout: 5_000 }).toBe(1);
     expect(elsewhere.received[0].json.data.position).toBe(moved.position);
@@ -530,7 +558,8 @@ describe('replay and the test ping', () => {
     for (const after of [undefined, 1.5, -1, 'soon']) {
       const refused = await api.post(`/v1/webhooks/${endpoint.id}/replay`, after === undefined ? {} : { after });
       expect(refused.statusCode, String(after)).toBe(400);
-      expect(refused.json().errors).toEqual([{ path: 'body.after', message: expect.stringContaining('must be a log position') }]);
+      const message = after === undefined ? 'is required' : expect.stringContaining('must be a log position');
+      expect(refused.json().errors).toEqual([{ path: 'body.after', message }]);
     }
     const ping = (await api.post(`/v1/webhooks/${endpoint.id}/test`)).json();
     const retried = await api.post(`/v1/webhooks/${endpoint.id}/deliveries/${ping.id}/retry`, { x: 1 });

@@ -27,7 +27,7 @@ import {
   RotatedSecretView,
   UpdateEndpointBody,
 } from './schemas.js';
-import { deliveryView, endpointView } from './views.js';
+import { deliveryView, endpointView, iso } from './views.js';
 
 export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bounds: FeedBounds): FastifyPluginAsyncZod => async (app) => {
   const admin = requireRole(keys, 'admin');
@@ -132,7 +132,8 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     view(request.params.id);
     const { cursor, status, limit } = request.query;
     const rows = webhooks.deliveries(request.params.id, { before: cursor ? Number(cursor) : undefined, status, limit });
-    return { items: rows.map(deliveryView), nextCursor: rows.length === limit ? String(rows[rows.length - 1].n) : null };
+    const heldUntil = webhooks.heldUntil(request.params.id);
+    return { items: rows.map((row) => deliveryView(row, heldUntil)), nextCursor: rows.length === limit ? String(rows[rows.length - 1].n) : null };
   });
 
   app.post('/v1/webhooks/:id/deliveries/:deliveryId/retry', {
@@ -152,7 +153,8 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     if ('notFound' in outcome) throw notFound(`endpoint "${request.params.id}" has no delivery "${request.params.deliveryId}"`);
     if ('inFlight' in outcome) throw conflict('an attempt of this delivery is in flight; look again when it has finished');
     if ('endpointDisabled' in outcome) throw conflict('the endpoint is disabled; enable it (PATCH {"enabled": true}) before retrying a delivery');
-    return reply.code(202).send(deliveryView({ ...outcome.delivery, attemptLog: webhooks.delivery(request.params.id, request.params.deliveryId)!.attemptLog }));
+    const { attemptLog } = webhooks.delivery(request.params.id, request.params.deliveryId)!;
+    return reply.code(202).send(deliveryView({ ...outcome.delivery, attemptLog }, webhooks.heldUntil(request.params.id)));
   });
 
   app.post('/v1/webhooks/:id/replay', {
@@ -179,7 +181,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     bounds.notPastTomorrow(from.day, 'body.after');
     await bounds.notPastTheHead(from.position, 'body.after');
     const { deliveries, through } = webhooks.replay(endpoint, from);
-    return reply.code(202).send({ deliveries, after: request.body.after, through });
+    return reply.code(202).send({ deliveries, after: request.body.after, through, heldUntil: iso(webhooks.heldUntil(endpoint.id)) });
   });
 
   app.post('/v1/webhooks/:id/test', {
@@ -197,6 +199,6 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     if (!webhooks.secretReadable(request.params.id)) {
       throw conflict("the endpoint's secret cannot be opened with this service's webhook secrets key; rotate it (POST .../rotate-secret) before a test ping");
     }
-    return deliveryView(await webhooks.ping(request.params.id, webhooks.settings.timeoutMs + 1_000));
+    return deliveryView(await webhooks.ping(request.params.id, webhooks.settings.timeoutMs + 1_000), null);
   });
 };

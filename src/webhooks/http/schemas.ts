@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ChangeCursorText } from '../../http/schemas.js';
 import { ChangeTypeName, Description, DisabledReason, EndpointId, EndpointUrl } from '../../../events/webhook-endpoint.js';
-import { CountryCode } from '../../../events/vocabulary.js';
+import { CountryCode, required } from '../../../events/vocabulary.js';
 import { QueryInteger } from '../../http/schemas.js';
 
 export const EndpointParams = z.object({ id: EndpointId });
@@ -36,7 +36,7 @@ const AFTER_MESSAGE = 'must be a log position (a whole number, 0 or more) or a c
 export const ReplayBody = z
   .object({
     after: z
-      .union([z.number().int(AFTER_MESSAGE).min(0, AFTER_MESSAGE), ChangeCursorText], { error: AFTER_MESSAGE })
+      .union([z.number().int(AFTER_MESSAGE).min(0, AFTER_MESSAGE), ChangeCursorText], { error: required(AFTER_MESSAGE) })
       .describe(
         "a log position, or a change-feed cursor \"<position>@<day>\" (a change's position and the UTC day of its recordedAt): every change after it that the endpoint's filters take is sent again. The changes a new day brings carry the log position of the last event before it: after a cursor they come too.",
       ),
@@ -93,6 +93,9 @@ export const EndpointView = z.object({
     pending: z.number().int(),
     failingSince: z.string().nullable(),
     lastSuccessAt: z.string().nullable(),
+    heldUntil: z.string().nullable().describe(
+      'set while the receiver\'s last 429 or 503 asked (Retry-After) to be sent nothing before this time: until then only test pings go, and deliveries, retries and replays wait. Kept in this replica\'s memory',
+    ),
   }),
 });
 
@@ -133,7 +136,7 @@ export const DeliveryView = z.object({
   sequence: z.number().int().nullable(),
   status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']),
   attemptCount: z.number().int(),
-  nextAttemptAt: z.string().nullable(),
+  nextAttemptAt: z.string().nullable().describe("when the next attempt goes, at the earliest: never before the endpoint's deliveries.heldUntil"),
   createdAt: z.string(),
   attempts: z.array(AttemptView),
 });
@@ -144,4 +147,5 @@ export const ReplayView = z.object({
   deliveries: z.number().int().describe('changes queued again'),
   after: z.union([z.number().int(), z.string()]).describe('the position or cursor given'),
   through: z.number().int().describe('the last log position covered; later changes are delivered live'),
+  heldUntil: z.string().nullable().describe("the endpoint's deliveries.heldUntil: the replayed changes go once it has passed"),
 });

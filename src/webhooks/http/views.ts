@@ -3,7 +3,7 @@ import { signingKeys, type DisabledNote, type Endpoint } from '../endpoint.js';
 import { deliveryId, type AttemptRow, type DeliveryRow } from '../webhook-db.js';
 import type { EndpointHealth } from '../webhooks.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function endpointView(endpoint: Endpoint, health: EndpointHealth, now: number, lastDisabled: DisabledNote | null) {
   return {
@@ -20,7 +20,7 @@ export function endpointView(endpoint: Endpoint, health: EndpointHealth, now: nu
     secretUnreadable: health.secretReadable ? null : secretUnreadable(endpoint.id),
     createdAt: endpoint.createdAt,
     updatedAt: endpoint.updatedAt,
-    deliveries: { pending: health.pending, failingSince: iso(health.failingSince), lastSuccessAt: iso(health.lastSuccessAt) },
+    deliveries: { pending: health.pending, failingSince: iso(health.failingSince), lastSuccessAt: iso(health.lastSuccessAt), heldUntil: iso(health.heldUntil) },
   };
 }
 
@@ -36,7 +36,9 @@ function secretUnreadable(endpointId: string) {
   };
 }
 
-export function deliveryView(row: DeliveryRow & { attemptLog: AttemptRow[] }) {
+/** `heldUntil`: the endpoint's receiver asked for nothing before then, so a pending delivery (not a test ping) waits for it. */
+export function deliveryView(row: DeliveryRow & { attemptLog: AttemptRow[] }, heldUntil: number | null) {
+  const waits = heldUntil !== null && row.origin !== 'test' && row.next_attempt_at !== null;
   return {
     id: deliveryId(row.n),
     endpointId: row.endpoint_id,
@@ -48,7 +50,7 @@ export function deliveryView(row: DeliveryRow & { attemptLog: AttemptRow[] }) {
     // 'sending' is this process's business: to a reader it is still pending.
     status: row.status === 'sending' ? ('pending' as const) : row.status,
     attemptCount: row.attempts,
-    nextAttemptAt: iso(row.next_attempt_at),
+    nextAttemptAt: iso(waits ? Math.max(row.next_attempt_at!, heldUntil) : row.next_attempt_at),
     createdAt: new Date(row.created_at).toISOString(),
     attempts: row.attemptLog.map((a) => ({
       at: new Date(a.attempted_at).toISOString(),
