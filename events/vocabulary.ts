@@ -57,9 +57,20 @@ export type Day = z.infer<typeof Day>;
 /** An instant with an explicit offset, e.g. `2024-05-30T14:00:00Z`. */
 export const Instant = z.iso.datetime({ offset: true });
 
+// The service keeps times to the millisecond (a JavaScript Date): a finer time would be compared
+// as if cut to its millisecond, so a statement reported 0.9 ms after a knownAt would count at it.
+// Refused on what is written from now on, as the free-text rule is (trailing zeros are no finer).
+const FINER_THAN_A_MILLISECOND = /\.\d{3}\d*[1-9]/;
+export const TO_THE_MILLISECOND = 'is finer than a millisecond: give at most 3 decimal places of a second';
+
+/** `schema` (a day or an instant) refusing an instant finer than a millisecond, but in what the log holds. */
+export function toTheMillisecond<T extends z.ZodType<string>>(schema: T): T {
+  return schema.refine((time) => readingStored > 0 || !FINER_THAN_A_MILLISECOND.test(time), TO_THE_MILLISECOND);
+}
+
 /** A day or an instant. A bare day means the start of that UTC day. */
 export const DAY_OR_INSTANT = 'must be a day that exists (YYYY-MM-DD) or an ISO 8601 instant with its offset, e.g. 2024-05-30T14:00:00Z';
-export const DayOrInstant = z.union([Day, Instant], { error: required(DAY_OR_INSTANT) });
+export const DayOrInstant = toTheMillisecond(z.union([Day, Instant], { error: required(DAY_OR_INSTANT) }));
 export type DayOrInstant = z.infer<typeof DayOrInstant>;
 
 export const Stance = z.enum(['permits', 'prohibits', 'reviewing', 'endorses']);

@@ -6,7 +6,7 @@ import { StatementRecorded } from '../../events/statement-recorded.js';
 import { EXCLUSION_REASONS } from '../../projections/position.js';
 import { StatementRetracted } from '../../events/statement-retracted.js';
 import { CHANGE_CURSOR } from '../read-model/change-cursor.js';
-import { Attribution, CountryCode, DAY_OR_INSTANT, DatePrecision, Day, DayOrInstant, Instant, Scope, Source, Speaker, Stance, StatementId } from '../../events/vocabulary.js';
+import { Attribution, CountryCode, DAY_OR_INSTANT, DatePrecision, Day, DayOrInstant, Instant, Scope, Source, Speaker, Stance, StatementId, toTheMillisecond } from '../../events/vocabulary.js';
 
 /** The largest integer a query parameter takes: 15 decimal digits, as the document says. */
 const MAX_QUERY_INTEGER = 999_999_999_999_999;
@@ -40,12 +40,14 @@ export const StatementParams = z.object({ id: StatementId });
  * A knowledge time in a query string. A `+` there is read as a space (form encoding), so
  * `knownAt=2024-05-29T12:00:00+02:00` arrives with " 02:00" for an offset: say how to write it.
  */
-const KnownAt = z.union([Day, Instant], {
-  error: (issue) =>
-    typeof issue.input === 'string' && / \d{2}(:?\d{2})?$/.test(issue.input)
-      ? `${DAY_OR_INSTANT}; a "+" in a URL query is read as a space, so write a + offset as %2B (e.g. %2B02:00)`
-      : DAY_OR_INSTANT,
-});
+const KnownAt = toTheMillisecond(
+  z.union([Day, Instant], {
+    error: (issue) =>
+      typeof issue.input === 'string' && / \d{2}(:?\d{2})?$/.test(issue.input)
+        ? `${DAY_OR_INSTANT}; a "+" in a URL query is read as a space, so write a + offset as %2B (e.g. %2B02:00)`
+        : DAY_OR_INSTANT,
+  }),
+);
 
 const KNOWN_AT =
   'knowledge time: an instant, or a day meaning the end of that UTC day (default now). Write a + offset as %2B (2024-05-29T12:00:00%2B02:00): a bare + in a query reads as a space';

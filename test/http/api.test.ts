@@ -271,6 +271,23 @@ describe('bad input gets a clear 4xx problem naming the field', () => {
     expect(expectProblem(await get('/v1/countries/US/history?knownAt=2024-05-29T12:00:00+0200'), 400).errors[0].message).toContain('%2B');
   });
 
+  it('a time finer than a millisecond is refused naming the field, in a write and in knownAt: the service compares times to the millisecond', async () => {
+    const finer = '2024-05-30T12:00:00.0009Z';
+    const before = (await get('/v1/events?limit=500')).json().items.length;
+    for (const body of [
+      { ...kirby, statementId: 'us-finer-report', reportedAt: finer },
+      { ...kirby, statementId: 'us-finer-source', sources: [{ ...kirby.sources[0], publishedAt: finer }] },
+    ]) {
+      const refused = expectProblem(await post('/v1/statements', body), 400);
+      expect(refused.errors).toEqual([{ path: expect.stringMatching(/^body\.(reportedAt|sources\.0\.publishedAt)$/), message: expect.stringContaining('finer than a millisecond') }]);
+    }
+    expect((await get('/v1/events?limit=500')).json().items.length).toBe(before);
+    const knownAt = expectProblem(await get(`/v1/countries/US/position?knownAt=${finer}`), 400);
+    expect(knownAt.errors).toEqual([{ path: 'querystring.knownAt', message: expect.stringContaining('finer than a millisecond') }]);
+    // Digits past the millisecond that are zeros say nothing finer.
+    expect((await get('/v1/countries/US/position?knownAt=2024-05-30T12:00:00.123000Z')).statusCode).toBe(200);
+  });
+
   it('malformed JSON is 400', async () => {
     expectProblem(await service.app.inject({ method: 'POST', url: '/v1/statements', headers: { ...writer, 'content-type': 'application/json' }, payload: '{"country":' }), 400);
   });
