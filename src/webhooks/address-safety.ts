@@ -5,7 +5,7 @@
 // cannot slip through. Hosts in WEBHOOK_ALLOWED_HOSTS skip the range check.
 import ipaddr from 'ipaddr.js';
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
-import { lookup } from 'node:dns/promises';
+import { Resolver as DnsResolver, lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 export interface ResolvedAddress {
@@ -15,8 +15,44 @@ export interface ResolvedAddress {
 
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
-export const systemResolver: Resolver = async (hostname) =>
+/** The operating system's lookup (getaddrinfo: the hosts file, nsswitch), run on libuv's thread pool. */
+export const osLookup: Resolver = async (hostname) =>
   (await lookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+
+/** Codes that say a name has no address of that family, rather than that DNS failed to answer. */
+const NO_SUCH_RECORD = new Set(['ENODATA', 'ENOTFOUND']);
+
+/**
+ * A and AAAA queries sent by c-ares, the servers of /etc/resolv.conf unless `servers` says, each
+ * query given up after `timeoutMs` and `tries`. Nothing of it runs on libuv's thread pool.
+ */
+export function dnsQueries(options: { timeoutMs?: number; tries?: number; servers?: string[] } = {}): Resolver {
+  const dns = new DnsResolver({ timeout: options.timeoutMs ?? 2_000, tries: options.tries ?? 2 });
+  if (options.servers) dns.setServers(options.servers);
+  return async (hostname) => {
+    const [v4, v6] = await Promise.allSettled([dns.resolve4(hostname), dns.resolve6(hostname)]);
+    const addresses: ResolvedAddress[] = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+    ];
+    if (addresses.length > 0) return addresses;
+    // Neither family answered: say why, a failure to answer (ETIMEOUT) before "no such name".
+    const errors = [v4, v6].flatMap((r) => (r.status === 'rejected' ? [r.reason as NodeJS.ErrnoException] : []));
+    throw errors.find((e) => !NO_SUCH_RECORD.has(e.code ?? '')) ?? errors[0] ?? Object.assign(new Error(`no address for ${hostname}`), { code: 'ENODATA' });
+  };
+}
+
+/**
+ * How webhook hosts are resolved unless a test says otherwise. A host WEBHOOK_ALLOWED_HOSTS lists is
+ * looked up as any program would (it may be a hosts-file or compose service name). Every other name
+ * is asked of DNS directly: getaddrinfo holds one of libuv's four threads for as long as a DNS
+ * server fails to answer, so a few receivers whose DNS is down would stall every other endpoint's
+ * lookups, and the file reads of the whole process, for a deadline or more.
+ */
+export function systemResolver(allowedHosts: readonly string[], queries: Resolver = dnsQueries()): Resolver {
+  const allowed = new Set(allowedHosts.map(bareHost));
+  return (hostname) => (allowed.has(bareHost(hostname)) ? osLookup(hostname) : queries(hostname));
+}
 
 /** Cloud metadata services outside the link-local range (AWS IPv6, Alibaba, Oracle). */
 const METADATA_ADDRESSES = new Set(['fd00:ec2::254', '100.100.100.200', '192.0.0.192']);
@@ -65,7 +101,7 @@ export const bareHost = (host: string): string => host.replace(/^\[(.*)\]$/, '$1
 export class AddressPolicy {
   private readonly allowed: Set<string>;
 
-  constructor(allowedHosts: readonly string[], private readonly resolve: Resolver = systemResolver) {
+  constructor(allowedHosts: readonly string[], private readonly resolve: Resolver = systemResolver(allowedHosts)) {
     this.allowed = new Set(allowedHosts.map(bareHost));
   }
 

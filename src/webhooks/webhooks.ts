@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ReadModel } from '../read-model/read-model.js';
 import type { EventStore } from '../store/event-store.js';
-import { AddressPolicy, systemResolver, type Resolver } from './address-safety.js';
+import { AddressPolicy, type Resolver } from './address-safety.js';
 import { ChangeFeed } from './change-feed.js';
 import { laterAtPosition, type ChangeCursor } from '../read-model/change-cursor.js';
 import { DeliveryClient } from './delivery-client.js';
@@ -93,7 +93,7 @@ export class Webhooks {
     if (box.createdFile) {
       logger.info({ file: box.createdFile }, 'created the webhook secrets key: back it up with the data (endpoint secrets sealed under another key must be rotated)');
     }
-    const policy = new AddressPolicy(options.allowedHosts, options.resolve ?? systemResolver);
+    const policy = new AddressPolicy(options.allowedHosts, options.resolve);
     const metrics = options.metrics;
     this.endpoints = new EndpointProjection(store, this.db, logger, (count) => {
       for (let i = 0; i < count; i++) metrics?.deliveryAttempted('abandoned');
