@@ -94,6 +94,9 @@ export type DatePrecision = z.infer<typeof DatePrecision>;
 const NOT_PLAIN = /(?![\t\n])\p{Cc}|\p{Cs}/u;
 let readingStored = 0;
 
+/** Whether what is being parsed is read from the log (readAsStored): a rule for new writes lets it pass. */
+export const readingTheLog = (): boolean => readingStored > 0;
+
 /** Runs `read`, a decoding of stored events, with the free-text rule off: what the log holds is read as it was written. */
 export function readAsStored<T>(read: () => T): T {
   readingStored += 1;

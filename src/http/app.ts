@@ -130,7 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(feedRoutes(deps, bounds));
   await app.register(changeStreamRoutes(deps.readModel, bounds, { streamsPerAddress: (deps.limits ?? DEFAULT_LIMITS).streamsPerAddress }));
   // A webhook replay starts from a feed cursor too.
-  if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys, bounds));
+  if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys, bounds, deps.store));
   await app.register(auditRoutes(deps));
   return app;
 }

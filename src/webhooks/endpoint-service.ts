@@ -45,11 +45,13 @@ export class EndpointService {
     private readonly replayAfter: (endpointId: string, failingSince?: number) => number,
   ) {}
 
-  async create(input: EndpointInput, metadata: EventMetadata = {}): Promise<IssuedSecret> {
+  /** `eventId`: the id an Idempotency-Key gives the event, so a repeat of the request finds it (or the store refuses it). */
+  async create(input: EndpointInput, metadata: EventMetadata = {}, eventId?: string): Promise<IssuedSecret> {
     await this.checkUrl(input.url);
     const endpointId = `ep_${randomBytes(12).toString('base64url')}`;
     const secret = generateSecret();
-    const event = newEndpointEvent('WebhookEndpointCreated', { endpointId, ...input, secret: this.box.seal(secret) }, metadata);
+    const created = newEndpointEvent('WebhookEndpointCreated', { endpointId, ...input, secret: this.box.seal(secret) }, metadata);
+    const event = eventId ? { ...created, eventId } : created;
     const result = await this.store.append(endpointStream(endpointId), [event], 'no-stream');
     return { endpoint: await this.settled(endpointId, result.positions[0]), secret };
   }

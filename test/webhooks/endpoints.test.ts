@@ -34,6 +34,8 @@ describe('managing webhook endpoints', () => {
     expect(created.statusCode).toBe(201);
     const endpoint = created.json();
     expect(created.headers.location).toBe(`/v1/webhooks/${endpoint.id}`);
+    // No cache on the way (a proxy, the client's own) may keep the answer that holds the secret.
+    expect(created.headers['cache-control']).toBe('no-store');
     expect(endpoint).toMatchObject({ url: receiver.url, description: 'newsroom', types: ['position.changed'], countries: ['US', 'FR'], enabled: true, disabled: null, lastDisabled: null });
     expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     expect(Buffer.from(endpoint.secret.slice('whsec_'.length), 'base64').length).toBeGreaterThanOrEqual(24);
@@ -74,10 +76,44 @@ describe('managing webhook endpoints', () => {
     expect(repeated.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.types.2', 'body.countries.2']);
     expect((await api.get(`/v1/webhooks/${endpoint.id}`)).json()).toMatchObject({ types: null, countries: null });
     expect((await api.post('/v1/webhooks', { url: 'ftp://127.0.0.1/x' })).json().errors[0].path).toBe('body.url');
-    expect((await api.post('/v1/webhooks', { url: 'http://user:password@127.0.0.1/x' })).statusCode).toBe(400);
+    // Credentials as the URL parses them, however they are written; nothing is created.
+    const before = (await api.get('/v1/webhooks')).json().items.length;
+    for (const url of ['http://user:password@127.0.0.1/x', 'http:///user:s3cr3t@127.0.0.1:4711/x', 'http://:pw@127.0.0.1/x']) {
+      const refused = await api.post('/v1/webhooks', { url });
+      expect(refused.statusCode, url).toBe(400);
+      expect(refused.json().errors, url).toEqual([{ path: 'body.url', message: 'must not contain credentials' }]);
+    }
+    expect((await api.get('/v1/webhooks')).json().items.length).toBe(before);
+    expect((await api.post('/v1/webhooks', { url: 'http://[::1' })).json().errors, 'a URL that does not parse').toEqual([{ path: 'body.url', message: expect.any(String) }]);
     expect((await api.patch('/v1/webhooks/ep_doesnotexist00', { description: 'x' })).statusCode).toBe(404);
     expect((await api.get('/v1/webhooks/not-an-id')).statusCode).toBe(400);
     await other.close();
+  });
+
+  it('an Idempotency-Key makes a repeated create no second endpoint: the repeat is refused naming the first, whose secret was shown once', async () => {
+    const ids = async () => (await api.get('/v1/webhooks?limit=500')).json().items.map((e: { id: string }) => e.id) as string[];
+    const before = await ids();
+    const key = { ...admin, 'idempotency-key': 'create-newsroom-1' };
+    const body = { url: receiver.url, description: 'retried' };
+    const first = await api.post('/v1/webhooks', body, key);
+    expect(first.statusCode).toBe(201);
+    const { id } = first.json();
+    const repeat = await api.post('/v1/webhooks', body, key);
+    expect(repeat.statusCode).toBe(409);
+    expect(repeat.headers['content-type']).toContain('application/problem+json');
+    expect(repeat.json().detail).toContain(`"${id}"`);
+    expect(repeat.json().detail).toContain(`/v1/webhooks/${id}/rotate-secret`);
+    expect(repeat.body).not.toContain('whsec_');
+    const otherBody = await api.post('/v1/webhooks', { ...body, description: 'another' }, key);
+    expect(otherBody.statusCode).toBe(422);
+    expect(otherBody.json().errors).toEqual([{ path: 'headers.idempotency-key', message: expect.any(String) }]);
+    expect(await ids()).toEqual([...before, id]);
+
+    // Sent twice at once: one creates it, the other is told it is a repeat.
+    const raced = { ...admin, 'idempotency-key': 'create-newsroom-2' };
+    const answers = await Promise.all([api.post('/v1/webhooks', body, raced), api.post('/v1/webhooks', body, raced)]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 409]);
+    expect(await ids()).toHaveLength(before.length + 2);
   });
 
   it('deletes an endpoint: 204, then it is gone', async () => {
@@ -104,6 +140,7 @@ describe('rotating the secret', () => {
     const endpoint = await api.createEndpoint({ url: r.url, types: ['statement.recorded'], countries: ['PL'] });
     const rotated = await api.post(`/v1/webhooks/${endpoint.id}/rotate-secret`);
     expect(rotated.statusCode).toBe(200);
+    expect(rotated.headers['cache-control']).toBe('no-store');
     const { secret, previousSecretValidUntil } = rotated.json();
     expect(secret).toMatch(/^whsec_/);
     expect(secret).not.toBe(endpoint.secret);

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { parseCursor } from '../../read-model/change-cursor.js';
 import type { ApiKey } from '../../config.js';
 import { requireRole } from '../../http/auth.js';
-import { writeContext } from '../../http/idempotency.js';
+import { earlierWrite, writeContext, type IdempotentWrite } from '../../http/idempotency.js';
+import { DuplicateEventError, type EventStore } from '../../store/event-store.js';
 import { conflict, notFound } from '../../http/problems.js';
 import { Problem } from '../../http/schemas.js';
 import type { FeedBounds } from '../../http/feed-bounds.js';
@@ -29,7 +30,7 @@ import {
 } from './schemas.js';
 import { deliveryView, endpointView, iso } from './views.js';
 
-export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bounds: FeedBounds): FastifyPluginAsyncZod => async (app) => {
+export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bounds: FeedBounds, store: EventStore): FastifyPluginAsyncZod => async (app) => {
   const admin = requireRole(keys, 'admin');
   // What each route refuses with, so the document lists no status a route cannot send (openapi.ts
   // adds the 400, 413, 415, 414 and 429 where they apply). Every route: bad input, no key, not an admin's.
@@ -51,6 +52,21 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     return value;
   };
 
+  /**
+   * An Idempotency-Key already used to create an endpoint: its answer cannot be given again, since
+   * the secret in it is shown once and kept only sealed, so the repeat is refused (409), naming the
+   * endpoint and how to get a secret for it, rather than creating a second endpoint.
+   */
+  const refuseIfCreatedBefore = async (write: IdempotentWrite) => {
+    const earlier = await earlierWrite(store, write);
+    if (!earlier) return;
+    const { endpointId } = earlier.data as { endpointId: string };
+    throw conflict(
+      `this Idempotency-Key already created the endpoint "${endpointId}" (/v1/webhooks/${endpointId}); its secret was shown once, in that answer: ` +
+        `if it was lost, issue a new one (POST /v1/webhooks/${endpointId}/rotate-secret)`,
+    );
+  };
+
   app.post('/v1/webhooks', {
     preHandler: admin,
     schema: {
@@ -58,11 +74,20 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
       tags: common.tags,
       security: common.security,
       body: CreateEndpointBody,
-      response: { 201: EndpointWithSecretView, ...refused, 422: Problem, 503: Problem },
+      description:
+        'With an Idempotency-Key, a repeat does not create a second endpoint: it is refused with 409 naming the endpoint the first request created (whose secret was in that answer only; rotate it if the answer was lost), or 422 if the key came with another body.',
+      response: { 201: EndpointWithSecretView, ...refused, 409: Problem, 422: Problem, 503: Problem },
     },
   }, async (request, reply) => {
-    const { endpoint, secret } = await webhooks.commands.create(request.body, writeContext(request).metadata);
-    return reply.code(201).header('location', `/v1/webhooks/${endpoint.id}`).send({ ...view(endpoint.id), secret });
+    const write = writeContext(request);
+    await refuseIfCreatedBefore(write);
+    const { endpoint, secret } = await webhooks.commands.create(request.body, write.metadata, write.eventId).catch(async (error: unknown) => {
+      // Two requests with the same key raced: the one that lost is told as a repeat is.
+      if (error instanceof DuplicateEventError) await refuseIfCreatedBefore(write);
+      throw error;
+    });
+    // The secret is in this answer only: no cache along the way may keep it.
+    return reply.code(201).header('location', `/v1/webhooks/${endpoint.id}`).header('cache-control', 'no-store').send({ ...view(endpoint.id), secret });
   });
 
   app.get('/v1/webhooks', {
@@ -113,9 +138,9 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
       body: NoFieldsBody,
       response: { 200: RotatedSecretView, ...changesOne },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const rotated = found(await webhooks.commands.rotateSecret(request.params.id, writeContext(request).metadata), request.params.id);
-    return { id: rotated.endpoint.id, secret: rotated.secret, previousSecretValidUntil: rotated.previousValidUntil };
+    return reply.header('cache-control', 'no-store').send({ id: rotated.endpoint.id, secret: rotated.secret, previousSecretValidUntil: rotated.previousValidUntil });
   });
 
   app.get('/v1/webhooks/:id/deliveries', {
