@@ -166,13 +166,31 @@ class ResponseStart {
   }
 }
 
-/** Seconds or an HTTP date, as RFC 9110 allows; null when absent or unreadable. */
+// The three forms of an HTTP date (RFC 9110, 5.6.7), all in GMT. Date.parse reads far more (a bare
+// "December 31, 2999", an ISO date without a zone) and reads the asctime form, which names no
+// zone, in the process's local time: only these are taken, and asctime as GMT.
+const IMF_FIXDATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const RFC_850 = /^[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+const ASCTIME = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
+function httpDate(text: string): number {
+  if (IMF_FIXDATE.test(text) || RFC_850.test(text)) return Date.parse(text);
+  if (ASCTIME.test(text)) return Date.parse(`${text} GMT`);
+  return Number.NaN;
+}
+
+/**
+ * Seconds or an HTTP date, as RFC 9110 allows; null when absent or unreadable. Given more than
+ * once (which RFC 9110 does not allow), the longest wait asked for is kept.
+ */
 export function retryAfterMs(value: string | string[] | undefined, now: number): number | null {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return null;
-  if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1_000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
+  const waits = (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap((raw) => {
+    const text = raw.trim();
+    if (/^\d+$/.test(text)) return [Number(text) * 1_000];
+    const at = httpDate(text);
+    return Number.isNaN(at) ? [] : [Math.max(0, at - now)];
+  });
+  return waits.length === 0 ? null : Math.max(...waits);
 }
 
 function describe(error: unknown): string {

@@ -103,6 +103,8 @@ export class DeliveryWorker {
     private readonly report: (outcome: DeliveryOutcome) => void = () => undefined,
   ) {
     this.quietMs = quietSpellMs(settings);
+    // Each test ping waits for its outcome on 'recorded': any number may wait at once.
+    this.events.setMaxListeners(0);
   }
 
   start(): void {

@@ -598,4 +598,18 @@ describe('replay and the test ping', () => {
     expect(ping.json()).toMatchObject({ type: 'webhook.test', origin: 'test', status: 'succeeded', attempts: [{ statusCode: 202, responseStart: 'pong' }] });
     expect(verify(endpoint.secret, r.received[0])).toMatchObject({ type: 'webhook.test', data: { endpointId: endpoint.id } });
   });
+
+  it('many test pings at once each get their answer, with no listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    cleanup.push(async () => void process.off('warning', onWarning));
+    const { api } = await setUp();
+    const r = await receiver();
+    const endpoint = await api.createEndpoint({ url: r.url });
+    const pings = await Promise.all(Array.from({ length: 20 }, () => api.post(`/v1/webhooks/${endpoint.id}/test`)));
+    expect(pings.map((ping) => ping.json().status)).toEqual(Array(20).fill('succeeded'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
 });

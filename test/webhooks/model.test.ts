@@ -8,6 +8,7 @@ import { endpointStream, newEndpointEvent, type WebhookEndpointEventType } from 
 import type { Change } from '../../projections/changes.js';
 import { decodeEndpointEvent, evolveEndpoint, signingKeys, wants, type Endpoint } from '../../src/webhooks/endpoint.js';
 import { changeBody } from '../../src/webhooks/payload.js';
+import { retryAfterMs } from '../../src/webhooks/delivery-client.js';
 import { nextDelay } from '../../src/webhooks/retry-policy.js';
 import { loadWebhookSettings, DEFAULT_RETRY_SCHEDULE_MS } from '../../src/webhooks/settings.js';
 import { generateSecret, signatureHeader } from '../../src/webhooks/signing.js';
@@ -128,6 +129,32 @@ describe('the retry schedule', () => {
     expect(loadWebhookSettings({ WEBHOOK_RETRY_SCHEDULE_MS: '0, 10, 20', WEBHOOK_DISABLE_AFTER_MS: '500' })).toMatchObject({ retryScheduleMs: [0, 10, 20], disableAfterMs: 500 });
     expect(loadWebhookSettings({})).toMatchObject({ timeoutMs: 15_000, disableAfterMs: 5 * 86_400_000, rotationOverlapMs: 86_400_000 });
     expect(() => loadWebhookSettings({ WEBHOOK_RETRY_SCHEDULE_MS: 'soon' })).toThrow(/WEBHOOK_RETRY_SCHEDULE_MS/);
+  });
+});
+
+describe("a receiver's Retry-After", () => {
+  const now = Date.parse('2026-11-22T03:29:00.000Z');
+
+  it('is seconds or an HTTP date in any of its three forms, all in GMT, whatever the local time zone', () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(retryAfterMs('60', now)).toBe(60_000);
+      expect(retryAfterMs('Sun, 22 Nov 2026 03:30:00 GMT', now)).toBe(60_000);
+      expect(retryAfterMs('Sunday, 22-Nov-26 03:30:00 GMT', now)).toBe(60_000);
+      expect(retryAfterMs('Sun Nov 22 03:30:00 2026', now)).toBe(60_000);
+      expect(retryAfterMs('Sun Nov  1 03:30:00 2026', now)).toBe(0);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
+  it('is not read from what is no HTTP date; given twice, the longer wait is kept', () => {
+    for (const text of ['December 31, 2999', '2026-11-22T04:00:00', '2026-11-22', 'soon', '-5', '1.5', '']) expect(retryAfterMs(text, now), text).toBeNull();
+    expect(retryAfterMs(undefined, now)).toBeNull();
+    expect(retryAfterMs(['1', '7200'], now)).toBe(7_200_000);
+    expect(retryAfterMs(['soon', '30'], now)).toBe(30_000);
   });
 });
 
