@@ -9,6 +9,7 @@ import {
   NO_STREAM,
   NotLeaderError,
   UnavailableError,
+  UnknownError,
   WrongExpectedVersionError,
   type AllStreamResolvedEvent,
   type JSONEventData,
@@ -190,6 +191,20 @@ describe("the client's errors become the port's", () => {
       expect((error as Error).message).toContain(endpoint);
       expect(isTransient(cause)).toBe(true);
     }
+  });
+
+  it('a batch append the node did not handle (starting, electing, busy) is "unavailable"; another unknown error is not', () => {
+    // What the client makes of the server's NotHandled answer: no code, the server's message after "Could not recognize".
+    for (const answer of ['Server Is Not Ready', 'Server Is Busy', 'No leader info available in response']) {
+      const cause = new UnknownError(undefined, `Could not recognize ${answer}`);
+      expect(isTransient(cause)).toBe(true);
+      const error = translateError(cause, { endpoint });
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toBe(`KurrentDB at ${endpoint} did not take the write (${answer}): a node starting, a leader election or an overload`);
+    }
+    const unknown = new UnknownError(undefined, 'Could not recognize Event with Id: 1 exceeded Max Append Event Size');
+    expect(isTransient(unknown)).toBe(false);
+    expect(translateError(unknown, { endpoint })).toBe(unknown);
   });
 
   it('access denied is not something a retry cures, and is not disguised as unavailability', () => {

@@ -120,6 +120,12 @@ export class StandInKurrentDB {
   groupRefusal?: Error;
   /** An error creating, reading or updating a group fails with, while consuming one is allowed (a user outside $ops). */
   groupManagementRefusal?: Error;
+  /**
+   * While set, appends are answered as a node that cannot take them answers a batch append
+   * (NotHandled: "Server Is Not Ready" while starting or electing, "Server Is Busy"): a status
+   * with no code, which the client turns into UnknownError("Could not recognize <message>").
+   */
+  notHandled?: string;
   /** Calls about persistent subscription groups (create, info, update, subscribe). */
   groupCalls = 0;
   /** Where each subscription asked to start: a commit position, or 'start'. */
@@ -182,6 +188,7 @@ export class StandInKurrentDB {
       disposed: false,
       async appendToStream(streamName: string, events: EventData | EventData[], options: { streamState?: AppendStreamState } = {}): Promise<AppendResult> {
         await server.gate();
+        if (server.notHandled !== undefined) throw new UnknownError(undefined, `Could not recognize ${server.notHandled}`);
         return server.append(streamName, Array.isArray(events) ? events : [events], options.streamState ?? ANY);
       },
       readStream(streamName: string, options: { fromRevision?: ReadRevision; maxCount?: number | bigint } = {}) {

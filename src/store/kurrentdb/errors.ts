@@ -29,6 +29,14 @@ const TRANSIENT_GRPC_CODES = new Set([1, 4, 10, 13, 14]);
 
 const SOCKET_ERRORS = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|socket hang up/;
 
+/**
+ * A batch append the node did not handle: it is starting, electing a leader, overloaded, or
+ * a follower that does not know the leader yet. The server answers these with a status that
+ * has no code and an Empty detail, which the client turns into an UnknownError saying
+ * "Could not recognize <the server's message>". A retry cures them.
+ */
+const NOT_HANDLED = /Server Is Not Ready|Server Is Busy|No leader info available in response/;
+
 function normalise(error: unknown): unknown {
   return error instanceof Error ? convertToCommandError(error) : error;
 }
@@ -36,10 +44,14 @@ function normalise(error: unknown): unknown {
 export function isTransient(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   const converted = normalise(error);
-  if (converted instanceof Error && isCommandError(converted)) return TRANSIENT.has(converted.type);
+  if (converted instanceof Error && isCommandError(converted)) return TRANSIENT.has(converted.type) || isNotHandled(converted);
   const code = (converted as { code?: unknown } | undefined)?.code;
   if (typeof code === 'number') return TRANSIENT_GRPC_CODES.has(code);
   return converted instanceof Error && SOCKET_ERRORS.test(converted.message);
+}
+
+function isNotHandled(error: Error): boolean {
+  return isCommandError(error) && error.type === ErrorType.UNKNOWN && NOT_HANDLED.test(error.message);
 }
 
 /**
@@ -86,6 +98,9 @@ export function unavailableReason(error: unknown, endpoint: string): string {
   if (converted instanceof StoreUnavailableError) return converted.message;
   if (converted instanceof Error && isCommandError(converted) && converted.type === ErrorType.NOT_LEADER) {
     return `KurrentDB at ${endpoint}: the node is no longer the leader; the client is finding the new one`;
+  }
+  if (converted instanceof Error && isNotHandled(converted)) {
+    return `KurrentDB at ${endpoint} did not take the write (${NOT_HANDLED.exec(converted.message)![0]}): a node starting, a leader election or an overload`;
   }
   const kind = converted instanceof Error && isCommandError(converted) ? converted.type : undefined;
   const message = converted instanceof Error ? converted.message : String(converted);

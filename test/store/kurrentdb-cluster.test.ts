@@ -1,0 +1,55 @@
+// The real service on a KurrentDB cluster going through what clusters go
+// through: elections and overloads, and the client failing to discover a node.
+// The client is replaced (only in this file) by the in-memory stand-in, made
+// through KurrentDbEventStore.connect from the configured connection string,
+// as the real one is; everything else is the real service.
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startService, type Service } from '../../src/service.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { WRITER_KEY, statement } from './kurrentdb-fixtures.js';
+import { StandInKurrentDB } from './kurrentdb-stand-in.js';
+
+const servers = vi.hoisted(() => new Map<string, { client(): unknown }>());
+
+vi.mock('@kurrent/kurrentdb-client', (importOriginal) => import('./kurrentdb-client-mock.js').then((m) => m.withStandIns(importOriginal, servers)));
+
+const URL = 'kurrentdb://node1:2113,node2:2113,node3:2113?tls=false&nodePreference=leader';
+
+describe('the service on a KurrentDB cluster in trouble', () => {
+  let service: Service;
+  let standIn: StandInKurrentDB;
+  const temp = tempDir();
+
+  beforeAll(async () => {
+    standIn = new StandInKurrentDB();
+    servers.set(URL, standIn);
+    const config = loadConfig({ DATA_DIR: temp.dir, EVENT_STORE: 'kurrentdb', KURRENTDB_URL: URL, API_KEYS: `writer:${WRITER_KEY}:writer`, SEED_ON_START: 'false' });
+    service = await startService(config, pino({ level: 'silent' }));
+    await service.app.ready();
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    temp.cleanup();
+  });
+
+  const write = () => service.app.inject({ method: 'POST', url: '/v1/statements', headers: { authorization: `Bearer ${WRITER_KEY}` }, payload: statement });
+
+  it.each(['Server Is Not Ready', 'Server Is Busy', 'No leader info available in response'])(
+    'answers a write the node did not handle ("%s": a start, an election, an overload) with 503 and Retry-After, and takes it after',
+    async (answer) => {
+      standIn.notHandled = answer;
+      try {
+        const refused = await write();
+        expect(refused.statusCode).toBe(503);
+        expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+        expect(refused.json().detail).toContain(answer);
+      } finally {
+        standIn.notHandled = undefined;
+      }
+      expect((await write()).statusCode).toBe(201);
+    },
+  );
+});
