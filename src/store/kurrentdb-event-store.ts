@@ -33,7 +33,7 @@ import {
   type StoreHealth,
   type Subscription,
 } from './event-store.js';
-import { describeEndpoint, isTransient, translateError, unavailableReason } from './kurrentdb/errors.js';
+import { describeEndpoint, isDiscoveryFailure, isTransient, translateError, unavailableReason } from './kurrentdb/errors.js';
 import { follow, type Feed } from './kurrentdb/follow.js';
 import { consumeGroup, type ConsumerGroup, type GroupConsumer } from './kurrentdb/group.js';
 import { isSystemRecord, toAllPosition, toEventData, toStoredEvent, toStreamState } from './kurrentdb/mapping.js';
@@ -70,6 +70,11 @@ export interface KurrentDbEventStoreOptions {
    * refuseDuplicates). Defaults to the webhook dispatch journals.
    */
   freshIdStreams?: (streamId: string) => boolean;
+  /**
+   * Makes a new client from the same connection string (connect() sets it), to replace one that
+   * failed to discover the cluster (replaceAfter). Without it the client is never replaced.
+   */
+  newClient?: () => KurrentClient;
 }
 
 export class KurrentDbEventStore implements EventStore {
@@ -101,11 +106,12 @@ export class KurrentDbEventStore implements EventStore {
           'The form is kurrentdb://[user:password@]host:port[,host:port...][?key=value&...], with "/", "?", "@" and "%" in a password percent-encoded',
       );
     }
-    return new KurrentDbEventStore(client, endpoint, options);
+    return new KurrentDbEventStore(client, endpoint, { newClient: () => KurrentDBClient.connectionString(connectionString), ...options });
   }
 
   constructor(
-    private readonly client: KurrentClient,
+    /** Replaced after a failed cluster discovery (replaceAfter): read it at each call, never keep it. */
+    private client: KurrentClient,
     /** Where the server is, for messages: hosts only, never credentials. */
     readonly endpoint: string,
     private readonly options: KurrentDbEventStoreOptions = {},
@@ -121,9 +127,10 @@ export class KurrentDbEventStore implements EventStore {
     if (events.length === 0) throw new Error('an append needs at least one event');
     if (!this.owns(streamId)) throw new Error(`stream ${streamId} is not one of this service's streams (${this.prefixes.join(', ')})`);
     const context = { endpoint: this.endpoint, streamId, expected };
+    const client = this.client;
     try {
       await this.refuseDuplicates(streamId, events);
-      const result = await this.client.appendToStream(streamId, events.map((e) => toEventData(e)), { streamState: toStreamState(expected) });
+      const result = await client.appendToStream(streamId, events.map((e) => toEventData(e)), { streamState: toStreamState(expected) });
       if (!result.success) throw await this.conflict(streamId, expected);
       const last = Number(result.nextExpectedRevision);
       // The append answers with the last revision and one position; read the events
@@ -138,8 +145,27 @@ export class KurrentDbEventStore implements EventStore {
       if (!written.every((e, i) => sameEvent(e, events[i]))) throw new DuplicateEventError(events[0].eventId);
       return { nextExpectedRevision: last, positions: written.map((e) => e.position), recordedAt: written[0].recordedAt };
     } catch (error) {
+      this.replaceAfter(error, client);
       throw translateError(error, context);
     }
+  }
+
+  /**
+   * After a failed cluster discovery the client fails every append and persistent subscription
+   * call at once, for good (errors.ts, isDiscoveryFailure): it is replaced by a new one made from
+   * the same connection string, which discovers the cluster again, and the old one is disposed
+   * of. `failed` is the client the error came from, so calls failing together replace it once.
+   * Subscriptions and groups reach the client through `this.client` each time they subscribe.
+   */
+  private replaceAfter(error: unknown, failed: object): void {
+    if (this.closed || !this.options.newClient || failed !== this.client || !isDiscoveryFailure(error)) return;
+    this.client = this.options.newClient();
+    this.logger?.debug({ endpoint: this.endpoint }, 'KurrentDB cluster discovery failed: a new client will discover it again');
+    this.disposeOf(failed as KurrentClient);
+  }
+
+  private disposeOf(client: KurrentClient): void {
+    client.dispose().catch((error: unknown) => this.logger?.debug({ err: error }, 'disposing of a KurrentDB client failed'));
   }
 
   /*
@@ -252,14 +278,17 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   subscribe(after: number, handler: EventsHandler, onError?: (error: unknown) => void): Subscription {
+    let client = this.client; // the one the open feed came from
     const subscription = follow({
       after,
-      open: (from) =>
-        this.client.subscribeToAll({
+      open: (from) => {
+        client = this.client;
+        return client.subscribeToAll({
           // Subscribing from a position delivers what comes strictly after it.
           fromPosition: from === 0 ? START : toAllPosition(from),
           filter: this.filter(),
-        }) as unknown as Feed,
+        }) as unknown as Feed;
+      },
       accept: (item) => this.accept(item as AllStreamResolvedEvent),
       handler,
       isTransient,
@@ -269,6 +298,7 @@ export class KurrentDbEventStore implements EventStore {
         else this.logger?.error({ err: error }, 'the subscription to KurrentDB stopped');
       },
       onDrop: ({ error, attempt, delayMs, resumeAfter }) => {
+        this.replaceAfter(error, client);
         this.logger?.warn(
           { reason: unavailableReason(error, this.endpoint), attempt, delayMs, resumeAfter },
           'the subscription to KurrentDB dropped; resubscribing from the last event handled',
@@ -295,7 +325,8 @@ export class KurrentDbEventStore implements EventStore {
       name,
       consume: (handler, onFailure) => {
         const consumer: GroupConsumer = consumeGroup({
-          client: this.client,
+          client: () => this.client,
+          onDrop: (error, client) => this.replaceAfter(error, client),
           group: name,
           filter: this.filter(),
           accept: (item) => this.accept(item),
@@ -417,10 +448,12 @@ export class KurrentDbEventStore implements EventStore {
     }
     if (missing.length === 0) return 0;
     const expected: ExpectedRevision = ids.length === 0 ? 'no-stream' : ids.length - 1;
+    const client = this.client;
     try {
-      const result = await this.client.appendToStream(streamId, missing.map((e) => toEventData(e, e.recordedAt)), { streamState: toStreamState(expected) });
+      const result = await client.appendToStream(streamId, missing.map((e) => toEventData(e, e.recordedAt)), { streamState: toStreamState(expected) });
       if (!result.success) throw await this.conflict(streamId, expected);
     } catch (error) {
+      this.replaceAfter(error, client);
       throw translateError(error, { endpoint: this.endpoint, streamId, expected });
     }
     ids.push(...missing.map((e) => e.eventId));

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
+import { WEBHOOK_DISPATCH_GROUP } from '../../src/webhooks/persistent-dispatch.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { WRITER_KEY, statement } from './kurrentdb-fixtures.js';
 import { StandInKurrentDB } from './kurrentdb-stand-in.js';
@@ -52,4 +53,31 @@ describe('the service on a KurrentDB cluster in trouble', () => {
       expect((await write()).statusCode).toBe(201);
     },
   );
+
+  it('a cluster the client cannot discover: writes answer 503 meanwhile; once it is back, writes, projections and webhook dispatch go on', async () => {
+    const group = () => standIn.groups.get(WEBHOOK_DISPATCH_GROUP);
+    await expect.poll(() => group()?.consumers.length ?? 0).toBe(1);
+    standIn.setDiscoveryFailing(true);
+    const refused = await write();
+    expect(refused.statusCode).toBe(503);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // Meanwhile the projections' subscription and the webhook group try again and fail, and the
+    // group's calls leave the client with a failed discovery it would keep for good.
+    await expect.poll(() => standIn.groupCalls).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    standIn.setDiscoveryFailing(false);
+
+    let written: Awaited<ReturnType<typeof write>> | undefined;
+    await expect
+      .poll(async () => (written = await write()).statusCode, { timeout: 10_000, interval: 200 })
+      .toBe(201);
+    const { statementId } = written!.json();
+    await expect
+      .poll(async () => (await service.app.inject({ method: 'GET', url: `/v1/statements/${statementId}` })).statusCode, { timeout: 10_000, interval: 200 })
+      .toBe(200);
+    await expect.poll(() => group()?.consumers.length ?? 0, { timeout: 20_000, interval: 200 }).toBe(1);
+    const ready = (await service.app.inject({ method: 'GET', url: '/health/ready' })).json();
+    expect(ready).toMatchObject({ ready: true });
+    expect(JSON.stringify(ready)).not.toMatch(/stopped/);
+  });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../events/envelope.js';
 import { isTransient } from '../../src/store/kurrentdb/errors.js';
 import { follow, type Feed } from '../../src/store/kurrentdb/follow.js';
+import { discoveryFailure } from './kurrentdb-stand-in.js';
 
 class TestFeed extends EventEmitter {
   unsubscribed = false;
@@ -69,6 +70,18 @@ describe('a catch-up subscription whose feed stops', () => {
       feeds[1].feed.emit('data', event(250)); // a repeat of the boundary is passed over
       feeds[1].feed.emit('data', event(400));
       await expect.poll(() => handled).toEqual([100, 250, 400]);
+    } finally {
+      await subscription.close();
+    }
+  });
+
+  it("subscribes again after the client failed to discover the cluster (its plain Error, with no code)", async () => {
+    const { feeds, errors, subscription } = following();
+    try {
+      await expect.poll(() => feeds.length).toBe(1);
+      feeds[0].feed.emit('error', discoveryFailure());
+      await expect.poll(() => feeds.length).toBe(2);
+      expect(errors).toEqual([]);
     } finally {
       await subscription.close();
     }

@@ -22,8 +22,9 @@ function replica(server: StandInKurrentDB) {
 function countingConsumer(server: StandInKurrentDB) {
   const failures: Error[] = [];
   const seen: number[] = [];
+  const client = server.client();
   const consumer = consumeGroup({
-    client: server.client(),
+    client: () => client,
     group: 'g',
     filter: streamNameFilter({ prefixes: ['country-'] }),
     accept: (item) => ({ data: { n: Number(item.event!.type === 'StatementRecorded' ? (item.event!.data as { n: number }).n : -1) } }) as never,
@@ -169,8 +170,9 @@ describe('a persistent subscription group of replicas', () => {
       if (where === 'on subscribe') await server.client().createPersistentSubscriptionToAll('g', persistentSubscriptionToAllSettingsFromDefaults({ consumerStrategyName: 'RoundRobin', messageTimeout: 60_000, maxRetryCount: 20, checkPointAfter: 1_000, checkPointLowerBound: 1 }), { filter: streamNameFilter({ prefixes: ['country-'] }) });
       server.groupRefusal = refusal;
       const failures: Error[] = [];
+      const client = server.client();
       const consumer = consumeGroup({
-        client: server.client(),
+        client: () => client,
         group: 'g',
         filter: streamNameFilter({ prefixes: ['country-'] }),
         accept: () => undefined,
@@ -213,6 +215,25 @@ describe('a persistent subscription group of replicas', () => {
     await expect.poll(() => seen).toEqual([5]);
     expect(failures).toEqual([]);
     await consumer.close();
+  });
+
+  it('consumes again once a cluster the client could not discover is back, through a new client', async () => {
+    const server = new StandInKurrentDB();
+    const store = new KurrentDbEventStore(server.client(), 'stand-in:2113', { newClient: () => server.client() });
+    server.setDiscoveryFailing(true);
+    const seen: number[] = [];
+    const failures: Error[] = [];
+    const consumer = store.consumerGroup('g').consume(async (m) => (seen.push(n(m)), 'ack'), (error) => failures.push(error));
+    await expect.poll(() => server.groupCalls).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // a failed attempt or two (0.5 s, then 1 s)
+    server.setDiscoveryFailing(false);
+    // The client that failed keeps failing at once; only a new one reaches the group.
+    await expect.poll(() => server.groups.get('g')?.consumers.length ?? 0, { timeout: 5_000 }).toBe(1);
+    await replica(server).append('country-US', [event(8)], 'any');
+    await expect.poll(() => seen).toEqual([8]);
+    expect(failures).toEqual([]);
+    await consumer.close();
+    await store.close();
   });
 
   it('keeps trying through errors a retry cures, without calling them a failure', async () => {

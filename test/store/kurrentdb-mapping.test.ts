@@ -269,6 +269,25 @@ describe('the real client against a port where nothing listens', () => {
     }
   });
 
+  it('a cluster none of whose nodes answers: appends are "unavailable", and each one tries to discover the cluster again', async () => {
+    const ports = [await closedPort(), await closedPort()];
+    const store = KurrentDbEventStore.connect(`kurrentdb://${ports.map((p) => `127.0.0.1:${p}`).join(',')}?tls=false&maxDiscoverAttempts=3&discoveryInterval=100`);
+    try {
+      // A dispatch journal: the append goes to the server without a read first.
+      const append = () => store.append('webhook-dispatcher-r1', [{ eventId: randomUUID(), type: 'T', schemaVersion: 1, data: {}, metadata: {} }], 'any').catch((e: unknown) => e);
+      const first = await append();
+      expect(first).toBeInstanceOf(StoreUnavailableError);
+      expect((first as Error).message).toContain('Failed to discover after 3 attempts');
+      // The client keeps a failed discovery and would fail the next append at once; a new client
+      // makes its three attempts again, 100 ms apart.
+      const started = Date.now();
+      expect(await append()).toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a subscription through the real client keeps retrying, as the server being away is no handler's failure", async () => {
     const port = await closedPort();
     const drops: unknown[] = [];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { NotLeaderError, WrongExpectedVersionError } from '@kurrent/kurrentdb-client';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent, StoredEvent } from '../../events/envelope.js';
-import { DuplicateEventError, StreamConflictError } from '../../src/store/event-store.js';
+import { DuplicateEventError, StoreUnavailableError, StreamConflictError } from '../../src/store/event-store.js';
 import { KurrentDbEventStore, type KurrentClient } from '../../src/store/kurrentdb-event-store.js';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -100,6 +100,29 @@ describe('the KurrentDB adapter', () => {
     expect(reads.filter((r) => r.streamName === 'country-US' && r.maxCount === Number.MAX_SAFE_INTEGER)).toHaveLength(2);
   });
 
+  it('an append the client fails for a cluster it cannot discover is unavailable, and a new client takes the next', async () => {
+    const server = new StandInKurrentDB();
+    const clients: Array<ReturnType<StandInKurrentDB['client']>> = [server.client()];
+    // What connect() gives: a new client from the same connection string.
+    const newClient = () => (clients.push(server.client()), clients.at(-1)!);
+    const store = new KurrentDbEventStore(clients[0], 'stand-in:2113', { newClient });
+    await store.append('country-US', [event(1)], 'no-stream');
+    server.setDiscoveryFailing(true);
+    // Journal appends go to the server without a read first. Two failing together replace the client
+    // once; each is a 503, never a 500.
+    const journal = (n: number) => store.append('webhook-dispatcher-r1', [event(n)], 'any').catch((e: unknown) => e);
+    for (const error of await Promise.all([journal(2), journal(3)])) expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(clients).toHaveLength(2);
+    expect(clients[0].disposed).toBe(true);
+    server.setDiscoveryFailing(false);
+    // The first client keeps its failed discovery: it would fail this at once, for good.
+    await expect(clients[0].appendToStream('country-US', [], {})).rejects.toThrow(/Failed to discover/);
+    await expect(store.append('country-US', [event(4)], 0)).resolves.toMatchObject({ nextExpectedRevision: 1 });
+    await store.close();
+    expect(clients).toHaveLength(2);
+    expect(clients[1].disposed).toBe(true);
+  });
+
   it('notices a duplicate id that raced past its check and was swallowed by the server', async () => {
     const server = new StandInKurrentDB();
     const other = open({}, server).store; // another replica
@@ -182,6 +205,24 @@ describe('the catch-up subscription to KurrentDB', () => {
     server.setDown(false);
     await writer.append('country-US', [event(4)], 'any');
     await expect.poll(seen.seen).toEqual([1, 2, 3, 4]);
+    await subscription.close();
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps following while the client cannot discover the cluster, and catches up once it is back', async () => {
+    const server = new StandInKurrentDB();
+    const writer = open({}, server).store;
+    await writer.append('country-US', [event(1)], 'any');
+    const store = new KurrentDbEventStore(server.client(), 'stand-in:2113', { retry: fastRetry, newClient: () => server.client() });
+    const seen = collector();
+    const errors: unknown[] = [];
+    const subscription = store.subscribe(0, seen.handler, (e) => errors.push(e));
+    await expect.poll(seen.seen).toEqual([1]);
+    server.setDiscoveryFailing(true);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // several failed attempts
+    server.setDiscoveryFailing(false);
+    await writer.append('country-US', [event(2)], 'any');
+    await expect.poll(seen.seen).toEqual([1, 2]);
     await subscription.close();
     expect(errors).toEqual([]);
   });

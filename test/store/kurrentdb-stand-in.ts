@@ -19,6 +19,8 @@
 //   Its settings can be read and updated (the update keeps what it holds and
 //   drops its consumers). A leader change that loses the acks since the group's last checkpoint is
 //   `resumeFromCheckpoint`.
+// - a cluster the client cannot discover (`setDiscoveryFailing`), and a client that,
+//   as the real one, keeps that failure for appends and group calls (see there).
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -126,6 +128,11 @@ export class StandInKurrentDB {
    * with no code, which the client turns into UnknownError("Could not recognize <message>").
    */
   notHandled?: string;
+  /**
+   * While true, the client cannot discover the cluster (no node answers its gossip): see
+   * setDiscoveryFailing.
+   */
+  private discoveryFails = false;
   /** Calls about persistent subscription groups (create, info, update, subscribe). */
   groupCalls = 0;
   /** Where each subscription asked to start: a commit position, or 'start'. */
@@ -139,6 +146,19 @@ export class StandInKurrentDB {
   setDown(down: boolean): void {
     this.down = down;
     if (down) this.dropSubscriptions(unavailable());
+  }
+
+  /**
+   * A cluster the client cannot discover, or back again. Meanwhile, as with the real client,
+   * calls that first ask the server's capabilities (appends, persistent subscription calls) fail
+   * with the plain Error of its discovery, and the client keeps that failure: they fail at once
+   * on that client from then on, also once the cluster is back (it caches the rejected promise);
+   * a client made anew discovers again. Subscriptions to $all fail with the same Error on every
+   * attempt, not kept; reads (the native core) fail as unavailable. Open subscriptions drop.
+   */
+  setDiscoveryFailing(failing: boolean): void {
+    this.discoveryFails = failing;
+    if (failing) this.dropSubscriptions(unavailable());
   }
 
   /** Ends every open subscription with an error, as a dying node or a leader change does. */
@@ -184,9 +204,15 @@ export class StandInKurrentDB {
     // The client's methods are plain functions (as the real client's are called), so they reach the server through `server`.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const server = this;
+    let capabilitiesFailure: Error | undefined; // the discovery failure this client keeps
+    const capabilities = async () => {
+      if (capabilitiesFailure) throw capabilitiesFailure;
+      if (server.discoveryFails) throw (capabilitiesFailure = discoveryFailure());
+    };
     const client = {
       disposed: false,
       async appendToStream(streamName: string, events: EventData | EventData[], options: { streamState?: AppendStreamState } = {}): Promise<AppendResult> {
+        await capabilities();
         await server.gate();
         if (server.notHandled !== undefined) throw new UnknownError(undefined, `Could not recognize ${server.notHandled}`);
         return server.append(streamName, Array.isArray(events) ? events : [events], options.streamState ?? ANY);
@@ -236,7 +262,12 @@ export class StandInKurrentDB {
         const from = options.fromPosition ?? START;
         server.subscribedFrom.push(from === START ? 'start' : from === END ? server.nextPosition : (from as Position).commit);
         void (async () => {
-          if (!(await server.isUp())) {
+          const up = await server.isUp(); // the error comes after the call returned, as the real client's does
+          if (server.discoveryFails) {
+            feed.emit('error', discoveryFailure());
+            return;
+          }
+          if (!up) {
             feed.emit('error', unavailable());
             return;
           }
@@ -250,7 +281,7 @@ export class StandInKurrentDB {
         return feed as unknown as ReturnType<KurrentClient['subscribeToAll']>;
       },
       async createPersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings, options: { filter?: Filter } = {}) {
-        await server.groupGate();
+        await server.groupGate(capabilities);
         if (server.groupManagementRefusal) throw server.groupManagementRefusal;
         if (server.groups.has(groupName)) {
           throw Object.assign(Object.create(PersistentSubscriptionExistsError.prototype) as Error, { message: `group ${groupName} exists`, groupName, streamName: '$all' });
@@ -261,7 +292,7 @@ export class StandInKurrentDB {
         server.groups.set(groupName, group);
       },
       async getPersistentSubscriptionToAllInfo(groupName: string) {
-        await server.groupGate();
+        await server.groupGate(capabilities);
         if (server.groupManagementRefusal) throw server.groupManagementRefusal;
         const group = server.groups.get(groupName);
         if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
@@ -269,7 +300,7 @@ export class StandInKurrentDB {
       },
       // Keeps what the group holds (its checkpoint is kept), and drops its consumers, as the server does.
       async updatePersistentSubscriptionToAll(groupName: string, settings: PersistentSubscriptionToAllSettings) {
-        await server.groupGate();
+        await server.groupGate(capabilities);
         if (server.groupManagementRefusal) throw server.groupManagementRefusal;
         const group = server.groups.get(groupName);
         if (!group) throw new PersistentSubscriptionDoesNotExistError(undefined, { streamName: '$all', groupName });
@@ -311,6 +342,12 @@ export class StandInKurrentDB {
         });
         server.groupCalls += 1;
         void (async () => {
+          try {
+            await capabilities();
+          } catch (error) {
+            consumer.feed.emit('error', error);
+            return;
+          }
           if (!(await server.isUp())) {
             consumer.feed.emit('error', unavailable());
             return;
@@ -364,14 +401,16 @@ export class StandInKurrentDB {
     return !this.down && (await (this.options.reachable?.() ?? true));
   }
 
-  private async groupGate(): Promise<void> {
+  /** `capabilities`: the calling client's own check, which comes first (its discovery), as in the real client. */
+  private async groupGate(capabilities: () => Promise<void>): Promise<void> {
     this.groupCalls += 1;
+    await capabilities();
     await this.gate();
     if (this.groupRefusal) throw this.groupRefusal;
   }
 
   private async gate(): Promise<void> {
-    if (!(await this.isUp())) throw unavailable();
+    if (this.discoveryFails || !(await this.isUp())) throw unavailable();
   }
 
   private append(streamName: string, events: EventData[], state: AppendStreamState): AppendResult {
@@ -459,6 +498,11 @@ export function maximumSubscribersReached(groupName: string): Error {
 /** What the real client throws when nothing listens at the address. */
 export function unavailable(): Error {
   return new UnavailableError(undefined, '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2113.');
+}
+
+/** What the real client's cluster discovery throws when no node answers its gossip (Client/discovery.js). */
+export function discoveryFailure(): Error {
+  return new Error('Failed to discover after 10 attempts.');
 }
 
 /** A port on 127.0.0.1 that nothing listens on: bound, then closed. */

@@ -37,6 +37,13 @@ const SOCKET_ERRORS = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUN
  */
 const NOT_HANDLED = /Server Is Not Ready|Server Is Busy|No leader info available in response/;
 
+/**
+ * What the client throws, as a plain Error with no code, when no node of a cluster answered its
+ * gossip in maxDiscoverAttempts tries (Client/discovery.js): the cluster is down, electing, or out
+ * of reach. A retry cures it, once the client is made anew (see isDiscoveryFailure).
+ */
+const DISCOVERY_FAILED = /Failed to discover after \d+ attempts/;
+
 function normalise(error: unknown): unknown {
   return error instanceof Error ? convertToCommandError(error) : error;
 }
@@ -47,7 +54,19 @@ export function isTransient(error: unknown): boolean {
   if (converted instanceof Error && isCommandError(converted)) return TRANSIENT.has(converted.type) || isNotHandled(converted);
   const code = (converted as { code?: unknown } | undefined)?.code;
   if (typeof code === 'number') return TRANSIENT_GRPC_CODES.has(code);
-  return converted instanceof Error && SOCKET_ERRORS.test(converted.message);
+  return converted instanceof Error && (SOCKET_ERRORS.test(converted.message) || DISCOVERY_FAILED.test(converted.message));
+}
+
+/**
+ * A failed cluster discovery, also as the cause of the port's error. The client keeps it: its
+ * `capabilities` promise, which appends and persistent subscription calls await first, stays
+ * rejected (Client/index.js: `execute` awaits the channel outside its try, so handleError, which
+ * would forget it, never runs), and those calls fail at once from then on, also after the
+ * cluster is back. Only a new client discovers again.
+ */
+export function isDiscoveryFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return DISCOVERY_FAILED.test(error.message) || (error instanceof StoreUnavailableError && isDiscoveryFailure(error.cause));
 }
 
 function isNotHandled(error: Error): boolean {

@@ -56,7 +56,11 @@ export interface GroupClient {
 }
 
 export interface ConsumeOptions {
-  client: GroupClient;
+  /**
+   * The client to use, asked again before every subscription: the store replaces a client that
+   * can no longer discover the cluster (errors.ts, isDiscoveryFailure).
+   */
+  client: () => GroupClient;
   group: string;
   filter: Filter;
   /** The service's event, or undefined for a record to pass over (acked at once). */
@@ -72,6 +76,8 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
   /** Called once when the server refuses the group for good (errors.ts, isGroupRefusal): the consumer has stopped. */
   onFailure?: (error: Error) => void;
+  /** Told of every error the consumer subscribes again after, with the client it came from. */
+  onDrop?: (error: unknown, client: GroupClient) => void;
 }
 
 /**
@@ -99,17 +105,17 @@ function groupSettings(options: ConsumeOptions): Partial<PersistentSubscriptionT
  * starts with what comes next). A group there already, created by an earlier version
  * (with Pinned, say), is brought to the settings above.
  */
-export async function ensureGroup(options: ConsumeOptions): Promise<void> {
+export async function ensureGroup(options: ConsumeOptions, client: GroupClient): Promise<void> {
   const wanted = groupSettings(options);
   try {
-    await options.client.createPersistentSubscriptionToAll(options.group, persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, ...wanted }), { filter: options.filter });
+    await client.createPersistentSubscriptionToAll(options.group, persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, ...wanted }), { filter: options.filter });
     return;
   } catch (error) {
     if (isGroupRefusal(error)) return mayNotManage(options, error);
     if (!(error instanceof PersistentSubscriptionExistsError)) throw error;
   }
   try {
-    await bringUpToDate(options, wanted);
+    await bringUpToDate(options, client, wanted);
   } catch (error) {
     if (isGroupRefusal(error)) return mayNotManage(options, error);
     throw error;
@@ -135,11 +141,11 @@ function mayNotManage(options: ConsumeOptions, error: unknown): void {
  * (its checkpoint stream outlives it; only a delete removes it), so nothing acked comes
  * again and nothing waiting is lost, which deleting and creating it again would do.
  */
-async function bringUpToDate(options: ConsumeOptions, wanted: Partial<PersistentSubscriptionToAllSettings>): Promise<void> {
-  const { settings } = await options.client.getPersistentSubscriptionToAllInfo(options.group);
+async function bringUpToDate(options: ConsumeOptions, client: GroupClient, wanted: Partial<PersistentSubscriptionToAllSettings>): Promise<void> {
+  const { settings } = await client.getPersistentSubscriptionToAllInfo(options.group);
   const changed = (Object.keys(wanted) as Array<keyof PersistentSubscriptionToAllSettings>).filter((key) => settings[key] !== wanted[key]);
   if (changed.length === 0) return;
-  await options.client.updatePersistentSubscriptionToAll(options.group, { ...settings, ...wanted });
+  await client.updatePersistentSubscriptionToAll(options.group, { ...settings, ...wanted });
   options.logger?.info({ group: options.group, changed: Object.fromEntries(changed.map((key) => [key, { from: settings[key], to: wanted[key] }])) }, 'brought the persistent subscription group to the settings of this version');
 }
 
@@ -184,9 +190,10 @@ export function consumeGroup(options: ConsumeOptions): GroupConsumer {
   const run = async () => {
     let attempt = 0;
     while (!closed) {
+      const client = options.client();
       try {
-        await ensureGroup(options);
-        const current = options.client.subscribeToPersistentSubscriptionToAll(options.group, { bufferSize: options.bufferSize ?? 16 }) as GroupFeed;
+        await ensureGroup(options, client);
+        const current = client.subscribeToPersistentSubscriptionToAll(options.group, { bufferSize: options.bufferSize ?? 16 }) as GroupFeed;
         feed = current;
         await new Promise<void>((resolve, reject) => {
           wakeUp = resolve;
@@ -204,6 +211,7 @@ export function consumeGroup(options: ConsumeOptions): GroupConsumer {
           break;
         }
         attempt += 1;
+        options.onDrop?.(error, client);
         options.logger?.warn({ err: error, group: options.group, attempt }, 'the persistent subscription dropped; subscribing again');
       }
       feed = undefined;
