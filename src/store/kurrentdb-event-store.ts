@@ -247,10 +247,13 @@ export class KurrentDbEventStore implements EventStore {
     try {
       return await this.readAllFrom(after === 0 ? 'start' : 'at', after, limit);
     } catch (error) {
-      if (after === 0 || isTransient(error)) throw translateError(error, { endpoint: this.endpoint });
+      if (after === 0) throw translateError(error, { endpoint: this.endpoint });
       // The server refuses to start a read of $all in the middle of a record, and any
       // number can come in as `after` (GET /v1/events?after=5). Positions this store
       // handed out are always valid; for any other, scan from the start instead.
+      // The refusal looks like a server that is down (the server answers gRPC UNKNOWN,
+      // which the client's native core reports as UnavailableError), so any failure gets
+      // the scan; a server that is down fails that too, and its error is the answer.
       try {
         return await this.readAllFrom('start', after, limit);
       } catch (retryError) {

@@ -55,11 +55,14 @@ describe('the KurrentDB adapter', () => {
   });
 
   it('a read of the log from a position inside a record (any number a client sends) still returns what follows it', async () => {
-    const { store } = open();
+    const { server, store } = open();
     await store.append('country-US', [event(1), event(2), event(3)], 'any');
     const [first] = await store.readAll({ after: 0, limit: 1 });
     expect(numbers(await store.readAll({ after: first.position + 1, limit: 10 }))).toEqual([2, 3]);
     expect(numbers(await store.readAll({ after: first.position, limit: 10 }))).toEqual([2, 3]);
+    // The refusal looks like a server that is down; one that is down is still reported so.
+    server.setDown(true);
+    await expect(store.readAll({ after: first.position + 1, limit: 10 })).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   it('refuses a duplicate id even where the server would acknowledge it silently', async () => {

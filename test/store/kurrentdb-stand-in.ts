@@ -4,7 +4,8 @@
 // adapter depends on it, and throws the client library's own error classes:
 // - positions are sparse byte offsets, with system events in between;
 // - a forward read of $all includes its start position, and a start inside a
-//   record is refused; a subscription from a position starts strictly after it;
+//   record is refused (with the UnavailableError the client's native core makes of
+//   the server's answer); a subscription from a position starts strictly after it;
 // - an append of ids the stream already holds is acknowledged without writing
 //   (the server's idempotence), never refused;
 // - expected-revision mismatches throw WrongExpectedVersionError with the actual state;
@@ -239,7 +240,8 @@ export class StandInKurrentDB {
           const from = options.fromPosition ?? (backwards ? END : START);
           if (from !== START && from !== END) {
             const at = (from as Position).commit;
-            if (!server.log.some((r) => r.commit === at)) throw new UnknownError(undefined, 'Trying to read from an invalid position.');
+            // The server answers gRPC UNKNOWN, which the native core reports as UnavailableError, message and all.
+            if (!server.log.some((r) => r.commit === at)) throw new UnavailableError(undefined, 'UnavailableError');
             records = records.filter((r) => (backwards ? r.commit <= at : r.commit >= at));
           }
           if (backwards) records.reverse();
