@@ -95,6 +95,15 @@ export class KurrentDbEventStore implements EventStore {
    */
   static connect(connectionString: string, options: KurrentDbEventStoreOptions = {}): KurrentDbEventStore {
     const endpoint = describeEndpoint(connectionString);
+    const credentials = credentialsOf(connectionString);
+    if (credentials && !PLAIN_CREDENTIALS.test(credentials.userinfo)) {
+      throw new ConfigError(
+        `KURRENTDB_URL for KurrentDB at ${credentials.hosts} has a user name or password with a character other than letters, digits and ${PLAIN_CHARACTERS}. ` +
+          'The client reads them twice, differently: for writes and subscriptions percent-decoded, the password cut at a second ":"; ' +
+          'for reads as given, with such characters percent-encoded. One of the two would be refused as unauthenticated, ' +
+          'so percent-encoding does not help: give the service a password of those characters only',
+      );
+    }
     let client: KurrentDBClient;
     try {
       client = KurrentDBClient.connectionString(connectionString);
@@ -103,7 +112,7 @@ export class KurrentDbEventStore implements EventStore {
       // A ConfigError: the start stops as for any bad setting, on stderr with exit 78 (src/main.ts).
       throw new ConfigError(
         `KURRENTDB_URL for KurrentDB at ${endpoint} is not a connection string the client accepts${expected}. ` +
-          'The form is kurrentdb://[user:password@]host:port[,host:port...][?key=value&...], with "/", "?", "@" and "%" in a password percent-encoded',
+          `The form is kurrentdb://[user:password@]host:port[,host:port...][?key=value&...], with a user name and password of letters, digits and ${PLAIN_CHARACTERS} only`,
       );
     }
     return new KurrentDbEventStore(client, endpoint, { newClient: () => KurrentDBClient.connectionString(connectionString), ...options });
@@ -484,6 +493,27 @@ export class KurrentDbEventStore implements EventStore {
     if (isSystemRecord(resolved) || !this.owns(resolved.event!.streamId)) return undefined;
     return toStoredEvent(resolved);
   }
+}
+
+/*
+ * Credentials in a connection string. The client reads them twice, and differently:
+ * - its own parser (Client/parseConnectionString.js: appends, subscriptions, persistent
+ *   subscriptions) takes `user:password` up to the first "@", splits it on ":" and keeps what
+ *   comes before a second one, and percent-decodes both;
+ * - its native core (reads, and so /health/ready) takes them as its URL parser keeps them and
+ *   sends that: any character but letters, digits and the ones below percent-encoded, and a
+ *   percent-encoded one left so, never decoded (seen on the wire: "a:b" and "a%3Ab" both go
+ *   out as "a%3Ab", "a=b" as "a%3Db").
+ * Only credentials of those characters reach the server the same way from both.
+ */
+const PLAIN_CHARACTERS = "!$&'()*+,-._~";
+const PLAIN_CREDENTIALS = /^[\w!$&'()*+,.~-]*(:[\w!$&'()*+,.~-]*)?$/;
+
+/** The credentials and hosts as the native core cuts them: the authority ends at the first "/", "?" or "#", the credentials at its last "@". */
+function credentialsOf(connectionString: string): { userinfo: string; hosts: string } | undefined {
+  const authority = connectionString.trim().replace(/^[^:]*:\/\//, '').split(/[/?#]/)[0];
+  const at = authority.lastIndexOf('@');
+  return at < 0 ? undefined : { userinfo: authority.slice(0, at), hosts: authority.slice(at + 1) };
 }
 
 /** Same id, type, version, data and metadata: the event in the log is the one that was sent. */

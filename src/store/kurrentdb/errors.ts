@@ -133,8 +133,9 @@ export function unavailableReason(error: unknown, endpoint: string): string {
  * password and the query are left out, so a secret never reaches a response.
  *
  * The credentials are cut the way the client reads them (`user:password@`, the
- * password running to the first `@`), before the query: a password may hold `/`,
- * `?` or `:` unencoded, and cutting at those first would show the part before them.
+ * password running to the first `@`), before the query: a password can hold `/`,
+ * `?` or `:` (connect() refuses such a password, but names the hosts first), and
+ * cutting at those first would show the part before them.
  */
 export function describeEndpoint(connectionString: string): string {
   const afterScheme = connectionString.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
