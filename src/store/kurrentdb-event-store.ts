@@ -445,7 +445,9 @@ export class KurrentDbEventStore implements EventStore {
     if (!this.owns(streamId)) throw new Error(`stream ${streamId} is not one of this service's streams (${this.prefixes.join(', ')})`);
     let ids = streams.get(streamId);
     if (!ids) {
-      ids = (await this.readStream(streamId)).map((e) => e.eventId);
+      // From the leader: a follower behind it would show fewer events, and the append below would
+      // send some again at a stale expected revision, a conflict.
+      ids = (await this.readStreamFrom(streamId, 0, Number.MAX_SAFE_INTEGER, true)).map((e) => e.eventId);
       streams.set(streamId, ids);
     }
     const missing: StoredEvent[] = [];

@@ -20,6 +20,8 @@
 //   Its settings can be read and updated (the update keeps what it holds and
 //   drops its consumers). A leader change that loses the acks since the group's last checkpoint is
 //   `resumeFromCheckpoint`.
+// - a read that does not require the leader may be served by a follower behind it
+//   (`followerLag`);
 // - a cluster the client cannot discover (`setDiscoveryFailing`), and a client that,
 //   as the real one, keeps that failure for appends and group calls (see there).
 import { randomUUID } from 'node:crypto';
@@ -134,6 +136,11 @@ export class StandInKurrentDB {
    * setDiscoveryFailing.
    */
   private discoveryFails = false;
+  /**
+   * How many of the newest records a read that does not require the leader misses: it is
+   * served by a follower that far behind. 0 (up to date) unless a test sets it.
+   */
+  followerLag = 0;
   /** Calls about persistent subscription groups (create, info, update, subscribe). */
   groupCalls = 0;
   /** Where each subscription asked to start: a commit position, or 'start'. */
@@ -218,10 +225,10 @@ export class StandInKurrentDB {
         if (server.notHandled !== undefined) throw new UnknownError(undefined, `Could not recognize ${server.notHandled}`);
         return server.append(streamName, Array.isArray(events) ? events : [events], options.streamState ?? ANY);
       },
-      readStream(streamName: string, options: { fromRevision?: ReadRevision; maxCount?: number | bigint } = {}) {
+      readStream(streamName: string, options: { fromRevision?: ReadRevision; maxCount?: number | bigint; requiresLeader?: boolean } = {}) {
         return (async function* () {
           await server.gate();
-          const events = server.log.filter((r) => r.streamId === streamName);
+          const events = server.seenBy(options.requiresLeader).filter((r) => r.streamId === streamName);
           if (events.length === 0) throw new StreamNotFoundError(undefined, streamName);
           const from = options.fromRevision === undefined || options.fromRevision === START ? 0n : (options.fromRevision as bigint);
           let count = 0n;
@@ -232,16 +239,16 @@ export class StandInKurrentDB {
           }
         })();
       },
-      readAll(options: { fromPosition?: ReadPosition; direction?: string; maxCount?: number | bigint; filter?: Filter } = {}) {
+      readAll(options: { fromPosition?: ReadPosition; direction?: string; maxCount?: number | bigint; filter?: Filter; requiresLeader?: boolean } = {}) {
         return (async function* () {
           await server.gate();
           const backwards = options.direction === BACKWARDS;
-          let records = server.log.slice();
+          let records = server.seenBy(options.requiresLeader).slice();
           const from = options.fromPosition ?? (backwards ? END : START);
           if (from !== START && from !== END) {
             const at = (from as Position).commit;
             // The server answers gRPC UNKNOWN, which the native core reports as UnavailableError, message and all.
-            if (!server.log.some((r) => r.commit === at)) throw new UnavailableError(undefined, 'UnavailableError');
+            if (!records.some((r) => r.commit === at)) throw new UnavailableError(undefined, 'UnavailableError');
             records = records.filter((r) => (backwards ? r.commit <= at : r.commit >= at));
           }
           if (backwards) records.reverse();
@@ -397,6 +404,11 @@ export class StandInKurrentDB {
       group.handedOut.push({ id: message.record.id, consumer: consumer.number, retryCount: message.retryCount });
       consumer.feed.write({ ...resolved(message.record), retryCount: message.retryCount });
     }
+  }
+
+  /** The log as a read sees it: from the leader, or from a follower `followerLag` records behind. */
+  private seenBy(requiresLeader = false): Record[] {
+    return requiresLeader || this.followerLag === 0 ? this.log : this.log.slice(0, Math.max(0, this.log.length - this.followerLag));
   }
 
   private async isUp(): Promise<boolean> {
