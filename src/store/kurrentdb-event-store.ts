@@ -41,6 +41,14 @@ import { isSystemRecord, toAllPosition, toEventData, toStoredEvent, toStreamStat
 /** The streams this service writes: one per country, and the webhook endpoints'. */
 export const SERVICE_STREAM_PREFIXES = ['country-', 'webhook-'] as const;
 
+/**
+ * Most events, and most bytes of data and metadata, in one append of an import. The server
+ * refuses an append larger than its MaxAppendSize (1 MiB by default) whole; half of it leaves
+ * room for what it counts besides (types, its own framing) and for an estimate.
+ */
+const IMPORT_BATCH_EVENTS = 500;
+const IMPORT_BATCH_BYTES = 512 * 1024;
+
 /** The calls this adapter makes; a KurrentDBClient has them all. Tests stand in for it. */
 export type KurrentClient = Pick<
   KurrentDBClient,
@@ -425,16 +433,22 @@ export class KurrentDbEventStore implements EventStore {
   async importEvents(events: AsyncIterable<StoredEvent>, onProgress?: (written: number) => void): Promise<number> {
     const streams = new Map<string, string[]>(); // the ids each touched stream holds, by revision
     let batch: StoredEvent[] = [];
+    let batchBytes = 0;
     let written = 0;
     const flush = async () => {
       if (batch.length === 0) return;
       written += await this.importBatch(batch, streams);
       batch = [];
+      batchBytes = 0;
       onProgress?.(written);
     };
     for await (const event of events) {
-      if (batch.length > 0 && (batch[0].streamId !== event.streamId || batch.length >= 500)) await flush();
+      // An event larger than the bound on its own still goes, alone: the server judges it.
+      const bytes = Buffer.byteLength(JSON.stringify(event.data)) + Buffer.byteLength(JSON.stringify(event.metadata)) + Buffer.byteLength(event.type);
+      const full = batch.length >= IMPORT_BATCH_EVENTS || batchBytes + bytes > IMPORT_BATCH_BYTES;
+      if (batch.length > 0 && (batch[0].streamId !== event.streamId || full)) await flush();
       batch.push(event);
+      batchBytes += bytes;
     }
     await flush();
     return written;

@@ -403,6 +403,25 @@ describe('moving an embedded log into KurrentDB', () => {
     expect((await store.readStream('country-US')).map((e) => e.eventId)).toEqual(log.map((e) => e.eventId));
   });
 
+  it("writes a stream larger than the server's maximum append size in appends below it", async () => {
+    // 24 events of 60 KiB: 1.4 MiB in one stream, where the server takes at most 1 MiB an append.
+    const log: StoredEvent[] = Array.from({ length: 24 }, (_, i) => ({
+      ...event(i),
+      data: { n: i, text: 'x'.repeat(60 * 1024) },
+      streamId: 'country-US',
+      streamRevision: i,
+      position: i + 1,
+      recordedAt: new Date(0).toISOString(),
+      metadata: {},
+    }));
+    const { server, store } = open();
+    expect(24 * 60 * 1024).toBeGreaterThan(server.maxAppendSize);
+    const progress: number[] = [];
+    expect(await store.importEvents(linesOf(log), (written) => progress.push(written))).toBe(24);
+    expect(progress.length).toBeGreaterThan(2); // in several appends
+    expect((await store.readStream('country-US')).map((e) => e.eventId)).toEqual(log.map((e) => e.eventId));
+  });
+
   it('refuses to import over different events', async () => {
     const log = await embeddedLog();
     const { store } = open();

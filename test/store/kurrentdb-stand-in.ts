@@ -7,7 +7,8 @@
 //   record is refused (with the UnavailableError the client's native core makes of
 //   the server's answer); a subscription from a position starts strictly after it;
 // - an append of ids the stream already holds is acknowledged without writing
-//   (the server's idempotence), never refused;
+//   (the server's idempotence), never refused; one larger than the server's
+//   maximum append size (1 MiB by default) is refused whole;
 // - expected-revision mismatches throw WrongExpectedVersionError with the actual state;
 // - while "down", every call fails as the real client does against a closed port,
 //   and open subscriptions drop.
@@ -33,6 +34,7 @@ import {
   BACKWARDS,
   END,
   ErrorType,
+  MaxAppendSizeExceededError,
   NO_STREAM,
   PARK,
   PersistentSubscriptionDoesNotExistError,
@@ -141,6 +143,8 @@ export class StandInKurrentDB {
    * served by a follower that far behind. 0 (up to date) unless a test sets it.
    */
   followerLag = 0;
+  /** The server's MaxAppendSize: an append whose events' data, metadata and types add up to more is refused. */
+  maxAppendSize = 1024 * 1024;
   /** Calls about persistent subscription groups (create, info, update, subscribe). */
   groupCalls = 0;
   /** Where each subscription asked to start: a commit position, or 'start'. */
@@ -428,6 +432,9 @@ export class StandInKurrentDB {
   }
 
   private append(streamName: string, events: EventData[], state: AppendStreamState): AppendResult {
+    const bytes = (value: unknown) => (value instanceof Uint8Array ? value.length : Buffer.byteLength(JSON.stringify(value ?? null)));
+    const size = events.reduce((sum, e) => sum + bytes(e.data) + bytes(e.metadata) + Buffer.byteLength(e.type), 0);
+    if (size > this.maxAppendSize) throw MaxAppendSizeExceededError.fromMaxAppendSize(this.maxAppendSize);
     const stream = this.log.filter((r) => r.streamId === streamName);
     const current = stream.length === 0 ? -1n : stream[stream.length - 1].revision;
     // Idempotence: ids the stream already holds, in the same order, are acknowledged, not written again.
