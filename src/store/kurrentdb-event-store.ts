@@ -17,6 +17,7 @@ import {
   StreamNotFoundError,
   streamNameFilter,
   type AllStreamResolvedEvent,
+  type ReadPosition,
 } from '@kurrent/kurrentdb-client';
 import { ConfigError } from '../config.js';
 import type { NewEvent, StoredEvent } from '../../events/envelope.js';
@@ -48,6 +49,9 @@ export const SERVICE_STREAM_PREFIXES = ['country-', 'webhook-'] as const;
  */
 const IMPORT_BATCH_EVENTS = 500;
 const IMPORT_BATCH_BYTES = 512 * 1024;
+
+/** The largest read of $all a scan makes (scanAll). */
+const SCAN_PAGE = 1_000;
 
 /** The calls this adapter makes; a KurrentDBClient has them all. Tests stand in for it. */
 export type KurrentClient = Pick<
@@ -283,12 +287,8 @@ export class KurrentDbEventStore implements EventStore {
     const events: StoredEvent[] = [];
     // A forward read of $all includes the event at its start position, so ask for one
     // more; from the start, everything up to `after` is passed over.
-    for await (const resolved of this.client.readAll({
-      fromPosition: from === 'start' ? START : toAllPosition(after),
-      ...(from === 'at' ? { maxCount: limit + 1 } : after === 0 ? { maxCount: limit } : {}),
-      direction: FORWARDS,
-      filter: this.filter(),
-    })) {
+    const page = from === 'at' ? limit + 1 : after === 0 ? limit : SCAN_PAGE;
+    for await (const resolved of this.scanAll(FORWARDS, from === 'start' ? START : toAllPosition(after), page, Math.max(page, SCAN_PAGE))) {
       const event = this.accept(resolved);
       if (!event || event.position <= after) continue;
       events.push(event);
@@ -368,8 +368,11 @@ export class KurrentDbEventStore implements EventStore {
 
   async headPosition(): Promise<number> {
     try {
-      for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1, filter: this.filter() })) {
-        return this.accept(resolved)?.position ?? 0;
+      // The newest record of our streams may be one accept() passes over (a deleted stream's
+      // $streamDeleted tombstone, say): the head is the newest it takes.
+      for await (const resolved of this.scanAll(BACKWARDS, END, 8, SCAN_PAGE)) {
+        const event = this.accept(resolved);
+        if (event) return event.position;
       }
       return 0;
     } catch (error) {
@@ -385,7 +388,7 @@ export class KurrentDbEventStore implements EventStore {
    */
   async findEvent(eventId: string): Promise<StoredEvent | undefined> {
     try {
-      for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS, filter: this.filter() })) {
+      for await (const resolved of this.scanAll(BACKWARDS, END, 32, SCAN_PAGE)) {
         if (resolved.event?.id !== eventId) continue;
         return this.accept(resolved);
       }
@@ -399,7 +402,8 @@ export class KurrentDbEventStore implements EventStore {
   async health(): Promise<StoreHealth> {
     if (this.closed) return { ok: false, reason: 'the event store is closed' };
     const probe = (async () => {
-      for await (const _ of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) break;
+      // Read to its end (one record), not left open: see scanAll.
+      for await (const _ of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 }));
     })();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -498,6 +502,35 @@ export class KurrentDbEventStore implements EventStore {
 
   private filter() {
     return streamNameFilter({ prefixes: this.prefixes });
+  }
+
+  /**
+   * This service's part of $all from `from`, record by record, in bounded reads (maxCount), each
+   * read to its end before its records are handed out: the client's native core keeps a read
+   * left part way open until garbage collection (its iterator has no return()), so a caller may
+   * stop early at no cost. Pages start at `first` records and double up to `max`. The next page
+   * starts at the last record's position, which a read from it includes (forwards) or may
+   * (backwards): records at or past it are passed over.
+   */
+  private async *scanAll(direction: typeof FORWARDS | typeof BACKWARDS, from: ReadPosition, first: number, max: number): AsyncGenerator<AllStreamResolvedEvent> {
+    let fromPosition = from;
+    let size = first;
+    let last: bigint | undefined;
+    for (;;) {
+      const page: AllStreamResolvedEvent[] = [];
+      for await (const resolved of this.client.readAll({ fromPosition, direction, maxCount: size, filter: this.filter() })) page.push(resolved);
+      for (const resolved of page) {
+        const commit = resolved.event?.position?.commit;
+        if (last !== undefined && commit !== undefined && (direction === FORWARDS ? commit <= last : commit >= last)) continue;
+        yield resolved;
+      }
+      const end = page.at(-1)?.event?.position;
+      if (page.length < size || !end) return;
+      fromPosition = end;
+      last = end.commit;
+      // At least 2 from here on: a page that starts with the record already seen still moves on.
+      size = Math.max(2, Math.min(size * 2, max));
+    }
   }
 
   private owns(streamId: string): boolean {

@@ -45,6 +45,71 @@ describe('the KurrentDB adapter', () => {
     await expect(store.append('orders-42', [event(3)], 'any')).rejects.toThrow(/not one of this service's streams/);
   });
 
+  /** What the server writes into a stream it deletes for good: a record of ours that accept() passes over. */
+  const tombstone = (server: StandInKurrentDB, streamId: string) =>
+    server.client().appendToStream(streamId, { id: randomUUID(), contentType: 'application/json', type: '$streamDeleted', data: {}, metadata: undefined });
+
+  it('the head of the log is our newest event, past tombstones of deleted streams that came after it', async () => {
+    const { server, store } = open();
+    expect(await store.headPosition()).toBe(0);
+    await store.append('country-US', [event(1)], 'any');
+    const { positions } = await store.append('country-FR', [event(2)], 'any');
+    for (let i = 0; i < 30; i++) await tombstone(server, `country-X${i}`); // more than a read or two of them
+    expect(await store.headPosition()).toBe(positions[0]);
+  });
+
+  it('a page of the log is full though records it passes over come between its events', async () => {
+    const { server, store } = open();
+    await store.append('country-US', [event(1)], 'any');
+    for (let i = 0; i < 5; i++) await tombstone(server, `country-X${i}`);
+    await store.append('country-FR', [event(2), event(3)], 'any');
+    expect(numbers(await store.readAll({ after: 0, limit: 2 }))).toEqual([1, 2]);
+    const [first] = await store.readAll({ after: 0, limit: 1 });
+    expect(numbers(await store.readAll({ after: first.position, limit: 2 }))).toEqual([2, 3]);
+  });
+
+  it('reads $all in bounded reads, each to its end, however soon a caller stops (the native core keeps a read left part way open)', async () => {
+    const server = new StandInKurrentDB();
+    const client = server.client();
+    const reads: Array<{ maxCount?: number | bigint; finished: boolean }> = [];
+    const watched = {
+      ...client,
+      readAll: ((options: { maxCount?: number | bigint } = {}) => {
+        const read = { maxCount: options.maxCount, finished: false };
+        reads.push(read);
+        const inner = client.readAll(options as never)[Symbol.asyncIterator]();
+        // Like the native core's iterator: next() only, no return().
+        return {
+          [Symbol.asyncIterator]: () => ({
+            next: async () => {
+              try {
+                const result = await inner.next();
+                if (result.done) read.finished = true;
+                return result;
+              } catch (error) {
+                read.finished = true; // a read that failed is over
+                throw error;
+              }
+            },
+          }),
+        };
+      }) as unknown as KurrentClient['readAll'],
+    } as KurrentClient;
+    const store = new KurrentDbEventStore(watched, 'stand-in:2113');
+    const { positions } = await store.append('country-US', Array.from({ length: 60 }, (_, i) => event(i)), 'any');
+    const written = await store.readAll({ after: 0, limit: 60 });
+    await store.findEvent(written[58].eventId); // near the head of many
+    await store.findEvent(randomUUID()); // not there: all of it
+    await store.headPosition();
+    await store.readAll({ after: positions[10], limit: 5 });
+    await store.readAll({ after: positions[10] + 1, limit: 5 }); // inside a record: the scan from the start
+    expect((await store.health()).ok).toBe(true);
+    expect(reads.length).toBeGreaterThan(6);
+    expect(reads.filter((r) => r.maxCount === undefined || Number(r.maxCount) > 1_000)).toEqual([]);
+    expect(reads.filter((r) => !r.finished)).toEqual([]);
+    await store.close();
+  });
+
   it('gives each appended event its own log position and the server time, as the subscription later sees them', async () => {
     const { server, store } = open();
     const result = await store.append('country-US', [event(1), event(2), event(3)], 'no-stream');
