@@ -5,6 +5,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ReplayOutOfMemoryError } from '../audit/replay-in-worker.js';
 import { DomainRuleError, StatementExistsError, StatementNotFoundError } from '../statements/errors.js';
 import { DuplicateEventError, StreamConflictError, StoreUnavailableError } from '../store/event-store.js';
+import { DnsUnavailableError } from '../webhooks/endpoint-service.js';
 import { trackAllowedMethods } from './allowed-methods.js';
 import { HttpProblem, badRequest, conflict, methodNotAllowed, notFound, unavailable, unprocessable } from './problems.js';
 
@@ -30,6 +31,7 @@ function toProblem(error: FastifyError | Error): HttpProblem | undefined {
   if (error instanceof ReplayOutOfMemoryError) return unavailable(error.message, 60);
   if (error instanceof DuplicateEventError) return conflict('this request was already written with another body, or raced with one that was');
   if (error instanceof StoreUnavailableError) return unavailable(`the event store is unavailable: ${error.message}`);
+  if (error instanceof DnsUnavailableError) return unavailable(`the URL's host could not be checked, DNS did not answer: ${error.message}`, 30);
   const status = (error as FastifyError).statusCode;
   if (status && status >= 400 && status < 500) {
     const code = (error as FastifyError).code;

@@ -27,7 +27,9 @@ const NO_SUCH_RECORD = new Set(['ENODATA', 'ENOTFOUND']);
  * query given up after `timeoutMs` and `tries`. Nothing of it runs on libuv's thread pool.
  */
 export function dnsQueries(options: { timeoutMs?: number; tries?: number; servers?: string[] } = {}): Resolver {
-  const dns = new DnsResolver({ timeout: options.timeoutMs ?? 2_000, tries: options.tries ?? 2 });
+  // About 3 s a silent name server (c-ares doubles the timeout on its second try): an attempt has
+  // 15 s in all, and an endpoint's creation waits on it.
+  const dns = new DnsResolver({ timeout: options.timeoutMs ?? 1_000, tries: options.tries ?? 2 });
   if (options.servers) dns.setServers(options.servers);
   return async (hostname) => {
     const [v4, v6] = await Promise.allSettled([dns.resolve4(hostname), dns.resolve6(hostname)]);
@@ -86,10 +88,18 @@ export function refusalOf(address: string): string | undefined {
 
 export class RefusedAddressError extends Error {
   override readonly name = 'RefusedAddressError';
-  constructor(readonly host: string, message: string) {
+  constructor(
+    readonly host: string,
+    message: string,
+    /** DNS gave no answer (a timeout, a server failure): says nothing of the host, and may pass. */
+    readonly dnsTrouble = false,
+  ) {
     super(message);
   }
 }
+
+/** Codes of a lookup that failed for want of an answer, not because the name has no address. */
+const DNS_TROUBLE = new Set(['ETIMEOUT', 'ESERVFAIL', 'ECONNREFUSED', 'EREFUSED', 'EAI_AGAIN', 'ETIMEDOUT']);
 
 export function hostOf(url: string): string {
   return bareHost(new URL(url).hostname);
@@ -115,7 +125,8 @@ export class AddressPolicy {
       try {
         addresses = await this.resolve(host);
       } catch (error) {
-        throw new RefusedAddressError(host, `host "${host}" does not resolve (${(error as NodeJS.ErrnoException).code ?? 'lookup failed'})`);
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new RefusedAddressError(host, `host "${host}" does not resolve (${code ?? 'lookup failed'})`, DNS_TROUBLE.has(code ?? ''));
       }
     }
     if (addresses.length === 0) throw new RefusedAddressError(host, `host "${host}" does not resolve to any address`);

@@ -1,7 +1,7 @@
 // The write side for endpoints: decides against the endpoint's stream as the
 // log holds it, appends with optimistic concurrency, and answers once the
 // projection has applied the append (read your own writes).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { EventMetadata, NewEvent } from '../../events/envelope.js';
 import { endpointStream, newEndpointEvent, type ChangeTypeName } from '../../events/webhook-endpoint.js';
 import type { z } from 'zod';
@@ -13,6 +13,11 @@ import type { EndpointProjection } from './endpoint-projection.js';
 import type { SecretBox } from './secret-box.js';
 import { generateSecret } from './signing.js';
 import type { DisableRequest } from './delivery-worker.js';
+
+/** An endpoint's URL could not be checked because DNS did not answer: a 503, to be tried again. */
+export class DnsUnavailableError extends Error {
+  override readonly name = 'DnsUnavailableError';
+}
 
 export interface EndpointInput {
   url: string;
@@ -45,10 +50,14 @@ export class EndpointService {
     private readonly replayAfter: (endpointId: string, failingSince?: number) => number,
   ) {}
 
-  /** `eventId`: the id an Idempotency-Key gives the event, so a repeat of the request finds it (or the store refuses it). */
+  /**
+   * `eventId`: the id an Idempotency-Key gives the event. The endpoint's id is then made from it
+   * too, so every repeat of the request appends to the same new stream and all but the first are
+   * refused by the store, on KurrentDB too (which checks event ids within a stream only).
+   */
   async create(input: EndpointInput, metadata: EventMetadata = {}, eventId?: string): Promise<IssuedSecret> {
     await this.checkUrl(input.url);
-    const endpointId = `ep_${randomBytes(12).toString('base64url')}`;
+    const endpointId = eventId ? `ep_${createHash('sha256').update(eventId).digest('base64url').slice(0, 16)}` : `ep_${randomBytes(12).toString('base64url')}`;
     const secret = generateSecret();
     const created = newEndpointEvent('WebhookEndpointCreated', { endpointId, ...input, secret: this.box.seal(secret) }, metadata);
     const event = eventId ? { ...created, eventId } : created;
@@ -144,6 +153,8 @@ export class EndpointService {
     try {
       await this.policy.vet(hostOf(url));
     } catch (error) {
+      // DNS that did not answer says nothing of the URL: try again later (503), not "fix the URL" (422).
+      if (error instanceof RefusedAddressError && error.dnsTrouble) throw new DnsUnavailableError(error.message);
       if (error instanceof RefusedAddressError) throw new DomainRuleError('url', error.message);
       throw error;
     }

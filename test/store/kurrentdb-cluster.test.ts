@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
 import { WEBHOOK_DISPATCH_GROUP } from '../../src/webhooks/persistent-dispatch.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { ADMIN_KEY } from '../helpers/service.js';
 import { WRITER_KEY, statement } from './kurrentdb-fixtures.js';
 import { StandInKurrentDB } from './kurrentdb-stand-in.js';
 
@@ -26,7 +27,14 @@ describe('the service on a KurrentDB cluster in trouble', () => {
   beforeAll(async () => {
     standIn = new StandInKurrentDB();
     servers.set(URL, standIn);
-    const config = loadConfig({ DATA_DIR: temp.dir, EVENT_STORE: 'kurrentdb', KURRENTDB_URL: URL, API_KEYS: `writer:${WRITER_KEY}:writer`, SEED_ON_START: 'false' });
+    const config = loadConfig({
+      DATA_DIR: temp.dir,
+      EVENT_STORE: 'kurrentdb',
+      KURRENTDB_URL: URL,
+      API_KEYS: `writer:${WRITER_KEY}:writer,admin:${ADMIN_KEY}:admin`,
+      SEED_ON_START: 'false',
+      WEBHOOK_ALLOWED_HOSTS: 'localhost',
+    });
     service = await startService(config, pino({ level: 'silent' }));
     await service.app.ready();
   });
@@ -53,6 +61,25 @@ describe('the service on a KurrentDB cluster in trouble', () => {
       expect((await write()).statusCode).toBe(201);
     },
   );
+
+  it('an endpoint created twice at once with one Idempotency-Key is created once (KurrentDB checks event ids within a stream only)', async () => {
+    const create = () =>
+      service.app.inject({
+        method: 'POST',
+        url: '/v1/webhooks',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': 'newsroom-create-1' },
+        // A name, so both requests wait on its lookup before either appends. Filtered to what these
+        // tests never write: nothing is delivered to it.
+        payload: { url: 'http://localhost:9/hooks', types: ['statement.retracted'], countries: ['IS'] },
+      });
+    const answers = await Promise.all([create(), create()]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 409]);
+    const created = answers.find((a) => a.statusCode === 201)!.json();
+    expect(answers.find((a) => a.statusCode === 409)!.json().detail).toContain(created.id);
+    expect((await create()).statusCode).toBe(409);
+    const list = (await service.app.inject({ method: 'GET', url: '/v1/webhooks', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json();
+    expect(list.items.map((e: { id: string }) => e.id)).toEqual([created.id]);
+  });
 
   it('a cluster the client cannot discover: writes answer 503 meanwhile; once it is back, writes, projections and webhook dispatch go on', async () => {
     const group = () => standIn.groups.get(WEBHOOK_DISPATCH_GROUP);

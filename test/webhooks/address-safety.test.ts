@@ -66,6 +66,7 @@ describe('through the API and at delivery', () => {
       'hooks.allowed.example': '127.0.0.1',
       'flip.example': flipTo,
     };
+    if (host === 'dns-down.example') throw Object.assign(new Error(`queryA ETIMEOUT ${host}`), { code: 'ETIMEOUT' });
     if (!table[host]) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
     return [{ address: table[host], family: 4 }];
   };
@@ -97,6 +98,17 @@ describe('through the API and at delivery', () => {
     expect(response.headers['content-type']).toContain('application/problem+json');
     const problem = response.json();
     expect(problem.errors).toEqual([{ path: 'body.url', message: expect.stringMatching(new RegExp(why)) }]);
+  });
+
+  it('a host whose DNS does not answer is a 503 to try again, not a 422 to fix the URL, on create and on update', async () => {
+    const created = await api.post('/v1/webhooks', { url: 'https://dns-down.example/hooks' });
+    expect(created.statusCode).toBe(503);
+    expect(created.headers['content-type']).toContain('application/problem+json');
+    expect(Number(created.headers['retry-after'])).toBeGreaterThan(0);
+    expect(created.json().detail).toMatch(/DNS did not answer.*ETIMEOUT/);
+    const endpoint = await api.createEndpoint({ url: 'https://public.example/hooks' });
+    expect((await api.patch(`/v1/webhooks/${endpoint.id}`, { url: 'https://dns-down.example/hooks' })).statusCode).toBe(503);
+    expect((await api.get(`/v1/webhooks/${endpoint.id}`)).json().url).toBe('https://public.example/hooks');
   });
 
   it('refuses an internal URL on update too', async () => {

@@ -104,6 +104,9 @@ describe('managing webhook endpoints', () => {
     expect(repeat.json().detail).toContain(`"${id}"`);
     expect(repeat.json().detail).toContain(`/v1/webhooks/${id}/rotate-secret`);
     expect(repeat.body).not.toContain('whsec_');
+    const empty = await api.post('/v1/webhooks', body, { ...admin, 'idempotency-key': '' });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().errors).toEqual([{ path: 'headers.idempotency-key', message: expect.any(String) }]);
     const otherBody = await api.post('/v1/webhooks', { ...body, description: 'another' }, key);
     expect(otherBody.statusCode).toBe(422);
     expect(otherBody.json().errors).toEqual([{ path: 'headers.idempotency-key', message: expect.any(String) }]);

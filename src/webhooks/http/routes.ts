@@ -5,9 +5,9 @@ import { parseCursor } from '../../read-model/change-cursor.js';
 import type { ApiKey } from '../../config.js';
 import { requireRole } from '../../http/auth.js';
 import { earlierWrite, writeContext, type IdempotentWrite } from '../../http/idempotency.js';
-import { DuplicateEventError, type EventStore } from '../../store/event-store.js';
+import { DuplicateEventError, StreamConflictError, type EventStore } from '../../store/event-store.js';
 import { conflict, notFound } from '../../http/problems.js';
-import { Problem } from '../../http/schemas.js';
+import { Problem, WriteHeaders } from '../../http/schemas.js';
 import type { FeedBounds } from '../../http/feed-bounds.js';
 import type { Webhooks } from '../webhooks.js';
 import type { Endpoint } from '../endpoint.js';
@@ -29,6 +29,9 @@ import {
   UpdateEndpointBody,
 } from './schemas.js';
 import { deliveryView, endpointView, iso } from './views.js';
+
+/** As for statements: an Idempotency-Key of 1-255 characters (If-Match has no stream to name here). */
+const CreateHeaders = WriteHeaders.pick({ 'idempotency-key': true });
 
 export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bounds: FeedBounds, store: EventStore): FastifyPluginAsyncZod => async (app) => {
   const admin = requireRole(keys, 'admin');
@@ -74,6 +77,7 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
       tags: common.tags,
       security: common.security,
       body: CreateEndpointBody,
+      headers: CreateHeaders,
       description:
         'With an Idempotency-Key, a repeat does not create a second endpoint: it is refused with 409 naming the endpoint the first request created (whose secret was in that answer only; rotate it if the answer was lost), or 422 if the key came with another body.',
       response: { 201: EndpointWithSecretView, ...refused, 409: Problem, 422: Problem, 503: Problem },
@@ -82,8 +86,8 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     const write = writeContext(request);
     await refuseIfCreatedBefore(write);
     const { endpoint, secret } = await webhooks.commands.create(request.body, write.metadata, write.eventId).catch(async (error: unknown) => {
-      // Two requests with the same key raced: the one that lost is told as a repeat is.
-      if (error instanceof DuplicateEventError) await refuseIfCreatedBefore(write);
+      // Two requests with the same key raced to the stream the key names: the one that lost is told as a repeat is.
+      if (error instanceof DuplicateEventError || error instanceof StreamConflictError) await refuseIfCreatedBefore(write);
       throw error;
     });
     // The secret is in this answer only: no cache along the way may keep it.
