@@ -273,8 +273,10 @@ export class KurrentDbEventStore implements EventStore {
       // number can come in as `after` (GET /v1/events?after=5). Positions this store
       // handed out are always valid; for any other, scan from the start instead.
       // The refusal looks like a server that is down (the server answers gRPC UNKNOWN,
-      // which the client's native core reports as UnavailableError), so any failure gets
-      // the scan; a server that is down fails that too, and its error is the answer.
+      // which the client's native core reports as UnavailableError): so the server is
+      // asked for one record first, and only one that answers gets the scan. One that is
+      // down or struggling (a deadline, an overload) is not sent a read of the whole log.
+      if (!(await this.health()).ok) throw translateError(error, { endpoint: this.endpoint });
       try {
         return await this.readAllFrom('start', after, limit);
       } catch (retryError) {

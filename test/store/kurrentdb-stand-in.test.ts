@@ -130,6 +130,29 @@ describe('the KurrentDB adapter', () => {
     await expect(store.readAll({ after: first.position + 1, limit: 10 })).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
+  it('a read from inside a record is not answered by reading the whole log while the server does not answer', async () => {
+    const server = new StandInKurrentDB();
+    const client = server.client();
+    const wholeLogReads: unknown[] = [];
+    const counting = {
+      ...client,
+      readAll: ((options: { fromPosition?: unknown; direction?: string } = {}) => {
+        if (options.fromPosition === 'start' && options.direction !== 'backwards') wholeLogReads.push(options);
+        return client.readAll(options as never);
+      }) as KurrentClient['readAll'],
+    } as KurrentClient;
+    const store = new KurrentDbEventStore(counting, 'stand-in:2113', { streamPrefixes: ['country-'], retry: fastRetry });
+    await store.append('country-US', [event(1), event(2)], 'any');
+    const [first] = await store.readAll({ after: 0, limit: 1 });
+    wholeLogReads.length = 0;
+    server.setDown(true);
+    await expect(store.readAll({ after: first.position + 1, limit: 10 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(wholeLogReads).toEqual([]);
+    server.setDown(false);
+    expect(numbers(await store.readAll({ after: first.position + 1, limit: 10 }))).toEqual([2]);
+    expect(wholeLogReads).toHaveLength(1);
+  });
+
   it('refuses a duplicate id even where the server would acknowledge it silently', async () => {
     const { server, store } = open();
     const once = event(1);
