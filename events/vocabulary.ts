@@ -61,7 +61,7 @@ export const Instant = z.iso.datetime({ offset: true });
 // as if cut to its millisecond, so a statement reported 0.9 ms after a knownAt would count at it.
 // Refused on what is written from now on, as the free-text rule is (trailing zeros are no finer).
 const FINER_THAN_A_MILLISECOND = /\.\d{3}\d*[1-9]/;
-export const TO_THE_MILLISECOND = 'is finer than a millisecond: give at most 3 decimal places of a second';
+const TO_THE_MILLISECOND = 'is finer than a millisecond: give at most 3 decimal places of a second';
 
 /** `schema` (a day or an instant) refusing an instant finer than a millisecond, but in what the log holds. */
 export function toTheMillisecond<T extends z.ZodType<string>>(schema: T): T {

@@ -60,7 +60,7 @@ export function writeContext(request: FastifyRequest): IdempotentWrite {
  * id the client chose is appended under that id, so two requests cannot both record it), at
  * `eventId` if that event was appended with the same key.
  */
-export async function earlierWrite(store: EventStore, write: IdempotentWrite, eventId?: string): Promise<StoredEvent | undefined> {
+async function earlierWrite(store: EventStore, write: IdempotentWrite, eventId?: string): Promise<StoredEvent | undefined> {
   if (!write.eventId) return undefined;
   let earlier = await store.findEvent(write.eventId);
   if (!earlier && eventId) {
@@ -74,4 +74,28 @@ export async function earlierWrite(store: EventStore, write: IdempotentWrite, ev
     ]);
   }
   return earlier;
+}
+
+/**
+ * Runs a write once per Idempotency-Key. A repeat gets the event the first request appended
+ * (`earlier`), found before it runs, or after it lost a race to it: `lostRace` says which errors of
+ * `run` can mean that (a repeated event id, a stream the key names already taken).
+ */
+export async function oncePerKey<T>(
+  store: EventStore,
+  write: IdempotentWrite,
+  run: () => Promise<T>,
+  lostRace: (error: unknown) => boolean,
+  eventId?: string,
+): Promise<{ result: T } | { earlier: StoredEvent }> {
+  const earlier = await earlierWrite(store, write, eventId);
+  if (earlier) return { earlier };
+  try {
+    return { result: await run() };
+  } catch (error) {
+    if (!lostRace(error)) throw error;
+    const winner = await earlierWrite(store, write, eventId);
+    if (!winner) throw error;
+    return { earlier: winner };
+  }
 }

@@ -51,8 +51,7 @@ export function dnsQueries(options: { timeoutMs?: number; tries?: number; server
  * server fails to answer, so a few receivers whose DNS is down would stall every other endpoint's
  * lookups, and the file reads of the whole process, for a deadline or more.
  */
-export function systemResolver(allowedHosts: readonly string[], queries: Resolver = dnsQueries()): Resolver {
-  const allowed = new Set(allowedHosts.map(bareHost));
+export function systemResolver(allowed: ReadonlySet<string>, queries: Resolver = dnsQueries()): Resolver {
   return (hostname) => (allowed.has(bareHost(hostname)) ? osLookup(hostname) : queries(hostname));
 }
 
@@ -110,9 +109,11 @@ export const bareHost = (host: string): string => host.replace(/^\[(.*)\]$/, '$1
 
 export class AddressPolicy {
   private readonly allowed: Set<string>;
+  private readonly resolve: Resolver;
 
-  constructor(allowedHosts: readonly string[], private readonly resolve: Resolver = systemResolver(allowedHosts)) {
+  constructor(allowedHosts: readonly string[], resolve?: Resolver) {
     this.allowed = new Set(allowedHosts.map(bareHost));
+    this.resolve = resolve ?? systemResolver(this.allowed);
   }
 
   /** Resolves the host once and checks every address; the addresses returned are the ones to connect to. */

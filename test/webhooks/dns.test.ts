@@ -56,7 +56,7 @@ describe('resolving a webhook host', () => {
   });
 
   it('a host WEBHOOK_ALLOWED_HOSTS lists is looked up by the operating system (the hosts file); any other by DNS', async () => {
-    const resolve = systemResolver(['localhost'], dnsQueries({ servers: [dnsServer] }));
+    const resolve = systemResolver(new Set(['localhost']), dnsQueries({ servers: [dnsServer] }));
     // Our DNS server knows no "localhost": the answer came from the operating system.
     expect((await resolve('localhost')).map((a) => a.address)).toContain('127.0.0.1');
     expect(asked).not.toContain('A localhost');

@@ -6,7 +6,7 @@ import { StatementExistsError } from '../../statements/errors.js';
 import type { AppDeps } from '../app.js';
 import type { FeedBounds } from '../feed-bounds.js';
 import { requireRole } from '../auth.js';
-import { earlierWrite, writeContext, type IdempotentWrite } from '../idempotency.js';
+import { oncePerKey, writeContext, type IdempotentWrite } from '../idempotency.js';
 import { notFound } from '../problems.js';
 import {
   AttachSourceBody,
@@ -43,18 +43,11 @@ export const statementRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPlugi
       position: event.position,
       revision: event.streamRevision,
     });
-    const earlier = await earlierWrite(deps.store, write, eventId);
-    if (earlier) return { result: answerOf(earlier), replayed: true };
-    try {
-      return { result: await run(), replayed: false };
-    } catch (error) {
-      // Two requests with the same key raced; the loser answers as a repeat. (A statement id the
-      // client chose is refused as taken when its event is there; whose it is decides.)
-      if (!(error instanceof DuplicateEventError || error instanceof StatementExistsError)) throw error;
-      const winner = await earlierWrite(deps.store, write, eventId);
-      if (!winner) throw error;
-      return { result: answerOf(winner), replayed: true };
-    }
+    // Two requests with the same key can race; the loser answers as a repeat. (A statement id the
+    // client chose is refused as taken when its event is there; whose it is decides.)
+    const lostRace = (error: unknown) => error instanceof DuplicateEventError || error instanceof StatementExistsError;
+    const outcome = await oncePerKey(deps.store, write, run, lostRace, eventId);
+    return 'earlier' in outcome ? { result: answerOf(outcome.earlier), replayed: true } : { result: outcome.result, replayed: false };
   }
 
   /** Every write answers the same way: once, whatever the retries (Idempotency-Key), 201 with the stream revision as ETag. */

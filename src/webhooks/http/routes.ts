@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { parseCursor } from '../../read-model/change-cursor.js';
 import type { ApiKey } from '../../config.js';
 import { requireRole } from '../../http/auth.js';
-import { earlierWrite, writeContext, type IdempotentWrite } from '../../http/idempotency.js';
+import { oncePerKey, writeContext } from '../../http/idempotency.js';
+import type { StoredEvent } from '../../../events/envelope.js';
 import { DuplicateEventError, StreamConflictError, type EventStore } from '../../store/event-store.js';
 import { conflict, notFound } from '../../http/problems.js';
 import { Problem, WriteHeaders } from '../../http/schemas.js';
@@ -60,15 +61,15 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
    * the secret in it is shown once and kept only sealed, so the repeat is refused (409), naming the
    * endpoint and how to get a secret for it, rather than creating a second endpoint.
    */
-  const refuseIfCreatedBefore = async (write: IdempotentWrite) => {
-    const earlier = await earlierWrite(store, write);
-    if (!earlier) return;
+  const createdBefore = (earlier: StoredEvent) => {
     const { endpointId } = earlier.data as { endpointId: string };
-    throw conflict(
+    return conflict(
       `this Idempotency-Key already created the endpoint "${endpointId}" (/v1/webhooks/${endpointId}); its secret was shown once, in that answer: ` +
         `if it was lost, issue a new one (POST /v1/webhooks/${endpointId}/rotate-secret)`,
     );
   };
+  // Two requests with the same key raced to the stream the key names (its id is made from the key).
+  const lostRace = (error: unknown) => error instanceof DuplicateEventError || error instanceof StreamConflictError;
 
   app.post('/v1/webhooks', {
     preHandler: admin,
@@ -84,12 +85,9 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     },
   }, async (request, reply) => {
     const write = writeContext(request);
-    await refuseIfCreatedBefore(write);
-    const { endpoint, secret } = await webhooks.commands.create(request.body, write.metadata, write.eventId).catch(async (error: unknown) => {
-      // Two requests with the same key raced to the stream the key names: the one that lost is told as a repeat is.
-      if (error instanceof DuplicateEventError || error instanceof StreamConflictError) await refuseIfCreatedBefore(write);
-      throw error;
-    });
+    const outcome = await oncePerKey(store, write, () => webhooks.commands.create(request.body, write.metadata, write.eventId), lostRace);
+    if ('earlier' in outcome) throw createdBefore(outcome.earlier);
+    const { endpoint, secret } = outcome.result;
     // The secret is in this answer only: no cache along the way may keep it.
     return reply.code(201).header('location', `/v1/webhooks/${endpoint.id}`).header('cache-control', 'no-store').send({ ...view(endpoint.id), secret });
   });
