@@ -2,7 +2,8 @@
 // stays flat however big they are) and, for each row that differs, names the
 // fields that differ with both values.
 import diff from 'microdiff';
-import type { ContentRow, ReadModel } from '../read-model/read-model.js';
+import type { ReadModel } from '../read-model/read-model.js';
+import type { ContentRow } from '../read-model/rows.js';
 
 const MAX_LINES = 1_000;
 const TABLE_ORDER = { statements: 0, countries: 1, changes: 2 } as const;

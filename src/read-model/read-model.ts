@@ -6,17 +6,19 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import type { StoredEvent } from '../../events/envelope.js';
 import { decodeEvent, isKnownEventType } from '../../events/registry.js';
-import { changesOfEvent, dayChanges, summarise, type Change } from '../../projections/changes.js';
-import { CountryView, type OlderStatements, type Revision } from '../../projections/country-view.js';
-import { nowKnown, type NowKnownStatement } from '../../projections/now-known.js';
+import { changesOfEvent, dayChanges, type Change } from '../../projections/changes.js';
+import type { Revision } from '../../projections/country-view.js';
+import { nowKnown } from '../../projections/now-known.js';
 import { PROJECTION_VERSION } from '../../projections/versions.js';
-import { PositionWriter, type PositionState } from '../../projections/position.js';
+import type { PositionState } from '../../projections/position.js';
 import { countryFrom, countryOfStream, evolveCountry, evolveStatement, recordOf, statementRecord, type CountryRecord, type StatementRecord } from '../../projections/statement-record.js';
-import { addDays, dayOf, KNOWN_NOW } from '../../projections/time.js';
+import { dayOf, KNOWN_NOW } from '../../projections/time.js';
 import { counts } from '../../projections/timeline.js';
 import { laterAtPosition, type ChangeCursor } from './change-cursor.js';
 import { ContentFingerprint, rowHash } from './fingerprint.js';
 import { FingerprintHistory, type Fingerprint } from './fingerprint-history.js';
+import { CHANGE_COLUMNS, changeOfRow, changeRowHash, contentRows, countryRowHash, dumpContent, type ChangeRow, type ContentDump, type ContentRow, type CountryRow } from './rows.js';
+import { NOTHING, Residents, type Resident } from './residents.js';
 import { READ_MODEL_MIGRATIONS, READ_MODEL_SCHEMA } from './schema.js';
 
 export interface Checkpoint {
@@ -41,46 +43,6 @@ export interface StatementPageQuery {
   to?: string;
   afterPosition: number;
   limit: number;
-}
-
-/** A row of the change feed as stored; the webhook dispatcher reads the same table. */
-export interface ChangeRow {
-  seq: number;
-  id: string;
-  type: Change['type'];
-  country: string;
-  position: number;
-  recorded_at: string;
-  /** JSON; `null` for a statement.recorded change whose statement's row holds its data (`record`). */
-  data: string;
-  /** The record of the statement a statement.recorded change stored as `null` recorded (CHANGE_COLUMNS). */
-  record?: string | null;
-}
-
-/**
- * The columns to read changes with: a statement.recorded change is stored
- * without its data, which is the statement as its row (keyed by the same log
- * position) records it, and is read with that record.
- */
-export const CHANGE_COLUMNS = `changes.*, CASE WHEN changes.data = 'null' THEN (SELECT record FROM statements WHERE statements.position = changes.position) END AS record`;
-
-/** A page of a country's statements in valid-time order, after (day, position) and before `before`. */
-interface DayPage {
-  country: string;
-  day: string;
-  position: number;
-  before: string;
-  limit: number;
-}
-
-interface CountryRow {
-  code: string;
-  revision: number;
-  position: number;
-  current: string;
-  since: string | null;
-  statements: number;
-  next_change: string | null;
 }
 
 export interface ReadModelOptions {
@@ -111,53 +73,7 @@ export interface ReadModelOptions {
   statementDays?: number;
 }
 
-/** What the projections keep in memory of one country to apply the next event. */
-interface Resident {
-  code: string;
-  /** How many statements the country has on record. */
-  statements: number;
-  /**
-   * Statements whose id another country recorded first (never through the API, which
-   * refuses a taken id): their row is not keyed by this country's recording. Null for
-   * one that does not count.
-   */
-  takenOver: Map<string, NowKnownStatement | null>;
-  /** The statements that count, in the form the rules read. */
-  view: CountryView<NowKnownStatement>;
-  /** The country's row as it stands after the last event applied; written at the end of the batch when `dirty`. */
-  row: CountryRow | undefined;
-  rowHash: bigint;
-  /** Writes the row's current position as JSON, keeping the parts it shares with the one before. */
-  positionWriter: PositionWriter;
-  /** The row's current position, parsed (or as derived): every event compares against it. */
-  current: PositionState;
-  dirty: boolean;
-  used: number;
-}
-
-// The content of a row as the fingerprint and the audit diff see it: JSON, built from the stored text.
-// A row is hashed whole, in one call: a call costs far more than the bytes it hashes.
-const countryRowHash = (row: CountryRow) => rowHash('countries', row.code, countryContent(row));
-
-const countryContent = (row: Omit<CountryRow, 'code'>) =>
-  `{"revision":${row.revision},"position":${row.position},"current":${row.current},"since":${JSON.stringify(row.since)},"statements":${row.statements},"nextChange":${JSON.stringify(row.next_change)}}`;
-
-const NOTHING: PositionState = {
-  status: 'unknown',
-  scope: null,
-  weapons: [],
-  underReview: false,
-  endorsesLifting: false,
-  confidence: null,
-  decidingStatementId: null,
-};
 const NOTHING_TEXT = JSON.stringify(NOTHING);
-/** A change row's hash for the fingerprint (as stored: a statement.recorded change read with its statement's row has data `null`). */
-const changeRowHash = (id: string, type: string, country: string, position: number, recordedAt: string, data: string) =>
-  rowHash('changes', id, changeContent(type, country, position, recordedAt, data));
-
-const changeContent = (type: string, country: string, position: number, recordedAt: string, data: string) =>
-  `{"type":${JSON.stringify(type)},"country":${JSON.stringify(country)},"position":${position},"recordedAt":${JSON.stringify(recordedAt)},"data":${data}}`;
 
 /** Whether two positions are the same in every field, so the stored text of one is the other's. */
 function sameState(a: PositionState, b: PositionState): boolean {
@@ -176,14 +92,10 @@ function sameState(a: PositionState, b: PositionState): boolean {
 export class ReadModel {
   private readonly db: Database.Database;
   /** The projections' state of the countries in memory; the rest are loaded from the rows when needed. */
-  private readonly residents = new Map<string, Resident>();
-  private residentStatements = 0;
-  private readonly residentLimit: number;
-  private uses = 0;
+  private readonly residents: Residents;
   /** Full records of the countries answers asked for recently, most recent last; kept current by apply. */
   private readonly answers = new Map<string, CountryRecord>();
   private readonly answerLimit: number;
-  private readonly statementDays: number;
   private fingerprint: ContentFingerprint;
   private readonly fingerprints: FingerprintHistory;
   /** Emits 'applied' (checkpoint position) and 'changes' (Change[]) after each commit. */
@@ -213,27 +125,14 @@ export class ReadModel {
     this.events = options.events ?? new EventEmitter();
     this.events.setMaxListeners(0);
     this.version = options.version ?? PROJECTION_VERSION;
-    this.residentLimit = options.residentStatements ?? 2_000_000;
     this.answerLimit = options.answerStatements ?? 100_000;
-    this.statementDays = options.statementDays ?? 92;
+    this.residents = new Residents(this.db, { statements: options.residentStatements ?? 2_000_000, days: options.statementDays ?? 92 });
     this.sql = {
       checkpoint: this.db.prepare<[], Checkpoint>('SELECT position, today FROM checkpoint WHERE id = 1'),
       setCheckpoint: this.db.prepare<[number, string | null]>('UPDATE checkpoint SET position = ?, today = ? WHERE id = 1'),
       meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       countryStatements: this.db.prepare<[string], { record: string }>('SELECT record FROM statements WHERE country = ? ORDER BY position'),
-      // After (day, position), before `before`: the rest of that day, then the days after it, each an index
-      // seek. (A row value `(effective_at, position) > (?, ?)` seeks only to the day, and paging through a
-      // day with thousands of statements read the day again for every page.)
-      countryStatementsByDay: this.db.prepare<[DayPage], { effective_at: string; position: number; record: string }>(
-        `SELECT effective_at, position, record FROM (
-           SELECT effective_at, position, record FROM statements
-           WHERE country = @country AND effective_at = @day AND position > @position AND effective_at < @before ORDER BY position LIMIT @limit)
-         UNION ALL SELECT effective_at, position, record FROM (
-           SELECT effective_at, position, record FROM statements
-           WHERE country = @country AND effective_at > @day AND effective_at < @before ORDER BY effective_at, position LIMIT @limit)
-         ORDER BY effective_at, position LIMIT @limit`,
-      ),
       countryRow: this.db.prepare<[string], CountryRow>('SELECT * FROM countries WHERE code = ?'),
       countryRows: this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code'),
       begin: this.db.prepare('BEGIN'),
@@ -351,7 +250,7 @@ export class ReadModel {
   }
 
   private applyToCountry(code: string, event: StoredEvent, today: string): Change[] {
-    const resident = this.resident(code) ?? this.newResident(code);
+    const resident = this.residents.get(code) ?? this.residents.add(code);
     const decoded = decodeEvent(event);
     const statementId = decoded.data.statementId;
     const currentBefore = resident.current;
@@ -378,7 +277,7 @@ export class ReadModel {
           resident.statements += 1;
           const statement = nowKnown(record);
           revision = resident.view.add(statement);
-          if (revision) this.residentStatements += 1;
+          if (revision) this.residents.held += 1;
           if (taken) resident.takenOver.set(statementId, revision ? statement : null);
           took.recorded = record;
         }
@@ -405,7 +304,7 @@ export class ReadModel {
           const kept = taken !== undefined ? taken : resident.view.find(row.effective_at, row.position);
           if (kept) {
             revision = resident.view.remove(kept);
-            this.residentStatements -= 1;
+            this.residents.held -= 1;
             if (taken) resident.takenOver.set(statementId, null);
           } else if (countedBefore) revision = resident.view.removedOlder(nowKnown(recordBefore));
         }
@@ -467,31 +366,11 @@ export class ReadModel {
     } catch (error) {
       this.fingerprint = new ContentFingerprint(fingerprintBefore);
       this.residents.clear();
-      this.residentStatements = 0;
       this.answers.clear();
       throw error;
     }
-    this.evict();
+    this.residents.evict(this.checkpoint().today);
     return result;
-  }
-
-  private evict(): void {
-    const today = this.checkpoint().today;
-    if (today !== null) {
-      const keepFrom = addDays(today, -this.statementDays);
-      this.residentStatements = 0;
-      for (const resident of this.residents.values()) {
-        if (resident.takenOver.size === 0) resident.view.keepFrom(keepFrom);
-        this.residentStatements += resident.view.size;
-      }
-    }
-    if (this.residentStatements <= this.residentLimit) return;
-    const byUse = [...this.residents.values()].sort((a, b) => a.used - b.used);
-    for (const resident of byUse) {
-      if (this.residentStatements <= this.residentLimit) break;
-      this.residents.delete(resident.code);
-      this.residentStatements -= resident.view.size;
-    }
   }
 
   private rollDays(fromDay: string, toDay: string, position: number): Change[] {
@@ -499,11 +378,11 @@ export class ReadModel {
     // Only countries with a statement taking effect by toDay are loaded; the rest cannot change. A
     // country's row in memory, not yet written, says when for it; the others' rows say so.
     const changing: string[] = [];
-    for (const { code } of this.sql.changingBy.all(toDay)) if (!this.residents.get(code)?.dirty) changing.push(code);
+    for (const { code } of this.sql.changingBy.all(toDay)) if (!this.residents.peek(code)?.dirty) changing.push(code);
     for (const { dirty, row } of this.residents.values()) if (dirty && row?.next_change != null && row.next_change <= toDay) changing.push(row.code);
     changing.sort();
     for (const code of changing) {
-      const resident = this.resident(code);
+      const resident = this.residents.get(code);
       if (!resident?.row) continue;
       const view = resident.view;
       changes.push(...dayChanges(code, view.intervals, fromDay, toDay, position, (day) => view.positionOn(day)));
@@ -547,70 +426,6 @@ export class ReadModel {
       this.sql.upsertCountry.run(resident.row!);
       resident.dirty = false;
     }
-  }
-
-  /** A country's state in memory, loaded from its rows if it is not; undefined for a country with no row. */
-  private resident(code: string): Resident | undefined {
-    let resident = this.residents.get(code);
-    if (!resident) {
-      const row = this.sql.countryRow.get(code);
-      if (!row) return undefined;
-      const counting: NowKnownStatement[] = [];
-      for (const { record } of this.sql.countryStatements.iterate(code)) {
-        const full = statementRecord(JSON.parse(record) as StatementRecord, false);
-        if (counts(full, KNOWN_NOW)) counting.push(nowKnown(full));
-      }
-      resident = {
-        code,
-        statements: row.statements,
-        takenOver: new Map(),
-        view: CountryView.of(counting, this.olderStatements(code)),
-        row,
-        rowHash: countryRowHash(row),
-        positionWriter: new PositionWriter(),
-        current: JSON.parse(row.current) as PositionState,
-        dirty: false,
-        used: 0,
-      };
-      this.residents.set(code, resident);
-      this.residentStatements += resident.view.size;
-    }
-    resident.used = ++this.uses;
-    return resident;
-  }
-
-  /** Reads back a country's statements that count, older than those it keeps in memory, by day, a page at a time. */
-  private olderStatements(code: string): OlderStatements<NowKnownStatement> {
-    const sql = this.sql.countryStatementsByDay;
-    return function* (fromDay, beforeDay) {
-      // A revision mostly stops within a day or two: small pages first.
-      for (let day = fromDay, position = -1, page = 16; ; page = Math.min(page * 4, 1024)) {
-        const rows = sql.all({ country: code, day, position, before: beforeDay, limit: page });
-        for (const row of rows) {
-          const record = statementRecord(JSON.parse(row.record) as StatementRecord, false); // dates parsed when read: it is not derived over
-          if (counts(record, KNOWN_NOW)) yield nowKnown(record);
-        }
-        if (rows.length < page) return;
-        ({ effective_at: day, position } = rows[rows.length - 1]);
-      }
-    };
-  }
-
-  private newResident(code: string): Resident {
-    const resident: Resident = {
-      code,
-      statements: 0,
-      takenOver: new Map(),
-      view: CountryView.of<NowKnownStatement>([], this.olderStatements(code)),
-      row: undefined,
-      rowHash: 0n,
-      positionWriter: new PositionWriter(),
-      current: NOTHING,
-      dirty: false,
-      used: ++this.uses,
-    };
-    this.residents.set(code, resident);
-    return resident;
   }
 
   /**
@@ -735,21 +550,6 @@ export class ReadModel {
     }
   }
 
-  /** Every row as (table, key, content), ordered by table then key: what the fingerprint sums over. */
-  *contentRows(): Generator<ContentRow> {
-    for (const r of this.db.prepare<[], { key: string; content: string }>('SELECT statement_id AS key, record AS content FROM statements ORDER BY statement_id').iterate()) {
-      yield { table: 'statements', key: r.key, content: r.content, hash: () => rowHash('statements', r.key, r.content) };
-    }
-    for (const r of this.db.prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code').iterate()) {
-      yield { table: 'countries', key: r.code, content: countryContent(r), hash: () => countryRowHash(r) };
-    }
-    for (const r of this.db.prepare<[], ChangeRow>('SELECT * FROM changes ORDER BY id').iterate()) {
-      // As stored: a statement.recorded change's data is its statement's row, compared and hashed as that row.
-      const content = changeContent(r.type, r.country, r.position, r.recorded_at, r.data);
-      yield { table: 'changes', key: r.id, content, hash: () => changeRowHash(r.id, r.type, r.country, r.position, r.recorded_at, r.data) };
-    }
-  }
-
   /**
    * The fingerprint computed afresh from the rows as they are, trusting nothing
    * recorded: what an audit compares, since a row changed behind the service's
@@ -757,7 +557,7 @@ export class ReadModel {
    */
   recomputeFingerprint(): string {
     const fingerprint = new ContentFingerprint();
-    for (const row of this.contentRows()) fingerprint.add(row.hash());
+    for (const row of contentRows(this.db)) fingerprint.add(row.hash());
     return fingerprint.hex;
   }
 
@@ -766,21 +566,12 @@ export class ReadModel {
    * (no seq numbers): two read models built from the same log dump the same.
    */
   dump(): ReadModelDump {
-    return {
-      checkpoint: this.checkpoint(),
-      statements: this.db
-        .prepare<[], { record: string }>('SELECT record FROM statements ORDER BY statement_id')
-        .all()
-        .map((r) => JSON.parse(r.record) as StatementRecord),
-      countries: this.db
-        .prepare<[], CountryRow>('SELECT * FROM countries ORDER BY code')
-        .all()
-        .map((r) => ({ ...r, current: JSON.parse(r.current) })),
-      changes: this.db
-        .prepare<[], ChangeRow>(`SELECT ${CHANGE_COLUMNS} FROM changes ORDER BY seq`)
-        .all()
-        .map((r) => ({ id: r.id, type: r.type, country: r.country, position: r.position, recorded_at: r.recorded_at, data: changeOfRow(r).data })),
-    };
+    return { checkpoint: this.checkpoint(), ...dumpContent(this.db) };
+  }
+
+  /** Every row as (table, key, content), ordered by table then key: what the fingerprint sums over. */
+  contentRows(): Generator<ContentRow> {
+    return contentRows(this.db);
   }
 
   close(): void {
@@ -788,28 +579,6 @@ export class ReadModel {
   }
 }
 
-export interface ContentRow {
-  table: 'statements' | 'countries' | 'changes';
-  key: string;
-  content: string;
-  /** The row's part of the fingerprint. */
-  hash: () => bigint;
-}
-
-export interface ReadModelDump {
+export interface ReadModelDump extends ContentDump {
   checkpoint: Checkpoint;
-  statements: StatementRecord[];
-  countries: Array<{ code: string; revision: number; position: number; current: PositionState; since: string | null; statements: number; next_change: string | null }>;
-  changes: Array<Omit<ChangeRow, 'seq' | 'data' | 'record'> & { data: unknown }>;
-}
-
-/** A change as stored (read with CHANGE_COLUMNS). */
-export function changeOfRow(r: ChangeRow): Change {
-  const data = r.data === 'null' && r.record ? recordedData(r.country, JSON.parse(r.record) as StatementRecord) : (JSON.parse(r.data) as Record<string, unknown>);
-  return { id: r.id, type: r.type, country: r.country, position: r.position, recordedAt: r.recorded_at, data };
-}
-
-/** A statement.recorded change's data: the statement as recorded, its sources those that came with it. */
-function recordedData(country: string, statement: StatementRecord): Record<string, unknown> {
-  return { country, statement: summarise({ ...statement, sources: statement.sources.filter((source) => source.position === statement.position) }) };
 }

@@ -9,7 +9,7 @@ import type { EventEmitter } from 'node:events';
 import type { Change } from '../../projections/changes.js';
 import { laterAtPosition } from '../read-model/change-cursor.js';
 import { positionBefore } from '../read-model/fingerprint-history.js';
-import { CHANGE_COLUMNS, changeOfRow, type ChangeRow } from '../read-model/read-model.js';
+import { CHANGE_COLUMNS, changeOfRow, type ChangeRow } from '../read-model/rows.js';
 
 export interface FeedChange extends Change {
   seq: number;
