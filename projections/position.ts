@@ -434,11 +434,18 @@ function listNotDeciding(
     // One not in the log yet at that point is not part of the answer at all.
     if (s.position > inLog || s === deciding) continue;
     const code = exclusionCode(s, query.at, query.knownAt, inLog);
-    const reason = code !== COUNTED ? REASONS[code - 1] : superseded?.has(s.statementId) ? 'superseded' : whyNotDeciding(s, deciding);
+    const reason = supersededOutranks(code) && superseded?.has(s.statementId) ? 'superseded' : code !== COUNTED ? REASONS[code - 1] : whyNotDeciding(s, deciding);
     list.push({ statementId: s.statementId, reason });
   }
   return list;
 }
+
+/**
+ * Whether a known correction is the reason a statement is listed with, rather than the exclusion it has:
+ * as with a retraction, that the record was wrong matters more than when it would have taken effect or
+ * who said it, and a correction takes it out on every day. Not yet reported, or retracted, still come first.
+ */
+const supersededOutranks = (code: number) => code === COUNTED || code === NOT_YET_EFFECTIVE || code === NON_GOVERNMENT;
 
 // Dates in the records are text: read the epoch ms the record was built with
 // (statementRecord), parsing only for records built some other way.

@@ -219,6 +219,22 @@ describe('deriving a position', () => {
     expect(intervals.map((i) => [i.from, i.decidingStatementId])).toEqual([['2024-05-01', 'ban'], ['2024-06-10', 'redated']]);
   });
 
+  it('a corrected record is listed as superseded on every day, not as not yet in effect or as context', () => {
+    const given = new History()
+      .recorded({ statementId: 'ban', stance: 'prohibits', effectiveAt: '2024-05-01' })
+      .recorded({ statementId: 'misdated', stance: 'permits', effectiveAt: '2024-06-10' })
+      .recorded({ statementId: 'misattributed', stance: 'permits', effectiveAt: '2024-05-20', speaker: { attribution: 'non-government' } })
+      .recorded({ statementId: 'redated', stance: 'permits', effectiveAt: '2024-06-01', supersedes: 'misdated' })
+      .recorded({ statementId: 'reattributed', stance: 'permits', effectiveAt: '2024-05-20', supersedes: 'misattributed' });
+    // Before either day: the wrong record would not have counted yet, but what a reader needs to know is that it was wrong.
+    const before = ask(given, '2024-05-25');
+    expect(reasonOf(before, 'misdated')).toBe('superseded');
+    expect(reasonOf(before, 'redated')).toBe('not-yet-effective');
+    expect(reasonOf(before, 'misattributed')).toBe('superseded');
+    // Before the correction was known, the record stood as it was.
+    expect(reasonOf(ask(given, '2024-05-25', KNOWN_NOW, 3), 'misdated')).toBe('not-yet-effective');
+  });
+
   it('answers as the log stood at a position: later events are not part of the answer', () => {
     const given = new History()
       .recorded({ statementId: 'ban', stance: 'prohibits', effectiveAt: '2024-05-01' })
