@@ -203,6 +203,12 @@ export function describeScope(scope: Scope | null, w: Writer = PLAIN, leads: Par
   return limits.join(', ');
 }
 
+/** Whether the position allows nothing: no general permission, and no named system permitted. */
+function grantsNothing(derivation: Derivation): boolean {
+  const allows = (status: string) => status === 'restricted' || status === 'unrestricted';
+  return !allows(derivation.status) && !derivation.weapons.some((weapon) => allows(weapon.status));
+}
+
 /** One explanation, written with `w`: the same sentences for plain text and Markdown. */
 function explainWith(
   w: Writer,
@@ -249,7 +255,11 @@ function explainWith(
     paragraphs.push(derivation.status === 'unknown' ? 'Weapons not named have no permission or prohibition on record.' : 'Weapons not named follow the overall position.');
   }
   if (derivation.underReview) paragraphs.push(d ? 'The policy is under review: a statement since the deciding one says so.' : 'The policy is under review: a statement on record says so.');
-  if (derivation.endorsesLifting) paragraphs.push(`${capitalised(country)} has ${d ? 'since ' : ''}voiced support for lifting restrictions in general, without a grant for its own weapons on record.`);
+  if (derivation.endorsesLifting) {
+    // What the stance means, "no grant on record", only while that is so: after a permission it would contradict the sentences above.
+    const noGrant = grantsNothing(derivation) ? ', without a grant for its own weapons on record' : '';
+    paragraphs.push(`${capitalised(country)} has ${d ? 'since ' : ''}voiced support for lifting restrictions in general${noGrant}.`);
+  }
 
   if (derivation.notDeciding.length > 0) {
     // By the day each took effect, as a reader follows a story (the basis lists them in log order).

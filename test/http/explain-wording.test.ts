@@ -65,3 +65,21 @@ it('names the time of a knownAt asked for as an instant, since two instants of o
   // A day means the end of that day, and reads as the day.
   expect(await explain('IS', 'at=2024-06-06&knownAt=2024-06-05')).toMatch(/^As of 6 June 2024, as known on 5 June 2024, Iceland's position is unrestricted/);
 });
+
+it('support for lifting restrictions voiced after a permission does not say that no grant is on record', async () => {
+  await record({ country: 'EE', stance: 'permits', scope: { purposes: ['self-defence'] }, effectiveAt: '2024-06-01', reportedAt: '2024-06-01' });
+  await record({ country: 'EE', stance: 'endorses', effectiveAt: '2024-06-02', reportedAt: '2024-06-02' });
+  const restricted = await explain('EE', 'at=2024-06-03');
+  expect(restricted).toContain('Estonia allows Ukraine to use the weapons it supplied against targets on Russian territory, within limits: for self-defence.');
+  expect(restricted).toContain('Estonia has since voiced support for lifting restrictions in general.\n');
+  expect(restricted).not.toContain('without a grant');
+  // A grant for one named system is a grant too.
+  await record({ country: 'LV', stance: 'permits', scope: { weapons: ['HIMARS'] }, effectiveAt: '2024-06-01', reportedAt: '2024-06-01' });
+  await record({ country: 'LV', stance: 'endorses', effectiveAt: '2024-06-02', reportedAt: '2024-06-02' });
+  const named = await explain('LV', 'at=2024-06-03');
+  expect(named).toContain('HIMARS is unrestricted');
+  expect(named).toContain('Latvia has voiced support for lifting restrictions in general.\n');
+  // With nothing granted, the clause says what the stance means.
+  await record({ country: 'LT', stance: 'endorses', effectiveAt: '2024-06-02', reportedAt: '2024-06-02' });
+  expect(await explain('LT', 'at=2024-06-03')).toContain('Lithuania has voiced support for lifting restrictions in general, without a grant for its own weapons on record.');
+});
