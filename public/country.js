@@ -2,8 +2,8 @@
 // limits, per-weapon statuses, the explanation and the evidence.
 import { h, safeUrl } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, formatDay, formatKnownAt, isolated, quoted, REASON_LABEL, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
-  STATUS_LABEL, STATUS_MEANING,
+  ATTRIBUTION_LABEL, formatDay, formatEffective, formatKnownAt, isolated, quoted, REASON_LABEL, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
+  STATUS_LABEL, STATUS_MEANING, whenEffective,
 } from './words.js';
 
 /** The explanation from the position's basis, for when the service has no explain endpoint. */
@@ -19,7 +19,7 @@ export function explainFromBasis(position, statementsById) {
       : `with these limits: ${SCOPE_LABEL.filter(([key]) => d.scope[key]?.length).map(([key, label]) => `${label.toLowerCase()} ${d.scope[key].join(', ')}`).join('; ')}`;
     paragraphs.push(
       `This follows from the latest general statement in effect: ${speakerOf(d)} (${ATTRIBUTION_LABEL[d.speaker.attribution]}) ${STANCE_LABEL[d.stance]} ${limits}. ` +
-        `It took effect on ${formatDay(d.effectiveAt)}${d.datePrecision !== 'day' ? ` (${d.datePrecision} date)` : ''} and was first reported on ${formatDay(d.reportedAt)}, ` +
+        `It took effect ${whenEffective(d)} and was first reported on ${formatDay(d.reportedAt)}, ` +
         `backed by ${d.sources.length} source${d.sources.length === 1 ? '' : 's'}.`,
     );
   } else {
@@ -27,7 +27,7 @@ export function explainFromBasis(position, statementsById) {
   }
   for (const w of position.weapons) {
     const by = statementsById.get(w.statementId);
-    paragraphs.push(`${w.system} is ${STATUS_LABEL[w.status].toLowerCase()}${by ? `, decided by ${speakerOf(by)} (effective ${formatDay(by.effectiveAt)})` : ''}. Weapons never named follow the headline status.`);
+    paragraphs.push(`${w.system} is ${STATUS_LABEL[w.status].toLowerCase()}${by ? `, decided by ${speakerOf(by)} (effective ${formatEffective(by)})` : ''}. Weapons never named follow the headline status.`);
   }
   if (position.underReview) paragraphs.push('A later statement says the policy is under review; the position itself has not changed.');
   if (position.endorsesLifting) paragraphs.push('A later statement supports lifting restrictions in general, with no grant for its own weapons on record.');
@@ -79,7 +79,7 @@ function statementDetails(statement) {
   return [
     h('p', { class: 'speaker' }, h('strong', {}, speakerParts(statement)), ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`),
     h('p', { class: 'meta' },
-      `${STANCE_LABEL[statement.stance]} · effective ${formatDay(statement.effectiveAt)}${statement.datePrecision !== 'day' ? ` (${statement.datePrecision})` : ''} · reported ${formatDay(statement.reportedAt)}`),
+      `${STANCE_LABEL[statement.stance]} · effective ${formatEffective(statement)} · reported ${formatDay(statement.reportedAt)}`),
     statement.sources.map(sourceBlock),
     statement.notes ? h('details', { class: 'notes' }, h('summary', {}, 'Editor’s note on this record'), h('p', { dir: 'auto' }, statement.notes)) : null,
   ];
@@ -123,7 +123,7 @@ export function renderCountry(section, { position, explanation, statementsById, 
               return h('tr', { 'data-system': w.system },
                 h('th', { scope: 'row' }, w.system),
                 h('td', {}, h('span', { class: `chip chip-${w.status}` }, STATUS_LABEL[w.status])),
-                h('td', {}, by ? [speakerParts(by), `, ${formatDay(by.effectiveAt)}`] : w.statementId));
+                h('td', {}, by ? [speakerParts(by), `, ${formatEffective(by)}`] : w.statementId));
             }),
             h('tr', { class: 'others' },
               h('th', { scope: 'row' }, position.weapons.length ? 'All others' : 'All systems'),
@@ -144,7 +144,8 @@ export function renderCountry(section, { position, explanation, statementsById, 
             h('div', { class: 'table-scroll', role: 'region', 'aria-labelledby': 'others-heading', tabindex: 0 }, h('table', { class: 'others-table' },
               h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Effective'), h('th', { scope: 'col' }, 'Who'), h('th', { scope: 'col' }, 'Says'), h('th', { scope: 'col' }, 'Why it does not decide'))),
               h('tbody', {}, others.map((o) => h('tr', {},
-                h('td', { class: 'nowrap' }, formatDay(o.effectiveAt)),
+                // The basis gives the day alone: the statement, where the page has it, says how precise it is.
+                h('td', { class: 'nowrap' }, o.statement ? formatEffective(o.statement) : formatDay(o.effectiveAt)),
                 h('td', {}, o.statement ? speakerParts(o.statement) : o.statementId, h('span', { class: 'fine block' }, ATTRIBUTION_LABEL[o.attribution])),
                 h('td', {}, STANCE_LABEL[o.stance]),
                 h('td', {}, REASON_LABEL[o.reason] ?? o.reason)))))),

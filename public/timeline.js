@@ -4,7 +4,7 @@
 // keys inside) and show their statement on hover or focus.
 import { h, svg } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatShortDay, isolated, SCOPE_LABEL, scopeIsEmpty, sourceLine,
+  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatEffective, formatShortDay, isolated, SCOPE_LABEL, scopeIsEmpty, sourceLine,
   quoted, speakerOf, speakerParts, STANCE_LABEL, STATUS_LABEL, yearOf,
 } from './words.js';
 
@@ -146,7 +146,7 @@ function markerKind(statement) {
 
 /** The words a screen reader says for a statement marker: what it is, when, who, what it says. */
 function describeStatement(row, statement) {
-  return `${row.name}: ${MARKER_KIND[markerKind(statement)]}, effective ${formatDay(statement.effectiveAt)}. ` +
+  return `${row.name}: ${MARKER_KIND[markerKind(statement)]}, effective ${formatEffective(statement)}. ` +
     `${speakerOf(statement)} (${ATTRIBUTION_LABEL[statement.speaker.attribution]}), ${STANCE_LABEL[statement.stance]}.`;
 }
 
@@ -156,7 +156,7 @@ function statementCard(statement, { heading } = {}) {
     heading ? h('p', { class: 'tip-kicker' }, heading) : null,
     h('p', { class: 'tip-speaker' }, speakerParts(statement), h('span', { class: 'tip-attribution' }, ` · ${ATTRIBUTION_LABEL[statement.speaker.attribution]}`)),
     h('p', { class: 'tip-dates' },
-      `${STANCE_LABEL[statement.stance]} · effective ${formatDay(statement.effectiveAt)}${statement.datePrecision !== 'day' ? ` (${statement.datePrecision})` : ''} · reported ${formatDay(statement.reportedAt)}`),
+      `${STANCE_LABEL[statement.stance]} · effective ${formatEffective(statement)} · reported ${formatDay(statement.reportedAt)}`),
     // dir="auto": a quote in Arabic or Hebrew runs right to left, its border on its right.
     first ? h('blockquote', { class: 'tip-quote', dir: 'auto' }, quoted(first.quote)) : null,
     first ? h('p', { class: 'tip-source' }, isolated(first.title), ' — ', sourceLine(first), more.length ? ` (+${more.length} more source${more.length > 1 ? 's' : ''})` : '') : null,
@@ -195,7 +195,7 @@ function restatedIn(row, band, deciding) {
     s.effectiveAt >= iv.from && (iv.to === null || s.effectiveAt < iv.to));
   if (!later.length) return null;
   return h('p', { class: 'tip-restated' }, 'Said again in this period by ',
-    later.flatMap((s, i) => [i ? '; ' : '', speakerParts(s), ` (${formatDay(s.effectiveAt)})`]),
+    later.flatMap((s, i) => [i ? '; ' : '', speakerParts(s), ` (${formatEffective(s)})`]),
     ', which then decides the days from its own: the country view shows the statement deciding the day asked for.');
 }
 

@@ -5,6 +5,7 @@ import { h } from './dom.js';
 export const DAY_MS = 86_400_000;
 
 const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+const monthFormat = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 const shortFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
 const instantFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' });
 
@@ -15,6 +16,20 @@ export const todayUtc = () => new Date().toISOString().slice(0, 10);
 
 /** A day, or an instant by its UTC day as the service counts days (23:30 on 1 June at UTC-2 is 2 June). */
 export const formatDay = (day) => dayFormat.format(new Date(day.length === 10 ? `${day}T00:00:00Z` : day));
+/**
+ * When a statement took effect, as precisely as it is known and no more: "May 2024" for a month
+ * (recorded on its first day), "around 30 May 2024" for an approximate day, as /explain writes it.
+ */
+export function formatEffective(statement) {
+  if (statement.datePrecision === 'month') return monthFormat.format(new Date(`${statement.effectiveAt}T00:00:00Z`));
+  return statement.datePrecision === 'approximate' ? `around ${formatDay(statement.effectiveAt)}` : formatDay(statement.effectiveAt);
+}
+
+/** The same after a verb: "on 30 May 2024", "in May 2024", "around 30 May 2024". */
+export function whenEffective(statement) {
+  const prefix = { day: 'on ', month: 'in ' }[statement.datePrecision] ?? '';
+  return `${prefix}${formatEffective(statement)}`;
+}
 export const formatShortDay = (n) => shortFormat.format(new Date(n * DAY_MS));
 export const yearOf = (n) => new Date(n * DAY_MS).getUTCFullYear();
 

@@ -305,6 +305,21 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('dates each statement as precisely as it is known: a month as the month, an approximate day as "around" it', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-06-05');
+    const view = page.locator('#country');
+    await expect.poll(() => view.locator('.position-line').getAttribute('data-status')).toBe('restricted');
+    // The spring ATACMS condition (approximate) and the deciding Kharkiv report (approximate).
+    expect(await view.locator('tr[data-system="ATACMS"]').textContent()).toContain('the reporting outlet, around 1 Mar 2024');
+    expect(await view.locator('.deciding .meta').textContent()).toContain('effective around 30 May 2024 ·');
+    // The lawmakers' letter is known only by its month; Kirby's Tuesday remark by its day.
+    const rows = await view.locator('table.others-table tbody tr').allTextContents();
+    expect(rows.find((row) => row.includes('Members of the US Congress'))).toMatch(/^May 2024/);
+    expect(rows.find((row) => row.includes('Kirby') && row.includes('28 May'))).toMatch(/^28 May 2024/);
+    await page.close();
+  });
+
   it('shows text from the API as text, never as markup', async (ctx) => {
     needsChromium(ctx);
     const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
