@@ -29,8 +29,15 @@ export function explainFromBasis(position, statementsById) {
     const by = statementsById.get(w.statementId);
     paragraphs.push(`${w.system} is ${STATUS_LABEL[w.status].toLowerCase()}${by ? `, decided by ${speakerOf(by)} (effective ${formatEffective(by)})` : ''}. Weapons never named follow the headline status.`);
   }
-  if (position.underReview) paragraphs.push('A later statement says the policy is under review; the position itself has not changed.');
-  if (position.endorsesLifting) paragraphs.push('A later statement supports lifting restrictions in general, with no grant for its own weapons on record.');
+  // "Later" than the deciding statement, when there is one.
+  const flagged = d ? 'A later statement' : 'A statement on record';
+  if (position.underReview) paragraphs.push(`${flagged} says the policy is under review; the position itself has not changed.`);
+  if (position.endorsesLifting) {
+    // "No grant" only while nothing is permitted, in general or for a named system: else it contradicts the lines above.
+    const allows = (status) => status === 'restricted' || status === 'unrestricted';
+    const noGrant = allows(position.status) || position.weapons.some((w) => allows(w.status)) ? '' : ', with no grant for its own weapons on record';
+    paragraphs.push(`${flagged} supports lifting restrictions in general${noGrant}.`);
+  }
   const others = position.basis.others;
   if (others.length) {
     const counts = new Map();

@@ -305,6 +305,34 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('explained from the basis, support for lifting restrictions after a permission does not say that no grant is on record', async (ctx) => {
+    needsChromium(ctx);
+    for (const body of [
+      { stance: 'permits', scope: { purposes: ['self-defence'] }, effectiveAt: '2024-06-01', quote: 'In self-defence, yes.' },
+      { stance: 'endorses', scope: {}, effectiveAt: '2024-06-02', quote: 'Allies should lift their limits.' },
+    ]) {
+      const write = await fetch(`${base}/v1/statements`, {
+        method: 'POST',
+        headers: { ...writer, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          country: 'ES', stance: body.stance, scope: body.scope, speaker: { name: 'A Minister', attribution: 'official' },
+          sources: [{ title: 'Madrid', publishedAt: body.effectiveAt, quote: body.quote }], effectiveAt: body.effectiveAt, reportedAt: body.effectiveAt,
+        }),
+      });
+      expect(write.status).toBe(201);
+    }
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.route('**/v1/countries/*/explain*', (route) => route.fulfill({ status: 404, contentType: 'application/problem+json', body: '{}' }));
+    await page.goto(`${base}/?country=ES&at=2024-06-05`);
+    const explanation = page.locator('#country .explanation');
+    await expect.poll(() => explanation.getAttribute('data-source')).toBe('basis');
+    const text = (await explanation.textContent())!;
+    expect(text).toContain('within limits');
+    expect(text).toContain('A later statement supports lifting restrictions in general.');
+    expect(text).not.toContain('no grant');
+    await page.close();
+  });
+
   it('dates each statement as precisely as it is known: a month as the month, an approximate day as "around" it', async (ctx) => {
     needsChromium(ctx);
     const page = await open('/?country=US&at=2024-06-05');
