@@ -261,12 +261,18 @@ function explainWith(
     paragraphs.push(`${capitalised(country)} has ${d ? 'since ' : ''}voiced support for lifting restrictions in general${noGrant}.`);
   }
 
+  const whyNot = (s: StatementRecord, reason: ExclusionReason) => {
+    if (reason === 'non-government') return `it comes from ${outsideGovernment(country)} and never decides`;
+    // A retraction says the record was wrong: when that became known and why is part of the evidence.
+    const retraction = reason === 'retracted' ? asKnown(s).retraction : undefined;
+    return retraction ? `${REASON_TEXT.retracted} on ${formatDay(retraction.reportedAt)} (${w.inline(retraction.reason)})` : REASON_TEXT[reason];
+  };
   if (derivation.notDeciding.length > 0) {
     // By the day each took effect, as a reader follows a story (the basis lists them in log order).
     const others = derivation.notDeciding
       .map(({ statementId, reason }) => ({ s: byId.get(statementId)!, reason }))
       .sort((a, b) => a.s.effectiveAt.localeCompare(b.s.effectiveAt) || a.s.position - b.s.position)
-      .map(({ s, reason }) => `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${reason === 'non-government' ? `it comes from ${outsideGovernment(country)} and never decides` : REASON_TEXT[reason]}`);
+      .map(({ s, reason }) => `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${whyNot(s, reason)}`);
     paragraphs.push(w.list('Also on record, not deciding:', others));
   }
   return paragraphs.join('\n\n');

@@ -83,3 +83,19 @@ it('support for lifting restrictions voiced after a permission does not say that
   await record({ country: 'LT', stance: 'endorses', effectiveAt: '2024-06-02', reportedAt: '2024-06-02' });
   expect(await explain('LT', 'at=2024-06-03')).toContain('Lithuania has voiced support for lifting restrictions in general, without a grant for its own weapons on record.');
 });
+
+it('a retracted statement is listed with when it was retracted and why, as known then', async () => {
+  await record({ country: 'FI', stance: 'prohibits', effectiveAt: '2024-05-01', reportedAt: '2024-05-01' });
+  const created = await service.app.inject({
+    method: 'POST', url: '/v1/statements', headers: writer,
+    payload: { ...kirby, country: 'FI', stance: 'permits', effectiveAt: '2024-06-01', reportedAt: '2024-06-01', speaker: { name: 'A Spokesperson', attribution: 'official' } },
+  });
+  const retracted = await service.app.inject({
+    method: 'POST', url: `/v1/statements/${created.json().statementId}/retraction`, headers: writer,
+    payload: { reason: 'the outlet withdrew its report', reportedAt: '2024-06-03' },
+  });
+  expect(retracted.statusCode, retracted.body).toBe(201);
+  expect(await explain('FI', 'at=2024-06-05')).toContain('A Spokesperson, 1 June 2024 (permits): it was retracted on 3 June 2024 (the outlet withdrew its report).');
+  // Before the retraction was reported, the statement decides.
+  expect(await explain('FI', 'at=2024-06-05&knownAt=2024-06-02')).toContain('This rests on a statement by A Spokesperson');
+});
