@@ -1,7 +1,7 @@
 // Why a position is what it is, in plain sentences with the quotes and their
 // sources, ready to paste into an article. Pure: a derivation in, text out.
 import type { Scope } from '../events/vocabulary.js';
-import { recordAsKnown, type Derivation, type ExclusionReason } from './position.js';
+import { recordAsKnown, type Derivation, type ExclusionReason, type WeaponStatus } from './position.js';
 import { dayOf, instantOf } from './time.js';
 import type { SourceRecord, StatementRecord } from './statement-record.js';
 
@@ -209,6 +209,16 @@ function grantsNothing(derivation: Derivation): boolean {
   return !allows(derivation.status) && !derivation.weapons.some((weapon) => allows(weapon.status));
 }
 
+/**
+ * A restricted weapon's limits: those of the statement naming it, other than which weapons (restricted
+ * means it has such limits), which would otherwise be nowhere in the text: " (in the Kharkiv border area, for counter-fire)".
+ */
+function weaponLimits(status: WeaponStatus['status'], scope: Scope, w: Writer): string {
+  if (status !== 'restricted') return '';
+  const limits = describeScope({ ...scope, weapons: undefined, excludedWeapons: undefined }, w);
+  return limits ? ` (${limits})` : '';
+}
+
 /** One explanation, written with `w`: the same sentences for plain text and Markdown. */
 function explainWith(
   w: Writer,
@@ -248,7 +258,7 @@ function explainWith(
 
   for (const weapon of derivation.weapons) {
     const s = asKnown(byId.get(weapon.statementId)!);
-    const line = `${w.strong(w.inline(weapon.system))} is ${weapon.status}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`;
+    const line = `${w.strong(w.inline(weapon.system))} is ${weapon.status}${weaponLimits(weapon.status, s.scope, w)}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`;
     paragraphs.push(w.cited(line, s.sources[0].quote, sourceOf(s.sources[0], w)));
   }
   if (derivation.weapons.length > 0) {

@@ -99,3 +99,11 @@ it('a retracted statement is listed with when it was retracted and why, as known
   // Before the retraction was reported, the statement decides.
   expect(await explain('FI', 'at=2024-06-05&knownAt=2024-06-02')).toContain('This rests on a statement by A Spokesperson');
 });
+
+it('a weapon restricted by a statement naming it says its limits, as the headline does', async () => {
+  await record({
+    country: 'RO', stance: 'permits', scope: { weapons: ['HIMARS'], regions: ['the Kharkiv border area'], purposes: ['counter-fire'] },
+    speaker: { name: 'A Minister', attribution: 'official' }, effectiveAt: '2024-05-30', reportedAt: '2024-05-30',
+  });
+  expect(await explain('RO', 'at=2024-06-05')).toContain('HIMARS is restricted (in the Kharkiv border area, for counter-fire), per A Minister, effective 30 May 2024:');
+});
