@@ -11,9 +11,10 @@
 // writes the whole import in one transaction, and a store that cannot (KurrentDB)
 // gets the file only once all of it has been checked (importLogFile). A log
 // exported before these lines existed still imports, with a warning that a
-// missing line goes unseen.
+// missing line goes unseen. The file is read as UTF-8 strictly and line by line
+// with a bound on a line's length (linesOf), so a damaged file is refused at its
+// line rather than read otherwise than it was written.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { z } from 'zod';
@@ -42,6 +43,14 @@ const FORMAT = 1;
 
 const ExportHeader = z.object({ export: z.object({ format: z.number().int().positive(), store: z.enum(['sqlite', 'kurrentdb']) }).strict() }).strict();
 const ExportEnd = z.object({ end: z.object({ events: z.number().int().min(0), head: z.number().int().min(0) }).strict() }).strict();
+
+/**
+ * The longest line an import reads, in bytes. No event the service writes comes near it
+ * (a request body is at most 1 MB; a KurrentDB dispatch journal entry, the largest event
+ * the service makes itself, about 2 MB), and a longer line would be held whole in memory
+ * before it could be refused: past about 512 MB node cannot even make it a string.
+ */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 export class ImportLineError extends Error {
   override readonly name = 'ImportLineError';
@@ -97,9 +106,53 @@ export interface ReadLogOptions {
   warn?: (message: string) => void;
 }
 
+/**
+ * The lines of `file` as text, split at LF with a CR before it dropped (an export
+ * moved through Windows). Each is decoded as UTF-8 that must be valid: a decoder that
+ * put U+FFFD for a bad byte would import a quote otherwise than it was exported,
+ * and the API refuses such text. A byte-order mark at the start of the file, which
+ * editors on Windows add, is passed over. A line past MAX_LINE_BYTES is refused
+ * before it is held whole.
+ */
+async function* linesOf(file: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let line = 1;
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  const text = () => {
+    let bytesOfLine = Buffer.concat(parts, bytes);
+    if (bytesOfLine.at(-1) === 13) bytesOfLine = bytesOfLine.subarray(0, -1);
+    try {
+      const decoded = decoder.decode(bytesOfLine);
+      return line === 1 && decoded.startsWith('\uFEFF') ? decoded.slice(1) : decoded;
+    } catch {
+      throw new ImportLineError(line, 'not valid UTF-8: the file is damaged, or was saved in another encoding');
+    }
+  };
+  const take = (piece: Buffer) => {
+    bytes += piece.length;
+    if (bytes > MAX_LINE_BYTES) throw new ImportLineError(line, `longer than ${MAX_LINE_BYTES / 1024 / 1024} MB: no event an export writes is that long`);
+    parts.push(piece);
+  };
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
+      take(chunk.subarray(start, end));
+      yield text();
+      line += 1;
+      parts = [];
+      bytes = 0;
+      start = end + 1;
+    }
+    if (start < chunk.length) take(chunk.subarray(start));
+  }
+  // A last line without its newline is a line all the same.
+  if (bytes > 0) yield text();
+}
+
 /** Reads and checks a JSON-lines log; throws ImportLineError at the first bad line. */
 export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}): AsyncGenerator<StoredEvent> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const lines = linesOf(file);
   const revisions = new Map<string, number>();
   // Event ids seen, with their line: a second one is named here, not by the store's constraint afterwards.
   const eventLines = new Map<string, number>();

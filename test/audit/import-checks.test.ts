@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportLog, ImportLineError, importLogFile, readLogFile } from '../../src/audit/log-file.js';
+import { exportLog, ImportLineError, importLogFile, MAX_LINE_BYTES, readLogFile } from '../../src/audit/log-file.js';
 import { KurrentDbEventStore } from '../../src/store/kurrentdb-event-store.js';
 import { closedPort, StandInKurrentDB } from '../store/kurrentdb-stand-in.js';
 import { Tokens } from '../../src/composition.js';
@@ -167,6 +167,44 @@ describe('an import error names the problem and the line it is on', () => {
     );
     // A line that goes back below the one before the last is the one out of order itself.
     expect(await refusal(older(edited({ [line + 1]: (e) => ({ ...e, position: 1 }) })))).toMatch(new RegExp(`^line ${line}: position 1 does not follow`));
+  });
+});
+
+describe('the bytes of the file', () => {
+  /** The events readLogFile reads from `bytes`, as JSON, or what it throws. */
+  async function read(bytes: Buffer): Promise<string> {
+    const file = path.join(temp.dir, `bytes-${++files}.jsonl`);
+    writeFileSync(file, bytes);
+    try {
+      const events = [];
+      for await (const event of readLogFile(file)) events.push(event);
+      return JSON.stringify(events);
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  const exportBytes = () => Buffer.from(`${exported.join('\n')}\n`);
+
+  it('an export passed through Windows (a byte-order mark, CRLF, no last newline) reads as the export itself', async () => {
+    const whole = await read(exportBytes());
+    expect(whole).toMatch(/^\[/);
+    expect(await read(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), exportBytes()]))).toBe(whole);
+    expect(await read(Buffer.from(`${exported.join('\r\n')}\r\n`))).toBe(whole);
+    expect(await read(Buffer.from(exported.join('\n')))).toBe(whole);
+  });
+
+  it('a byte that is not UTF-8 is refused at its line, not read as U+FFFD: a quote would import otherwise than it was exported', async () => {
+    const line = recordingOf('us-2024-05-28-kirby-no-change');
+    const bytes = exportBytes();
+    const at = bytes.indexOf('Kirby');
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 4] = 0xff;
+    expect(await read(bytes)).toBe(`line ${line}: not valid UTF-8: the file is damaged, or was saved in another encoding`);
+  });
+
+  it('a line longer than any event is refused at its line before it is held whole', async () => {
+    const long = Buffer.concat([Buffer.from(`${exported[0]}\n`), Buffer.alloc(MAX_LINE_BYTES + 1, 'a'), Buffer.from(`\n${exported.slice(1).join('\n')}\n`)]);
+    expect(await read(long)).toBe('line 2: longer than 16 MB: no event an export writes is that long');
   });
 });
 
