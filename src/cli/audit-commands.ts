@@ -1,7 +1,7 @@
 // replay, export and import: the auditor's commands.
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { exportLog, ImportLineError, importLogFile } from '../audit/log-file.js';
@@ -47,6 +47,32 @@ function mustBeReadable(file: string): void {
     why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
   }
   if (why) throw new Error(`cannot read ${file}: ${why}`);
+}
+
+/**
+ * Makes the embedded store's target for an import (DATA_DIR, owner only as the service
+ * makes it) and returns what takes away again what this made, for a refused import: left
+ * behind, an empty events.db would be a store to `replay` and `export`, which would then
+ * audit the empty log a failure made and find nothing wrong with it (mustHaveStore).
+ * A store that was there before is left as it was, as the import left it.
+ */
+function makeImportTarget(config: Config): () => void {
+  const spec = storeSpec(config);
+  if (spec.kind !== 'sqlite' || existsSync(spec.file)) return () => {};
+  const firstMade = mkdirSync(config.DATA_DIR, { recursive: true, mode: 0o700 });
+  return () => {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${spec.file}${suffix}`, { force: true });
+    if (firstMade === undefined) return;
+    // Only the directories the import made, and only while empty: anything else put there stays.
+    try {
+      for (let dir = path.resolve(config.DATA_DIR); ; dir = path.dirname(dir)) {
+        rmdirSync(dir);
+        if (dir === path.resolve(firstMade)) break;
+      }
+    } catch {
+      // Not empty: something else is there.
+    }
+  };
 }
 
 /** stdout failed under an export: a closed pipe is the reader having what it wanted (`| head`); anything else is an error. */
@@ -213,7 +239,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
       const cfg = config();
       mustBeReadable(file); // before DATA_DIR and its store are made
       const bar = progressBar('import');
-      if (cfg.EVENT_STORE === 'sqlite') mkdirSync(cfg.DATA_DIR, { recursive: true, mode: 0o700 }); // import may make its target, owner only as the service does
+      const undoTarget = makeImportTarget(cfg);
       await withStore(cfg, async (store) => {
         try {
           if (store.atomicImport) bar.start(await countLines(path.resolve(file)), 0);
@@ -234,6 +260,9 @@ export function registerAuditCommands(program: Command, config: () => Config): v
           if (!store.atomicImport) throw new Error(`import stopped: ${why}. KurrentDB keeps the events written before it; the same import run again passes over them`);
           throw error;
         }
+      }).catch((error: unknown) => {
+        undoTarget(); // once the store is closed
+        throw error;
       });
     });
 }

@@ -2,7 +2,7 @@
 // line, is refused at the line that is wrong, with a message naming what is wrong,
 // and nothing of it is written.
 import { execFile } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -83,6 +83,8 @@ async function refusal(file: string): Promise<string> {
 async function importWithCli(file: string): Promise<{ code: number; stderr: string; head: number; dataDir: string }> {
   const dataDir = path.join(temp.dir, `import-${++files}`);
   const result = await runCli(['import', file], { DATA_DIR: dataDir });
+  // A refused import takes away the store it made: no store is no event.
+  if (!existsSync(path.join(dataDir, 'events.db'))) return { code: result.code, stderr: result.stderr, head: 0, dataDir };
   const store = new SqliteEventStore(path.join(dataDir, 'events.db'));
   const head = await store.headPosition();
   await store.close();
@@ -119,6 +121,25 @@ describe('an import error names the problem and the line it is on', () => {
       expect(result.stderr).toMatch(new RegExp(`cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (no such file|not a file)`));
       expect(existsSync(dataDir)).toBe(false);
     }
+  });
+
+  it('a refused import leaves DATA_DIR as it found it: no empty store is left for replay and export to audit', async () => {
+    const bad = edited({ 3: () => '{"position": 2,' });
+    const made = path.join(temp.dir, `import-${++files}`, 'nested', 'data');
+    const refused = await runCli(['import', bad], { DATA_DIR: made });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('nothing was written: line 3: not valid JSON');
+    expect(existsSync(path.dirname(path.dirname(made)))).toBe(false);
+    const replay = await runCli(['replay'], { DATA_DIR: made });
+    expect(replay.code).toBe(1);
+    expect(replay.stderr).toContain(`no event store at ${path.join(made, 'events.db')}`);
+
+    // A DATA_DIR that was there keeps what it held, and only that.
+    const there = path.join(temp.dir, `import-${++files}`);
+    mkdirSync(there);
+    writeFileSync(path.join(there, 'admin-api-key'), 'an admin key of sixteen characters or more');
+    expect((await runCli(['import', bad], { DATA_DIR: there })).code).toBe(1);
+    expect(readdirSync(there)).toEqual(['admin-api-key']);
   });
 
   it('a schema error names every bad field of the data, with its message', async () => {
