@@ -11,11 +11,13 @@ import { Attribution, CountryCode, DAY_OR_INSTANT, DatePrecision, Day, DayOrInst
 /** The largest integer a query parameter takes: 15 decimal digits, as the document says. */
 const MAX_QUERY_INTEGER = 999_999_999_999_999;
 
-/** A query value, always text, as a number: plain decimal digits only, at most 15 of them. */
-function decimalDigits(value: unknown, ctx: z.core.$RefinementCtx): unknown {
+/** A query value, always text, as a number: plain decimal digits only, at most 15 of them, and at most `max`. */
+function decimalDigits(value: unknown, ctx: z.core.$RefinementCtx, max: number): unknown {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && /^[0-9]{1,15}$/.test(value)) return Number(value);
-  ctx.addIssue({ code: 'custom', message: 'must be a whole number in plain decimal digits, e.g. "12"', input: value });
+  // More digits are digits all the same: the number is too big, not of the wrong form.
+  const message = typeof value === 'string' && /^[0-9]+$/.test(value) ? `must be at most ${max}` : 'must be a whole number in plain decimal digits, e.g. "12"';
+  ctx.addIssue({ code: 'custom', message, input: value });
   return z.NEVER;
 }
 
@@ -30,7 +32,8 @@ export function QueryInteger(options: { min?: number; max?: number; default: num
 export function QueryInteger(options?: { min?: number; max?: number }): z.ZodPreprocess<z.ZodOptional<z.ZodNumber>>;
 export function QueryInteger({ min = 0, max = MAX_QUERY_INTEGER, default: fallback }: { min?: number; max?: number; default?: number } = {}) {
   const number = z.number().int().min(min).max(max);
-  return fallback === undefined ? z.preprocess(decimalDigits, number.optional()) : z.preprocess(decimalDigits, number.default(fallback));
+  const digits = (value: unknown, ctx: z.core.$RefinementCtx) => decimalDigits(value, ctx, max);
+  return fallback === undefined ? z.preprocess(digits, number.optional()) : z.preprocess(digits, number.default(fallback));
 }
 
 export const CountryParams = z.object({ code: CountryCode });

@@ -41,6 +41,13 @@ describe('integer query parameters take plain decimal digits only', () => {
     expect((await get('/v1/changes?after=0&limit=2')).statusCode).toBe(200);
   });
 
+  it('more digits than any bound allows are refused as too big, not as of the wrong form', async () => {
+    const sixteen = '9'.repeat(16);
+    expect((await get(`/v1/audit/fingerprint?position=${sixteen}`)).json().errors).toEqual([{ path: 'querystring.position', message: 'must be at most 999999999999999' }]);
+    expect((await get(`/v1/events?after=0&limit=${sixteen}`)).json().errors).toEqual([{ path: 'querystring.limit', message: 'must be at most 500' }]);
+    expect((await get(`/v1/events?after=${'1'.repeat(400)}`)).json().errors).toEqual([{ path: 'querystring.after', message: 'must be at most 999999999999999' }]);
+  });
+
   it('so does every integer query parameter in /openapi.json', async () => {
     const endpoint = await post('/v1/webhooks', { url: 'http://127.0.0.1:9/hooks' }, admin);
     expect(endpoint.statusCode).toBe(201);
