@@ -123,14 +123,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await registerPage(app);
   await app.register(healthRoutes(deps));
-  await app.register(countryRoutes(deps));
-  // Where a reader may start, checked the same way on the pages and on the stream.
+  // Where a reader may start, checked the same way on the pages and on the stream, and which log positions can be answered as of.
   const bounds = feedBounds(deps.store, deps.readModel, deps.now);
+  await app.register(countryRoutes(deps, bounds));
   await app.register(statementRoutes(deps, bounds));
   await app.register(feedRoutes(deps, bounds));
   await app.register(changeStreamRoutes(deps.readModel, bounds, { streamsPerAddress: (deps.limits ?? DEFAULT_LIMITS).streamsPerAddress }));
   // A webhook replay starts from a feed cursor too.
   if (deps.webhooks) await app.register(webhookRoutes(deps.webhooks, deps.keys, bounds, deps.store));
-  await app.register(auditRoutes(deps));
+  await app.register(auditRoutes(deps, bounds));
   return app;
 }

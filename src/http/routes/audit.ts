@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { replayAndCompare, type ReplayReport } from '../../audit/replay.js';
 import type { AppDeps } from '../app.js';
+import type { FeedBounds } from '../feed-bounds.js';
 import { requireRole } from '../auth.js';
-import { badRequest } from '../problems.js';
 import { Problem, QueryInteger } from '../schemas.js';
 
 const FingerprintView = z.object({
@@ -26,7 +26,7 @@ const ReplayView = z.object({
   differences: z.array(z.string()),
 });
 
-export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export const auditRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginAsyncZod => async (app) => {
   // One replay at a time: each takes a worker with up to REPLAY_MEMORY_MB of heap, so requests
   // that come while one runs wait for it and get its report, rather than starting a worker each.
   let running: Promise<ReplayReport> | undefined;
@@ -40,14 +40,11 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app)
       summary: "The read model's content fingerprint at a log position",
       tags: ['audit'],
       querystring: z.object({ position: QueryInteger() }).strict(),
-      response: { 200: FingerprintView, 400: Problem },
+      response: { 200: FingerprintView, 400: Problem, 503: Problem },
     },
   }, async (request) => {
-    const checkpoint = deps.readModel.checkpoint().position;
     const position = request.query.position;
-    if (position !== undefined && position > checkpoint) {
-      throw badRequest(`the read model has applied the log up to position ${checkpoint}`, [{ path: 'querystring.position', message: `must be at most ${checkpoint}` }]);
-    }
+    if (position !== undefined) await bounds.applied(position, 'querystring.position');
     const recorded = deps.readModel.fingerprintAt(position);
     return { ...recorded, position: position ?? recorded.position, projectionVersion: deps.readModel.builtWith() ?? deps.readModel.version };
   });

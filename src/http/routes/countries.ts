@@ -7,7 +7,7 @@ import { emptyCountry } from '../../../projections/statement-record.js';
 import { dayOf, KNOWN_NOW, knownAtInstant } from '../../../projections/time.js';
 import { deriveTimeline } from '../../../projections/timeline.js';
 import type { AppDeps } from '../app.js';
-import { badRequest } from '../problems.js';
+import type { FeedBounds } from '../feed-bounds.js';
 import { z } from 'zod';
 import { CountriesView, CountryParams, HistoryQuery, HistoryView, PositionQuery, PositionView, Problem, Status } from '../schemas.js';
 import { positionView, statementView } from '../views.js';
@@ -18,7 +18,7 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 /** Stands for the instant in an answer as known now; random, so no statement can contain it. */
 const KNOWN_AT_MARK = `known-at-${randomUUID()}`;
 
-export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export const countryRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginAsyncZod => async (app) => {
   const today = () => dayOf(deps.now().getTime());
   const answers = new AnswerCache(deps.readModel.events);
   // Many requests arrive within one millisecond: its text is made once.
@@ -65,11 +65,7 @@ export const countryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     const { at: askedAt, knownAt: askedKnownAt, position: askedPosition } = request.query;
     const checkpoint = deps.readModel.checkpoint().position;
     const logPosition = askedPosition ?? checkpoint;
-    if (logPosition > checkpoint) {
-      throw badRequest(`the read model has applied the log up to position ${checkpoint}`, [
-        { path: 'querystring.position', message: `must be at most ${checkpoint}` },
-      ]);
-    }
+    if (logPosition > checkpoint) await bounds.applied(logPosition, 'querystring.position');
     const nowMs = deps.now().getTime();
     const nowText = askedAt === undefined || askedKnownAt === undefined ? instantText(nowMs) : '';
     const at = askedAt ?? nowText.slice(0, 10);
