@@ -22,6 +22,7 @@ import type { StoredEvent } from '../../events/envelope.js';
 import { upcast } from '../../events/registry.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StoreSpec } from '../store/open-store.js';
+import { CLOCK_SKEW_MS } from '../statements/clock-skew.js';
 import { admit, emptyLedger } from '../statements/statement-ledger.js';
 
 const ExportedEvent = z
@@ -104,6 +105,8 @@ const holds = (json: unknown, key: string) => typeof json === 'object' && json !
 export interface ReadLogOptions {
   /** Told what cannot be checked, as a sentence: a log exported before it said what it holds. */
   warn?: (message: string) => void;
+  /** This machine's clock: no event can have been recorded after it. */
+  now?: () => Date;
 }
 
 /**
@@ -151,7 +154,10 @@ async function* linesOf(file: string): AsyncGenerator<string> {
 }
 
 /** Reads and checks a JSON-lines log; throws ImportLineError at the first bad line. */
-export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}): AsyncGenerator<StoredEvent> {
+export async function* readLogFile(file: string, { warn, now = () => new Date() }: ReadLogOptions = {}): AsyncGenerator<StoredEvent> {
+  // A store sets recordedAt as it appends, so none is later than now, give or take two machines' clocks.
+  // One later would move the read model's "today" to its day, and every position with it.
+  const latest = now().getTime() + CLOCK_SKEW_MS;
   const lines = linesOf(file);
   const revisions = new Map<string, number>();
   // Event ids seen, with their line: a second one is named here, not by the store's constraint afterwards.
@@ -209,6 +215,9 @@ export async function* readLogFile(file: string, { warn }: ReadLogOptions = {}):
     } catch (error) {
       const why = error instanceof z.ZodError ? describeIssues(error, 'data') : error instanceof Error ? error.message : String(error);
       throw new ImportLineError(lineNumber, `${event.type} data is not valid: ${why}`);
+    }
+    if (Date.parse(event.recordedAt) > latest) {
+      throw new ImportLineError(lineNumber, `recordedAt ${event.recordedAt} is later than this machine's clock (${new Date(latest - CLOCK_SKEW_MS).toISOString()}): a store sets it as it appends, so the line was changed, or one of the two clocks is wrong`);
     }
     const earlier = eventLines.get(event.eventId);
     if (earlier !== undefined) throw new ImportLineError(lineNumber, `event id ${event.eventId} is already on line ${earlier}`);

@@ -113,6 +113,17 @@ describe('an import error names the problem and the line it is on', () => {
     }
   });
 
+  it('an event recorded later than this machine\'s clock is refused: it would move the read model\'s today to its day', async () => {
+    const future = edited({ 3: (event) => ({ ...event, recordedAt: '2099-01-01T00:00:00.000Z' }) });
+    expect(await refusal(future)).toMatch(/^line 3: recordedAt 2099-01-01T00:00:00.000Z is later than this machine's clock \(20\d\d-[^)]*\): a store sets it as it appends/);
+    const imported = await importWithCli(future);
+    expect(imported.code).toBe(1);
+    expect(imported.head).toBe(0);
+    // Clocks a few minutes apart are no reason to refuse a log exported a moment ago.
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    expect(await refusal(edited({ 3: (event) => ({ ...event, recordedAt: soon }) }))).toBe('ok');
+  });
+
   it('a file that cannot be read stops the import before DATA_DIR or its store is made', async () => {
     const dataDir = path.join(temp.dir, `import-${++files}`);
     for (const file of [path.join(temp.dir, 'no-such-export.jsonl'), temp.dir]) {
