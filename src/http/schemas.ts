@@ -245,6 +245,9 @@ export const WriteResultView = z.object({
  * Every 4xx and 5xx. Named (`id`), so /openapi.json holds it once, in components, and every
  * response refers to it: written out in each, it was 150 copies and nearly half the document.
  */
+/** The body of a POST that takes none: no body, or {}; a field in it is a mistake worth saying, not ignoring. */
+export const NoFieldsBody = z.object({}).strict().nullish().describe('takes no fields: send no body, or {}');
+
 export const Problem = z
   .object({
     type: z.string(),

@@ -55,6 +55,13 @@ describe('replay', () => {
     expect((await post('/v1/admin/replay', {}, {})).statusCode).toBe(401);
   });
 
+  it('takes no fields: a body with one is a 400 naming it, not a replay that ignored what was asked', async () => {
+    const asked = await post('/v1/admin/replay', { position: 3 }, admin);
+    expect(asked.statusCode).toBe(400);
+    expect(asked.json().errors).toEqual([{ path: 'body', message: expect.stringContaining('position') }]);
+    expect((await service.app.inject({ method: 'POST', url: '/v1/admin/replay', headers: admin })).statusCode).toBe(200);
+  });
+
   it('reports every difference as a readable diff, and the CLI exits non-zero, when the live read model was tampered with', async () => {
     const { dir, cleanup } = tempDir();
     const seeded = await runCli(['seed'], { DATA_DIR: dir });

@@ -4,7 +4,7 @@ import { replayAndCompare, type ReplayReport } from '../../audit/replay.js';
 import type { AppDeps } from '../app.js';
 import type { FeedBounds } from '../feed-bounds.js';
 import { requireRole } from '../auth.js';
-import { Problem, QueryInteger } from '../schemas.js';
+import { NoFieldsBody, Problem, QueryInteger } from '../schemas.js';
 
 const FingerprintView = z.object({
   position: z.number().int(),
@@ -56,7 +56,8 @@ export const auditRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginAsy
       description: 'One replay runs at a time: a request made while one runs waits for it and answers with its report.',
       tags: ['audit'],
       security: [{ bearer: [] }],
-      response: { 200: ReplayView, 401: Problem, 403: Problem, 503: Problem },
+      body: NoFieldsBody,
+      response: { 200: ReplayView, 400: Problem, 401: Problem, 403: Problem, 503: Problem },
     },
   }, async () => replay());
 };

@@ -8,7 +8,7 @@ import { oncePerKey, writeContext } from '../../http/idempotency.js';
 import type { StoredEvent } from '../../../events/envelope.js';
 import { DuplicateEventError, StreamConflictError, type EventStore } from '../../store/event-store.js';
 import { conflict, notFound } from '../../http/problems.js';
-import { Problem, WriteHeaders } from '../../http/schemas.js';
+import { NoFieldsBody, Problem, WriteHeaders } from '../../http/schemas.js';
 import type { FeedBounds } from '../../http/feed-bounds.js';
 import type { Webhooks } from '../webhooks.js';
 import type { Endpoint } from '../endpoint.js';
@@ -23,7 +23,6 @@ import {
   EndpointParams,
   EndpointView,
   EndpointWithSecretView,
-  NoFieldsBody,
   ReplayBody,
   ReplayView,
   RotatedSecretView,

@@ -47,8 +47,6 @@ export const ReplayBody = z
  * For a request that takes no fields: no body, or {}; a field is refused like an unknown field
  * anywhere else. Nullable, since Fastify validates an absent body as null.
  */
-export const NoFieldsBody = z.object({}).strict().nullish().describe('takes no fields: send no body, or {}');
-
 export const DeliveriesQuery = z
   .object({
     status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']).optional(),
