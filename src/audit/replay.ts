@@ -18,7 +18,10 @@ export interface ReplayFingerprint {
   eventsReplayed: number;
   seconds: number;
   eventsPerSecond: number;
-  /** The log's head position when the replay began: `position` below it means the replay did not cover the whole log. */
+  /**
+   * The log's head position when the replay began, or the position compared at if the live read
+   * model passed it meanwhile: `position` below it means the replay did not cover the whole log.
+   */
   head: number;
   /** The log position the replay was brought to (when compared, the live read model's). */
   position: number;
@@ -120,7 +123,8 @@ export async function replayAndCompare(store: EventStore, live: ReadModel, optio
       : compareAt(live.checkpoint(true));
     return {
       ...timing(replayed, started),
-      head,
+      // Events written during the replay were compared too: the head was at least there.
+      head: Math.max(head, compared.at.position),
       position: compared.at.position,
       today: compared.at.today,
       projectionVersion: fresh.version,
