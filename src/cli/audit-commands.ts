@@ -169,7 +169,7 @@ export function registerAuditCommands(program: Command, config: () => Config): v
     .summary("rebuild every projection from the log and compare with the live read model; with none, or with --position, print the replay's fingerprint")
     .description(
       `rebuild every projection from the first event, compare with the live read model in DATA_DIR, print the report as JSON; exit ${EXIT_DIFFERENCES} on a difference, ` +
-        `${EXIT_BEHIND} when the live read model had not applied the whole log, ${EXIT_OTHER_VERSIONS} when it was built with other projection versions. Where no read model has applied the log (one just imported), or with --position, ` +
+        `${EXIT_BEHIND} when the live read model had not applied the whole log, ${EXIT_OTHER_VERSIONS} when it was built with other projection versions (then nothing is replayed or printed on stdout; stderr says why). Where no read model has applied the log (one just imported), or with --position, ` +
         "compare nothing and print the replay's fingerprint, for GET /v1/audit/fingerprint?position=N on the service the log came from",
     )
     .addOption(new Option('--position <n>', "replay the log up to this position and print the replay's fingerprint there, comparing nothing").argParser(logPosition))
