@@ -206,6 +206,8 @@ export function registerAuditCommands(program: Command, config: () => Config): v
           process.stdout.write(`${JSON.stringify({ ...report, live: null, differences: null }, null, 2)}\n`);
           const why = options.position === undefined ? 'no read model in DATA_DIR has applied the log, so there is nothing here to compare with' : '--position asks for the fingerprint only';
           reportFingerprint(report, why);
+          // A read model rolls its day only once an event has given it one, as the service's does.
+          if (options.today && report.today === null) say(`the log holds no event up to position ${report.position}, so there is no day to roll: --today changes nothing.`);
         }
       } finally {
         bar.stop();

@@ -227,6 +227,12 @@ describe('export and import of the log', () => {
     expect(JSON.parse(atN.stdout)).toMatchObject({ eventsReplayed: n, head, position: n, today: earlier.today, replay: { fingerprint: earlier.fingerprint }, live: null, differences: null });
     expect(atN.stderr).toContain('nothing was compared: --position asks for the fingerprint only');
 
+    // At 0 no event has given the replay a day: --today has nothing to roll, and says so.
+    const atZero = await runCli(['replay', '--position', '0', '--today', earlier.today], { DATA_DIR: elsewhere });
+    expect(atZero.code).toBe(0);
+    expect(JSON.parse(atZero.stdout)).toMatchObject({ position: 0, today: null, replay: { fingerprint: (await get('/v1/audit/fingerprint?position=0')).json().fingerprint } });
+    expect(atZero.stderr).toContain('the log holds no event up to position 0, so there is no day to roll: --today changes nothing.');
+
     const past = await runCli(['replay', '--position', String(head + 1)], { DATA_DIR: elsewhere });
     expect(past.code).toBe(1);
     expect(past.stderr).toContain(`position ${head + 1} is past the log's head at ${head}`);
