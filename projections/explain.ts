@@ -219,6 +219,51 @@ function weaponLimits(status: WeaponStatus['status'], scope: Scope, w: Writer): 
   return limits ? ` (${limits})` : '';
 }
 
+/** What the parts of one explanation share. */
+interface Telling {
+  w: Writer;
+  /** The country as a sentence names it: "the Netherlands". */
+  country: string;
+  /** A statement as it was known then: no source published, or retraction reported, later. */
+  asKnown(s: StatementRecord): StatementRecord;
+}
+
+/**
+ * Who made a statement, how and when: "a statement by John Kirby (...), made on the record, effective
+ * 29 May 2024". Every statement quoted is introduced so, so that a reader can weigh each the same way.
+ */
+function aStatementBy(s: StatementRecord, t: Telling, which = 'a statement'): string {
+  return `${which} by ${speakerOf(s, t.w)}, made ${attributionText(s, t.country)}, effective ${formatEffective(s)}`;
+}
+
+/** A lead ending in a colon, and the words of a statement's first source as known then. */
+function citeFirst(lead: string, s: StatementRecord, t: Telling): string {
+  const first = s.sources[0];
+  return t.w.cited(lead, first.quote, sourceOf(first, t.w));
+}
+
+/**
+ * The flags, each with the statement that raises it (the derivation's own choice), quoted as the
+ * deciding statement is: "under review" or "voiced support" with no speaker cannot be checked or cited.
+ */
+function flagParagraphs(derivation: Derivation, t: Telling): string[] {
+  const paragraphs: string[] = [];
+  const decided = derivation.deciding !== null;
+  if (derivation.underReviewBy) {
+    const r = t.asKnown(derivation.underReviewBy);
+    // "Later" than the deciding statement: the flag is raised only by a statement newer than it.
+    paragraphs.push(citeFirst(`The policy is under review, according to ${aStatementBy(r, t, decided ? 'a later statement' : 'a statement')}:`, r, t));
+  }
+  if (derivation.endorsesLiftingBy) {
+    const e = t.asKnown(derivation.endorsesLiftingBy);
+    // What the stance means, "no grant on record", only while that is so: after a permission it would contradict the sentences above.
+    const noGrant = grantsNothing(derivation) ? ', without a grant for its own weapons on record' : '';
+    const lead = `${capitalised(t.country)} has ${decided ? 'since ' : ''}voiced support for lifting restrictions in general${noGrant}, according to ${aStatementBy(e, t)}:`;
+    paragraphs.push(citeFirst(lead, e, t));
+  }
+  return paragraphs;
+}
+
 /** One explanation, written with `w`: the same sentences for plain text and Markdown. */
 function explainWith(
   w: Writer,
@@ -227,7 +272,6 @@ function explainWith(
   statements: readonly StatementRecord[],
   query: ExplainQuery,
 ): string {
-  // Each statement quoted as it was known then: no source published, or retraction reported, later.
   const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
   const byId = new Map(statements.map((s) => [s.statementId, s]));
   // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset);
@@ -235,6 +279,7 @@ function explainWith(
   const knownDay = inWords(dayOf(query.knownAtInstant), DAY_IN_WORDS);
   const asOf = `As of ${formatDay(query.at)}, as known ${query.knownAtIsInstant ? `at ${timeOfDay(query.knownAtInstant)} UTC on ${knownDay}` : `on ${knownDay}`}`;
   const country = countryInSentence(countryName);
+  const t: Telling = { w, country, asKnown };
   const paragraphs: string[] = [];
 
   paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${statusSentence(derivation, country, w)}.`);
@@ -242,8 +287,7 @@ function explainWith(
   const d = derivation.deciding && asKnown(derivation.deciding);
   if (d) {
     const [first, ...more] = d.sources;
-    const rests = `This rests on a statement by ${speakerOf(d, w)}, made ${attributionText(d, country)}, effective ${formatEffective(d)}:`;
-    paragraphs.push(w.cited(rests, first.quote, sourceOf(first, w)));
+    paragraphs.push(citeFirst(`This rests on ${aStatementBy(d, t)}:`, d, t));
     // Every source's own words: a later report may carry the statement more plainly than the first.
     const quoted = new Set([first.quote]);
     for (const source of more) {
@@ -259,17 +303,12 @@ function explainWith(
   for (const weapon of derivation.weapons) {
     const s = asKnown(byId.get(weapon.statementId)!);
     const line = `${w.strong(w.inline(weapon.system))} is ${weapon.status}${weaponLimits(weapon.status, s.scope, w)}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`;
-    paragraphs.push(w.cited(line, s.sources[0].quote, sourceOf(s.sources[0], w)));
+    paragraphs.push(citeFirst(line, s, t));
   }
   if (derivation.weapons.length > 0) {
     paragraphs.push(derivation.status === 'unknown' ? 'Weapons not named have no permission or prohibition on record.' : 'Weapons not named follow the overall position.');
   }
-  if (derivation.underReview) paragraphs.push(d ? 'The policy is under review: a statement since the deciding one says so.' : 'The policy is under review: a statement on record says so.');
-  if (derivation.endorsesLifting) {
-    // What the stance means, "no grant on record", only while that is so: after a permission it would contradict the sentences above.
-    const noGrant = grantsNothing(derivation) ? ', without a grant for its own weapons on record' : '';
-    paragraphs.push(`${capitalised(country)} has ${d ? 'since ' : ''}voiced support for lifting restrictions in general${noGrant}.`);
-  }
+  paragraphs.push(...flagParagraphs(derivation, t));
 
   const whyNot = (s: StatementRecord, reason: ExclusionReason) => {
     if (reason === 'non-government') return `it comes from ${outsideGovernment(country)} and never decides`;

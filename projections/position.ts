@@ -116,6 +116,10 @@ export interface NotDeciding {
 
 export interface Derivation<S extends RuleStatement = StatementRecord> extends PositionState {
   deciding: S | null;
+  /** The reviewing statement that makes `underReview` true; null when it is false. */
+  underReviewBy: S | null;
+  /** The endorsing statement that makes `endorsesLifting` true; null when it is false. */
+  endorsesLiftingBy: S | null;
   /** Every statement that did not decide the headline, with why. */
   notDeciding: NotDeciding[];
 }
@@ -315,6 +319,22 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
     }
   }
 
+  /**
+   * The statements that raise the flags: the newest reviewing and endorsing statements, each
+   * only while it is newer than the deciding one, so that a flag and its statement never disagree.
+   */
+  flaggedBy(): { underReviewBy: S | null; endorsesLiftingBy: S | null } {
+    return {
+      underReviewBy: this.raisesFlag(this.newestReviewing) ? this.newestReviewing : null,
+      endorsesLiftingBy: this.raisesFlag(this.newestEndorses) ? this.newestEndorses : null,
+    };
+  }
+
+  /** The one rule for both flags (DOMAIN.md): a reviewing or endorsing statement newer than the deciding one. */
+  private raisesFlag(s: S | null): boolean {
+    return s !== null && isNewer(s, this.deciding);
+  }
+
   state(knownAt: number, inLog = Number.POSITIVE_INFINITY): PositionState {
     const deciding = this.deciding;
     return {
@@ -322,8 +342,8 @@ export class PositionFold<S extends RuleStatement = StatementRecord> {
       scope: deciding ? deciding.scope : null,
       // Shared by the states of a fold and its clones while the weapons stay as they are: never changed in place.
       weapons: (this.listed ??= this.weapons.map((w) => w.status).sort((a, b) => a.system.localeCompare(b.system))),
-      underReview: this.newestReviewing !== null && isNewer(this.newestReviewing, deciding),
-      endorsesLifting: this.newestEndorses !== null && isNewer(this.newestEndorses, deciding),
+      underReview: this.raisesFlag(this.newestReviewing),
+      endorsesLifting: this.raisesFlag(this.newestEndorses),
       confidence: deciding
         ? {
             attribution: deciding.speaker.attribution,
@@ -398,6 +418,7 @@ export function derivePosition<S extends RuleStatement>(statements: readonly S[]
   return {
     ...fold.state(query.knownAt, inLog),
     deciding,
+    ...fold.flaggedBy(),
     get notDeciding() {
       listed ??= listNotDeciding(statements, query, inLog, superseded, deciding);
       return listed;

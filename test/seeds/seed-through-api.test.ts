@@ -114,6 +114,23 @@ describe('the seed dataset through the API', () => {
     expect(days).toEqual([...days].sort((a, b) => a - b));
   });
 
+  it('the explanation names and quotes the statement behind each flag, the one the derivation picks', async () => {
+    const explain = async (code: string, query: string) => (await service.app.inject(`/v1/countries/${code}/explain?${query}`)).json().text as string;
+    // On 29 May, as now known, the unnamed officials' review is recorded after Kirby's same-day reiteration, which decides.
+    const now = await explain('US', 'at=2024-05-29');
+    expect(now).toContain('This rests on a statement by John Kirby (National Security Council spokesman), made on the record, effective 29 May 2024:');
+    expect(now).toContain('The policy is under review, according to a later statement by unnamed U.S. officials, made anonymously, effective around 29 May 2024: '
+      + '"While revealing that a change of course is under consideration, U.S. officials said the White House hasn’t made a decision.');
+    expect(now).toContain('carefully reflect where the administration is in the policymaking process." ("Ukraine setbacks nudge Biden toward allowing use of U.S. weapons in Russia", 30 May 2024).');
+    // As known on 29 May, neither had been reported: Kirby's Tuesday remark decides, and Blinken's review is the later one.
+    const then = await explain('US', 'at=2024-05-29&knownAt=2024-05-29');
+    expect(then).toContain('The policy is under review, according to a later statement by Antony Blinken (Secretary of State), made on the record, effective 29 May 2024: "Blinken has hinted at a possible shift');
+    expect(then).not.toContain('While revealing');
+    // Support for lifting restrictions, with no deciding statement.
+    expect(await explain('NL', 'at=2024-06-05')).toContain('The Netherlands has voiced support for lifting restrictions in general, without a grant for its own weapons on record, '
+      + 'according to a statement by Kajsa Ollongren (Minister of Defence of the Netherlands), made on the record, effective 28 May 2024: "Dutch Defense Minister Kajsa Ollongren said');
+  });
+
   it('the explanation writes a country\'s name as English does: "the Netherlands\' position", not "Netherlands\'s"', async () => {
     const explain = async (code: string) => (await service.app.inject(`/v1/countries/${code}/explain?at=2024-06-05`)).json().text as string;
     const netherlands = await explain('NL');
