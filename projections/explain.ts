@@ -226,6 +226,8 @@ interface Telling {
   country: string;
   /** A statement as it was known then: no source published, or retraction reported, later. */
   asKnown(s: StatementRecord): StatementRecord;
+  /** The quotes set so far: a quote can run to 5,000 characters, and is set once. */
+  quoted: Set<string>;
 }
 
 /**
@@ -238,8 +240,25 @@ function aStatementBy(s: StatementRecord, t: Telling, which = 'a statement'): st
 
 /** A lead ending in a colon, and the words of a statement's first source as known then. */
 function citeFirst(lead: string, s: StatementRecord, t: Telling): string {
-  const first = s.sources[0];
-  return t.w.cited(lead, first.quote, sourceOf(first, t.w));
+  return cite(lead, s.sources[0], t);
+}
+
+/** A lead ending in a colon and a source's words; words already set above are referred to, not set again. */
+function cite(lead: string, source: Omit<SourceRecord, 'position'>, t: Telling): string {
+  if (t.quoted.has(source.quote)) return `${lead.replace(/:$/, '')}, in the words quoted above (${sourceOf(source, t.w)}).`;
+  t.quoted.add(source.quote);
+  return t.w.cited(lead, source.quote, sourceOf(source, t.w));
+}
+
+/**
+ * A named weapon's status and the statement that decides it. One the deciding statement
+ * excludes points back to it: its quote is already there, in full.
+ */
+function weaponParagraph(weapon: WeaponStatus, s: StatementRecord, decidingId: string | null, t: Telling): string {
+  const { w } = t;
+  const named = `${w.strong(w.inline(weapon.system))} is ${weapon.status}`;
+  if (weapon.statementId === decidingId) return `${named}: the deciding statement, quoted above, excludes it.`;
+  return citeFirst(`${named}${weaponLimits(weapon.status, s.scope, w)}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`, s, t);
 }
 
 /**
@@ -279,32 +298,21 @@ function explainWith(
   const knownDay = inWords(dayOf(query.knownAtInstant), DAY_IN_WORDS);
   const asOf = `As of ${formatDay(query.at)}, as known ${query.knownAtIsInstant ? `at ${timeOfDay(query.knownAtInstant)} UTC on ${knownDay}` : `on ${knownDay}`}`;
   const country = countryInSentence(countryName);
-  const t: Telling = { w, country, asKnown };
+  const t: Telling = { w, country, asKnown, quoted: new Set() };
   const paragraphs: string[] = [];
 
   paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${statusSentence(derivation, country, w)}.`);
 
   const d = derivation.deciding && asKnown(derivation.deciding);
   if (d) {
-    const [first, ...more] = d.sources;
     paragraphs.push(citeFirst(`This rests on ${aStatementBy(d, t)}:`, d, t));
     // Every source's own words: a later report may carry the statement more plainly than the first.
-    const quoted = new Set([first.quote]);
-    for (const source of more) {
-      if (quoted.has(source.quote)) {
-        paragraphs.push(`Also reported in the same words (${sourceOf(source, w)}).`);
-        continue;
-      }
-      quoted.add(source.quote);
-      paragraphs.push(w.cited('Also reported:', source.quote, sourceOf(source, w)));
+    for (const source of d.sources.slice(1)) {
+      paragraphs.push(t.quoted.has(source.quote) ? `Also reported in the same words (${sourceOf(source, w)}).` : cite('Also reported:', source, t));
     }
   }
 
-  for (const weapon of derivation.weapons) {
-    const s = asKnown(byId.get(weapon.statementId)!);
-    const line = `${w.strong(w.inline(weapon.system))} is ${weapon.status}${weaponLimits(weapon.status, s.scope, w)}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`;
-    paragraphs.push(citeFirst(line, s, t));
-  }
+  for (const weapon of derivation.weapons) paragraphs.push(weaponParagraph(weapon, asKnown(byId.get(weapon.statementId)!), derivation.decidingStatementId, t));
   if (derivation.weapons.length > 0) {
     paragraphs.push(derivation.status === 'unknown' ? 'Weapons not named have no permission or prohibition on record.' : 'Weapons not named follow the overall position.');
   }

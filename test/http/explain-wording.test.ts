@@ -107,3 +107,28 @@ it('a weapon restricted by a statement naming it says its limits, as the headlin
   });
   expect(await explain('RO', 'at=2024-06-05')).toContain('HIMARS is restricted (in the Kharkiv border area, for counter-fire), per A Minister, effective 30 May 2024:');
 });
+
+it('a weapon the deciding statement excludes points back to its quote instead of setting it again', async () => {
+  const long = `${'The permission covers counter-fire near the border, and no more. '.repeat(60)}ATACMS stay out of it.`;
+  await record({
+    country: 'BG', stance: 'permits', scope: { purposes: ['counter-fire'], excludedWeapons: ['ATACMS'] },
+    speaker: { name: 'A Minister', attribution: 'official' }, effectiveAt: '2024-05-30', reportedAt: '2024-05-30',
+    sources: [{ title: 'Sofia', publishedAt: '2024-05-30', quote: long }],
+  });
+  const explained = (await service.app.inject('/v1/countries/BG/explain?at=2024-06-05')).json();
+  expect(explained.text).toContain('\n\nATACMS is prohibited: the deciding statement, quoted above, excludes it.\n\n');
+  expect(explained.markdown).toContain('\n\n**ATACMS** is prohibited: the deciding statement, quoted above, excludes it.\n\n');
+  for (const text of [explained.text, explained.markdown]) expect(text.split('ATACMS stay out of it.')).toHaveLength(2);
+});
+
+it('a statement deciding two named weapons is quoted once, for the first', async () => {
+  await record({
+    country: 'HU', stance: 'prohibits', scope: { weapons: ['HIMARS', 'M270'] },
+    speaker: { name: 'A Minister', attribution: 'official' }, effectiveAt: '2024-05-30', reportedAt: '2024-05-30',
+    sources: [{ title: 'Budapest', publishedAt: '2024-05-30', quote: 'Neither launcher may fire into Russia.' }],
+  });
+  const text = await explain('HU', 'at=2024-06-05');
+  expect(text).toContain('HIMARS is prohibited, per A Minister, effective 30 May 2024: "Neither launcher may fire into Russia." ("Budapest", 30 May 2024).');
+  expect(text).toContain('M270 is prohibited, per A Minister, effective 30 May 2024, in the words quoted above ("Budapest", 30 May 2024).');
+  expect(text.split('Neither launcher')).toHaveLength(2);
+});
