@@ -35,13 +35,13 @@ const ATTRIBUTION_TEXT = {
 /** Whose government a non-government speaker is outside of: Zelensky speaks about Belgium from outside Belgium's. */
 const outsideGovernment = (country: string) => `outside ${possessive(country)} government`;
 
-const REASON_TEXT: Record<Exclude<ExclusionReason, 'non-government'>, string> = {
+// Not yet reported has a list of its own (notDecidingParagraphs); outside government is said with the country's name.
+const REASON_TEXT: Record<Exclude<ExclusionReason, 'non-government' | 'not-yet-reported'>, string> = {
   older: 'a later statement decides',
   'weaker-attribution': 'a statement of the same day with stronger attribution decides',
   'recorded-earlier': 'a statement of the same day and attribution, recorded later, decides',
   retracted: 'it was retracted',
   superseded: 'a correction replaced it',
-  'not-yet-reported': 'it had not been reported yet',
   'not-yet-effective': 'it had not taken effect yet',
   'not-status-bearing': 'it neither permits nor prohibits',
   'weapon-specific': 'it concerns named weapons only',
@@ -283,6 +283,45 @@ function flagParagraphs(derivation: Derivation, t: Telling): string[] {
   return paragraphs;
 }
 
+/** Why a statement counted as known then did not decide. */
+function whyNot(s: StatementRecord, reason: Exclude<ExclusionReason, 'not-yet-reported'>, t: Telling): string {
+  if (reason === 'non-government') return `it comes from ${outsideGovernment(t.country)} and never decides`;
+  // A retraction says the record was wrong: when that became known and why is part of the evidence.
+  const retraction = reason === 'retracted' ? t.asKnown(s).retraction : undefined;
+  return retraction ? `${REASON_TEXT.retracted} on ${formatDay(retraction.reportedAt)} (${t.w.inline(retraction.reason)})` : REASON_TEXT[reason];
+}
+
+/**
+ * The statements that did not decide, by the day each took effect, as a reader follows a story (the basis
+ * lists them in log order). Those reported only after knownAt get a list of their own, last: "on record"
+ * and "not reported yet" in one list read as if the record had known them then.
+ */
+function notDecidingParagraphs(derivation: Derivation, byId: ReadonlyMap<string, StatementRecord>, knownAt: string, t: Telling): string[] {
+  const listed = derivation.notDeciding
+    .map(({ statementId, reason }) => ({ s: byId.get(statementId)!, reason }))
+    .sort((a, b) => a.s.effectiveAt.localeCompare(b.s.effectiveAt) || a.s.position - b.s.position);
+  const item = (s: StatementRecord) => `${speakerOf(s, t.w)}, ${formatEffective(s)} (${s.stance})`;
+  const onRecord: string[] = [];
+  const later: string[] = [];
+  for (const { s, reason } of listed) {
+    if (reason === 'not-yet-reported') later.push(item(s));
+    else onRecord.push(`${item(s)}: ${whyNot(s, reason, t)}`);
+  }
+  return [
+    ...(onRecord.length > 0 ? [t.w.list('Also on record, not deciding:', onRecord)] : []),
+    ...(later.length > 0 ? [t.w.list(`Reported only after ${knownAt}, so not counted here:`, later)] : []),
+  ];
+}
+
+/**
+ * knownAt in words: its UTC day, as every date in the answer (an instant may carry another offset),
+ * with its time when one was asked for, since two instants of a day can give different answers.
+ */
+function knownAtInWords(query: ExplainQuery): string {
+  const day = inWords(dayOf(query.knownAtInstant), DAY_IN_WORDS);
+  return query.knownAtIsInstant ? `${timeOfDay(query.knownAtInstant)} UTC on ${day}` : day;
+}
+
 /** One explanation, written with `w`: the same sentences for plain text and Markdown. */
 function explainWith(
   w: Writer,
@@ -293,10 +332,7 @@ function explainWith(
 ): string {
   const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
   const byId = new Map(statements.map((s) => [s.statementId, s]));
-  // The day of knownAt in UTC, as every date in the answer (an instant may carry another offset);
-  // with its time when one was asked for, since two instants of a day can give different answers.
-  const knownDay = inWords(dayOf(query.knownAtInstant), DAY_IN_WORDS);
-  const asOf = `As of ${formatDay(query.at)}, as known ${query.knownAtIsInstant ? `at ${timeOfDay(query.knownAtInstant)} UTC on ${knownDay}` : `on ${knownDay}`}`;
+  const asOf = `As of ${formatDay(query.at)}, as known ${query.knownAtIsInstant ? 'at' : 'on'} ${knownAtInWords(query)}`;
   const country = countryInSentence(countryName);
   const t: Telling = { w, country, asKnown, quoted: new Set() };
   const paragraphs: string[] = [];
@@ -318,20 +354,7 @@ function explainWith(
   }
   paragraphs.push(...flagParagraphs(derivation, t));
 
-  const whyNot = (s: StatementRecord, reason: ExclusionReason) => {
-    if (reason === 'non-government') return `it comes from ${outsideGovernment(country)} and never decides`;
-    // A retraction says the record was wrong: when that became known and why is part of the evidence.
-    const retraction = reason === 'retracted' ? asKnown(s).retraction : undefined;
-    return retraction ? `${REASON_TEXT.retracted} on ${formatDay(retraction.reportedAt)} (${w.inline(retraction.reason)})` : REASON_TEXT[reason];
-  };
-  if (derivation.notDeciding.length > 0) {
-    // By the day each took effect, as a reader follows a story (the basis lists them in log order).
-    const others = derivation.notDeciding
-      .map(({ statementId, reason }) => ({ s: byId.get(statementId)!, reason }))
-      .sort((a, b) => a.s.effectiveAt.localeCompare(b.s.effectiveAt) || a.s.position - b.s.position)
-      .map(({ s, reason }) => `${speakerOf(s, w)}, ${formatEffective(s)} (${s.stance}): ${whyNot(s, reason)}`);
-    paragraphs.push(w.list('Also on record, not deciding:', others));
-  }
+  paragraphs.push(...notDecidingParagraphs(derivation, byId, knownAtInWords(query), t));
   return paragraphs.join('\n\n');
 }
 

@@ -57,7 +57,7 @@ describe('a retraction dated by its day alone', () => {
     const morning = (await get('/v1/countries/FR/position?at=2024-06-01&knownAt=2024-05-28T09:00:00Z')).json();
     expect(morning.status).toBe('unknown');
     expect(morning.basis.others).toEqual([expect.objectContaining({ statementId: 'fr-1', reason: 'not-yet-reported' })]);
-    expect((await get('/v1/countries/FR/explain?at=2024-06-01&knownAt=2024-05-28T09:00:00Z')).json().text).toContain('it had not been reported yet');
+    expect((await get('/v1/countries/FR/explain?at=2024-06-01&knownAt=2024-05-28T09:00:00Z')).json().text).toContain('Reported only after 09:00 UTC on 28 May 2024, so not counted here:');
     // Once reported it was retracted at once, and is as known at the end of the day and now.
     for (const knownAt of ['2024-05-28T16:00:00Z', '2024-05-28', '']) {
       const answer = (await get(`/v1/countries/FR/position?at=2024-06-01${knownAt ? `&knownAt=${knownAt}` : ''}`)).json();
@@ -85,7 +85,7 @@ describe('dates in /explain', () => {
     const explain = async (knownAt: string) => (await get(`/v1/countries/NL/explain?at=2024-06-01&knownAt=${encodeURIComponent(knownAt)}`)).json().text as string;
 
     // As known on 30 May (the end of that UTC day) it had not been reported...
-    expect(await explain('2024-05-30')).toMatch(/^As of 1 June 2024, as known on 30 May 2024, the Netherlands' position is unknown[\s\S]*it had not been reported yet/);
+    expect(await explain('2024-05-30')).toMatch(/^As of 1 June 2024, as known on 30 May 2024, the Netherlands' position is unknown[\s\S]*Reported only after 30 May 2024, so not counted here:/);
     // ...so the report is of 31 May, as known on 31 May, and at the instant it was given in.
     // A day reads as its day; an instant with its time in UTC.
     for (const [knownAt, asKnown] of [['2024-05-31', 'on'], [late, 'at 01:30 UTC on'], ['2024-05-31T15:30:00+14:00', 'at 01:30 UTC on']]) {

@@ -131,6 +131,25 @@ describe('the seed dataset through the API', () => {
       + 'according to a statement by Kajsa Ollongren (Minister of Defence of the Netherlands), made on the record, effective 28 May 2024: "Dutch Defense Minister Kajsa Ollongren said');
   });
 
+  it('as known at a past time, the statements reported only later are a list of their own, last, not "on record"', async () => {
+    const query = 'at=2024-05-29&knownAt=2024-05-29';
+    const position = (await service.app.inject(`/v1/countries/US/position?${query}`)).json();
+    const later = position.basis.others.filter((o: { reason: string }) => o.reason === 'not-yet-reported');
+    // The basis keeps them, with the reason (DOMAIN.md).
+    expect(later.map((o: { statementId: string }) => o.statementId)).toContain('us-2024-05-29-kirby-no-change-reiterated');
+    const { text, markdown } = (await service.app.inject(`/v1/countries/US/explain?${query}`)).json();
+    for (const explained of [text, markdown]) {
+      const [before, after] = explained.split('Reported only after 29 May 2024, so not counted here:');
+      expect(after, explained).toBeDefined();
+      expect(before).toContain('Also on record, not deciding:');
+      expect(before).not.toContain('John Kirby (National Security Council spokesman), 29 May 2024');
+      expect(before).not.toMatch(/not been reported/);
+      expect(after).toContain('John Kirby (National Security Council spokesman), 29 May 2024');
+      // One item for each statement reported later, and nothing after them.
+      expect(after.trim().split(explained === text ? '; ' : '\n- ')).toHaveLength(later.length);
+    }
+  });
+
   it('the explanation writes a country\'s name as English does: "the Netherlands\' position", not "Netherlands\'s"', async () => {
     const explain = async (code: string) => (await service.app.inject(`/v1/countries/${code}/explain?at=2024-06-05`)).json().text as string;
     const netherlands = await explain('NL');
