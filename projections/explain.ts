@@ -136,6 +136,11 @@ interface Writer {
   cited(lead: string, quote: string, source: string): string;
   /** A lead and the items it introduces. */
   list(lead: string, items: string[]): string;
+  /**
+   * A source: its publisher, title and day, and its web address where it has one, linked
+   * from the title where the format has links, else given after the source for the reader to follow.
+   */
+  source(publisher: string | undefined, title: string, day: string, url: string | undefined): string;
 }
 
 const PLAIN: Writer = {
@@ -143,12 +148,16 @@ const PLAIN: Writer = {
   strong: (text) => text,
   cited: (lead, quote, source) => `${lead} "${quote}" (${source}).`,
   list: (lead, items) => `${lead} ${items.join('; ')}.`,
+  source: (publisher, title, day, url) => [publisher, `"${title}"`, day, url].filter(Boolean).join(', '),
 };
 
 // CommonMark: a backslash before ASCII punctuation shows it literally. These can open or
 // close emphasis, code, links, images, HTML, tables, strikethrough or entities anywhere;
 // the rest only at the start of a line (headings, lists, block quotes, thematic breaks).
 const escapeInline = (text: string) => text.replace(/[\\`*_[\]<>~|&!]/g, '\\$&');
+// A link's destination: every ASCII punctuation mark a renderer could read as the end of the link,
+// an entity or a code span, backslash-escaped (CommonMark takes them back out, so the URL is unchanged).
+const escapeDestination = (url: string) => url.replace(/[\\`*_[\]<>~|&!()]/g, '\\$&');
 const escapeLineStart = (line: string) => line.replace(/^(\s*)([#>+=-]|\d+[.)])/, (_, space: string, lead: string) => `${space}${lead.replace(/[#>+=.)-]$/, '\\$&')}`);
 const MARKDOWN: Writer = {
   // One line: a line break inside a name or a title would end the sentence it is in.
@@ -157,6 +166,10 @@ const MARKDOWN: Writer = {
   // Every line of the quote in the block quote; leading spaces dropped: four of them would make the line code.
   cited: (lead, quote, source) => `${lead}\n\n${quote.split('\n').map((line) => `> ${escapeLineStart(escapeInline(line.trimStart()))}`.trimEnd()).join('\n')}\n\n(${source}).`,
   list: (lead, items) => `${lead}\n\n${items.map((item) => `- ${item}`).join('\n')}`,
+  source: (publisher, title, day, url) => {
+    const quotedTitle = url ? `"[${MARKDOWN.inline(title)}](${escapeDestination(url)})"` : `"${MARKDOWN.inline(title)}"`;
+    return [publisher && MARKDOWN.inline(publisher), quotedTitle, day].filter(Boolean).join(', ');
+  },
 };
 
 /** How the deciding statement was made. Non-government statements never decide, but the sentence still reads if one is asked for. */
@@ -191,7 +204,18 @@ function speakerOf(s: StatementRecord, w: Writer): string {
 }
 
 function sourceOf(source: Omit<SourceRecord, 'position'>, w: Writer): string {
-  return [source.publisher && w.inline(source.publisher), `"${w.inline(source.title)}"`, formatDay(source.publishedAt)].filter(Boolean).join(', ');
+  return w.source(source.publisher, source.title, formatDay(source.publishedAt), webAddress(source.url));
+}
+
+/**
+ * A source's URL as a reader may follow it: http(s) only, never a javascript: or data: link, whatever a
+ * record holds (the schema refuses them today; a reader pasting the text cannot know that). Normalised,
+ * so it holds no space, line break, quote or angle bracket.
+ */
+function webAddress(url: string | undefined): string | undefined {
+  if (!url || !URL.canParse(url)) return undefined;
+  const parsed = new URL(url);
+  return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : undefined;
 }
 
 export function describeScope(scope: Scope | null, w: Writer = PLAIN, leads: Partial<Record<keyof Scope, string>> = {}): string {

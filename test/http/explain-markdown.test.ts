@@ -54,3 +54,22 @@ it('the plain text says the same, unescaped', async () => {
   expect(explained.text).toContain('in [link](javascript:alert(1)), not with HIMARS_*');
   expect(explained.text).toContain('effective May 2024:');
 });
+
+it('links a source title to its URL in Markdown, the URL intact whatever it holds, and gives the URL after the source in plain text', async () => {
+  const url = 'https://example.com/news/a_(b)?q=1&amp;x=[y](javascript:alert(1))*`z`';
+  const created = await record({
+    country: 'SK', stance: 'prohibits', effectiveAt: '2024-05-01',
+    sources: [{ publisher: 'Outlet', title: 'Bratislava [holds]', url, publishedAt: '2024-05-02', quote: 'No.' }],
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const explained = (await service.app.inject('/v1/countries/SK/explain?at=2024-06-01')).json();
+  const html = micromark(explained.markdown, { allowDangerousHtml: true });
+  const links = [...html.matchAll(/<a href="([^"]*)">([^<]*)<\/a>/g)];
+  expect(links).toHaveLength(1);
+  const [, href, text] = links[0];
+  expect(decodeURI(href.replaceAll('&amp;', '&'))).toBe(decodeURI(new URL(url).href));
+  expect(text).toBe('Bratislava [holds]');
+  expect(html).toContain('(Outlet, &quot;<a href=');
+  expect(html).not.toMatch(/javascript:alert\(1\)"|<code/);
+  expect(explained.text).toContain(`(Outlet, "Bratislava [holds]", 2 May 2024, ${new URL(url).href}).`);
+});
