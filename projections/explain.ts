@@ -159,12 +159,23 @@ const escapeInline = (text: string) => text.replace(/[\\`*_[\]<>~|&!]/g, '\\$&')
 // an entity or a code span, backslash-escaped (CommonMark takes them back out, so the URL is unchanged).
 const escapeDestination = (url: string) => url.replace(/[\\`*_[\]<>~|&!()]/g, '\\$&');
 const escapeLineStart = (line: string) => line.replace(/^(\s*)([#>+=-]|\d+[.)])/, (_, space: string, lead: string) => `${space}${lead.replace(/[#>+=.)-]$/, '\\$&')}`);
+/**
+ * One line of a quote in a block quote. Its indentation is kept as no-break spaces: Markdown drops
+ * spaces at the start of a line, and four of them would make the line code.
+ */
+function quoteLine(line: string): string {
+  const [, indent, text] = /^([ \t]*)(.*)$/s.exec(line)!;
+  if (!text.trim()) return '>';
+  return `> ${indent.replace(/\t/g, '    ').replace(/ /g, '\u00a0')}${escapeLineStart(escapeInline(text.trimEnd()))}`;
+}
+
 const MARKDOWN: Writer = {
   // One line: a line break inside a name or a title would end the sentence it is in.
   inline: (text) => escapeLineStart(escapeInline(text.replace(/\s*\n\s*/g, ' '))),
   strong: (text) => `**${text}**`,
-  // Every line of the quote in the block quote; leading spaces dropped: four of them would make the line code.
-  cited: (lead, quote, source) => `${lead}\n\n${quote.split('\n').map((line) => `> ${escapeLineStart(escapeInline(line.trimStart()))}`.trimEnd()).join('\n')}\n\n(${source}).`,
+  // Every line of the quote in the block quote, each a paragraph of its own: sources write a paragraph
+  // to a line (Kirby's two in the seeds), and lines joined by one line break render as one paragraph.
+  cited: (lead, quote, source) => `${lead}\n\n${quote.split(/\r\n?|\n/).map(quoteLine).join('\n>\n')}\n\n(${source}).`,
   list: (lead, items) => `${lead}\n\n${items.map((item) => `- ${item}`).join('\n')}`,
   source: (publisher, title, day, url) => {
     const quotedTitle = url ? `"[${MARKDOWN.inline(title)}](${escapeDestination(url)})"` : `"${MARKDOWN.inline(title)}"`;

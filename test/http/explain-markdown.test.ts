@@ -37,9 +37,11 @@ it('sets a quote over several lines as one block quote, and every typed characte
   expect(html).not.toMatch(/<h\d|<pre|<code|<a |<img|<script|<b>|<em>/);
   expect(html).toContain('<strong>HIMARS_*</strong> is prohibited');
   expect(html).not.toMatch(/<li>not a list|<ol|<blockquote>\s*<blockquote>/);
-  // ... and every line of the quote is in the block quote, as written (HTML-escaped by the renderer).
+  // ... and every line of the quote is in the block quote, as written (HTML-escaped by the renderer), each a paragraph
+  // of its own, as sources write them, its indentation kept.
   const block = html.slice(html.indexOf('<blockquote>'), html.indexOf('</blockquote>'));
-  for (const line of ['line one', '# Injected heading', '- not a list', 'not code', '&gt; not nested', '1. not numbered', 'line *three* and &lt;b&gt;bold&lt;/b&gt;']) expect(block).toContain(line);
+  const lines = ['line one', '# Injected heading', '- not a list', '\u00a0\u00a0\u00a0\u00a0not code', '&gt; not nested', '1. not numbered', 'line *three* and &lt;b&gt;bold&lt;/b&gt;'];
+  expect([...block.matchAll(/<p>([^<]*)<\/p>/g)].map((m) => m[1])).toEqual(lines);
   expect(html).toContain('Min &lt;script&gt;alert(1)&lt;/script&gt; (a # role)');
   expect(html).toContain('[link](javascript:alert(1))');
   expect(html).toContain('&quot;![img](http://x/y.png)&quot;');

@@ -1,6 +1,7 @@
 // The seed dataset as a user meets it: loaded by the CLI into a store
 // (idempotently), then asked through the HTTP API.
 import { execFile } from 'node:child_process';
+import { micromark } from 'micromark';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +149,13 @@ describe('the seed dataset through the API', () => {
       // One item for each statement reported later, and nothing after them.
       expect(after.trim().split(explained === text ? '; ' : '\n- ')).toHaveLength(later.length);
     }
+  });
+
+  it('in Markdown, a quote of two paragraphs stays two paragraphs, both in the block quote', async () => {
+    const markdown = (await service.app.inject({ url: '/v1/countries/US/explain?at=2024-05-29', headers: { accept: 'text/markdown' } })).body;
+    const html = micromark(markdown);
+    const kirby = html.slice(html.indexOf('<blockquote>'), html.indexOf('</blockquote>'));
+    expect(kirby).toMatch(/^<blockquote>\n<p>After Blinken’s comments, [^<]*that it could change\.<\/p>\n<p>“Our support to Ukraine [^<]*,” he said\.<\/p>\n$/);
   });
 
   it('the explanation writes a country\'s name as English does: "the Netherlands\' position", not "Netherlands\'s"', async () => {
