@@ -72,6 +72,8 @@ export interface ExplainQuery {
   knownAtInstant: number;
   /** knownAt was asked for as an instant, not a day or now: the text names its time. */
   knownAtIsInstant?: boolean;
+  /** When the answer is given, epoch ms: a knownAt after it is answered as known now. */
+  now: number;
 }
 
 /** "10:00", "10:00:30", "10:00:30.250": as precise as the instant asked for. */
@@ -357,6 +359,18 @@ function knownAtInWords(query: ExplainQuery): string {
   return query.knownAtIsInstant ? `${timeOfDay(query.knownAtInstant)} UTC on ${day}` : day;
 }
 
+/**
+ * When the answer is as known: "on 29 May 2024", "at 10:00 UTC on 29 May 2024". A knownAt still to come is
+ * answered as known now, as /position answers it (nothing is reported later than it is recorded), and the
+ * text says so rather than name a day whose news it cannot hold. A day is to come when it is after today:
+ * today's end is to come, but as known on today is what an answer with no knownAt says.
+ */
+function asKnownWhen(query: ExplainQuery): string {
+  const toCome = query.knownAtIsInstant ? query.knownAtInstant > query.now : dayOf(query.knownAtInstant) > dayOf(query.now);
+  if (toCome) return `on ${inWords(dayOf(query.now), DAY_IN_WORDS)} (${knownAtInWords(query)} is still to come)`;
+  return `${query.knownAtIsInstant ? 'at' : 'on'} ${knownAtInWords(query)}`;
+}
+
 /** One explanation, written with `w`: the same sentences for plain text and Markdown. */
 function explainWith(
   w: Writer,
@@ -367,7 +381,7 @@ function explainWith(
 ): string {
   const asKnown = (s: StatementRecord) => recordAsKnown(s, query.knownAtInstant);
   const byId = new Map(statements.map((s) => [s.statementId, s]));
-  const asOf = `As of ${formatDay(query.at)}, as known ${query.knownAtIsInstant ? 'at' : 'on'} ${knownAtInWords(query)}`;
+  const asOf = `As of ${formatDay(query.at)}, as known ${asKnownWhen(query)}`;
   const country = countryInSentence(countryName);
   const t: Telling = { w, country, asKnown, quoted: new Set() };
   const paragraphs: string[] = [];

@@ -123,7 +123,8 @@ describe('dates in /explain', () => {
     expect(await text('at=1969-12-31&knownAt=1970-01-01T00:00:00Z')).toMatch(/^As of 31 December 1969, as known at 00:00 UTC on 1 January 1970,/);
     // 0000-01-01T00:00:00+14:00 is 31 December 2 BC, 10:00 UTC; 9999-12-31T23:59:59-14:00 is 1 January 10000, 13:59:59 UTC.
     expect(await text(`at=2024-06-01&knownAt=${encodeURIComponent('0000-01-01T00:00:00+14:00')}`)).toMatch(/^As of 1 June 2024, as known at 10:00 UTC on 31 December 2 BC, Belgium's position is unknown/);
-    expect(await text(`at=9999-12-31&knownAt=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`)).toMatch(/^As of 31 December 9999, as known at 13:59:59 UTC on 1 January 10000, Belgium's position is restricted/);
+    // Still to come, so answered as known now, and named as the time asked for.
+    expect(await text(`at=9999-12-31&knownAt=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`)).toMatch(/^As of 31 December 9999, as known on .+ \(13:59:59 UTC on 1 January 10000 is still to come\), Belgium's position is restricted/);
   });
 });
 
@@ -188,5 +189,22 @@ describe('knowledge and valid time ahead of now', () => {
     expect(asNow.status).toBe('restricted');
     expect((await get(`/v1/countries/FR/position?at=${inAYear}`)).json()).toMatchObject({ status: 'prohibited', deciding: { statementId: 'later' } });
     expect((await get(`/v1/countries/FR/position?at=${inAYear}&knownAt=2024-06-01`)).json()).toMatchObject({ status: 'unknown' });
+  });
+
+  it('/explain answers a knownAt still to come as known now, and says so rather than name a day it cannot know', async () => {
+    service = await startTestService({ now: () => new Date('2026-03-12T09:15:00Z') });
+    expect((await post('/v1/statements', statement())).statusCode).toBe(201);
+    const text = async (query: string) => (await get(`/v1/countries/FR/explain?at=2024-06-01${query}`)).json().text as string;
+    const asNow = await text('');
+    expect(asNow).toMatch(/^As of 1 June 2024, as known on 12 March 2026, France's position is restricted/);
+    for (const [knownAt, inWords] of [['2030-01-01', '1 January 2030'], ['2026-03-13', '13 March 2026'], ['2026-03-12T10:00:00Z', '10:00 UTC on 12 March 2026']]) {
+      const ahead = await text(`&knownAt=${knownAt}`);
+      expect(ahead, knownAt).toMatch(new RegExp(`^As of 1 June 2024, as known on 12 March 2026 \\(${inWords} is still to come\\), France's position is restricted`));
+      // The rest is the answer as known now, as /position gives it.
+      expect(ahead.replace(` (${inWords} is still to come)`, ''), knownAt).toBe(asNow);
+    }
+    // Today's end, asked for as a day, is what an answer as known now says; an instant gone by is named.
+    expect(await text('&knownAt=2026-03-12')).toBe(asNow);
+    expect(await text(`&knownAt=${encodeURIComponent('2026-03-12T09:00:00Z')}`)).toMatch(/^As of 1 June 2024, as known at 09:00 UTC on 12 March 2026, France's/);
   });
 });

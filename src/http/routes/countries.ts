@@ -19,7 +19,6 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const KNOWN_AT_MARK = `known-at-${randomUUID()}`;
 
 export const countryRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginAsyncZod => async (app) => {
-  const today = () => dayOf(deps.now().getTime());
   const answers = new AnswerCache(deps.readModel.events);
   // Many requests arrive within one millisecond: its text is made once.
   let lastMs = Number.NaN;
@@ -162,10 +161,12 @@ export const countryRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginA
     },
   }, async (request, reply) => {
     const { code } = request.params;
-    const { at, knownAt, record, derivation } = derive(code, request.query, deps.readModel.checkpoint().position);
+    const now = deps.now();
+    const { at, knownAt, record, derivation } = derive(code, request.query, deps.readModel.checkpoint().position, now);
     // A knownAt of a day, or none (now), is written as its day; an instant asked for, with its time.
     const knownAtIsInstant = (request.query.knownAt?.length ?? 0) > 10;
-    const explanation = explainPosition(countryNameInProse(code) ?? code, derivation, record.statements, { at, knownAtInstant: knownAtInstant(knownAt), knownAtIsInstant });
+    const query = { at, knownAtInstant: knownAtInstant(knownAt), knownAtIsInstant, now: now.getTime() };
+    const explanation = explainPosition(countryNameInProse(code) ?? code, derivation, record.statements, query);
     // JSON unless the client prefers Markdown (q-values count: `text/markdown;q=0` refuses it).
     if (request.accepts().type(['application/json', 'text/markdown']) === 'text/markdown') {
       return reply.type('text/markdown; charset=utf-8').serializer((payload) => payload as string).send(explanation.markdown as never);
@@ -173,9 +174,9 @@ export const countryRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginA
     return { country: code, at, knownAt, status: derivation.status, ...explanation };
   });
 
-  function derive(code: string, query: { at?: string; knownAt?: string }, logPosition: number) {
-    const at = query.at ?? today();
-    const knownAt = query.knownAt ?? deps.now().toISOString();
+  function derive(code: string, query: { at?: string; knownAt?: string }, logPosition: number, now: Date) {
+    const at = query.at ?? dayOf(now.getTime());
+    const knownAt = query.knownAt ?? now.toISOString();
     const record = deps.readModel.country(code) ?? emptyCountry(code);
     const derivation = derivePosition(record.statements, { at, knownAt: knownAtInstant(knownAt), position: logPosition });
     return { at, knownAt, record, derivation };
