@@ -424,7 +424,7 @@ describe('health and documentation', () => {
         if (path.startsWith('/v1/')) expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '429']));
       }
     }
-    expect(Object.keys(doc.paths['/v1/countries/{code}/explain'].get.responses['200'].content!)).toEqual(['application/json', 'text/markdown']);
+    expect(Object.keys(doc.paths['/v1/countries/{code}/explain'].get.responses['200'].content!)).toEqual(['application/json', 'text/markdown', 'text/plain']);
     // A route that takes no fields does not require a body; one that takes fields does.
     const bodies = doc.paths as unknown as Record<string, Record<string, { requestBody?: { required: boolean } }>>;
     expect(bodies['/v1/webhooks/{id}/rotate-secret'].post.requestBody?.required).toBe(false);

@@ -75,3 +75,17 @@ it('links a source title to its URL in Markdown, the URL intact whatever it hold
   expect(html).not.toMatch(/javascript:alert\(1\)"|<code/);
   expect(explained.text).toContain(`(Outlet, "Bratislava [holds]", 2 May 2024, ${new URL(url).href}).`);
 });
+
+it('serves the plain text alone to a client that prefers it, and JSON or Markdown as before otherwise', async () => {
+  const ask = (accept: string) => service.app.inject({ method: 'GET', url: '/v1/countries/HR/explain?at=2024-06-01', headers: { accept } });
+  const { text, markdown } = (await ask('application/json')).json();
+  const plain = await ask('text/plain');
+  expect(plain.statusCode).toBe(200);
+  expect(plain.headers['content-type']).toBe('text/plain; charset=utf-8');
+  expect(plain.body).toBe(text);
+  expect((await ask('text/markdown;q=0.5, text/plain')).body).toBe(text);
+  expect((await ask('text/plain;q=0.5, text/markdown')).body).toBe(markdown);
+  // A tie between the two texts is Markdown, and anything is JSON, as before plain text was offered.
+  expect((await ask('text/*')).body).toBe(markdown);
+  expect((await ask('*/*')).headers['content-type']).toMatch(/^application\/json/);
+});

@@ -115,10 +115,12 @@ describe('public reads on the seeded service answer as documented', () => {
     await expectDocumented('/v1/countries/{code}/history', 200, { url: '/v1/countries/US/history?knownAt=2024-05-29' });
   });
 
-  it('explanations, as JSON and as Markdown', async () => {
+  it('explanations, as JSON, as Markdown and as plain text', async () => {
     await expectDocumented('/v1/countries/{code}/explain', 200, { url: '/v1/countries/US/explain?at=2024-06-05' });
     const markdown = await expectDocumented('/v1/countries/{code}/explain', 200, { url: '/v1/countries/US/explain?at=2024-06-05', headers: { accept: 'text/markdown' } });
     expect(mediaTypeOf(markdown.headers['content-type'])).toBe('text/markdown');
+    const text = await expectDocumented('/v1/countries/{code}/explain', 200, { url: '/v1/countries/US/explain?at=2024-06-05', headers: { accept: 'text/plain' } });
+    expect(mediaTypeOf(text.headers['content-type'])).toBe('text/plain');
   });
 
   it('statements, one by one and paged', async () => {

@@ -145,16 +145,17 @@ export const countryRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginA
   app.get('/v1/countries/:code/explain', {
     schema: {
       summary: 'Why the position is what it is, in sentences with the quotes and sources',
-      description: 'JSON with a `text` field by default; `Accept: text/markdown` gives Markdown.',
+      description: 'JSON with `text` and `markdown` fields by default; `Accept: text/markdown` gives the Markdown alone, `Accept: text/plain` the plain text alone.',
       tags: ['positions'],
       params: CountryParams,
       querystring: PositionQuery.omit({ position: true }),
       response: {
         200: {
-          description: 'The explanation: as JSON, or as the Markdown alone when asked for',
+          description: 'The explanation: as JSON, or as the Markdown or the plain text alone when asked for',
           content: {
             'application/json': { schema: z.object({ country: z.string(), at: z.string(), knownAt: z.string(), status: Status, text: z.string(), markdown: z.string() }) },
             'text/markdown': { schema: z.string().describe('the same explanation in Markdown, quotes set as block quotes') },
+            'text/plain': { schema: z.string().describe('the same explanation as plain text, the `text` field of the JSON') },
           },
         },
       },
@@ -167,9 +168,12 @@ export const countryRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginA
     const knownAtIsInstant = (request.query.knownAt?.length ?? 0) > 10;
     const query = { at, knownAtInstant: knownAtInstant(knownAt), knownAtIsInstant, now: now.getTime() };
     const explanation = explainPosition(countryNameInProse(code) ?? code, derivation, record.statements, query);
-    // JSON unless the client prefers Markdown (q-values count: `text/markdown;q=0` refuses it).
-    if (request.accepts().type(['application/json', 'text/markdown']) === 'text/markdown') {
-      return reply.type('text/markdown; charset=utf-8').serializer((payload) => payload as string).send(explanation.markdown as never);
+    // JSON unless the client prefers Markdown or plain text (q-values count: `text/markdown;q=0` refuses it). In this order,
+    // JSON wins a tie (`*/*`), and Markdown a tie between the two texts (`text/*`), as before plain text was offered.
+    const preferred = request.accepts().type(['application/json', 'text/markdown', 'text/plain']);
+    if (preferred === 'text/markdown' || preferred === 'text/plain') {
+      const body = preferred === 'text/markdown' ? explanation.markdown : explanation.text;
+      return reply.type(`${preferred}; charset=utf-8`).serializer((payload) => payload as string).send(body as never);
     }
     return { country: code, at, knownAt, status: derivation.status, ...explanation };
   });
