@@ -1,6 +1,6 @@
 // Why a position is what it is, in plain sentences with the quotes and their
 // sources, ready to paste into an article. Pure: a derivation in, text out.
-import type { Scope } from '../events/vocabulary.js';
+import type { Scope, Stance } from '../events/vocabulary.js';
 import { recordAsKnown, type Derivation, type ExclusionReason, type WeaponStatus } from './position.js';
 import { dayOf, instantOf } from './time.js';
 import type { SourceRecord, StatementRecord } from './statement-record.js';
@@ -42,9 +42,18 @@ const REASON_TEXT: Record<Exclude<ExclusionReason, 'non-government' | 'not-yet-r
   'recorded-earlier': 'a statement of the same day and attribution, recorded later, decides',
   retracted: 'it was retracted',
   superseded: 'a correction replaced it',
+  // As of a past day, of a statement in effect by now; one still to come is said to be due (whyNot).
   'not-yet-effective': 'it had not taken effect yet',
   'not-status-bearing': 'it neither permits nor prohibits',
   'weapon-specific': 'it concerns named weapons only',
+};
+
+/** What a statement says, in a list of statements: the stance as English words, not its code. */
+const STANCE_TEXT: Record<Stance, string> = {
+  permits: 'a permission',
+  prohibits: 'a prohibition',
+  reviewing: 'the policy under review',
+  endorses: 'support for lifting restrictions',
 };
 
 // Each limit as the words that lead to its items: "in Russian territory across the border from
@@ -104,6 +113,11 @@ function inWords(day: string, format: Intl.DateTimeFormatOptions): string {
 function formatEffective(s: StatementRecord): string {
   if (s.datePrecision === 'month') return inWords(s.effectiveAt, MONTH_IN_WORDS);
   return s.datePrecision === 'approximate' ? `around ${formatDay(s.effectiveAt)}` : formatDay(s.effectiveAt);
+}
+
+/** The same after a verb: "on 30 May 2024", "in May 2024", "around 30 May 2024". */
+function whenEffective(s: StatementRecord): string {
+  return `${{ day: 'on ', month: 'in ', approximate: '' }[s.datePrecision]}${formatEffective(s)}`;
 }
 
 // Country names (ISO 3166 English names) that English writes with "the": "the Netherlands'
@@ -265,6 +279,8 @@ interface Telling {
   asKnown(s: StatementRecord): StatementRecord;
   /** The quotes set so far: a quote can run to 5,000 characters, and is set once. */
   quoted: Set<string>;
+  /** The day the answer is given, UTC: what is still to come is said in the future. */
+  today: string;
 }
 
 /**
@@ -323,6 +339,8 @@ function flagParagraphs(derivation: Derivation, t: Telling): string[] {
 /** Why a statement counted as known then did not decide. */
 function whyNot(s: StatementRecord, reason: Exclude<ExclusionReason, 'not-yet-reported'>, t: Telling): string {
   if (reason === 'non-government') return `it comes from ${outsideGovernment(t.country)} and never decides`;
+  // Still to come, it is due, whatever day was asked about: "had not taken effect yet" would say it since has.
+  if (reason === 'not-yet-effective' && s.effectiveAt > t.today) return `it is due to take effect ${whenEffective(s)}`;
   // A retraction says the record was wrong: when that became known and why is part of the evidence.
   const retraction = reason === 'retracted' ? t.asKnown(s).retraction : undefined;
   return retraction ? `${REASON_TEXT.retracted} on ${formatDay(retraction.reportedAt)} (${t.w.inline(retraction.reason)})` : REASON_TEXT[reason];
@@ -337,7 +355,7 @@ function notDecidingParagraphs(derivation: Derivation, byId: ReadonlyMap<string,
   const listed = derivation.notDeciding
     .map(({ statementId, reason }) => ({ s: byId.get(statementId)!, reason }))
     .sort((a, b) => a.s.effectiveAt.localeCompare(b.s.effectiveAt) || a.s.position - b.s.position);
-  const item = (s: StatementRecord) => `${speakerOf(s, t.w)}, ${formatEffective(s)} (${s.stance})`;
+  const item = (s: StatementRecord) => `${speakerOf(s, t.w)}, ${formatEffective(s)} (${STANCE_TEXT[s.stance]})`;
   const onRecord: string[] = [];
   const later: string[] = [];
   for (const { s, reason } of listed) {
@@ -383,7 +401,7 @@ function explainWith(
   const byId = new Map(statements.map((s) => [s.statementId, s]));
   const asOf = `As of ${formatDay(query.at)}, as known ${asKnownWhen(query)}`;
   const country = countryInSentence(countryName);
-  const t: Telling = { w, country, asKnown, quoted: new Set() };
+  const t: Telling = { w, country, asKnown, quoted: new Set(), today: dayOf(query.now) };
   const paragraphs: string[] = [];
 
   paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${statusSentence(derivation, country, w)}.`);

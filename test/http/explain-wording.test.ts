@@ -95,7 +95,7 @@ it('a retracted statement is listed with when it was retracted and why, as known
     payload: { reason: 'the outlet withdrew its report', reportedAt: '2024-06-03' },
   });
   expect(retracted.statusCode, retracted.body).toBe(201);
-  expect(await explain('FI', 'at=2024-06-05')).toContain('A Spokesperson, 1 June 2024 (permits): it was retracted on 3 June 2024 (the outlet withdrew its report).');
+  expect(await explain('FI', 'at=2024-06-05')).toContain('A Spokesperson, 1 June 2024 (a permission): it was retracted on 3 June 2024 (the outlet withdrew its report).');
   // Before the retraction was reported, the statement decides.
   expect(await explain('FI', 'at=2024-06-05&knownAt=2024-06-02')).toContain('This rests on a statement by A Spokesperson');
 });
@@ -131,4 +131,24 @@ it('a statement deciding two named weapons is quoted once, for the first', async
   expect(text).toContain('HIMARS is prohibited, per A Minister, effective 30 May 2024: "Neither launcher may fire into Russia." ("Budapest", 30 May 2024).');
   expect(text).toContain('M270 is prohibited, per A Minister, effective 30 May 2024, in the words quoted above ("Budapest", 30 May 2024).');
   expect(text.split('Neither launcher')).toHaveLength(2);
+});
+
+it('lists what each statement says in words, and says a statement still to come is due, whatever day was asked about', async () => {
+  const next = new Date().getUTCFullYear() + 1;
+  const today = new Date().toISOString().slice(0, 10);
+  await record({ country: 'PT', stance: 'prohibits', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', speaker: { name: 'Before', attribution: 'official' } });
+  await record({ country: 'PT', stance: 'reviewing', effectiveAt: '2024-05-02', reportedAt: '2024-05-02', speaker: { name: 'Review', attribution: 'official' } });
+  await record({ country: 'PT', stance: 'permits', effectiveAt: '2024-06-10', reportedAt: '2024-06-10', speaker: { name: 'Summer', attribution: 'official' } });
+  await record({ country: 'PT', stance: 'endorses', effectiveAt: `${next}-03-01`, reportedAt: today, speaker: { name: 'Spring', attribution: 'official' } });
+  const june = await explain('PT', 'at=2024-06-05');
+  expect(june).toContain('Review, 2 May 2024 (the policy under review): it neither permits nor prohibits');
+  // In effect by now: as of 5 June 2024, it had not been.
+  expect(june).toContain('Summer, 10 June 2024 (a permission): it had not taken effect yet');
+  // Still to come, seen from today: due, as of a past day and as of today alike.
+  for (const query of ['at=2024-06-05', `at=${today}`]) {
+    expect(await explain('PT', query), query).toContain(`Spring, 1 March ${next} (support for lifting restrictions): it is due to take effect on 1 March ${next}`);
+  }
+  const now = await explain('PT', `at=${today}`);
+  expect(now).toContain('Before, 1 May 2024 (a prohibition): a later statement decides');
+  expect(now).not.toMatch(/\((permits|prohibits|reviewing|endorses)\)/);
 });

@@ -70,7 +70,7 @@ describe('the seed dataset through the API', () => {
     const us = (await service.app.inject('/v1/countries/US/explain?at=2024-05-29&knownAt=2024-05-30')).json().text;
     expect(us).toContain('ATACMS is prohibited, per the reporting outlet, effective around 1 March 2024:');
     const latvia = (await service.app.inject('/v1/countries/LV/explain?at=2024-06-05')).json().text;
-    expect(latvia).toContain('Also on record, not deciding: the reporting outlet, around 30 May 2024 (endorses)');
+    expect(latvia).toContain('Also on record, not deciding: the reporting outlet, around 30 May 2024 (support for lifting restrictions)');
     for (const text of [us, latvia]) expect(text).not.toMatch(/reported by the outlet, no speaker named/);
   });
 
@@ -91,7 +91,7 @@ describe('the seed dataset through the API', () => {
     expect(belgium).toContain("Belgium's position is unknown: there is no permission or prohibition on record for its weapons in general.");
     expect(belgium).toContain('F-16 is prohibited, per Alexander De Croo (Prime Minister of Belgium), effective 28 May 2024:');
     expect(belgium).toContain('Weapons not named have no permission or prohibition on record.');
-    expect(belgium).toContain("(prohibits): it comes from outside Belgium's government and never decides");
+    expect(belgium).toContain("(a prohibition): it comes from outside Belgium's government and never decides");
   });
 
   it('the explanation quotes every source of the deciding statement, not only the first', async () => {
