@@ -4,7 +4,7 @@ import { explainFromBasis, renderCountry } from './country.js';
 import { h } from './dom.js';
 import { renderTimeline } from './timeline.js';
 import { createTooltip } from './tooltip.js';
-import { formatDay, isDay, STATUS_LABEL, todayUtc } from './words.js';
+import { formatDay, isDay, knownOn, STATUS_LABEL, todayUtc } from './words.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -148,7 +148,7 @@ function drawTimeline() {
   if (hadFocus) timeline.refocus();
   const statements = rows.reduce((n, row) => n + row.statements.length, 0);
   $('timeline-note').textContent = state.knownAt
-    ? `As known on ${formatDay(state.knownAt)}: ${statements} statements reported by then; later reports are left out.`
+    ? `As known ${knownOn(state.knownAt)}: ${statements} statements reported by then; later reports are left out.`
     : `As known now: ${rows.length} countries, ${statements} statements.`;
 }
 
@@ -175,7 +175,7 @@ async function showCountry() {
   renderCountry(section, { position, explanation, statementsById, permalink: '' });
   const flags = [position.underReview ? 'under review' : '', position.endorsesLifting ? 'endorses lifting restrictions' : ''].filter(Boolean);
   $('announce').textContent = `${position.name ?? position.country}: ${STATUS_LABEL[position.status]}${flags.map((f) => `, ${f}`).join('')}, ` +
-    `as of ${formatDay(position.at)}, ${state.knownAt ? `as known on ${formatDay(state.knownAt)}` : 'as known now'}.`;
+    `as of ${formatDay(position.at)}, ${state.knownAt ? `as known ${knownOn(state.knownAt)}` : 'as known now'}.`;
   syncUrl();
 }
 

@@ -2,7 +2,7 @@
 // limits, per-weapon statuses, the explanation and the evidence.
 import { h, safeUrl } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, formatDay, formatEffective, formatKnownAt, isolated, quoted, REASON_LABEL, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
+  ATTRIBUTION_LABEL, formatDay, formatEffective, formatKnownAt, isolated, knownOn, quoted, REASON_LABEL, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
   STATUS_LABEL, STATUS_MEANING, whenEffective,
 } from './words.js';
 
@@ -10,7 +10,7 @@ import {
 export function explainFromBasis(position, statementsById) {
   const name = position.name ?? position.country;
   const paragraphs = [
-    `As of ${formatDay(position.at)}, as known on ${formatKnownAt(position.knownAt)}, ${name} ${STATUS_MEANING[position.status]}.`,
+    `As of ${formatDay(position.at)}, as known ${knownOn(position.knownAt)}, ${name} ${STATUS_MEANING[position.status]}.`,
   ];
   const d = position.deciding;
   if (d) {
@@ -29,22 +29,44 @@ export function explainFromBasis(position, statementsById) {
     const by = statementsById.get(w.statementId);
     paragraphs.push(`${w.system} is ${STATUS_LABEL[w.status].toLowerCase()}${by ? `, decided by ${speakerOf(by)} (effective ${formatEffective(by)})` : ''}. Weapons never named follow the headline status.`);
   }
-  // "Later" than the deciding statement, when there is one.
-  const flagged = d ? 'A later statement' : 'A statement on record';
-  if (position.underReview) paragraphs.push(`${flagged} says the policy is under review; the position itself has not changed.`);
+  // Who raised each flag, when the page has the statement: "a statement" alone cannot be checked or cited.
+  const flagged = (stance) => {
+    const by = flaggedBy(position, statementsById, stance);
+    // "Later" than the deciding statement, when there is one.
+    const which = d ? 'A later statement' : 'A statement on record';
+    return by ? `${which}, by ${speakerOf(by)} (${ATTRIBUTION_LABEL[by.speaker.attribution]}), effective ${formatEffective(by)},` : which;
+  };
+  if (position.underReview) paragraphs.push(`${flagged('reviewing')} says the policy is under review; the position itself has not changed.`);
   if (position.endorsesLifting) {
     // "No grant" only while nothing is permitted, in general or for a named system: else it contradicts the lines above.
     const allows = (status) => status === 'restricted' || status === 'unrestricted';
     const noGrant = allows(position.status) || position.weapons.some((w) => allows(w.status)) ? '' : ', with no grant for its own weapons on record';
-    paragraphs.push(`${flagged} supports lifting restrictions in general${noGrant}.`);
+    paragraphs.push(`${flagged('endorses')} supports lifting restrictions in general${noGrant}.`);
   }
-  const others = position.basis.others;
+  // Those reported only after knownAt apart: counted with the rest, they read as on record then.
+  const others = position.basis.others.filter((o) => o.reason !== 'not-yet-reported');
+  const later = position.basis.others.length - others.length;
   if (others.length) {
     const counts = new Map();
     for (const o of others) counts.set(o.reason, (counts.get(o.reason) ?? 0) + 1);
     paragraphs.push(`${others.length} other statement${others.length === 1 ? '' : 's'} did not decide: ${[...counts].map(([reason, n]) => `${n} ${REASON_LABEL[reason]}`).join('; ')}.`);
   }
+  if (later) paragraphs.push(`${later} statement${later === 1 ? ' was' : 's were'} reported only after ${formatKnownAt(position.knownAt)}, so not counted here.`);
   return paragraphs;
+}
+
+/**
+ * The statement that raises a flag, by the service's rule (PositionFold in projections/position.ts): the
+ * newest counted statement of that stance, by effective day, then log position. Counted and neither
+ * permitting nor prohibiting, the basis lists it as not status-bearing (a correction's target as superseded).
+ */
+function flaggedBy(position, statementsById, stance) {
+  let newest;
+  for (const o of position.basis.others) {
+    const s = o.stance === stance && o.reason === 'not-status-bearing' ? statementsById.get(o.statementId) : undefined;
+    if (s && (!newest || s.effectiveAt > newest.effectiveAt || (s.effectiveAt === newest.effectiveAt && s.position > newest.position))) newest = s;
+  }
+  return newest;
 }
 
 /** Letters of right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko...). */
@@ -112,7 +134,7 @@ export function renderCountry(section, { position, explanation, statementsById, 
       h('a', { class: 'permalink', href: permalink, id: 'permalink' }, 'Link to this view')),
     h('p', { class: 'position-line', 'data-status': position.status },
       h('span', { class: `chip chip-${position.status} big` }, STATUS_LABEL[position.status]),
-      ` as of ${formatDay(position.at)}, as known on ${formatKnownAt(position.knownAt)}`,
+      ` as of ${formatDay(position.at)}, as known ${knownOn(position.knownAt)}`,
       position.confidence ? ` · confidence: ${ATTRIBUTION_LABEL[position.confidence.attribution]}, ${position.confidence.sources} source${position.confidence.sources === 1 ? '' : 's'}` : '',
       position.underReview ? h('span', { class: 'flag' }, 'under review') : null,
       position.endorsesLifting ? h('span', { class: 'flag' }, 'endorses lifting restrictions') : null),

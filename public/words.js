@@ -38,6 +38,16 @@ export function formatKnownAt(knownAt) {
   return knownAt.length === 10 ? formatDay(knownAt) : instantFormat.format(new Date(knownAt));
 }
 
+/**
+ * When an answer is as known, after "as known": "on 5 Jun 2024". A knownAt still to come is answered as known now, as the service answers it
+ * (nothing is reported later than it is recorded): the words say so rather than name a day whose news
+ * they cannot hold. A day is to come when it is after today, an instant when it is after now, as /explain says.
+ */
+export function knownOn(knownAt) {
+  const toCome = knownAt.length === 10 ? knownAt > todayUtc() : Date.parse(knownAt) > Date.now();
+  return toCome ? `on ${formatDay(todayUtc())} (${formatKnownAt(knownAt)} is still to come)` : `on ${formatKnownAt(knownAt)}`;
+}
+
 /** A real calendar day: "2024-02-31" parses (as 2 March), so the day must come back as written. */
 export function isDay(value) {
   return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(dayNumber(value)) && dayOfNumber(dayNumber(value)) === value;

@@ -305,6 +305,28 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('explained from the basis, a flag names its statement, later reports stand apart, and a knownAt to come is said to be', async (ctx) => {
+    needsChromium(ctx);
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.route('**/v1/countries/*/explain*', (route) => route.fulfill({ status: 404, contentType: 'application/problem+json', body: '{}' }));
+    const explained = async (query: string) => {
+      await page.goto(`${base}/?country=US&${query}`);
+      const explanation = page.locator('#country .explanation');
+      await expect.poll(() => explanation.getAttribute('data-source')).toBe('basis');
+      return (await explanation.textContent())!;
+    };
+    // The statement the service's rule picks: the unnamed officials, recorded after Kirby's same-day reiteration.
+    expect(await explained('at=2024-05-29')).toContain('A later statement, by unnamed U.S. officials (unnamed officials), effective around 29 May 2024, says the policy is under review');
+    const then = await explained('at=2024-05-29&knownAt=2024-05-29');
+    expect(then).toContain('A later statement, by Antony Blinken, Secretary of State (on the record), effective 29 May 2024, says the policy is under review');
+    expect(then).toContain('6 statements were reported only after 29 May 2024, so not counted here.');
+    expect(then).not.toContain('not reported yet');
+    const ahead = await explained('at=2024-06-05&knownAt=2030-01-01');
+    expect(ahead).toMatch(/^As of 5 Jun 2024, as known on \d+ \w+ \d{4} \(1 Jan 2030 is still to come\), /);
+    expect(await page.locator('#country .position-line').textContent()).toContain('(1 Jan 2030 is still to come)');
+    await page.close();
+  });
+
   it('explained from the basis, support for lifting restrictions after a permission does not say that no grant is on record', async (ctx) => {
     needsChromium(ctx);
     for (const body of [
@@ -328,7 +350,7 @@ describe('the page at GET /', () => {
     await expect.poll(() => explanation.getAttribute('data-source')).toBe('basis');
     const text = (await explanation.textContent())!;
     expect(text).toContain('within limits');
-    expect(text).toContain('A later statement supports lifting restrictions in general.');
+    expect(text).toContain('A later statement, by A Minister (on the record), effective 2 Jun 2024, supports lifting restrictions in general.');
     expect(text).not.toContain('no grant');
     await page.close();
   });
