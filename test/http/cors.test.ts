@@ -34,6 +34,9 @@ describe('cross-origin reads (CORS_ORIGINS)', () => {
       expect(String(answer.headers['access-control-expose-headers'])).toContain('ETag');
       expect(answer.headers['access-control-allow-credentials']).toBeUndefined();
     }
+    // An explanation varies by Accept as well, and keeps Origin beside it.
+    const explained = await service.app.inject({ url: '/v1/countries/US/explain', headers: { origin: 'https://news.example', accept: 'text/markdown' } });
+    expect(String(explained.headers.vary).split(/,\s*/).sort()).toEqual(['Accept', 'Origin']);
     const elsewhere = await service.app.inject({ url: position, headers: { origin: 'https://elsewhere.example' } });
     expect(elsewhere.statusCode).toBe(200);
     expect(elsewhere.headers['access-control-allow-origin']).toBeUndefined();

@@ -88,4 +88,6 @@ it('serves the plain text alone to a client that prefers it, and JSON or Markdow
   // A tie between the two texts is Markdown, and anything is JSON, as before plain text was offered.
   expect((await ask('text/*')).body).toBe(markdown);
   expect((await ask('*/*')).headers['content-type']).toMatch(/^application\/json/);
+  // Three answers at one URL: a shared cache keeps them apart by Accept.
+  for (const accept of ['application/json', 'text/markdown', 'text/plain']) expect((await ask(accept)).headers.vary).toBe('Accept');
 });

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { countryStream } from '../../../events/registry.js';
 import { countryName, countryNameInProse } from '../../../events/vocabulary.js';
@@ -171,12 +172,20 @@ export const countryRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginA
     // JSON unless the client prefers Markdown or plain text (q-values count: `text/markdown;q=0` refuses it). In this order,
     // JSON wins a tie (`*/*`), and Markdown a tie between the two texts (`text/*`), as before plain text was offered.
     const preferred = request.accepts().type(['application/json', 'text/markdown', 'text/plain']);
+    // The answer's type depends on Accept: a shared cache must not hand one client's Markdown to another asking for JSON.
+    varyByAccept(reply);
     if (preferred === 'text/markdown' || preferred === 'text/plain') {
       const body = preferred === 'text/markdown' ? explanation.markdown : explanation.text;
       return reply.type(`${preferred}; charset=utf-8`).serializer((payload) => payload as string).send(body as never);
     }
     return { country: code, at, knownAt, status: derivation.status, ...explanation };
   });
+
+  /** Adds Accept to Vary, beside what is there (CORS's Origin). */
+  function varyByAccept(reply: FastifyReply): void {
+    const vary = reply.getHeader('vary');
+    reply.header('vary', vary ? `${String(vary)}, Accept` : 'Accept');
+  }
 
   function derive(code: string, query: { at?: string; knownAt?: string }, logPosition: number, now: Date) {
     const at = query.at ?? dayOf(now.getTime());
