@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import sonicBoom from 'sonic-boom';
 import { pino, type Logger } from 'pino';
 import { container, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { loadKeyRing, type KeyRing } from './auth/api-keys.js';
@@ -34,15 +35,42 @@ export const Tokens = {
   Metrics: Symbol('Metrics'),
 } as const;
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    // Secrets never reach a log line, even when a header or a key is logged by mistake.
-    redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'secret', '*.secret', 'apiKey.secret'],
-      censor: '[redacted]',
-    },
+// sonic-boom is CommonJS (module.exports is the class) with types written as an ES module's, which
+// make the default import a namespace: it is the class.
+const SonicBoom = sonicBoom as unknown as typeof import('sonic-boom').SonicBoom;
+type SonicBoomStream = import('sonic-boom').SonicBoom;
+
+/**
+ * Where log lines go: stdout, written asynchronously, through sonic-boom 5 rather than the 4.x
+ * pino builds itself. Behind a log reader that falls behind (a full pipe: EAGAIN), 4.x dropped
+ * whole writes of lines; 5 keeps them until they are written. Lines still buffered when the
+ * process exits (a crash's fatal line) are written then, synchronously; a planned exit waits
+ * for them instead (main.ts, logWritten).
+ */
+function stdoutLog(): SonicBoomStream {
+  const stream = new SonicBoom({ fd: process.stdout.fd ?? 1 });
+  process.once('exit', () => {
+    try {
+      stream.flushSync();
+    } catch {
+      // Nothing left to write, or no stdout to write it to: nothing more can be done at exit.
+    }
   });
+  return stream;
+}
+
+export function createLogger(level: string): Logger {
+  return pino(
+    {
+      level,
+      // Secrets never reach a log line, even when a header or a key is logged by mistake.
+      redact: {
+        paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'secret', '*.secret', 'apiKey.secret'],
+        censor: '[redacted]',
+      },
+    },
+    stdoutLog(),
+  );
 }
 
 export function compose(

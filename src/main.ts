@@ -1,5 +1,6 @@
 // `npm start`: the service on the embedded store, listening on HOST:PORT.
 import { createServer } from 'node:net';
+import type { Logger } from 'pino';
 import { ConfigError, ConfigSchema, loadConfig, unreadSettings } from './config.js';
 import { createLogger } from './composition.js';
 import { StartupCheckError } from './operations/data-dir-checks.js';
@@ -19,6 +20,21 @@ const EX_CONFIG = 78;
 function refuse(message: string, exitCode: number): never {
   process.stderr.write(`policy-state: ${message}\n`);
   process.exit(exitCode);
+}
+
+/**
+ * Once the log's lines so far are written. pino writes asynchronously, and process.exit drops a
+ * write still in flight: the last line ("stopped", or why the start failed) went missing under
+ * load. A stdout nobody reads any more must not hold the exit up: two seconds at most.
+ */
+function logWritten(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 2_000);
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function cannotListen(config: { HOST: string; PORT: number }, error: unknown): string {
@@ -63,6 +79,7 @@ async function main(): Promise<void> {
     service = await startService(config, logger);
   } catch (error) {
     logger.fatal({ err: error }, 'the service could not start');
+    await logWritten(logger);
     if (error instanceof StartupCheckError) refuse(`cannot start: ${error.message}`, error.exitCode);
     // Settings only read while composing (KURRENTDB_URL, the admin key file) are refused as the others are.
     if (error instanceof ConfigError) refuse(error.message, EX_CONFIG);
@@ -77,6 +94,7 @@ async function main(): Promise<void> {
     // Free a moment ago (canListen), taken since: as rare as a race.
     logger.fatal({ err: error }, 'the service could not listen');
     await service.close().catch(() => undefined);
+    await logWritten(logger);
     refuse(cannotListen(config, error), EX_CONFIG);
   }
   // One line that says what is running where: the address, the store, DATA_DIR, what seeding did, where the admin key is.
@@ -89,11 +107,15 @@ async function main(): Promise<void> {
       .then(() => {
         // The last line: the shutdown finished (a log that ends at "shutting down" may mean it hung or was killed).
         logger.info({ signal, ms: Math.round(performance.now() - started) }, 'stopped');
-        process.exit(0);
+        return 0;
       })
       .catch((error) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        return 1;
+      })
+      .then(async (code) => {
+        await logWritten(logger);
+        process.exit(code);
       });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

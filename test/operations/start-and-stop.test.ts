@@ -13,19 +13,21 @@ import { closedPort } from '../store/kurrentdb-stand-in.js';
 
 const main = path.resolve(__dirname, '../../src/main.ts');
 
-function start(env: Record<string, string>, preload: string[] = []) {
+function start(env: Record<string, string>, preload: string[] = [], { readStdout = true } = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((url) => ['--import', url]), main], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
+  // Held unread (readStdout false) until readFromNow(): a log reader that falls behind, and a pipe that fills.
+  const readFromNow = () => child.stdout.on('data', (c) => (stdout += c));
+  if (readStdout) readFromNow();
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, exited, output: () => ({ stdout, stderr }) };
+  return { child, exited, readFromNow, output: () => ({ stdout, stderr }) };
 }
 
 
@@ -145,6 +147,26 @@ describe('starting and stopping the service', () => {
       address: `http://127.0.0.1:${port}`, store: 'kurrentdb', log: `127.0.0.1:${storePort}`, dataDir: dir, seed: 'waiting for the event store', apiKeys: 1,
     });
     expect(JSON.stringify(run.output())).not.toMatch(/hunter2-pw|ops-secret/);
+    cleanup();
+  });
+
+  it('every line is written, the last ("stopped") before the process exits, even when the log reader falls behind', async () => {
+    const { dir, cleanup } = tempDir();
+    const port = await freePort();
+    const run = start({ DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', SEED_ON_START: 'false' }, [], { readStdout: false });
+    onTestFinished(() => void run.child.kill('SIGKILL'));
+    const base = `http://127.0.0.1:${port}`;
+    await expect.poll(async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.status, { timeout: 20_000, interval: 200 }).toBe(200);
+    // Well over a pipe's 64 KB of request lines, none of them read yet: the log's writes wait on the reader.
+    for (let i = 0; i < 40; i++) await Promise.all(Array.from({ length: 25 }, () => fetch(`${base}/v1/countries/XX/position?at=2024-06-01&padding=${'x'.repeat(200)}`).then((r) => r.arrayBuffer())));
+    run.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    run.readFromNow();
+    expect((await run.exited).code).toBe(0);
+
+    const lines = run.output().stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.msg === 'request completed').length).toBe(1_000);
+    expect(lines.at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
     cleanup();
   });
 
