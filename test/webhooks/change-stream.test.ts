@@ -1,7 +1,7 @@
 // GET /v1/changes/stream with a real HTTP client on a real port: the feed as
 // Server-Sent Events, resumed exactly with Last-Event-ID.
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, startWebhookService, statement, type TestService } from './helpers.js';
 
 interface SseEvent {
@@ -16,12 +16,12 @@ interface SseEvent {
 /** A minimal EventSource: parses the stream as it arrives. */
 function connect(url: string, headers: Record<string, string> = {}) {
   const events: SseEvent[] = [];
+  // As an EventSource: an event without an id leaves the last id as it was; an id alone sets it.
+  let lastEventId: string | undefined;
   let req: ClientRequest;
   const opened = new Promise<IncomingMessage>((resolve, reject) => {
     req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
       let buffer = '';
-      // As an EventSource: an event without an id leaves the last id as it was.
-      let lastEventId: string | undefined;
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buffer += chunk;
@@ -39,7 +39,7 @@ function connect(url: string, headers: Record<string, string> = {}) {
     req.on('error', reject);
     req.end();
   });
-  return { events, opened, close: () => req.destroy() };
+  return { events, opened, lastEventId: () => lastEventId, close: () => req.destroy() };
 }
 
 let service: TestService;
@@ -112,6 +112,37 @@ it('without a position or Last-Event-ID, starts with the next change; after= sta
 
   const bad = await api.get('/v1/changes/stream?after=-1', {});
   expect(bad.statusCode).toBe(400);
+});
+
+describe('a stream started with the next change gives its place at once', () => {
+  /** As an EventSource whose connection drops before the first change: it reconnects with the last id it has. */
+  const dropsAndResumes = async (on: TestService) => {
+    const live = connect(`${on.url}/v1/changes/stream`);
+    await live.opened;
+    await expect.poll(() => live.lastEventId(), { timeout: 2_000 }).toBeDefined();
+    live.close();
+    expect(live.events).toEqual([]);
+    const recorded = await client(on).record(statement('sse-dropped', { country: 'NL' }));
+    const missed = (await client(on).changes()).filter((c) => c.position === recorded.position);
+    const resumed = connect(`${on.url}/v1/changes/stream`, { 'last-event-id': live.lastEventId()! });
+    await resumed.opened;
+    await expect.poll(() => resumed.events.map((e) => e.data), { timeout: 5_000 }).toEqual(missed);
+    resumed.close();
+  };
+
+  it('after the changes already in the feed: a client that drops before the next one comes misses nothing', async () => {
+    await api.record(statement('sse-before-drop', { country: 'BE' }));
+    await dropsAndResumes(service);
+  });
+
+  it('at the start of an empty feed', async () => {
+    const empty = await startWebhookService({ listen: true });
+    try {
+      await dropsAndResumes(empty);
+    } finally {
+      await empty.stop();
+    }
+  });
 });
 
 it('answers HEAD with the stream\'s headers and ends, instead of holding the connection with nothing sent', async () => {

@@ -6,7 +6,7 @@
 // position's changes. Cursors name the log, not this read model's rows, so a
 // client can resume on another replica or after a rebuild. Without
 // Last-Event-ID, `?after=<position or cursor>` starts there, and with neither
-// the stream starts with the next change.
+// the stream starts with the next change, giving that place as an id at once.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
@@ -56,7 +56,7 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, opt
     schema: {
       summary: 'The change feed as Server-Sent Events, resuming from Last-Event-ID',
       description:
-        'Each event: `event` = the change type, `data` = the change as in GET /v1/changes, and on the last change of each log position and day `id` = the feed cursor `<position>@<day>` (as GET /v1/changes pages with), which Last-Event-ID resumes after (a plain number there is an id this stream sent before its ids were cursors, a place in this replica\'s feed, not a log position: start at a log position with after). With neither Last-Event-ID nor after it starts with the next change. A place past the head of the log, or a cursor naming a day after tomorrow (UTC), is a 400, as on GET /v1/changes (but while the store cannot be reached a position ahead of this read model is taken as given, so that an EventSource, which does not reconnect after an error status, stays connected). HEAD answers with the stream\'s headers and ends.',
+        'Each event: `event` = the change type, `data` = the change as in GET /v1/changes, and on the last change of each log position and day `id` = the feed cursor `<position>@<day>` (as GET /v1/changes pages with), which Last-Event-ID resumes after (a plain number there is an id this stream sent before its ids were cursors, a place in this replica\'s feed, not a log position: start at a log position with after). With neither Last-Event-ID nor after it starts with the next change, and first sends its place as an id alone (no event), so a client that drops before that change resumes after it with nothing missed. A place past the head of the log, or a cursor naming a day after tomorrow (UTC), is a 400, as on GET /v1/changes (but while the store cannot be reached a position ahead of this read model is taken as given, so that an EventSource, which does not reconnect after an error status, stays connected). HEAD answers with the stream\'s headers and ends.',
       tags: ['changes'],
       querystring: StreamQuery,
       headers: StreamHeaders,
@@ -119,6 +119,11 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, opt
       return;
     }
     response.write('retry: 2000\n\n');
+    // Started with the next change, the stream gives the client its place at once (an id alone sets an
+    // EventSource's last id without an event): one that dropped before that change came would have no
+    // Last-Event-ID to send, and would start again after whatever was written meanwhile. With no change
+    // yet, the place is the feed's start, 0 (in the log or in the feed, the same place).
+    if (lastEventId === undefined && request.query.after === undefined) response.write(`id: ${standsAt ? formatCursor(standsAt) : '0'}\n\n`);
     open.add(response);
     openFrom.set(from, (openFrom.get(from) ?? 0) + 1);
 
