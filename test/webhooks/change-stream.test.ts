@@ -145,6 +145,33 @@ describe('a stream started with the next change gives its place at once', () => 
   });
 });
 
+it('a reader slower than the stream is waited for without a listener left behind at each wait', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.name);
+  process.on('warning', onWarning);
+  try {
+    // About 2 MB of changes, more than the socket buffers hold, so the stream waits for the reader many times.
+    const quote = 'The words as reported, at length. '.repeat(140);
+    for (let i = 0; i < 400; i++) {
+      const body = statement(`sse-slow-${i}`, { country: 'CA', effectiveAt: `2023-01-${String(1 + (i % 28)).padStart(2, '0')}` });
+      await api.record({ ...body, sources: [{ ...body.sources[0], quote }] });
+    }
+    const head = (await api.get('/health/ready', {})).json().position as number;
+    const slow = connect(`${service.url}/v1/changes/stream?after=0`);
+    const res = await slow.opened;
+    // Reads a chunk, then nothing for a moment.
+    res.on('data', () => {
+      res.pause();
+      setTimeout(() => res.resume(), 2);
+    });
+    await expect.poll(() => slow.events.at(-1)?.data.position, { timeout: 30_000 }).toBe(head);
+    slow.close();
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  } finally {
+    process.off('warning', onWarning);
+  }
+}, 60_000);
+
 it('answers HEAD with the stream\'s headers and ends, instead of holding the connection with nothing sent', async () => {
   const answer = await new Promise<IncomingMessage | 'no answer'>((resolve, reject) => {
     const req = request(`${service.url}/v1/changes/stream`, { method: 'HEAD' }, (res) => {

@@ -9,7 +9,6 @@
 // the stream starts with the next change, giving that place as an id at once.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import { z } from 'zod';
 import type { ReadModel } from '../../read-model/read-model.js';
 import { cursorOf, formatCursor, parseCursor, sameGroup, type ChangeCursor } from '../../read-model/change-cursor.js';
@@ -164,7 +163,7 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, opt
           if (id) standsAt = id;
           const ok = response.write(`${id ? `id: ${formatCursor(id)}\n` : ''}event: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
           seq = place;
-          if (!ok && !closed) await Promise.race([once(response, 'drain'), once(response, 'close')]);
+          if (!ok && !closed) await drained(response);
           if (closed) break;
         }
         // Changes committed while a write waited for the client are read at once.
@@ -184,6 +183,23 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, opt
     }
   });
 };
+
+/**
+ * Resolves once the client has taken what was written, or has gone. Both listeners go either way:
+ * a slow reader makes the stream wait many times, and a listener left on 'close' at each wait would
+ * pile up on the response for as long as the stream stays open.
+ */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
 
 /**
  * A page of the feed with the rest of its last position, so that it never ends inside
