@@ -85,10 +85,15 @@ export const AfterQuery = z.object({
   limit: Limit,
 }).strict();
 
-/** A log position, or a change-feed cursor `<position>@<day>` (change-cursor.ts); parsed with parseCursor. */
+/**
+ * A log position, or a change-feed cursor `<position>@<day>` (change-cursor.ts); parsed with parseCursor.
+ * One message for what is wrong: a position of more digits than any is too big, as for an integer
+ * query parameter, not of the wrong form; and a day only of the right form can fail to exist.
+ */
 export const ChangeCursorText = z
   .string()
-  .regex(CHANGE_CURSOR, 'must be a log position in plain decimal digits, e.g. "12", or the nextAfter of a page, e.g. "12@2024-06-01"')
+  .refine((text) => !/^[0-9]{16,}(@|$)/.test(text), { message: `must be at most ${MAX_QUERY_INTEGER}`, abort: true })
+  .regex(CHANGE_CURSOR, { message: 'must be a log position in plain decimal digits, e.g. "12", or the nextAfter of a page, e.g. "12@2024-06-01"', abort: true })
   .refine((text) => Day.safeParse(text.split('@')[1] ?? '2000-01-01').success, 'names a day that does not exist');
 
 export const ChangesQuery = z.object({

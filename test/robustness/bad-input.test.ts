@@ -46,6 +46,12 @@ describe('integer query parameters take plain decimal digits only', () => {
     expect((await get(`/v1/audit/fingerprint?position=${sixteen}`)).json().errors).toEqual([{ path: 'querystring.position', message: 'must be at most 999999999999999' }]);
     expect((await get(`/v1/events?after=0&limit=${sixteen}`)).json().errors).toEqual([{ path: 'querystring.limit', message: 'must be at most 500' }]);
     expect((await get(`/v1/events?after=${'1'.repeat(400)}`)).json().errors).toEqual([{ path: 'querystring.after', message: 'must be at most 999999999999999' }]);
+    // The change feed's after is a position or a cursor: its position too, and with one message.
+    for (const after of [sixteen, `${sixteen}@2024-06-01`]) {
+      expect((await get(`/v1/changes?after=${after}`)).json().errors, after).toEqual([{ path: 'querystring.after', message: 'must be at most 999999999999999' }]);
+    }
+    // A day not of the form is not also said not to exist.
+    expect((await get('/v1/changes?after=1@2024-6-1')).json().errors).toEqual([{ path: 'querystring.after', message: expect.stringContaining('plain decimal digits') }]);
   });
 
   it('so does every integer query parameter in /openapi.json', async () => {
