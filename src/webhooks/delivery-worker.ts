@@ -187,7 +187,7 @@ export class DeliveryWorker {
     if (this.stopped) return;
     this.starved = false;
     this.dueRetries();
-    for (const endpoint of this.endpoints.all()) {
+    for (const endpoint of this.inTurn()) {
       // An idle endpoint looks in webhooks.db again (cheap: it finds nothing, or what a lost write left).
       if ((this.queues.get(endpoint.id)?.length ?? 0) === 0) this.backlog.add(endpoint.id);
       this.pump(endpoint.id);
@@ -199,6 +199,24 @@ export class DeliveryWorker {
       if (pruned > 0) this.logger.info({ pruned }, 'old delivery log entries pruned');
     }
   }
+
+  /**
+   * Every endpoint, those with fewest attempts in flight first, and among equals a pass starting one
+   * further along each time. When every slot across endpoints is taken (WEBHOOK_MAX_IN_FLIGHT), each
+   * one freed goes to the first endpoint of the pass that has something to send: were that always
+   * the first created, slow endpoints created early would take every slot as it freed, and the
+   * others would wait for as long as those had work. An endpoint holding slots already waits for
+   * one holding none: a slow endpoint keeps a slot for as long as its timeout, a healthy one hands
+   * it on at once, so the slots freed keep going round the endpoints that answer.
+   */
+  private inTurn(): Endpoint[] {
+    const all = this.endpoints.all();
+    const start = all.length > 0 ? this.turn++ % all.length : 0;
+    const rotated = [...all.slice(start), ...all.slice(0, start)];
+    return rotated.sort((a, b) => (this.active.get(a.id) ?? 0) - (this.active.get(b.id) ?? 0));
+  }
+
+  private turn = 0;
 
   private retryAt(endpointId: string, at: number): void {
     this.retries.set(endpointId, Math.min(at, this.retries.get(endpointId) ?? Number.POSITIVE_INFINITY));

@@ -49,3 +49,26 @@ it('an endpoint that answers after 20 s and one that refuses connections do not 
   expect(attempts.every((a) => a.statusCode === null && /ECONNREFUSED/.test(a.error ?? ''))).toBe(true);
   expect(refusedLog.some((d) => d.status === 'pending')).toBe(true);
 });
+
+it('with every slot across endpoints taken by slow ones created first, a healthy endpoint still gets its turn', async () => {
+  // Two slots in all (WEBHOOK_MAX_IN_FLIGHT), both the slow endpoint's while it has deliveries to try.
+  const scarce = await startWebhookService({ settings: { concurrencyPerEndpoint: 2, maxInFlight: 2, timeoutMs: 1_000 } });
+  const other = await startReceiver();
+  try {
+    const api = client(scarce);
+    await api.createEndpoint({ url: slow.url });
+    await api.createEndpoint({ url: other.url, countries: ['FR'] });
+    for (let i = 0; i < 8; i++) await api.record(statement(`scarce-us-${i}`, { country: 'US', stance: i % 2 ? 'permits' : 'prohibits', effectiveAt: `2024-06-0${i + 1}` }));
+    for (let i = 0; i < 4; i++) await api.record(statement(`scarce-fr-${i}`, { country: 'FR', stance: i % 2 ? 'permits' : 'prohibits', effectiveAt: `2024-06-0${i + 1}` }));
+    const french = (await api.changes()).filter((c) => c.country === 'FR');
+    expect(french.length).toBeGreaterThan(8);
+
+    // The slow one has minutes of attempts ahead (each takes the 1 s timeout, eight of them per
+    // delivery). The healthy one gets the first slot freed, not only once the slow one has none to
+    // try, and keeps it going while it has deliveries: not one per second, as the slow one frees them.
+    await expect.poll(() => other.ids().size, { timeout: 5_000 }).toBe(french.length);
+  } finally {
+    await scarce.stop();
+    await other.close();
+  }
+}, 20_000);
