@@ -29,19 +29,19 @@ export function explainFromBasis(position, statementsById) {
     const by = statementsById.get(w.statementId);
     paragraphs.push(`${w.system} is ${STATUS_LABEL[w.status].toLowerCase()}${by ? `, decided by ${speakerOf(by)} (effective ${formatEffective(by)})` : ''}. Weapons never named follow the headline status.`);
   }
-  // Who raised each flag, when the page has the statement: "a statement" alone cannot be checked or cited.
-  const flagged = (stance) => {
-    const by = flaggedBy(position, statementsById, stance);
+  // Who raised each flag (the service names the statement), when the page has it: "a statement" alone cannot be checked or cited.
+  const flagged = (statementId) => {
+    const by = statementId ? statementsById.get(statementId) : undefined;
     // "Later" than the deciding statement, when there is one.
     const which = d ? 'A later statement' : 'A statement on record';
     return by ? `${which}, by ${speakerOf(by)} (${ATTRIBUTION_LABEL[by.speaker.attribution]}), effective ${formatEffective(by)},` : which;
   };
-  if (position.underReview) paragraphs.push(`${flagged('reviewing')} says the policy is under review; the position itself has not changed.`);
+  if (position.underReview) paragraphs.push(`${flagged(position.basis.underReviewStatementId)} says the policy is under review; the position itself has not changed.`);
   if (position.endorsesLifting) {
     // "No grant" only while nothing is permitted, in general or for a named system: else it contradicts the lines above.
     const allows = (status) => status === 'restricted' || status === 'unrestricted';
     const noGrant = allows(position.status) || position.weapons.some((w) => allows(w.status)) ? '' : ', with no grant for its own weapons on record';
-    paragraphs.push(`${flagged('endorses')} supports lifting restrictions in general${noGrant}.`);
+    paragraphs.push(`${flagged(position.basis.endorsesLiftingStatementId)} supports lifting restrictions in general${noGrant}.`);
   }
   // Those reported only after knownAt apart: counted with the rest, they read as on record then.
   const others = position.basis.others.filter((o) => o.reason !== 'not-yet-reported');
@@ -53,20 +53,6 @@ export function explainFromBasis(position, statementsById) {
   }
   if (later) paragraphs.push(`${later} statement${later === 1 ? ' was' : 's were'} reported only after ${formatKnownAt(position.knownAt)}, so not counted here.`);
   return paragraphs;
-}
-
-/**
- * The statement that raises a flag, by the service's rule (PositionFold in projections/position.ts): the
- * newest counted statement of that stance, by effective day, then log position. Counted and neither
- * permitting nor prohibiting, the basis lists it as not status-bearing (a correction's target as superseded).
- */
-function flaggedBy(position, statementsById, stance) {
-  let newest;
-  for (const o of position.basis.others) {
-    const s = o.stance === stance && o.reason === 'not-status-bearing' ? statementsById.get(o.statementId) : undefined;
-    if (s && (!newest || s.effectiveAt > newest.effectiveAt || (s.effectiveAt === newest.effectiveAt && s.position > newest.position))) newest = s;
-  }
-  return newest;
 }
 
 /** Letters of right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko...). */

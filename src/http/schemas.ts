@@ -158,6 +158,8 @@ export const PositionView = z.object({
     knownAt: z.string(),
     position: z.number().int().describe('the log position the answer was computed at'),
     decidingStatementId: StatementId.nullable(),
+    underReviewStatementId: StatementId.nullable().describe('the reviewing statement that makes underReview true (newer than the deciding one); null when it is false'),
+    endorsesLiftingStatementId: StatementId.nullable().describe('the endorsing statement that makes endorsesLifting true; null when it is false'),
     others: z.array(
       z.object({
         statementId: StatementId,

@@ -43,6 +43,8 @@ export function positionView(
       knownAt: query.knownAt,
       position: query.position,
       decidingStatementId: derivation.decidingStatementId,
+      underReviewStatementId: derivation.underReviewBy?.statementId ?? null,
+      endorsesLiftingStatementId: derivation.endorsesLiftingBy?.statementId ?? null,
       others: derivation.notDeciding.map(({ statementId, reason }) => {
         const s = byId.get(statementId)!;
         return { statementId, stance: s.stance, attribution: s.speaker.attribution, effectiveAt: s.effectiveAt, reportedAt: s.reportedAt, reason };

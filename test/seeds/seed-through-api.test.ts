@@ -127,6 +127,11 @@ describe('the seed dataset through the API', () => {
     const then = await explain('US', 'at=2024-05-29&knownAt=2024-05-29');
     expect(then).toContain('The policy is under review, according to a later statement by Antony Blinken (Secretary of State), made on the record, effective 29 May 2024: "Blinken has hinted at a possible shift');
     expect(then).not.toContain('While revealing');
+    // /position names the same statements in its basis, for clients that explain it themselves (the page).
+    const basis = async (code: string, query: string) => (await service.app.inject(`/v1/countries/${code}/position?${query}`)).json().basis;
+    expect(await basis('US', 'at=2024-05-29')).toMatchObject({ underReviewStatementId: 'us-2024-05-29-officials-no-decision', endorsesLiftingStatementId: null });
+    expect(await basis('US', 'at=2024-05-29&knownAt=2024-05-29')).toMatchObject({ underReviewStatementId: 'us-2024-05-29-blinken-adapt-and-adjust' });
+    expect(await basis('NL', 'at=2024-06-05')).toMatchObject({ underReviewStatementId: null, endorsesLiftingStatementId: 'nl-2024-05-28-ollongren-one-hand-tied' });
     // Support for lifting restrictions, with no deciding statement.
     expect(await explain('NL', 'at=2024-06-05')).toContain('The Netherlands has voiced support for lifting restrictions in general, without a grant for its own weapons on record, '
       + 'according to a statement by Kajsa Ollongren (Minister of Defence of the Netherlands), made on the record, effective 28 May 2024: "Dutch Defense Minister Kajsa Ollongren said');
