@@ -165,8 +165,8 @@ export async function* readLogFile(file: string, { warn, now = () => new Date() 
   // What the write side would have known at each line: a log it could not have written is refused.
   const ledger = emptyLedger();
   // The positions of the last two events, with their lines, to tell which line is out of order.
-  let last = { position: 0, line: 0 };
-  let beforeLast = { position: 0, line: 0 };
+  let last = { position: 0, line: 0, recordedAt: 0 };
+  let beforeLast = { position: 0, line: 0, recordedAt: 0 };
   // What the first line says the export holds; without it (an older export) a missing line goes unseen.
   let header: z.infer<typeof ExportHeader>['export'] | undefined;
   let endLine = 0;
@@ -239,6 +239,18 @@ export async function* readLogFile(file: string, { warn, now = () => new Date() 
       }
       throw new ImportLineError(lineNumber, `position ${event.position} does not follow ${last.position}`);
     }
+    const recordedAt = Date.parse(event.recordedAt);
+    if (header?.store === 'sqlite' && recordedAt < last.recordedAt) {
+      // The embedded store never records an event earlier than the one before it (the read model's
+      // "today" follows it), so a time that goes back is a changed line: as with positions, if this
+      // line follows the one before the last, the last line is the one to blame.
+      const lastIsOdd = beforeLast.line > 0 && recordedAt >= beforeLast.recordedAt;
+      const [blamed, time, neighbour] = lastIsOdd ? [last.line, last.recordedAt, `the line after it at ${new Date(recordedAt).toISOString()}`] : [lineNumber, recordedAt, `the line before it at ${new Date(last.recordedAt).toISOString()}`];
+      throw new ImportLineError(
+        blamed,
+        `recordedAt ${new Date(time).toISOString()} is out of order with ${neighbour}: the embedded store never records an event earlier than the one before it, so a line was changed`,
+      );
+    }
     const expected = (revisions.get(event.streamId) ?? -1) + 1;
     if (event.streamRevision !== expected) {
       throw new ImportLineError(lineNumber, `${event.streamId} revision ${event.streamRevision} where ${expected} was expected`);
@@ -247,7 +259,7 @@ export async function* readLogFile(file: string, { warn, now = () => new Date() 
     const refused = admit(ledger, { ...event, data }, warn && ((message) => warn(`line ${lineNumber}: ${message}`)));
     if (refused) throw new ImportLineError(lineNumber, refused);
     beforeLast = last;
-    last = { position: event.position, line: lineNumber };
+    last = { position: event.position, line: lineNumber, recordedAt };
     events += 1;
     yield event;
   }

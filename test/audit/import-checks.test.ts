@@ -121,7 +121,27 @@ describe('an import error names the problem and the line it is on', () => {
     expect(imported.head).toBe(0);
     // Clocks a few minutes apart are no reason to refuse a log exported a moment ago.
     const soon = new Date(Date.now() + 60_000).toISOString();
-    expect(await refusal(edited({ 3: (event) => ({ ...event, recordedAt: soon }) }))).toBe('ok');
+    // (On the last event's line, the embedded store's times stay in order.)
+    expect(await refusal(edited({ [exported.length - 1]: (event) => ({ ...event, recordedAt: soon }) }))).toBe('ok');
+  });
+
+  it('in an export of the embedded store, a recordedAt earlier than the line before is refused at the line that moved', async () => {
+    const at = (line: number) => (JSON.parse(exported[line - 1]) as { recordedAt: string }).recordedAt;
+    // Moved back: this line is the odd one.
+    const back = edited({ 4: (event) => ({ ...event, recordedAt: '2020-01-01T00:00:00.000Z' }) });
+    expect(await refusal(back)).toBe(
+      `line 4: recordedAt 2020-01-01T00:00:00.000Z is out of order with the line before it at ${at(3)}: the embedded store never records an event earlier than the one before it, so a line was changed`,
+    );
+    const imported = await importWithCli(back);
+    expect(imported.code).toBe(1);
+    expect(imported.head).toBe(0);
+    // Moved ahead (still within the clocks' skew): the next line is in order with the one before, so this one is blamed.
+    const ahead = new Date(Date.now() + 60_000).toISOString();
+    expect(await refusal(edited({ 3: (event) => ({ ...event, recordedAt: ahead }) }))).toBe(
+      `line 3: recordedAt ${ahead} is out of order with the line after it at ${at(4)}: the embedded store never records an event earlier than the one before it, so a line was changed`,
+    );
+    // A KurrentDB cluster's nodes stamp events with their own clocks: there, order is not a rule.
+    expect(await refusal(edited({ 1: () => '{"export":{"format":1,"store":"kurrentdb"}}', 4: (event) => ({ ...event, recordedAt: '2020-01-01T00:00:00.000Z' }) }))).toBe('ok');
   });
 
   it('a file that cannot be read stops the import before DATA_DIR or its store is made', async () => {
