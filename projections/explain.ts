@@ -279,6 +279,8 @@ interface Telling {
   asKnown(s: StatementRecord): StatementRecord;
   /** The quotes set so far: a quote can run to 5,000 characters, and is set once. */
   quoted: Set<string>;
+  /** The statements already introduced with their role (a weapon's, a flag's): each is said once. */
+  introduced: Set<string>;
   /** The day the answer is given, UTC: what is still to come is said in the future. */
   today: string;
 }
@@ -309,6 +311,7 @@ function cite(lead: string, source: Omit<SourceRecord, 'position'>, t: Telling):
  */
 function weaponParagraph(weapon: WeaponStatus, s: StatementRecord, decidingId: string | null, t: Telling): string {
   const { w } = t;
+  t.introduced.add(s.statementId);
   const named = `${w.strong(w.inline(weapon.system))} is ${weapon.status}`;
   if (weapon.statementId === decidingId) return `${named}: the deciding statement, quoted above, excludes it.`;
   return citeFirst(`${named}${weaponLimits(weapon.status, s.scope, w)}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`, s, t);
@@ -323,11 +326,13 @@ function flagParagraphs(derivation: Derivation, t: Telling): string[] {
   const decided = derivation.deciding !== null;
   if (derivation.underReviewBy) {
     const r = t.asKnown(derivation.underReviewBy);
+    t.introduced.add(r.statementId);
     // "Later" than the deciding statement: the flag is raised only by a statement newer than it.
     paragraphs.push(citeFirst(`The policy is under review, according to ${aStatementBy(r, t, decided ? 'a later statement' : 'a statement')}:`, r, t));
   }
   if (derivation.endorsesLiftingBy) {
     const e = t.asKnown(derivation.endorsesLiftingBy);
+    t.introduced.add(e.statementId);
     // What the stance means, "no grant on record", only while that is so: after a permission it would contradict the sentences above.
     const noGrant = grantsNothing(derivation) ? ', without a grant for its own weapons on record' : '';
     const lead = `${capitalised(t.country)} has ${decided ? 'since ' : ''}voiced support for lifting restrictions in general${noGrant}, according to ${aStatementBy(e, t)}:`;
@@ -349,10 +354,13 @@ function whyNot(s: StatementRecord, reason: Exclude<ExclusionReason, 'not-yet-re
 /**
  * The statements that did not decide, by the day each took effect, as a reader follows a story (the basis
  * lists them in log order). Those reported only after knownAt get a list of their own, last: "on record"
- * and "not reported yet" in one list read as if the record had known them then.
+ * and "not reported yet" in one list read as if the record had known them then. One already quoted for a
+ * weapon or a flag is not listed again: "it neither permits nor prohibits" under the statement that raises
+ * "under review" would read as if it counted for nothing, and the paragraph above says what it does.
  */
 function notDecidingParagraphs(derivation: Derivation, byId: ReadonlyMap<string, StatementRecord>, knownAt: string, t: Telling): string[] {
   const listed = derivation.notDeciding
+    .filter(({ statementId }) => !t.introduced.has(statementId))
     .map(({ statementId, reason }) => ({ s: byId.get(statementId)!, reason }))
     .sort((a, b) => a.s.effectiveAt.localeCompare(b.s.effectiveAt) || a.s.position - b.s.position);
   const item = (s: StatementRecord) => `${speakerOf(s, t.w)}, ${formatEffective(s)} (${STANCE_TEXT[s.stance]})`;
@@ -401,7 +409,7 @@ function explainWith(
   const byId = new Map(statements.map((s) => [s.statementId, s]));
   const asOf = `As of ${formatDay(query.at)}, as known ${asKnownWhen(query)}`;
   const country = countryInSentence(countryName);
-  const t: Telling = { w, country, asKnown, quoted: new Set(), today: dayOf(query.now) };
+  const t: Telling = { w, country, asKnown, quoted: new Set(), introduced: new Set(), today: dayOf(query.now) };
   const paragraphs: string[] = [];
 
   paragraphs.push(`${w.strong(`${asOf}, ${possessive(country)} position is ${derivation.status}`)}: ${statusSentence(derivation, country, w)}.`);

@@ -137,11 +137,12 @@ it('lists what each statement says in words, and says a statement still to come 
   const next = new Date().getUTCFullYear() + 1;
   const today = new Date().toISOString().slice(0, 10);
   await record({ country: 'PT', stance: 'prohibits', effectiveAt: '2024-05-01', reportedAt: '2024-05-01', speaker: { name: 'Before', attribution: 'official' } });
-  await record({ country: 'PT', stance: 'reviewing', effectiveAt: '2024-05-02', reportedAt: '2024-05-02', speaker: { name: 'Review', attribution: 'official' } });
+  // Before the prohibition, so it raises no flag (a flag's statement is quoted, not listed).
+  await record({ country: 'PT', stance: 'reviewing', effectiveAt: '2024-04-30', reportedAt: '2024-04-30', speaker: { name: 'Review', attribution: 'official' } });
   await record({ country: 'PT', stance: 'permits', effectiveAt: '2024-06-10', reportedAt: '2024-06-10', speaker: { name: 'Summer', attribution: 'official' } });
   await record({ country: 'PT', stance: 'endorses', effectiveAt: `${next}-03-01`, reportedAt: today, speaker: { name: 'Spring', attribution: 'official' } });
   const june = await explain('PT', 'at=2024-06-05');
-  expect(june).toContain('Review, 2 May 2024 (the policy under review): it neither permits nor prohibits');
+  expect(june).toContain('Review, 30 April 2024 (the policy under review): it neither permits nor prohibits');
   // In effect by now: as of 5 June 2024, it had not been.
   expect(june).toContain('Summer, 10 June 2024 (a permission): it had not taken effect yet');
   // Still to come, seen from today: due, as of a past day and as of today alike.
@@ -151,4 +152,22 @@ it('lists what each statement says in words, and says a statement still to come 
   const now = await explain('PT', `at=${today}`);
   expect(now).toContain('Before, 1 May 2024 (a prohibition): a later statement decides');
   expect(now).not.toMatch(/\((permits|prohibits|reviewing|endorses)\)/);
+});
+
+it('a statement quoted for a flag or a named weapon is said once: it is not listed again among those that did not decide', async () => {
+  const said = (name: string, body: object) => record({ country: 'AT', speaker: { name, attribution: 'official' }, sources: [{ title: `${name} speaks`, publishedAt: '2024-06-03', quote: `In the words of ${name}.` }], reportedAt: '2024-06-03', ...body });
+  await said('Earlier', { stance: 'prohibits', effectiveAt: '2024-05-01' });
+  await said('Deciding', { stance: 'prohibits', effectiveAt: '2024-06-01' });
+  await said('Weapons', { stance: 'prohibits', scope: { weapons: ['HIMARS'] }, effectiveAt: '2024-06-01' });
+  await said('Reviewer', { stance: 'reviewing', effectiveAt: '2024-06-02' });
+  await said('Endorser', { stance: 'endorses', effectiveAt: '2024-06-03' });
+  const { text, markdown } = (await service.app.inject('/v1/countries/AT/explain?at=2024-06-05')).json();
+  expect(text).toContain('HIMARS is prohibited, per Weapons, effective 1 June 2024: "In the words of Weapons."');
+  expect(text).toContain('The policy is under review, according to a later statement by Reviewer, made on the record, effective 2 June 2024: "In the words of Reviewer."');
+  expect(text).toContain('Austria has since voiced support for lifting restrictions in general, without a grant for its own weapons on record, according to a statement by Endorser, made on the record, effective 3 June 2024:');
+  // The list keeps what the text has not said yet, and only that.
+  expect(text).toMatch(/\n\nAlso on record, not deciding: Earlier, 1 May 2024 \(a prohibition\): a later statement decides\.$/);
+  for (const explained of [text, markdown]) {
+    for (const name of ['Weapons', 'Reviewer', 'Endorser']) expect(explained.split(`${name},`), `${name} in ${explained}`).toHaveLength(2);
+  }
 });
