@@ -2,7 +2,7 @@
 // limits, per-weapon statuses, the explanation and the evidence.
 import { h, safeUrl } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, formatDay, formatEffective, formatKnownAt, isolated, knownOn, quoted, REASON_LABEL, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
+  ATTRIBUTION_LABEL, formatDay, formatEffective, formatKnownAt, isolated, knownOn, quoted, REASON_LABEL, retractionParts, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
   STATUS_LABEL, STATUS_MEANING, whenEffective,
 } from './words.js';
 
@@ -100,6 +100,12 @@ function statementDetails(statement) {
   ];
 }
 
+/** Why a statement in the basis did not decide; a retraction with its day and reason (the history has them, as known then). */
+function whyNot(other) {
+  const retraction = other.reason === 'retracted' ? other.statement?.retraction : undefined;
+  return retraction ? retractionParts(retraction) : (REASON_LABEL[other.reason] ?? other.reason);
+}
+
 /**
  * Renders a country into `section`. data: {position, explanation: {paragraphs, fromService},
  * statementsById, permalink}.
@@ -163,7 +169,7 @@ export function renderCountry(section, { position, explanation, statementsById, 
                 h('td', { class: 'nowrap' }, o.statement ? formatEffective(o.statement) : formatDay(o.effectiveAt)),
                 h('td', {}, o.statement ? speakerParts(o.statement) : o.statementId, h('span', { class: 'fine block' }, ATTRIBUTION_LABEL[o.attribution])),
                 h('td', {}, STANCE_LABEL[o.stance]),
-                h('td', {}, REASON_LABEL[o.reason] ?? o.reason)))))),
+                h('td', {}, whyNot(o))))))),
           ]
           : null)),
   );

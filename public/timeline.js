@@ -5,7 +5,7 @@
 import { h, svg } from './dom.js';
 import {
   ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatEffective, formatShortDay, isolated, SCOPE_LABEL, scopeIsEmpty, sourceLine,
-  quoted, speakerOf, speakerParts, STANCE_LABEL, STATUS_LABEL, yearOf,
+  quoted, retractionParts, speakerOf, speakerParts, STANCE_LABEL, STATUS_LABEL, yearOf,
 } from './words.js';
 
 const LABEL_W = 200;
@@ -160,6 +160,7 @@ function statementCard(statement, { heading } = {}) {
     // dir="auto": a quote in Arabic or Hebrew runs right to left, its border on its right.
     first ? h('blockquote', { class: 'tip-quote', dir: 'auto' }, quoted(first.quote)) : null,
     first ? h('p', { class: 'tip-source' }, isolated(first.title), ' — ', sourceLine(first), more.length ? ` (+${more.length} more source${more.length > 1 ? 's' : ''})` : '') : null,
+    statement.retraction ? h('p', { class: 'tip-retracted' }, retractionParts(statement.retraction, 'Retracted')) : null,
   ];
 }
 

@@ -129,6 +129,14 @@ export function sourceLine(source) {
   return source.publisher ? [isolated(source.publisher), `, ${formatDay(source.publishedAt)}`] : formatDay(source.publishedAt);
 }
 
+/**
+ * A retraction as a reader needs it: when it became known and why ("retracted on 3 Jun 2024: the outlet
+ * withdrew its report"), since a retraction says the record was wrong. The reason is isolated, as text from the API.
+ */
+export function retractionParts(retraction, lead = 'retracted') {
+  return [`${lead} on ${formatDay(retraction.reportedAt)}`, retraction.reason ? [': ', isolated(retraction.reason)] : ''];
+}
+
 export function scopeIsEmpty(scope) {
   return !scope || SCOPE_LABEL.every(([key]) => !scope[key] || scope[key].length === 0);
 }

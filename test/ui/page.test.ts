@@ -794,6 +794,38 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('a retracted statement says when it was retracted and why, in the country view and on its marker, as known then', async (ctx) => {
+    needsChromium(ctx);
+    const post = async (url: string, body: object) => {
+      const response = await fetch(`${base}${url}`, { method: 'POST', headers: { ...writer, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status, await response.clone().text()).toBe(201);
+      return (await response.json()) as { statementId: string };
+    };
+    const statement = (name: string, stance: string, day: string) => ({
+      country: 'IE', stance, speaker: { name, attribution: 'official' },
+      sources: [{ title: `${name} on the weapons`, publishedAt: day, quote: `${name} said so.` }], effectiveAt: day, reportedAt: day,
+    });
+    await post('/v1/statements', statement('Standing Ban', 'prohibits', '2024-05-01'));
+    const { statementId } = await post('/v1/statements', statement('Misquoted Minister', 'permits', '2024-06-01'));
+    await post(`/v1/statements/${statementId}/retraction`, { reason: 'the outlet withdrew its report', reportedAt: '2024-06-03' });
+
+    const page = await open('/?country=IE&at=2024-06-05');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('prohibited');
+    const row = page.locator('table.others-table tbody tr', { hasText: 'Misquoted Minister' });
+    expect(await row.locator('td').last().textContent()).toBe('retracted on 3 Jun 2024: the outlet withdrew its report');
+    await page.locator(`.marker-hit[data-statement="${statementId}"]`).focus();
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    expect(await tooltip.textContent()).toContain('Retracted on 3 Jun 2024: the outlet withdrew its report');
+    await page.close();
+
+    // As known before the retraction, the statement decides, and nothing says it was retracted.
+    const before = await open('/?country=IE&at=2024-06-05&knownAt=2024-06-02');
+    await expect.poll(() => before.locator('#country .position-line').getAttribute('data-status')).toBe('unrestricted');
+    expect(await before.locator('#country').textContent()).not.toContain('etracted');
+    await before.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
