@@ -2,7 +2,7 @@
 // limits, per-weapon statuses, the explanation and the evidence.
 import { h, safeUrl } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, formatDay, formatEffective, formatKnownAt, isolated, knownOn, quoted, REASON_LABEL, retractionParts, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
+  ATTRIBUTION_LABEL, formatDay, formatEffective, formatKnownAt, isolated, knownOn, quoted, limitParts, REASON_LABEL, retractionParts, SCOPE_LABEL, scopeIsEmpty, sourceLine, speakerOf, speakerParts, STANCE_LABEL,
   STATUS_LABEL, STATUS_MEANING, whenEffective,
 } from './words.js';
 
@@ -100,6 +100,16 @@ function statementDetails(statement) {
   ];
 }
 
+/**
+ * A restricted weapon's limits: those of the statement naming it, other than which weapons (restricted means
+ * it has such limits), as /explain gives them; without them "Restricted" would leave the reader to guess.
+ */
+function weaponLimits(weapon, by) {
+  if (weapon.status !== 'restricted' || !by) return null;
+  const limits = limitParts(by.scope, ['weapons', 'excludedWeapons']);
+  return limits.length ? h('span', { class: 'weapon-limits' }, limits) : null;
+}
+
 /** Why a statement in the basis did not decide; a retraction with its day and reason (the history has them, as known then). */
 function whyNot(other) {
   const retraction = other.reason === 'retracted' ? other.statement?.retraction : undefined;
@@ -143,7 +153,7 @@ export function renderCountry(section, { position, explanation, statementsById, 
               const by = statementsById.get(w.statementId);
               return h('tr', { 'data-system': w.system },
                 h('th', { scope: 'row' }, w.system),
-                h('td', {}, h('span', { class: `chip chip-${w.status}` }, STATUS_LABEL[w.status])),
+                h('td', {}, h('span', { class: `chip chip-${w.status}` }, STATUS_LABEL[w.status]), weaponLimits(w, by)),
                 h('td', {}, by ? [speakerParts(by), `, ${formatEffective(by)}`] : w.statementId));
             }),
             h('tr', { class: 'others' },

@@ -4,7 +4,7 @@
 // keys inside) and show their statement on hover or focus.
 import { h, svg } from './dom.js';
 import {
-  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatEffective, formatShortDay, isolated, SCOPE_LABEL, scopeIsEmpty, sourceLine,
+  ATTRIBUTION_LABEL, dayNumber, dayOfNumber, formatDay, formatEffective, formatShortDay, isolated, limitParts, sourceLine,
   quoted, retractionParts, speakerOf, speakerParts, STANCE_LABEL, STATUS_LABEL, yearOf,
 } from './words.js';
 
@@ -166,9 +166,7 @@ function statementCard(statement, { heading } = {}) {
 
 function bandTooltip(row, band, deciding) {
   const iv = band.interval;
-  const limits = iv && !scopeIsEmpty(iv.scope)
-    ? SCOPE_LABEL.filter(([key]) => iv.scope[key]?.length).flatMap(([key, label], i) => [i ? ' · ' : '', h('strong', {}, `${label}: `), iv.scope[key].flatMap((text, j) => [j ? '; ' : '', isolated(text)])])
-    : [];
+  const limits = iv ? limitParts(iv.scope) : [];
   const weapons = iv?.weapons?.length ? h('p', { class: 'tip-weapons' }, iv.weapons.map((w) => `${w.system}: ${STATUS_LABEL[w.status].toLowerCase()}`).join(' · ')) : null;
   return [
     h('p', { class: 'tip-title' },

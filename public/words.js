@@ -137,6 +137,15 @@ export function retractionParts(retraction, lead = 'retracted') {
   return [`${lead} on ${formatDay(retraction.reportedAt)}`, retraction.reason ? [': ', isolated(retraction.reason)] : ''];
 }
 
+/**
+ * A scope's limits in one line, as nodes: "Where: … · For: counter-fire", each item isolated. `except` names
+ * keys to leave out (a weapon's own status already says which weapons). Empty when there are none.
+ */
+export function limitParts(scope, except = []) {
+  return SCOPE_LABEL.filter(([key]) => scope?.[key]?.length && !except.includes(key))
+    .flatMap(([key, label], i) => [i ? ' · ' : '', h('strong', {}, `${label}: `), scope[key].flatMap((text, j) => [j ? '; ' : '', isolated(text)])]);
+}
+
 export function scopeIsEmpty(scope) {
   return !scope || SCOPE_LABEL.every(([key]) => !scope[key] || scope[key].length === 0);
 }

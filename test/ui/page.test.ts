@@ -826,6 +826,33 @@ describe('the page at GET /', () => {
     await before.close();
   });
 
+  it('the weapons table shows a restricted weapon\'s limits, as /explain says them', async (ctx) => {
+    needsChromium(ctx);
+    const write = await fetch(`${base}/v1/statements`, {
+      method: 'POST',
+      headers: { ...writer, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        country: 'RO', stance: 'permits', scope: { weapons: ['HIMARS'], regions: ['the Kharkiv border area'], purposes: ['counter-fire'] },
+        speaker: { name: 'A Minister', attribution: 'official' },
+        sources: [{ title: 'Bucharest', publishedAt: '2024-05-30', quote: 'HIMARS for counter-fire near Kharkiv.' }], effectiveAt: '2024-05-30', reportedAt: '2024-05-30',
+      }),
+    });
+    expect(write.status).toBe(201);
+    const explained = (await (await fetch(`${base}/v1/countries/RO/explain?at=2024-06-05`)).json()) as { text: string };
+    expect(explained.text).toContain('HIMARS is restricted (in the Kharkiv border area, for counter-fire)');
+
+    const page = await open('/?country=RO&at=2024-06-05');
+    const row = page.locator('#country tr[data-system="HIMARS"]');
+    await expect.poll(() => row.count()).toBe(1);
+    const status = row.locator('td').first();
+    expect(await status.locator('.chip').textContent()).toBe('Restricted');
+    expect(await status.locator('.weapon-limits').count()).toBe(1);
+    expect(await status.locator('.weapon-limits').textContent()).toBe('Where: the Kharkiv border area · For: counter-fire');
+    // The systems not named have no limits of their own to show: they follow the headline.
+    expect(await page.locator('#country tr.others .weapon-limits').count()).toBe(0);
+    await page.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
