@@ -261,12 +261,15 @@ function grantsNothing(derivation: Derivation): boolean {
 }
 
 /**
- * A restricted weapon's limits: those of the statement naming it, other than which weapons (restricted
- * means it has such limits), which would otherwise be nowhere in the text: " (in the Kharkiv border area, for counter-fire)".
+ * A named weapon's limits, which would otherwise be nowhere in the text: those of the statement naming it,
+ * other than which weapons. A restricted weapon's say what it may be used for (" (in the Kharkiv border
+ * area, for counter-fire)"); a prohibition's say where it applies (" (in Crimea)"), as the headline's do:
+ * "ATACMS is prohibited" alone would read as a ban everywhere. A system a permission leaves out is
+ * prohibited outright: the permission's limits are not its own.
  */
-function weaponLimits(status: WeaponStatus['status'], scope: Scope, w: Writer): string {
-  if (status !== 'restricted') return '';
-  const limits = describeScope({ ...scope, weapons: undefined, excludedWeapons: undefined }, w);
+function weaponLimits(status: WeaponStatus['status'], s: StatementRecord, w: Writer): string {
+  const scope = { ...s.scope, weapons: undefined, excludedWeapons: undefined };
+  const limits = status === 'restricted' ? describeScope(scope, w) : status === 'prohibited' && s.stance === 'prohibits' ? describeScope(scope, w, PROHIBITION_LEADS) : '';
   return limits ? ` (${limits})` : '';
 }
 
@@ -314,7 +317,7 @@ function weaponParagraph(weapon: WeaponStatus, s: StatementRecord, decidingId: s
   t.introduced.add(s.statementId);
   const named = `${w.strong(w.inline(weapon.system))} is ${weapon.status}`;
   if (weapon.statementId === decidingId) return `${named}: the deciding statement, quoted above, excludes it.`;
-  return citeFirst(`${named}${weaponLimits(weapon.status, s.scope, w)}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`, s, t);
+  return citeFirst(`${named}${weaponLimits(weapon.status, s, w)}, per ${speakerOf(s, w)}, effective ${formatEffective(s)}:`, s, t);
 }
 
 /**

@@ -101,11 +101,12 @@ function statementDetails(statement) {
 }
 
 /**
- * A restricted weapon's limits: those of the statement naming it, other than which weapons (restricted means
- * it has such limits), as /explain gives them; without them "Restricted" would leave the reader to guess.
+ * A named weapon's limits, as /explain gives them: those of the statement naming it, other than which weapons.
+ * A restricted weapon's say what it may be used for, a prohibition's where it applies ("Prohibited" alone reads
+ * as everywhere). A system a permission leaves out is prohibited outright: the permission's limits are not its own.
  */
 function weaponLimits(weapon, by) {
-  if (weapon.status !== 'restricted' || !by) return null;
+  if (!by || !(weapon.status === 'restricted' || (weapon.status === 'prohibited' && by.stance === 'prohibits'))) return null;
   const limits = limitParts(by.scope, ['weapons', 'excludedWeapons']);
   return limits.length ? h('span', { class: 'weapon-limits' }, limits) : null;
 }

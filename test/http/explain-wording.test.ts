@@ -171,3 +171,17 @@ it('a statement quoted for a flag or a named weapon is said once: it is not list
     for (const name of ['Weapons', 'Reviewer', 'Endorser']) expect(explained.split(`${name},`), `${name} in ${explained}`).toHaveLength(2);
   }
 });
+
+it('a weapon prohibited only within limits says where the prohibition applies; one a permission leaves out does not borrow its limits', async () => {
+  await record({
+    country: 'GR', stance: 'prohibits', scope: { weapons: ['ATACMS'], regions: ['Crimea'], excludedTargets: ['air defence sites'] },
+    speaker: { name: 'A Minister', attribution: 'official' }, effectiveAt: '2024-05-30', reportedAt: '2024-05-30',
+  });
+  await record({
+    country: 'GR', stance: 'permits', scope: { purposes: ['counter-fire'], excludedWeapons: ['Storm Shadow'] },
+    speaker: { name: 'A Minister', attribution: 'official' }, effectiveAt: '2024-05-31', reportedAt: '2024-05-31',
+  });
+  const text = await explain('GR', 'at=2024-06-05');
+  expect(text).toContain('ATACMS is prohibited (in Crimea, except against air defence sites), per A Minister, effective 30 May 2024');
+  expect(text).toContain('Storm Shadow is prohibited: the deciding statement, quoted above, excludes it.');
+});

@@ -853,6 +853,27 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('the weapons table says where a prohibition of a named weapon applies, as /explain does', async (ctx) => {
+    needsChromium(ctx);
+    const write = await fetch(`${base}/v1/statements`, {
+      method: 'POST',
+      headers: { ...writer, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        country: 'GR', stance: 'prohibits', scope: { weapons: ['ATACMS'], regions: ['Crimea'] },
+        speaker: { name: 'A Minister', attribution: 'official' },
+        sources: [{ title: 'Athens', publishedAt: '2024-05-30', quote: 'Not into Crimea.' }], effectiveAt: '2024-05-30', reportedAt: '2024-05-30',
+      }),
+    });
+    expect(write.status).toBe(201);
+    const page = await open('/?country=GR&at=2024-06-05');
+    const status = page.locator('#country tr[data-system="ATACMS"] td').first();
+    await expect.poll(() => status.count()).toBe(1);
+    expect(await status.locator('.chip').textContent()).toBe('Prohibited');
+    expect(await status.locator('.weapon-limits').count()).toBe(1);
+    expect(await status.locator('.weapon-limits').textContent()).toBe('Where: Crimea');
+    await page.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
