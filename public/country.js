@@ -43,9 +43,11 @@ export function explainFromBasis(position, statementsById) {
     const noGrant = allows(position.status) || position.weapons.some((w) => allows(w.status)) ? '' : ', with no grant for its own weapons on record';
     paragraphs.push(`${flagged(position.basis.endorsesLiftingStatementId)} supports lifting restrictions in general${noGrant}.`);
   }
-  // Those reported only after knownAt apart: counted with the rest, they read as on record then.
-  const others = position.basis.others.filter((o) => o.reason !== 'not-yet-reported');
-  const later = position.basis.others.length - others.length;
+  // Those reported only after knownAt apart: counted with the rest, they read as on record then. Those named
+  // above for a weapon or a flag are not counted again, as /explain does not list them again.
+  const namedAbove = rolesOf(position);
+  const others = position.basis.others.filter((o) => o.reason !== 'not-yet-reported' && !namedAbove.has(o.statementId));
+  const later = position.basis.others.filter((o) => o.reason === 'not-yet-reported').length;
   if (others.length) {
     const counts = new Map();
     for (const o of others) counts.set(o.reason, (counts.get(o.reason) ?? 0) + 1);
@@ -111,10 +113,27 @@ function weaponLimits(weapon, by) {
   return limits.length ? h('span', { class: 'weapon-limits' }, limits) : null;
 }
 
-/** Why a statement in the basis did not decide; a retraction with its day and reason (the history has them, as known then). */
-function whyNot(other) {
+/**
+ * What each statement the position names besides the deciding one does: decide a weapon, raise a flag.
+ * "About named weapons only" or "neither permits nor prohibits" alone, beside the statement that decides
+ * ATACMS or raises "under review", would read as if it counted for nothing.
+ */
+function rolesOf(position) {
+  const roles = new Map();
+  const add = (statementId, role) => statementId && roles.set(statementId, [...(roles.get(statementId) ?? []), role]);
+  for (const w of position.weapons) add(w.statementId, `decides ${w.system}`);
+  add(position.basis.underReviewStatementId, 'raises “under review”');
+  add(position.basis.endorsesLiftingStatementId, 'raises “endorses lifting restrictions”');
+  return roles;
+}
+
+/** Why a statement in the basis did not decide, and what it does instead; a retraction with its day and reason (the history has them, as known then). */
+function whyNot(other, roles) {
   const retraction = other.reason === 'retracted' ? other.statement?.retraction : undefined;
-  return retraction ? retractionParts(retraction) : (REASON_LABEL[other.reason] ?? other.reason);
+  if (retraction) return retractionParts(retraction);
+  const why = REASON_LABEL[other.reason] ?? other.reason;
+  const role = roles.get(other.statementId);
+  return role ? `${why}; it ${role.join(' and ')}` : why;
 }
 
 /**
@@ -123,6 +142,7 @@ function whyNot(other) {
  */
 export function renderCountry(section, { position, explanation, statementsById, permalink }) {
   const name = position.name ?? position.country;
+  const roles = rolesOf(position);
   const others = position.basis.others
     .map((o) => ({ ...o, statement: statementsById.get(o.statementId) }))
     .sort((a, b) => a.effectiveAt.localeCompare(b.effectiveAt));
@@ -180,7 +200,7 @@ export function renderCountry(section, { position, explanation, statementsById, 
                 h('td', { class: 'nowrap' }, o.statement ? formatEffective(o.statement) : formatDay(o.effectiveAt)),
                 h('td', {}, o.statement ? speakerParts(o.statement) : o.statementId, h('span', { class: 'fine block' }, ATTRIBUTION_LABEL[o.attribution])),
                 h('td', {}, STANCE_LABEL[o.stance]),
-                h('td', {}, whyNot(o))))))),
+                h('td', {}, whyNot(o, roles))))))),
           ]
           : null)),
   );

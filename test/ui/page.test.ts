@@ -874,6 +874,30 @@ describe('the page at GET /', () => {
     await page.close();
   });
 
+  it('a statement named for a weapon or a flag says so among the other statements, and the basis explanation does not count it again', async (ctx) => {
+    needsChromium(ctx);
+    const page = await open('/?country=US&at=2024-05-29');
+    await expect.poll(() => page.locator('#country .position-line').getAttribute('data-status')).toBe('prohibited');
+    const why = (who: string) => page.locator('table.others-table tbody tr', { hasText: who }).locator('td').last().textContent();
+    expect(await why('unnamed U.S. officials')).toBe('neither permits nor prohibits; it raises “under review”');
+    expect(await why('the reporting outlet')).toBe('about named weapons only; it decides ATACMS');
+    expect(await why('Antony Blinken')).toBe('neither permits nor prohibits');
+    await page.close();
+
+    const fallback = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await fallback.route('**/v1/countries/*/explain*', (route) => route.fulfill({ status: 404, contentType: 'application/problem+json', body: '{}' }));
+    await fallback.goto(`${base}/?country=US&at=2024-05-29`);
+    const explanation = fallback.locator('#country .explanation');
+    await expect.poll(() => explanation.getAttribute('data-source')).toBe('basis');
+    const text = (await explanation.textContent())!;
+    expect(text).toContain('ATACMS is prohibited, decided by the reporting outlet');
+    expect(text).toContain('A later statement, by unnamed U.S. officials (unnamed officials), effective around 29 May 2024, says the policy is under review');
+    // Blinken's review alone is left to count: the officials' and the ATACMS condition are named above.
+    expect(text).toMatch(/\b9 other statements did not decide: .*\b1 neither permits nor prohibits\b/);
+    expect(text).not.toContain('about named weapons only');
+    await fallback.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);
