@@ -35,6 +35,41 @@ export function deriveTimeline(statements: readonly RuleStatement[], query: Time
   return sweepTimeline(statements, query).intervals;
 }
 
+/** An interval as /history gives it: with every statement that decides one of its days. */
+export interface HistoryInterval extends Interval {
+  /**
+   * The later statements that said the same again, each deciding the days from its own on (the rules'
+   * choice, day by day), in valid-time order; empty when the one that began the interval decides it all.
+   */
+  restatedBy: string[];
+}
+
+/**
+ * The timeline with, for each interval, the statements that took over deciding it. An interval lasts as
+ * long as the position, so the statement that began it (decidingStatementId, the one that changed the
+ * position) may not be the latest evidence for its later days: the US prohibition of 2022 began the interval
+ * that Kirby's "no change" of 28 May 2024 restated. Not part of the stored intervals (changes carry those),
+ * so that a restatement, which changes no position, revises no history.
+ */
+export function deriveHistory(statements: readonly RuleStatement[], query: TimelineQuery): HistoryInterval[] {
+  const deciders: Array<{ day: string; statementId: string | null }> = [];
+  const { intervals } = sweepTimeline(statements, query, (day, fold) => deciders.push({ day, statementId: fold.deciding?.statementId ?? null }));
+  const history = intervals.map((interval): HistoryInterval => ({ ...interval, restatedBy: [] }));
+  let at = 0;
+  let last: string | null = null;
+  for (const { day, statementId } of deciders) {
+    while (at < history.length && history[at].to !== null && day >= history[at].to!) at++;
+    const interval = history[at];
+    if (!interval || day < interval.from) continue; // before the timeline's first day: nothing to say yet
+    if (day === interval.from) last = interval.decidingStatementId;
+    else if (statementId !== null && statementId !== last) {
+      interval.restatedBy.push(statementId);
+      last = statementId;
+    }
+  }
+  return history;
+}
+
 /**
  * The position can only change on a day some statement takes effect, so the
  * statements are swept in valid-time order, folding each day's into the

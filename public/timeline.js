@@ -184,14 +184,13 @@ function bandTooltip(row, band, deciding) {
 /**
  * A period is as long as the position stays the same, and names the statement that decided its
  * first day; a later one that said the same again (Kirby's "no change") decides the days after it
- * without starting a new period. Named here, so the reader does not take the first for the only one.
+ * without starting a new period. Named here, so the reader does not take the first for the only one:
+ * the ones /history names (restatedBy), as the service's rules chose them day by day.
  */
 function restatedIn(row, band, deciding) {
   const iv = band.interval;
-  if (!iv || !deciding) return null;
-  const later = row.statements.filter((s) => s !== deciding && !s.retracted && (s.stance === 'permits' || s.stance === 'prohibits') &&
-    s.speaker.attribution !== 'non-government' && !s.scope?.weapons?.length &&
-    s.effectiveAt >= iv.from && (iv.to === null || s.effectiveAt < iv.to));
+  if (!iv?.restatedBy?.length || !deciding) return null;
+  const later = iv.restatedBy.map((id) => row.statements.find((s) => s.statementId === id)).filter(Boolean);
   if (!later.length) return null;
   return h('p', { class: 'tip-restated' }, 'Said again in this period by ',
     later.flatMap((s, i) => [i ? '; ' : '', speakerParts(s), ` (${formatEffective(s)})`]),

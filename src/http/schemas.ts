@@ -182,7 +182,10 @@ export const IntervalView = z.object({
   weapons: z.array(WeaponStatusView),
   underReview: z.boolean(),
   endorsesLifting: z.boolean(),
-  decidingStatementId: StatementId.nullable(),
+  decidingStatementId: StatementId.nullable().describe('the statement that decides the first day of the interval: the one that brought its position in'),
+  restatedBy: z
+    .array(StatementId)
+    .describe('the later statements that said the same again within the interval, each deciding the days from its own effective day on, in valid-time order; empty when the first decides every day'),
 });
 
 export const HistoryView = z.object({

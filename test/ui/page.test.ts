@@ -898,6 +898,35 @@ describe('the page at GET /', () => {
     await fallback.close();
   });
 
+  it('a band\'s tooltip names the statements that said the same again in its period as /history does: one that never decided a day is not among them', async (ctx) => {
+    needsChromium(ctx);
+    const post = async (url: string, body: object) => {
+      const response = await fetch(`${base}${url}`, { method: 'POST', headers: { ...writer, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status, await response.clone().text()).toBe(201);
+    };
+    const said = (name: string, day: string, more: object = {}) => post('/v1/statements', {
+      statementId: `at-${name.replaceAll(' ', '-')}`, country: 'AT', stance: 'prohibits', speaker: { name, attribution: 'official' },
+      sources: [{ title: name, publishedAt: day, quote: `${name} said so.` }], effectiveAt: day, reportedAt: day, ...more,
+    });
+    await said('Begins', '2024-06-01');
+    await said('Weaker Same Day', '2024-06-01', { speaker: { name: 'Weaker Same Day', attribution: 'media-report' } });
+    await said('Says It Again', '2024-06-10');
+    await said('Misdated', '2024-06-20');
+    await said('Correction', '2024-06-25', { supersedes: 'at-Misdated' });
+    const history = (await (await fetch(`${base}/v1/countries/AT/history`)).json()) as { intervals: Array<{ restatedBy: string[] }> };
+    expect(history.intervals[0].restatedBy).toEqual(['at-Says-It-Again', 'at-Correction']);
+
+    const page = await open('/?at=2024-06-30');
+    await page.locator('g.band[data-country="AT"][data-from="2024-06-01"]').focus();
+    const tooltip = page.locator('#tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    const text = (await tooltip.textContent())!;
+    expect(text).toContain('Said again in this period by Says It Again (10 Jun 2024); Correction (25 Jun 2024), which then decides the days from its own');
+    expect(text).not.toContain('Weaker Same Day');
+    expect(text).not.toContain('Misdated');
+    await page.close();
+  });
+
   it('raised no script errors and no Content-Security-Policy violations on any page', (ctx) => {
     needsChromium(ctx);
     expect(pageErrors).toEqual([]);

@@ -6,7 +6,7 @@ import { explainPosition } from '../../../projections/explain.js';
 import { derivePosition, isKnown, recordAsKnown } from '../../../projections/position.js';
 import { emptyCountry } from '../../../projections/statement-record.js';
 import { dayOf, KNOWN_NOW, knownAtInstant } from '../../../projections/time.js';
-import { deriveTimeline } from '../../../projections/timeline.js';
+import { deriveHistory } from '../../../projections/timeline.js';
 import type { AppDeps } from '../app.js';
 import type { FeedBounds } from '../feed-bounds.js';
 import { z } from 'zod';
@@ -212,7 +212,7 @@ export const countryRoutes = (deps: AppDeps, bounds: FeedBounds): FastifyPluginA
       country: code,
       name: countryName(code),
       knownAt: knownAt ?? deps.now().toISOString(),
-      intervals: deriveTimeline(record.statements, { knownAt: known }),
+      intervals: deriveHistory(record.statements, { knownAt: known }),
       // As known then: statements reported by then, each with what had come to light about it.
       statements: record.statements.filter((s) => isKnown(s, known)).map((s) => statementView(recordAsKnown(s, known))),
     };
