@@ -70,6 +70,8 @@ export class DeliveryWorker {
    * Kept with the URL that asked: an endpoint moved to another URL is not held by the old one.
    */
   private readonly heldUntil = new Map<string, { until: number; url: string }>();
+  /** Endpoints a replay is being written for → how many replays (replay.ts). */
+  private readonly replaying = new Map<string, number>();
   private readonly active = new Map<string, number>();
   /** Deliveries queued, being sent, or waiting for their outcome to be written. */
   private readonly claimed = new Set<number>();
@@ -120,7 +122,7 @@ export class DeliveryWorker {
 
   /** How many deliveries the dispatcher may hand this endpoint's queue now; none behind a backlog in webhooks.db. */
   room(endpointId: string): number {
-    if (this.stopped || this.backlog.has(endpointId) || this.heldTill(endpointId) !== undefined) return 0;
+    if (this.stopped || this.backlog.has(endpointId) || this.heldTill(endpointId) !== undefined || this.replaying.has(endpointId)) return 0;
     const endpoint = this.endpoints.get(endpointId);
     if (endpoint && !this.secrets.canOpen(endpoint.secrets[0].sealed)) return 0;
     return MAX_QUEUED - (this.queues.get(endpointId)?.length ?? 0);
@@ -147,6 +149,22 @@ export class DeliveryWorker {
       this.backlog.add(id);
       this.pump(id);
     }
+  }
+
+  /**
+   * A replay of this endpoint is being written, batch by batch: until it is whole the endpoint gets
+   * only test pings. Its receiver then gets the replay in the order of the feed, and after it the
+   * changes that came live meanwhile (written later, so due later), never some of them in between.
+   */
+  holdForReplay(endpointId: string): void {
+    this.replaying.set(endpointId, (this.replaying.get(endpointId) ?? 0) + 1);
+  }
+
+  replayWritten(endpointId: string): void {
+    const left = (this.replaying.get(endpointId) ?? 1) - 1;
+    if (left > 0) return void this.replaying.set(endpointId, left);
+    this.replaying.delete(endpointId);
+    this.notify([endpointId]);
   }
 
   isClaimed(deliveryRow: number): boolean {
@@ -258,10 +276,10 @@ export class DeliveryWorker {
       return this.drop(endpointId);
     }
     // A disabled endpoint gets only its test pings, so it can be checked before it is enabled again;
-    // so does one that asked for a wait, until then (and is woken then).
+    // so does one that asked for a wait, until then (and is woken then), and one being replayed.
     const heldTill = this.heldTill(endpointId);
     if (heldTill !== undefined) this.retryAt(endpointId, heldTill);
-    const testsOnly = heldTill !== undefined || !endpoint.enabled || this.disabling.has(endpointId);
+    const testsOnly = heldTill !== undefined || !endpoint.enabled || this.disabling.has(endpointId) || this.replaying.has(endpointId);
     if (testsOnly && (this.queues.get(endpointId)?.length ?? 0) > 0) this.drop(endpointId);
     const secrets = this.signingSecrets(endpoint, this.now());
     if (!secrets) {

@@ -89,6 +89,17 @@ export interface DispatcherRow {
   unsettled: string;
 }
 
+/** A replay being written (replay.ts); cursors as text. */
+export interface ReplayRow {
+  n: number;
+  endpoint_id: string;
+  next_after: string;
+  through: string;
+  through_change: string;
+  at: number;
+  deliveries: number;
+}
+
 export interface EndpointStatusRow {
   endpoint_id: string;
   last_sequence: number;
@@ -177,6 +188,12 @@ export class WebhookDb {
       earliestMissed: this.db.prepare<[string, number], { position: number | null }>(
         `SELECT MIN(position) AS position FROM deliveries WHERE endpoint_id = ? AND origin != 'test' AND status != 'succeeded' AND (status IN ${UNSETTLED} OR updated_at >= ?)`,
       ),
+      replays: this.db.prepare<[], ReplayRow>('SELECT * FROM replays ORDER BY n'),
+      insertReplay: this.db.prepare<Omit<ReplayRow, 'n' | 'deliveries'>>(
+        'INSERT INTO replays (endpoint_id, next_after, through, through_change, at) VALUES (@endpoint_id, @next_after, @through, @through_change, @at)',
+      ),
+      replayWritten: this.db.prepare<[string, number, number]>('UPDATE replays SET next_after = ?, deliveries = ? WHERE n = ?'),
+      dropReplay: this.db.prepare<[number]>('DELETE FROM replays WHERE n = ?'),
       meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       insertStandby: this.db.prepare(
@@ -378,6 +395,25 @@ export class WebhookDb {
   /** The smallest log position of a change not delivered: pending, or last attempted (and given up on) since `since`. */
   earliestMissed(endpointId: string, since: number): number | undefined {
     return this.sql.earliestMissed.get(endpointId, since)?.position ?? undefined;
+  }
+
+  /** Replays not yet written whole, oldest first. */
+  replays(): ReplayRow[] {
+    return this.sql.replays.all();
+  }
+
+  insertReplay(replay: Omit<ReplayRow, 'n' | 'deliveries'>): ReplayRow {
+    const n = Number(this.sql.insertReplay.run(replay).lastInsertRowid);
+    return { ...replay, n, deliveries: 0 };
+  }
+
+  /** A replay's batch is written: it goes on after `nextAfter`. */
+  replayWritten(n: number, nextAfter: string, deliveries: number): void {
+    this.sql.replayWritten.run(nextAfter, deliveries, n);
+  }
+
+  dropReplay(n: number): void {
+    this.sql.dropReplay.run(n);
   }
 
   meta(key: string): string | undefined {

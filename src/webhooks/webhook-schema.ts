@@ -95,6 +95,18 @@ CREATE TABLE IF NOT EXISTS dispatchers (
   lease_until INTEGER NOT NULL,
   unsettled   TEXT NOT NULL
 );
+-- Replays being written (replay.ts): each batch of deliveries is committed with the replay's new place,
+-- so a replay cut short by a crash or a stop resumes at the next start where it got to. Places are
+-- change-feed cursors ("<position>@<day>"), which name the log, not this read model's rows.
+CREATE TABLE IF NOT EXISTS replays (
+  n              INTEGER PRIMARY KEY,
+  endpoint_id    TEXT    NOT NULL,
+  next_after     TEXT    NOT NULL, -- the next batch starts after this cursor
+  through        TEXT    NOT NULL, -- the cursor of the last change it takes: where the dispatcher was when it began
+  through_change TEXT    NOT NULL, -- that change's id (the dispatcher may have stopped inside its position and day)
+  at             INTEGER NOT NULL, -- its deliveries' time, so they are sent in the order they were written
+  deliveries     INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL

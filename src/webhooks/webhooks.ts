@@ -11,17 +11,18 @@ import type { ReadModel } from '../read-model/read-model.js';
 import type { EventStore } from '../store/event-store.js';
 import { AddressPolicy, type Resolver } from './address-safety.js';
 import { ChangeFeed } from './change-feed.js';
-import { laterAtPosition, type ChangeCursor } from '../read-model/change-cursor.js';
+import type { ChangeCursor } from '../read-model/change-cursor.js';
 import { DeliveryClient } from './delivery-client.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import type { ConsumerGroup } from '../store/kurrentdb/group.js';
 import type { DispatchSource } from './dispatch-source.js';
 import { Dispatcher } from './dispatcher.js';
 import { PersistentDispatch } from './persistent-dispatch.js';
-import { wants, type Endpoint } from './endpoint.js';
+import type { Endpoint } from './endpoint.js';
 import { EndpointProjection } from './endpoint-projection.js';
 import { EndpointService } from './endpoint-service.js';
-import { changeBodyPrefix, testBody } from './payload.js';
+import { testBody } from './payload.js';
+import { Replays, type ReplayOutcome } from './replay.js';
 import { SecretBox } from './secret-box.js';
 import type { WebhookSettings } from './settings.js';
 import { deliveryId, WebhookDb, type AttemptRow, type DeliveryRow, type DeliveryStatus, type Outgoing } from './webhook-db.js';
@@ -74,6 +75,7 @@ export class Webhooks {
   readonly endpoints: EndpointProjection;
   readonly commands: EndpointService;
   private readonly worker: DeliveryWorker;
+  private readonly replays: Replays;
   readonly dispatcher: DispatchSource;
   readonly settings: WebhookSettings;
   private readonly box: SecretBox;
@@ -110,6 +112,7 @@ export class Webhooks {
       (request) => this.commands.disable(request),
       (outcome) => metrics?.deliveryAttempted(outcome),
     );
+    this.replays = new Replays(this.db, this.feed, this.endpoints, this.worker, logger);
     metrics?.countPendingDeliveriesWith(() => (this.closed ? 0 : this.db.pendingTotal()));
     metrics?.watchWebhookDispatch(() => this.failure() !== undefined);
     const room = (endpointId: string) => this.worker.room(endpointId);
@@ -147,6 +150,7 @@ export class Webhooks {
   start(): void {
     this.started = true;
     this.endpoints.start();
+    this.replays.resume();
     this.dispatcher.start();
     this.worker.start();
   }
@@ -154,6 +158,7 @@ export class Webhooks {
   /** Stops dispatching, lets deliveries in flight finish (within the grace period), and closes webhooks.db. */
   async stop(): Promise<void> {
     if (this.started) {
+      await this.replays.stop();
       await this.dispatcher.stop();
       await this.worker.stop();
       await this.endpoints.stop();
@@ -223,45 +228,16 @@ export class Webhooks {
 
   /**
    * Queues again every change after log position `after` that the endpoint's filters take,
-   * up to what the dispatcher has reached (later changes go out live). The webhook-id stays
+   * up to what the dispatcher has reached (later changes go out live), and resolves once all
+   * are queued: written in batches that let other work go on (replay.ts). The webhook-id stays
    * the change id, so a receiver can dedupe, and each carries the sequence number it has
    * for this endpoint (the same on every replica; changes made while it was disabled were
    * numbered too), or null for a change the endpoint never had numbered (from before it
    * existed, or one its filters then left out): replays do not move the live numbering,
    * which every replica must keep alike.
    */
-  replay(endpoint: Endpoint, after: ChangeCursor): { deliveries: number; through: number } {
-    const at = this.now();
-    // After a cursor, a new day's changes stamped with its position come too (change-cursor.ts).
-    const isAfter = (change: { position: number; recordedAt: string }) =>
-      change.position > after.position || (change.position === after.position && laterAtPosition(after, change.recordedAt));
-    const result = this.db.transaction(() => {
-      const throughSeq = this.db.checkpoint('dispatch_seq');
-      let seq = this.feed.seqBefore(after.position, after.day);
-      let created = 0;
-      for (;;) {
-        const page = this.feed.after(seq, 500).filter((c) => c.seq <= throughSeq);
-        if (page.length === 0) break;
-        for (const change of page) {
-          seq = change.seq;
-          if (!isAfter(change) || !wants(endpoint, change)) continue;
-          this.db.putPayload(change.id, changeBodyPrefix(change));
-          this.db.insertDelivery({
-            endpointId: endpoint.id,
-            origin: 'replay',
-            messageId: change.id,
-            type: change.type,
-            position: change.position,
-            sequence: this.db.liveSequence(endpoint.id, change.id) ?? null,
-            at,
-          });
-          created += 1;
-        }
-      }
-      return { deliveries: created, through: this.db.checkpoint('dispatch_position') };
-    });
-    this.worker.notify([endpoint.id]);
-    return result;
+  replay(endpoint: Endpoint, after: ChangeCursor): Promise<ReplayOutcome> {
+    return this.replays.replay(endpoint.id, after, this.now());
   }
 
   /** Queues a `webhook.test` delivery and waits (up to `waitMs`) for its first attempt. */

@@ -7,7 +7,7 @@ import { requireRole } from '../../http/auth.js';
 import { oncePerKey, writeContext } from '../../http/idempotency.js';
 import type { StoredEvent } from '../../../events/envelope.js';
 import { DuplicateEventError, StreamConflictError, type EventStore } from '../../store/event-store.js';
-import { conflict, notFound } from '../../http/problems.js';
+import { conflict, notFound, unavailable } from '../../http/problems.js';
 import { NoFieldsBody, Problem, WriteHeaders } from '../../http/schemas.js';
 import type { FeedBounds } from '../../http/feed-bounds.js';
 import type { Webhooks } from '../webhooks.js';
@@ -32,6 +32,13 @@ import { deliveryView, endpointView, iso } from './views.js';
 
 /** As for statements: an Idempotency-Key of 1-255 characters (If-Match has no stream to name here). */
 const CreateHeaders = WriteHeaders.pick({ 'idempotency-key': true });
+
+/** Why a replay ended before all its changes were queued. */
+const replayStopped = {
+  disabled: () => conflict('the endpoint was disabled while the replay was queued, and what was queued was cancelled with it; enable it and replay again'),
+  deleted: () => notFound('the endpoint was deleted while the replay was queued'),
+  stopping: () => unavailable('the service is stopping; the replay is queued in part, and the rest is queued when it starts again (sending it again would queue those changes twice)'),
+};
 
 export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bounds: FeedBounds, store: EventStore): FastifyPluginAsyncZod => async (app) => {
   const admin = requireRole(keys, 'admin');
@@ -189,7 +196,9 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
       summary: 'Send again every change after a log position',
       description:
         'Each replayed change keeps its webhook-id (the change id) and the sequence number it had live for this endpoint (changes made while it was disabled were numbered too, so a replay fills the gap the receiver saw); one the endpoint never had live ' +
-        '(from before it existed, or one its filters then left out) has "sequence": null. A replay does not move the endpoint\'s numbering. The endpoint must be enabled.',
+        '(from before it existed, or one its filters then left out) has "sequence": null. A replay does not move the endpoint\'s numbering. The endpoint must be enabled. ' +
+        'The answer comes once every change is queued: on a long log that is written in batches, other requests being answered meanwhile, and the endpoint is sent nothing else until the replay is whole, so its receiver gets the replay in log order and the changes made meanwhile after it. ' +
+        'A replay cut short by a crash or a stop is finished at the next start, each change queued once.',
       tags: common.tags,
       security: common.security,
       params: EndpointParams,
@@ -206,7 +215,9 @@ export const webhookRoutes = (webhooks: Webhooks, keys: readonly ApiKey[], bound
     // As the change feed: a start past what exists would replay nothing and say nothing of why.
     bounds.notPastTomorrow(from.day, 'body.after');
     await bounds.notPastTheHead(from.position, 'body.after');
-    const { deliveries, through } = webhooks.replay(endpoint, from);
+    const outcome = await webhooks.replay(endpoint, from);
+    if ('stopped' in outcome) throw replayStopped[outcome.stopped]();
+    const { deliveries, through } = outcome;
     return reply.code(202).send({ deliveries, after: request.body.after, through, heldUntil: iso(webhooks.heldUntil(endpoint.id)) });
   });
 
