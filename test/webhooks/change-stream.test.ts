@@ -114,6 +114,24 @@ it('without a position or Last-Event-ID, starts with the next change; after= sta
   expect(bad.statusCode).toBe(400);
 });
 
+it('an empty Last-Event-ID is none, as the WHATWG spec reads it: the stream starts as it would without one', async () => {
+  const last = (await api.changes()).at(-1) as unknown as { position: number; recordedAt: string };
+  const live = connect(`${service.url}/v1/changes/stream`, { 'last-event-id': '' });
+  expect((await live.opened).statusCode).toBe(200);
+  // With the next change, giving its place at once.
+  await expect.poll(() => live.lastEventId(), { timeout: 2_000 }).toBe(`${last.position}@${last.recordedAt.slice(0, 10)}`);
+  const recorded = await api.record(statement('sse-empty-id', { country: 'SE' }));
+  const next = (await api.changes()).filter((c) => c.position === recorded.position);
+  await expect.poll(() => live.events.map((e) => e.data), { timeout: 5_000 }).toEqual(next);
+  live.close();
+
+  // Or after= when given.
+  const fromPosition = connect(`${service.url}/v1/changes/stream?after=${recorded.position - 1}`, { 'last-event-id': '' });
+  expect((await fromPosition.opened).statusCode).toBe(200);
+  await expect.poll(() => fromPosition.events.map((e) => e.data), { timeout: 5_000 }).toEqual(next);
+  fromPosition.close();
+});
+
 describe('a stream started with the next change gives its place at once', () => {
   /** As an EventSource whose connection drops before the first change: it reconnects with the last id it has. */
   const dropsAndResumes = async (on: TestService) => {

@@ -24,9 +24,14 @@ const StreamQuery = z
   .strict();
 const StreamHeaders = z.object({
   // Digits alone are the ids this stream sent before its ids were cursors: the place in this read model's feed.
-  'last-event-id': z.union([ChangeCursorText.refine((id) => id.includes('@')), z.string().regex(/^\d{1,15}$/)], {
-    error: 'must be the id of an event this stream sent',
-  }).optional(),
+  // Empty is no id at all: an EventSource whose last event id was reset by an empty `id:` holds the empty
+  // string, which the WHATWG spec says not to send, and which a server is to read as none if it comes.
+  'last-event-id': z
+    .union([z.literal(''), ChangeCursorText.refine((id) => id.includes('@')), z.string().regex(/^\d{1,15}$/)], {
+      error: 'must be the id of an event this stream sent',
+    })
+    .optional()
+    .describe('the id of the last event received, to resume after it; empty is the same as none'),
 });
 
 const HEARTBEAT_MS = 15_000;
@@ -66,7 +71,7 @@ export const changeStreamRoutes = (readModel: ReadModel, bounds: FeedBounds, opt
       },
     },
   }, async (request, reply) => {
-    const lastEventId = request.headers['last-event-id'];
+    const lastEventId = request.headers['last-event-id'] || undefined;
     let seq: number;
     // Where the client stands in the log, as of the last id sent: a rebuilt read model swapped in
     // may number its changes otherwise, and the stream finds its place there again from this.
