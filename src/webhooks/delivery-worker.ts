@@ -27,6 +27,7 @@ import type { DeliveryOutcome } from '../metrics/metrics.js';
 import type { AttemptOutcome, DeliveryClient } from './delivery-client.js';
 import { signingKeys, type Endpoint } from './endpoint.js';
 import type { EndpointProjection } from './endpoint-projection.js';
+import { durationInWords } from './duration.js';
 import { deliveryBody } from './payload.js';
 import { askedToWaitMs, nextDelay, quietSpellMs } from './retry-policy.js';
 import type { SecretBox } from './secret-box.js';
@@ -438,8 +439,8 @@ export class DeliveryWorker {
           const disableAfter = this.settings.disableAfterMs;
           const failingThrough = delay === null || done - resumedAt >= Math.min(this.quietMs, disableAfter);
           if (done - failingSince >= disableAfter && failingThrough && !disables.has(endpointId)) {
-            const days = ((done - failingSince) / 86_400_000).toFixed(2);
-            disables.set(endpointId, { endpointId, reason: 'failing', detail: `every attempt failed for ${days} days (since ${new Date(failingSince).toISOString()})`, failingSince });
+            const detail = `every attempt failed for ${durationInWords(done - failingSince)} (since ${new Date(failingSince).toISOString()})`;
+            disables.set(endpointId, { endpointId, reason: 'failing', detail, failingSince });
           }
         }
         for (const [endpointId, at] of succeeded) this.db.succeeded(endpointId, at);

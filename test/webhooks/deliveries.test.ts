@@ -385,6 +385,9 @@ describe('endpoints that stop answering', () => {
     const { disabled } = await endpointOf(api, endpoint.id);
     expect(disabled).toMatchObject({ type: 'endpoint.disabled', replayAfter: missed.position - 1 });
     expect(disabled.failingSince).not.toBeNull();
+    // Said in the unit the span fills (about half a second here), not as "0.00 days".
+    expect(disabled.detail).toMatch(/^every attempt failed for (\d+ milliseconds|\d+(\.\d)? seconds?) \(since /);
+    expect(disabled.detail).toContain(`(since ${disabled.failingSince})`);
     // Its pending deliveries were given up with it.
     expect(new Set((await deliveriesOf(api, endpoint.id)).map((d) => d.status))).toEqual(new Set(['cancelled']));
 
@@ -500,6 +503,7 @@ describe("the endpoint.disabled note's replayAfter brings back every change the 
     const { disabled } = await endpointOf(api, endpoint.id);
     // Failing since the first change's attempts, five days before: the quiet spell did not end that.
     expect(Date.parse(disabled.failingSince)).toBeLessThanOrEqual(clock.now().getTime() - 5 * days);
+    expect(disabled.detail).toMatch(/^every attempt failed for 5(\.\d)? days \(since /);
     expect(disabled.replayAfter).toBe(first.position - 1);
   });
 
