@@ -97,11 +97,13 @@ it('a replay of a long log never holds other requests up for long, and the recei
   expect(replay.status).toBe(202);
   expect(await replay.json()).toMatchObject({ deliveries: missed.length });
 
-  // Hundreds of milliseconds of work in all, but never more than a small part of it at once.
+  // Hundreds of milliseconds of work in all, never held at once. Measured against the replay's own time,
+  // which a machine busy with other work stretches alike: written in one go, two requests were answered
+  // and one waited nearly all of it (2.46 s of 2.54 s); in batches, over 20, the longest some 10-20%.
   const worst = Math.max(...waits);
   const timing = `${missed.length} deliveries in ${took.toFixed(0)} ms; the longest of ${waits.length} other requests waited ${worst.toFixed(0)} ms`;
-  expect(worst, timing).toBeLessThan(300);
-  expect(waits.length, timing).toBeGreaterThan(5);
+  expect(worst, timing).toBeLessThan(took / 2);
+  expect(waits.length, timing).toBeGreaterThanOrEqual(10);
 
   const all = webhooks.feed.after(0, 100_000);
   const live = all.slice(missed.length);
