@@ -113,6 +113,39 @@ it('a replay of a long log never holds other requests up for long, and the recei
   expect(receiver.received.map((r) => r.json.data.sequence)).toEqual(all.map((_, i) => i + 1));
 }, 180_000);
 
+it('an endpoint disabled or deleted while its replay is written ends the replay: 409 or 404, and nothing of it is left queued', async () => {
+  const service = await startWebhookService({ listen: true });
+  cleanup.push(() => service.stop());
+  const api = client(service);
+  const webhooks = service.container.resolve<Webhooks>(Tokens.Webhooks);
+  const receiver = await startReceiver();
+  cleanup.push(() => receiver.close());
+  await longLog(service.container.resolve<EventStore>(Tokens.EventStore), 500);
+  await expect.poll(() => webhooks.db.checkpoint('dispatch_seq') === webhooks.feed.lastSeq() && webhooks.feed.lastSeq() >= 5_000, { timeout: 60_000 }).toBe(true);
+
+  for (const [end, status] of [[{ method: 'PATCH', payload: { enabled: false } }, 409], [{ method: 'DELETE' }, 404]] as const) {
+    const endpoint = await api.createEndpoint({ url: receiver.url });
+    const replay = fetch(`${service.url}/v1/webhooks/${endpoint.id}/replay`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ after: 0 }),
+    });
+    // Once its first batches are queued, long before its last.
+    await expect.poll(() => webhooks.db.pendingCount(endpoint.id), { timeout: 30_000, interval: 2 }).toBeGreaterThan(0);
+    const ended = await service.app.inject({ method: end.method, url: `/v1/webhooks/${endpoint.id}`, headers: admin, ...('payload' in end ? { payload: end.payload } : {}) });
+    expect(ended.statusCode, ended.body).toBeLessThan(300);
+    const answer = await replay;
+    expect(answer.status).toBe(status);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await answer.json()) as { detail: string }).detail).toMatch(status === 409 ? /disabled while the replay was queued/ : /deleted while the replay was queued/);
+    expect(webhooks.db.replays()).toEqual([]);
+    expect(webhooks.db.pendingCount(endpoint.id)).toBe(0);
+  }
+  // The endpoints were held while their replays were written, and nothing queued for them was left to send.
+  await sleep(500);
+  expect(receiver.received).toHaveLength(0);
+}, 180_000);
+
 const fixture = fileURLToPath(new URL('./fixtures/service-process.ts', import.meta.url));
 
 async function startChild(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
