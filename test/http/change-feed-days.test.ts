@@ -24,6 +24,7 @@ interface Change {
   type: string;
   position: number;
   recordedAt: string;
+  data: Record<string, unknown>;
 }
 const get = async (url: string) => (await service.app.inject({ method: 'GET', url })).json() as { items: Change[]; nextAfter: string };
 
@@ -81,6 +82,13 @@ it('a reader of GET /v1/changes and of the stream gets the changes a new day bri
   for (const cursor of [read.nextAfter, following.nextAfter]) {
     const next = await get(`/v1/changes?after=${cursor}`);
     expect(next.items.map((c) => [c.type, c.position, c.recordedAt])).toEqual([['position.changed', position, `${tomorrow}T00:00:00.000Z`]]);
+    // Norway had nothing on record the day before; from this day its permission with no condition holds.
+    expect(next.items[0].data).toMatchObject({
+      at: tomorrow,
+      statementId: created.json().statementId,
+      previous: { status: 'unknown', decidingStatementId: null },
+      current: { status: 'unrestricted', decidingStatementId: created.json().statementId },
+    });
     expect(next.nextAfter).toBe(`${position}@${tomorrow}`);
     expect(await get(`/v1/changes?after=${next.nextAfter}`)).toEqual({ items: [], nextAfter: `${position}@${tomorrow}` });
   }
