@@ -169,9 +169,48 @@ describe('idempotent writes', () => {
   it('the same Idempotency-Key with another body is refused with 422', async () => {
     const headers = { ...writer, 'idempotency-key': 'retry-2' };
     await post('/v1/statements', { ...kirby, country: 'PL' }, headers);
+    const before = (await get('/v1/events?limit=500')).json().items.length;
     const other = await post('/v1/statements', { ...kirby, country: 'SE' }, headers);
     expect(other.statusCode).toBe(422);
     expect(other.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(other.json().errors).toEqual([{ path: 'headers.idempotency-key', message: expect.any(String) }]);
+    expect((await get('/v1/events?limit=500')).json().items).toHaveLength(before);
+  });
+
+  it("a key is the API key's own: another client sending the same Idempotency-Key gets its own statement recorded", async () => {
+    const key = { 'idempotency-key': 'chosen-by-two-clients' };
+    const mine = await post('/v1/statements', { ...kirby, country: 'AT' }, { ...writer, ...key });
+    const theirs = await post('/v1/statements', { ...kirby, country: 'HU' }, { ...admin, ...key });
+    expect([mine.statusCode, theirs.statusCode], theirs.body).toEqual([201, 201]);
+    expect(theirs.headers['idempotent-replayed']).toBe('false');
+    const hungary = (await get('/v1/statements?country=HU')).json().items as Array<{ statementId: string }>;
+    expect(hungary.map((s) => s.statementId)).toEqual([theirs.json().statementId]);
+  });
+
+  it('a key is its route\'s own: the same Idempotency-Key on a source and then on a retraction of one statement does both', async () => {
+    const on = (await post('/v1/statements', { ...kirby, country: 'SK' })).json().statementId as string;
+    const headers = { ...writer, 'idempotency-key': 'one-key-two-routes' };
+    const source = { source: { publisher: 'SME', title: 'Slovakia and the weapons it sent', publishedAt: '2024-05-30', quote: 'no change' } };
+    const attached = await post(`/v1/statements/${on}/sources`, source, headers);
+    const retracted = await post(`/v1/statements/${on}/retraction`, { reason: 'misreported', reportedAt: '2024-06-01' }, headers);
+    expect([attached.statusCode, retracted.statusCode], retracted.body).toEqual([201, 201]);
+    expect(retracted.headers['idempotent-replayed']).toBe('false');
+    const statement = (await get(`/v1/statements/${on}`)).json();
+    expect(statement.sources).toHaveLength(2);
+    expect(statement.retraction).toMatchObject({ reason: 'misreported', reportedAt: '2024-06-01' });
+  });
+
+  it('the same Idempotency-Key and body sent to another statement is another request: 422, and the second statement gets nothing', async () => {
+    const first = (await post('/v1/statements', { ...kirby, country: 'SI' })).json().statementId as string;
+    const second = (await post('/v1/statements', { ...kirby, country: 'SI' })).json().statementId as string;
+    const source = { source: { publisher: 'Delo', title: 'Slovenia and the weapons it sent', publishedAt: '2024-05-30', quote: 'the same words' } };
+    const headers = { ...writer, 'idempotency-key': 'same-body-another-statement' };
+    expect((await post(`/v1/statements/${first}/sources`, source, headers)).statusCode).toBe(201);
+    const other = await post(`/v1/statements/${second}/sources`, source, headers);
+    expect(other.statusCode, other.body).toBe(422);
+    expect(other.json().errors).toEqual([{ path: 'headers.idempotency-key', message: expect.any(String) }]);
+    expect((await get(`/v1/statements/${second}`)).json().sources).toHaveLength(1);
+    expect((await get(`/v1/statements/${first}`)).json().sources).toHaveLength(2);
   });
 });
 
