@@ -32,8 +32,10 @@ it('a write in flight during a shutdown is answered, even when it takes longer t
   await new Promise((resolve) => setTimeout(resolve, 300)); // the event is committed by now
   const closing = service.close();
   expect(await answer).toBe(201);
-  // And the connection, idle once answered, does not hold the shutdown up.
+  // And the connection, idle once answered, does not hold the shutdown up until the 8 s grace period (from
+  // the close, so about 5.5 s after the answer) cuts it: it is closed within about 100 ms. The bound is loose
+  // for a busy machine, and still short of that grace.
   const answered = Date.now();
   await closing;
-  expect(Date.now() - answered).toBeLessThan(1_500);
+  expect(Date.now() - answered).toBeLessThan(4_000);
 });

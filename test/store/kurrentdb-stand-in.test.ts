@@ -369,7 +369,8 @@ describe('the catch-up subscription to KurrentDB', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const started = Date.now();
     await subscription.close();
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // Not the minute the resubscription waits for (a generous bound: a busy machine may be slow, never that slow).
+    expect(Date.now() - started).toBeLessThan(10_000);
     server.setDown(false);
     await store.append('country-US', [event(1)], 'any');
     await new Promise((resolve) => setTimeout(resolve, 50));
